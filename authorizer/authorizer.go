@@ -1,0 +1,295 @@
+package authorizer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultTTL          = 5 * time.Minute
+	DefaultMaxStale     = 30 * time.Minute
+	DefaultFetchTimeout = 3 * time.Second
+)
+
+// DefaultStages are the secret version stages loaded when Config.Stages is
+// empty: the current keys, and the ones they replaced at the last rotation.
+var DefaultStages = []string{StageCurrent, StagePrevious}
+
+var (
+	// ErrUnauthorized is the error whose message API Gateway turns into
+	// 401 Unauthorized. Its message is exactly "Unauthorized"; any other
+	// error message gives the caller a 500.
+	ErrUnauthorized = errors.New("Unauthorized") //nolint:staticcheck // the exact message is API Gateway's contract
+
+	// ErrMalformedEvent is wrapped by the error returned for an event that
+	// is not one of the three formats, is not JSON, or has no usable
+	// methodArn/routeArn. API Gateway answers it with a 500.
+	ErrMalformedEvent = errors.New("malformed event")
+)
+
+// Config configures an Authorizer. The zero value of every field but Source
+// means the documented default.
+type Config struct {
+	// Source reads the keyring secret. Required.
+	Source SecretSource
+
+	// Stages are the secret version stages whose keys are accepted, in
+	// order of preference; default DefaultStages. The first one must
+	// exist; if the secret is found deleted, every key is revoked.
+	Stages []string
+
+	// TokenHeader is the header REQUEST and HTTP API events are read from,
+	// looked up ignoring case; default "Authorization". TOKEN events carry
+	// the value of the header API Gateway was told to read.
+	TokenHeader string
+
+	// Scheme is the authentication scheme in front of the key, matched
+	// ignoring case and followed by one or more spaces (RFC 6750 section
+	// 2.1); default "Bearer". SchemeNone takes the whole header value as
+	// the key: use it only for a header that holds nothing else, such as
+	// x-api-key.
+	Scheme string
+
+	// TTL is how long loaded keys are used before a refresh is started in
+	// the background; default DefaultTTL. A key removed from the secret
+	// keeps working for up to TTL.
+	TTL time.Duration
+
+	// MaxStale is how long the last good keys keep being used while
+	// refreshes fail (Secrets Manager unreachable, throttled, or returning
+	// a malformed keyring); default DefaultMaxStale, and at least TTL.
+	// Past it the authorizer fails closed: every request is an error.
+	MaxStale time.Duration
+
+	// FetchTimeout bounds one fetch of every stage; default
+	// DefaultFetchTimeout. A request that has no keys waits at most this
+	// long (or until its own deadline) before it fails closed.
+	FetchTimeout time.Duration
+
+	// Logger receives one line per decision and one per key fetch; default
+	// JSON on standard output at level Info. Tokens, keys, usage keys and
+	// digests of them are never logged.
+	Logger *slog.Logger
+
+	now func() time.Time // for tests; nil means time.Now
+}
+
+// Authorizer is an API Gateway Lambda authorizer. It implements
+// lambda.Handler, so lambda.Start(a) serves it. It is safe for concurrent
+// use.
+type Authorizer struct {
+	header string
+	format tokenFormat
+	store  *keyStore
+	now    func() time.Time
+
+	log     *slog.Logger
+	logs    [FormatHTTP + 1]*slog.Logger // by EventFormat, with the format attribute bound
+	logNone *slog.Logger                 // for events whose format is unknown
+}
+
+// New checks cfg and returns an Authorizer. It does not fetch the secret:
+// call Load at start, or the first request will.
+func New(cfg Config) (*Authorizer, error) {
+	if cfg.Source == nil {
+		return nil, errors.New("authorizer: Config.Source is required")
+	}
+	stages := cfg.Stages
+	if len(stages) == 0 {
+		stages = DefaultStages
+	}
+	for i, st := range stages {
+		if st == "" {
+			return nil, errors.New("authorizer: empty stage name in Config.Stages")
+		}
+		if slices.Contains(stages[:i], st) {
+			return nil, fmt.Errorf("authorizer: stage %q listed twice in Config.Stages", st)
+		}
+	}
+	header := cfg.TokenHeader
+	if header == "" {
+		header = DefaultTokenHeader
+	}
+	for i := range len(header) {
+		if !isTChar(header[i]) {
+			return nil, fmt.Errorf("authorizer: token header %q is not an HTTP field name", header)
+		}
+	}
+	format, err := newTokenFormat(cfg.Scheme)
+	if err != nil {
+		return nil, err
+	}
+	ttl, maxStale, fetchTimeout := cfg.TTL, cfg.MaxStale, cfg.FetchTimeout
+	if ttl < 0 || maxStale < 0 || fetchTimeout < 0 {
+		return nil, errors.New("authorizer: TTL, MaxStale and FetchTimeout cannot be negative")
+	}
+	if ttl == 0 {
+		ttl = DefaultTTL
+	}
+	if maxStale == 0 {
+		maxStale = max(DefaultMaxStale, ttl)
+	}
+	if maxStale < ttl {
+		return nil, fmt.Errorf("authorizer: MaxStale %s is shorter than TTL %s", maxStale, ttl)
+	}
+	if fetchTimeout == 0 {
+		fetchTimeout = DefaultFetchTimeout
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	}
+	now := cfg.now
+	if now == nil {
+		now = time.Now
+	}
+	a := &Authorizer{
+		header: header,
+		format: format,
+		now:    now,
+		log:    log,
+		store: &keyStore{
+			source:       cfg.Source,
+			stages:       slices.Clone(stages),
+			format:       format,
+			ttl:          ttl,
+			maxStale:     maxStale,
+			fetchTimeout: fetchTimeout,
+			now:          now,
+			log:          log,
+		},
+	}
+	for _, f := range []EventFormat{FormatToken, FormatRequest, FormatHTTP} {
+		a.logs[f] = log.With(slog.String("format", f.String()))
+	}
+	a.logNone = log
+	return a, nil
+}
+
+// Load fetches the keys now, waiting at most until ctx is done or the fetch
+// timeout passes. Call it once at start, in the Lambda init phase; if it
+// fails, requests fail closed and retry the fetch (with backoff) until one
+// succeeds.
+func (a *Authorizer) Load(ctx context.Context) error {
+	_, err := a.store.keys(ctx, a.now())
+	return err
+}
+
+// Outcomes, as logged.
+const (
+	outcomeAllow        = "allow"
+	outcomeDeny         = "deny"
+	outcomeUnauthorized = "unauthorized"
+	outcomeError        = "error"
+)
+
+const reasonRouteNotAllowed = "route not allowed"
+
+// decision is what one event was answered with, and why.
+type decision struct {
+	format    EventFormat
+	outcome   string
+	reason    string
+	principal string
+	answer    []byte
+	err       error
+}
+
+// Invoke decides one authorizer event: payload is the event's JSON, the
+// result the answer's JSON, or an error for API Gateway to turn into a 401
+// (ErrUnauthorized) or a 500 (anything else). See the package doc for the
+// table of outcomes. The returned bytes are shared between calls and must
+// not be modified.
+func (a *Authorizer) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	start := a.now()
+	d := a.decide(ctx, payload, start)
+
+	log, level := a.logNone, slog.LevelInfo
+	if d.format != 0 {
+		log = a.logs[d.format]
+	}
+	if d.outcome == outcomeError {
+		level = slog.LevelError
+	}
+	if log.Enabled(ctx, level) {
+		var requestID string
+		if lc, ok := lambdacontext.FromContext(ctx); ok {
+			requestID = lc.AwsRequestID
+		}
+		log.LogAttrs(ctx, level, "decision",
+			slog.String("outcome", d.outcome),
+			slog.String("principal", d.principal),
+			slog.String("reason", d.reason),
+			slog.String("requestId", requestID),
+			slog.Duration("duration", a.now().Sub(start)))
+	}
+	return d.answer, d.err
+}
+
+func (a *Authorizer) decide(ctx context.Context, payload []byte, now time.Time) decision {
+	ev, err := parseEvent(payload, a.header)
+	if err != nil {
+		return decision{outcome: outcomeError, reason: err.Error(), err: err}
+	}
+	fail := func(err error) decision {
+		return decision{format: ev.format, outcome: outcomeError, reason: err.Error(), err: err}
+	}
+	prefix, err := stagePrefix(ev.arn)
+	if err != nil {
+		return fail(fmt.Errorf("%w: %w", ErrMalformedEvent, err))
+	}
+	table, err := a.store.keys(ctx, now)
+	if err != nil {
+		return fail(err)
+	}
+	refuse := func(reason string) decision {
+		d := decision{format: ev.format, outcome: outcomeUnauthorized, reason: reason, err: ErrUnauthorized}
+		if ev.format == FormatHTTP {
+			// HTTP APIs have no 401 from the function: a simple response
+			// that is not authorized is their only denial (403).
+			d.answer, d.err = simpleDenied, nil
+		}
+		return d
+	}
+	switch ev.identity {
+	case identityMissing:
+		return refuse(reasonNoToken)
+	case identityAmbiguous:
+		return refuse(reasonAmbiguousToken)
+	}
+	token, reason := a.format.extract(ev.value)
+	if reason != "" {
+		return refuse(reason)
+	}
+	if len(token) > MaxKeyLength {
+		return refuse(reasonUnknownKey)
+	}
+	e, ok := table.match(token)
+	if !ok {
+		return refuse(reasonUnknownKey)
+	}
+	d := decision{format: ev.format, outcome: outcomeAllow, principal: e.id}
+	if !e.permits(ev.arn, prefix) {
+		d.outcome, d.reason = outcomeDeny, reasonRouteNotAllowed
+		if ev.format == FormatHTTP {
+			d.answer = e.simpleDeny
+		} else {
+			d.answer = e.renderPolicy(ev.arn[:prefix], ev.arn)
+		}
+		return d
+	}
+	if ev.format == FormatHTTP {
+		d.answer = e.simpleAllow
+	} else {
+		d.answer = e.allowAnswer(ev.arn[:prefix])
+	}
+	return d
+}

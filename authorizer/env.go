@@ -1,0 +1,66 @@
+package authorizer
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+)
+
+// The environment variables FromEnv reads, and so the configuration of the
+// cmd/authorizer Lambda function. The deploy program and the local gateway
+// set them by these names.
+const (
+	EnvSecretID     = "TOLLGATE_SECRET_ID"     // secret name or ARN; required
+	EnvTokenHeader  = "TOLLGATE_TOKEN_HEADER"  // Config.TokenHeader
+	EnvTokenScheme  = "TOLLGATE_TOKEN_SCHEME"  // Config.Scheme ("none" for a raw value)
+	EnvSecretStages = "TOLLGATE_SECRET_STAGES" // Config.Stages, comma-separated
+	EnvKeyTTL       = "TOLLGATE_KEY_TTL"       // Config.TTL, a Go duration
+	EnvKeyMaxStale  = "TOLLGATE_KEY_MAX_STALE" // Config.MaxStale, a Go duration
+	EnvFetchTimeout = "TOLLGATE_FETCH_TIMEOUT" // Config.FetchTimeout, a Go duration
+	EnvLogLevel     = "TOLLGATE_LOG_LEVEL"     // debug, info, warn or error
+)
+
+// FromEnv reads the settings above with getenv (os.Getenv in a Lambda
+// function) and returns the secret id and a Config with every field but
+// Source set. Its Logger writes JSON to standard output at the configured
+// level. Unset variables mean the defaults; a set but invalid one is an
+// error that names it.
+func FromEnv(getenv func(string) string) (secretID string, cfg Config, err error) {
+	secretID = strings.TrimSpace(getenv(EnvSecretID))
+	if secretID == "" {
+		return "", Config{}, fmt.Errorf("authorizer: %s is required", EnvSecretID)
+	}
+	cfg.TokenHeader = strings.TrimSpace(getenv(EnvTokenHeader))
+	cfg.Scheme = strings.TrimSpace(getenv(EnvTokenScheme))
+	if s := strings.TrimSpace(getenv(EnvSecretStages)); s != "" {
+		for st := range strings.SplitSeq(s, ",") {
+			cfg.Stages = append(cfg.Stages, strings.TrimSpace(st))
+		}
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{
+		{EnvKeyTTL, &cfg.TTL},
+		{EnvKeyMaxStale, &cfg.MaxStale},
+		{EnvFetchTimeout, &cfg.FetchTimeout},
+	} {
+		v := strings.TrimSpace(getenv(d.name))
+		if v == "" {
+			continue
+		}
+		if *d.dst, err = time.ParseDuration(v); err != nil || *d.dst <= 0 {
+			return "", Config{}, fmt.Errorf("authorizer: %s=%q: want a positive duration such as 5m", d.name, v)
+		}
+	}
+	level := slog.LevelInfo
+	if v := strings.TrimSpace(getenv(EnvLogLevel)); v != "" {
+		if err := level.UnmarshalText([]byte(v)); err != nil {
+			return "", Config{}, fmt.Errorf("authorizer: %s=%q: want debug, info, warn or error", EnvLogLevel, v)
+		}
+	}
+	cfg.Logger = slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
+	return secretID, cfg, nil
+}

@@ -1,0 +1,338 @@
+package authorizer
+
+import (
+	"errors"
+	"fmt"
+)
+
+// EventFormat is the shape of an authorizer event, detected from the event
+// itself.
+type EventFormat uint8
+
+const (
+	// FormatToken is a REST API TOKEN authorizer event: the token source
+	// header's value in authorizationToken, and methodArn.
+	FormatToken EventFormat = iota + 1
+	// FormatRequest is a REST API REQUEST authorizer event (also HTTP API
+	// payload format 1.0): headers and multiValueHeaders with the caller's
+	// casing, and methodArn.
+	FormatRequest
+	// FormatHTTP is an HTTP API payload format 2.0 event: version "2.0",
+	// lower-case headers, and routeArn. It is answered with a simple
+	// response, {"isAuthorized":…,"context":{…}}.
+	FormatHTTP
+)
+
+func (f EventFormat) String() string {
+	switch f {
+	case FormatToken:
+		return "TOKEN"
+	case FormatRequest:
+		return "REQUEST"
+	case FormatHTTP:
+		return "HTTP 2.0"
+	}
+	return "unknown"
+}
+
+// identity says what an event held where the token should be.
+type identity uint8
+
+const (
+	identityMissing   identity = iota // no value, null, or empty
+	identityPresent                   // exactly one value
+	identityAmbiguous                 // several values: never guess which one counts
+)
+
+// event holds the fields of an authorizer event that a decision reads. Its
+// slices point into the event bytes unless the event escaped them.
+type event struct {
+	format   EventFormat
+	arn      []byte
+	value    []byte // the identity source's value, when identity is identityPresent
+	identity identity
+}
+
+// parseEvent reads an event, looking the token up in header (ignored for
+// TOKEN events, whose token API Gateway has already read). Every error wraps
+// ErrMalformedEvent.
+func parseEvent(data []byte, header string) (event, error) {
+	ev, err := scanEvent(data, header)
+	if err != nil {
+		return event{}, fmt.Errorf("%w: %w", ErrMalformedEvent, err)
+	}
+	return ev, nil
+}
+
+// Field names of the events, as the AWS docs spell them.
+const (
+	fieldType       = "type"
+	fieldVersion    = "version"
+	fieldToken      = "authorizationToken"
+	fieldMethodARN  = "methodArn"
+	fieldRouteARN   = "routeArn"
+	fieldHeaders    = "headers"
+	fieldMultiValue = "multiValueHeaders"
+)
+
+var (
+	errDuplicateField = errors.New("duplicate field")
+	errUnknownShape   = errors.New("neither a TOKEN, a REQUEST nor an HTTP API 2.0 event")
+	errNoARN          = errors.New("no methodArn or routeArn")
+	errFieldType      = errors.New("field of the wrong type")
+)
+
+func scanEvent(data []byte, header string) (event, error) {
+	var (
+		typ, version, token, methodARN, routeARN, headers, multi []byte
+		seen                                                     uint8
+	)
+	s := scanner{data: data}
+	empty, err := s.objectStart()
+	if err != nil {
+		return event{}, err
+	}
+	for !empty {
+		m, err := s.key()
+		if err != nil {
+			return event{}, err
+		}
+		var dst *[]byte
+		var bit uint8
+		switch {
+		case m.is(fieldType):
+			dst, bit = &typ, 1<<0
+		case m.is(fieldVersion):
+			dst, bit = &version, 1<<1
+		case m.is(fieldToken):
+			dst, bit = &token, 1<<2
+		case m.is(fieldMethodARN):
+			dst, bit = &methodARN, 1<<3
+		case m.is(fieldRouteARN):
+			dst, bit = &routeARN, 1<<4
+		case m.is(fieldHeaders):
+			dst, bit = &headers, 1<<5
+		case m.is(fieldMultiValue):
+			dst, bit = &multi, 1<<6
+		}
+		v, err := s.value(1)
+		if err != nil {
+			return event{}, err
+		}
+		if dst != nil {
+			if seen&bit != 0 {
+				return event{}, errDuplicateField
+			}
+			seen |= bit
+			*dst = v
+		}
+		if empty, err = s.listNext('}'); err != nil {
+			return event{}, err
+		}
+	}
+	if !s.end() {
+		return event{}, errSyntax
+	}
+
+	var ev event
+	typeName, _, err := stringField(typ)
+	if err != nil {
+		return event{}, err
+	}
+	versionName, hasVersion, err := stringField(version)
+	if err != nil {
+		return event{}, err
+	}
+	switch {
+	case hasVersion && string(versionName) == "2.0" && string(typeName) == "REQUEST":
+		ev.format = FormatHTTP
+	case hasVersion && string(versionName) != "1.0":
+		return event{}, errUnknownShape
+	case string(typeName) == "TOKEN":
+		ev.format = FormatToken
+	case string(typeName) == "REQUEST":
+		ev.format = FormatRequest
+	default:
+		return event{}, errUnknownShape
+	}
+
+	arnField := methodARN
+	if ev.format == FormatHTTP {
+		arnField = routeARN
+	}
+	arn, ok, err := stringField(arnField)
+	if err != nil {
+		return event{}, err
+	}
+	if !ok || len(arn) == 0 {
+		return event{}, errNoARN
+	}
+	ev.arn = arn
+
+	switch ev.format {
+	case FormatToken:
+		v, ok, err := stringField(token)
+		if err != nil {
+			return event{}, err
+		}
+		ev.setValue(v, b2i(ok))
+	case FormatRequest:
+		v, n, err := lookupHeader(headers, header)
+		if err != nil {
+			return event{}, err
+		}
+		mv, mn, err := lookupMultiValue(multi, header)
+		if err != nil {
+			return event{}, err
+		}
+		switch {
+		case n > 1 || mn > 1:
+			ev.identity = identityAmbiguous
+		case n == 1 && mn == 1 && string(v) != string(mv):
+			// headers and multiValueHeaders disagree: the event was not
+			// built by API Gateway from one request, so trust neither.
+			ev.identity = identityAmbiguous
+		case n == 1:
+			ev.setValue(v, 1)
+		default:
+			ev.setValue(mv, mn)
+		}
+	case FormatHTTP:
+		v, n, err := lookupHeader(headers, header)
+		if err != nil {
+			return event{}, err
+		}
+		ev.setValue(v, n)
+	}
+	return ev, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// setValue records the identity value found n times.
+func (ev *event) setValue(v []byte, n int) {
+	switch {
+	case n > 1:
+		ev.identity = identityAmbiguous
+	case n == 1 && len(v) > 0:
+		ev.identity, ev.value = identityPresent, v
+	default:
+		ev.identity = identityMissing
+	}
+}
+
+// stringField decodes a top-level field's raw value: absent or null give
+// ok=false; a string gives its decoded contents; anything else is an error.
+func stringField(raw []byte) (v []byte, ok bool, err error) {
+	if raw == nil {
+		return nil, false, nil
+	}
+	s := scanner{data: raw}
+	v, ok, err = s.stringOrNull()
+	if err != nil {
+		return nil, false, errFieldType
+	}
+	return v, ok, nil
+}
+
+// lookupHeader finds name, ignoring case, in a headers object (or null) and
+// returns the last string value and how many members carried a value. Two
+// members whose names differ only in case are two values of one header.
+func lookupHeader(raw []byte, name string) (v []byte, n int, err error) {
+	if raw == nil {
+		return nil, 0, nil
+	}
+	s := scanner{data: raw}
+	if s.peek() == 'n' {
+		return nil, 0, nil // "headers": null, as API Gateway sends for none
+	}
+	empty, err := s.objectStart()
+	if err != nil {
+		return nil, 0, errFieldType
+	}
+	for !empty {
+		m, err := s.key()
+		if err != nil {
+			return nil, 0, err
+		}
+		if m.foldIs(name) {
+			hv, ok, err := s.stringOrNull()
+			if err != nil {
+				return nil, 0, errFieldType
+			}
+			if ok {
+				v, n = hv, n+1
+			}
+		} else if _, err := s.value(2); err != nil {
+			return nil, 0, err
+		}
+		if empty, err = s.listNext('}'); err != nil {
+			return nil, 0, err
+		}
+	}
+	return v, n, nil
+}
+
+// lookupMultiValue finds name, ignoring case, in a multiValueHeaders object
+// (or null) and returns the first value and how many values there are in all.
+func lookupMultiValue(raw []byte, name string) (first []byte, n int, err error) {
+	if raw == nil {
+		return nil, 0, nil
+	}
+	s := scanner{data: raw}
+	if s.peek() == 'n' {
+		return nil, 0, nil
+	}
+	empty, err := s.objectStart()
+	if err != nil {
+		return nil, 0, errFieldType
+	}
+	for !empty {
+		m, err := s.key()
+		if err != nil {
+			return nil, 0, err
+		}
+		if !m.foldIs(name) {
+			if _, err := s.value(2); err != nil {
+				return nil, 0, err
+			}
+		} else if s.peek() == 'n' {
+			if _, err := s.literal("null"); err != nil {
+				return nil, 0, err
+			}
+		} else {
+			if s.peek() != '[' {
+				return nil, 0, errFieldType
+			}
+			s.pos++
+			done := s.peek() == ']'
+			if done {
+				s.pos++
+			}
+			for !done {
+				hv, ok, err := s.stringOrNull()
+				if err != nil {
+					return nil, 0, errFieldType
+				}
+				if ok {
+					if n == 0 {
+						first = hv
+					}
+					n++
+				}
+				if done, err = s.listNext(']'); err != nil {
+					return nil, 0, err
+				}
+			}
+		}
+		if empty, err = s.listNext('}'); err != nil {
+			return nil, 0, err
+		}
+	}
+	return first, n, nil
+}

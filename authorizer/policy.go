@@ -1,0 +1,222 @@
+package authorizer
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"tollgate/internal/iam"
+)
+
+// MaxARNLength is the longest method ARN API Gateway sends (it answers 414
+// past it); a longer one is a malformed event.
+const MaxARNLength = 1600
+
+// arnChar marks the bytes a method or route ARN may hold: visible ASCII but
+// the IAM wildcards, the quote and the backslash. Refusing wildcards keeps a
+// policy built from the ARN from covering more than the ARN names.
+var arnChar = charClass(func(c byte) bool {
+	return 0x21 <= c && c <= 0x7e && c != '*' && c != '?' && c != '"' && c != '\\'
+})
+
+var errBadARN = errors.New("not an execute-api method ARN")
+
+// stagePrefix returns the length of arn's
+// "arn:<partition>:execute-api:<region>:<account>:<apiId>/<stage>/" prefix,
+// checking every part: the prefix is what an Allow covers, so nothing in it
+// may be a wildcard or out of its grammar.
+func stagePrefix(arn []byte) (int, error) {
+	if len(arn) > MaxARNLength {
+		return 0, errBadARN
+	}
+	for _, c := range arn {
+		if !arnChar[c] {
+			return 0, errBadARN
+		}
+	}
+	i := 0
+	lit := func(s string) bool {
+		if len(arn)-i < len(s) || string(arn[i:i+len(s)]) != s {
+			return false
+		}
+		i += len(s)
+		return true
+	}
+	run := func(ok func(byte) bool, min, max int) bool {
+		start := i
+		for i < len(arn) && i-start < max && ok(arn[i]) {
+			i++
+		}
+		return i-start >= min
+	}
+	lowerDash := func(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' }
+	digit := func(c byte) bool { return '0' <= c && c <= '9' }
+	stageChar := func(c byte) bool { return isAlnum(c) || c == '-' || c == '_' || c == '$' }
+	if lit("arn:") && run(lowerDash, 1, 32) && lit(":execute-api:") &&
+		run(lowerDash, 1, 32) && lit(":") && run(digit, 12, 12) && lit(":") &&
+		run(isAlnum, 1, 64) && lit("/") && run(stageChar, 1, 128) && lit("/") &&
+		i < len(arn) {
+		return i, nil
+	}
+	return 0, errBadARN
+}
+
+// permits reports whether e may call the method ARN whose stage prefix is
+// arn[:prefix], judged with the IAM rules API Gateway will apply to the
+// policy e is answered with.
+func (e *entry) permits(arn []byte, prefix int) bool {
+	if e.resources == nil {
+		return true
+	}
+	for _, r := range e.resources {
+		if iam.Match(r, arn[prefix:]) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxCachedPrefixes bounds how many stage prefixes an entry keeps answers
+// for. One deployment sends one or two; the bound keeps a stream of unusual
+// ARNs from growing memory.
+const maxCachedPrefixes = 32
+
+// answerCache keeps an entry's rendered Allow answers by stage prefix. Reads
+// take no lock and allocate nothing: the map is replaced, never changed.
+type answerCache struct {
+	mu sync.Mutex // serialises writers
+	m  atomic.Pointer[map[string][]byte]
+}
+
+func (c *answerCache) get(prefix []byte) ([]byte, bool) {
+	if m := c.m.Load(); m != nil {
+		b, ok := (*m)[string(prefix)]
+		return b, ok
+	}
+	return nil, false
+}
+
+func (c *answerCache) put(prefix []byte, answer []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.m.Load()
+	if old != nil && len(*old) >= maxCachedPrefixes {
+		return
+	}
+	m := make(map[string][]byte, 1+lenOf(old))
+	if old != nil {
+		for k, v := range *old {
+			m[k] = v
+		}
+	}
+	m[string(prefix)] = answer
+	c.m.Store(&m)
+}
+
+func lenOf(m *map[string][]byte) int {
+	if m == nil {
+		return 0
+	}
+	return len(*m)
+}
+
+// allowAnswer returns e's REST answer for a request in the stage whose ARN
+// prefix is given: Allow on the whole stage, or on exactly e's routes.
+func (e *entry) allowAnswer(prefix []byte) []byte {
+	if b, ok := e.answers.get(prefix); ok {
+		return b
+	}
+	b := e.renderPolicy(prefix, nil)
+	e.answers.put(prefix, b)
+	return b
+}
+
+// renderPolicy writes a REST authorizer answer (the output format of
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html).
+// The Allow statement covers the whole stage ("<prefix>*/*"), or each of e's
+// routes, never just the request's method ARN, so the answer stays right
+// for every route while API Gateway caches it. When deny is not nil it is
+// added as an explicit Deny: the method ARN of a request outside e's routes,
+// which by construction no Allow resource covers.
+func (e *entry) renderPolicy(prefix, deny []byte) []byte {
+	b := make([]byte, 0, 256+len(prefix)*(1+len(e.resources))+len(deny))
+	b = append(b, `{"principalId":`...)
+	b = appendJSONString(b, e.id)
+	b = append(b, `,"policyDocument":{"Version":"2012-10-17","Statement":[{"Action":"execute-api:Invoke","Effect":"Allow","Resource":[`...)
+	if e.resources == nil {
+		b = append(b, '"')
+		b = append(b, prefix...)
+		b = append(b, `*/*"`...)
+	}
+	for i, r := range e.resources {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, prefix...)
+		b = appendJSONStringBody(b, r)
+		b = append(b, '"')
+	}
+	b = append(b, "]}"...)
+	if deny != nil {
+		b = append(b, `,{"Action":"execute-api:Invoke","Effect":"Deny","Resource":["`...)
+		b = append(b, deny...)
+		b = append(b, `"]}`...)
+	}
+	b = append(b, "]},"...)
+	b = e.appendContext(b)
+	if e.usageKey != "" {
+		b = append(b, `,"usageIdentifierKey":`...)
+		b = appendJSONString(b, e.usageKey)
+	}
+	return append(b, '}')
+}
+
+// appendContext writes the context every answer carries: scalar values only,
+// as API Gateway requires.
+func (e *entry) appendContext(b []byte) []byte {
+	b = append(b, `"context":{"keyId":`...)
+	b = appendJSONString(b, e.id)
+	b = append(b, `,"keyStage":`...)
+	b = appendJSONString(b, e.stage)
+	return append(b, '}')
+}
+
+// renderSimple writes an HTTP API simple response
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html).
+func (e *entry) renderSimple(authorized bool) []byte {
+	b := []byte(`{"isAuthorized":false,`)
+	if authorized {
+		b = []byte(`{"isAuthorized":true,`)
+	}
+	b = e.appendContext(b)
+	return append(b, '}')
+}
+
+// simpleDenied is the HTTP API answer for a caller without a valid key.
+var simpleDenied = []byte(`{"isAuthorized":false}`)
+
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = appendJSONStringBody(b, s)
+	return append(b, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONStringBody escapes s for a JSON string. Ids, stages and ARNs are
+// validated ASCII already; the escaping keeps that an invariant of the
+// output rather than of every caller.
+func appendJSONStringBody(b []byte, s string) []byte {
+	for i := range len(s) {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20 || c == 0x7f:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}

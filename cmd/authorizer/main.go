@@ -1,0 +1,61 @@
+// Command authorizer is tollgate's Lambda authorizer function: the
+// authorizer package served by the Lambda runtime. Build it as bootstrap for
+// the provided.al2023 runtime (make lambdas).
+//
+// It is configured by environment variables:
+//
+//	variable                 default                   meaning
+//	TOLLGATE_SECRET_ID       (required)                Secrets Manager secret name or ARN holding the keyring
+//	TOLLGATE_TOKEN_HEADER    Authorization             header read from REQUEST and HTTP API events (any case)
+//	TOLLGATE_TOKEN_SCHEME    Bearer                    scheme before the key; "none" takes the raw header value
+//	TOLLGATE_SECRET_STAGES   AWSCURRENT,AWSPREVIOUS    version stages whose keys are accepted; the first must exist
+//	TOLLGATE_KEY_TTL         5m                        how long keys are used before a background refresh
+//	TOLLGATE_KEY_MAX_STALE   30m                       how long the last good keys serve while refreshes fail
+//	TOLLGATE_FETCH_TIMEOUT   3s                        bound on one fetch of the secret
+//	TOLLGATE_LOG_LEVEL       info                      debug, info, warn or error
+//
+// The AWS SDK reads its own standard variables: AWS_REGION and the
+// credentials Lambda provides, and AWS_ENDPOINT_URL_SECRETS_MANAGER to point
+// it at another Secrets Manager endpoint (an emulator).
+//
+// A configuration error ends the process during init, so Lambda reports an
+// init failure and API Gateway answers 500: it fails closed.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"tollgate/authorizer"
+)
+
+func main() {
+	secretID, cfg, err := authorizer.FromEnv(os.Getenv)
+	if err != nil {
+		fatal(err)
+	}
+	ctx := context.Background()
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		fatal(fmt.Errorf("load AWS configuration: %w", err))
+	}
+	cfg.Source = authorizer.SecretsManager(secretsmanager.NewFromConfig(awsCfg), secretID)
+	a, err := authorizer.New(cfg)
+	if err != nil {
+		fatal(err)
+	}
+	// Fetch the keys during init. A failure is already logged, and
+	// requests fail closed and retry the fetch until it succeeds.
+	_ = a.Load(ctx)
+	lambda.Start(a)
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "tollgate authorizer:", err)
+	os.Exit(1)
+}

@@ -1,0 +1,45 @@
+// Package iam evaluates the parts of IAM policy language that API Gateway
+// applies to a Lambda authorizer's policy: resource ARN wildcards.
+//
+// API Gateway matches each statement's Resource against the request's method
+// ARN with IAM wildcard rules: "*" matches any run of characters, including
+// "/" and the empty run, and "?" matches exactly one character. Matching is
+// case-sensitive. See
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
+// and https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-control-access-using-iam-policies-to-invoke-api.html
+//
+// Both the authorizer (to decide whether a route-scoped key may call a route)
+// and the local gateway (to evaluate the returned policy) use this one
+// implementation, so the decision the authorizer makes and the one the gateway
+// enforces cannot drift apart.
+package iam
+
+// Match reports whether s matches pattern under IAM wildcard rules. A "?"
+// matches one byte: ARNs that reach it are ASCII, where a byte is a character.
+//
+// It runs in O(len(pattern)*len(s)) time in the worst case and allocates
+// nothing.
+func Match[S ~string | ~[]byte](pattern string, s S) bool {
+	p, i := 0, 0
+	star, mark := -1, 0 // position after the last '*' seen, and where s resumed
+	for i < len(s) {
+		switch {
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p+1, i
+			p++
+		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
+			p++
+			i++
+		case star >= 0:
+			// Let the last '*' swallow one more byte and retry from there.
+			mark++
+			p, i = star, mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
+}
