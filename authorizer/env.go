@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"tollgate/internal/jsonlog"
 )
 
 // The environment variables FromEnv reads, and so the configuration of the
@@ -61,6 +63,6 @@ func FromEnv(getenv func(string) string) (secretID string, cfg Config, err error
 			return "", Config{}, fmt.Errorf("authorizer: %s=%q: want debug, info, warn or error", EnvLogLevel, v)
 		}
 	}
-	cfg.Logger = slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
+	cfg.Logger = slog.New(jsonlog.New(os.Stdout, level))
 	return secretID, cfg, nil
 }

@@ -84,8 +84,12 @@ var (
 
 func scanEvent(data []byte, header string) (event, error) {
 	var (
-		typ, version, token, methodARN, routeARN, headers, multi []byte
-		seen                                                     uint8
+		typ, version, token, methodARN, routeARN []byte
+		seen                                     uint8
+		hv                                       struct {
+			single, multi []byte
+			n, nMulti     int
+		}
 	)
 	s := scanner{data: data}
 	empty, err := s.objectStart()
@@ -99,7 +103,32 @@ func scanEvent(data []byte, header string) (event, error) {
 		}
 		var dst *[]byte
 		var bit uint8
+		// The header objects are searched as they are read, so the bytes
+		// of a REQUEST event are scanned once.
 		switch {
+		case m.is(fieldHeaders) || m.is(fieldMultiValue):
+			multiValue := m.is(fieldMultiValue)
+			bit = 1 << 5
+			if multiValue {
+				bit = 1 << 6
+			}
+			if seen&bit != 0 {
+				return event{}, errDuplicateField
+			}
+			seen |= bit
+			var err error
+			if multiValue {
+				hv.multi, hv.nMulti, err = lookupMultiValue(&s, header)
+			} else {
+				hv.single, hv.n, err = lookupHeader(&s, header)
+			}
+			if err != nil {
+				return event{}, err
+			}
+			if empty, err = s.listNext('}'); err != nil {
+				return event{}, err
+			}
+			continue
 		case m.is(fieldType):
 			dst, bit = &typ, 1<<0
 		case m.is(fieldVersion):
@@ -110,10 +139,6 @@ func scanEvent(data []byte, header string) (event, error) {
 			dst, bit = &methodARN, 1<<3
 		case m.is(fieldRouteARN):
 			dst, bit = &routeARN, 1<<4
-		case m.is(fieldHeaders):
-			dst, bit = &headers, 1<<5
-		case m.is(fieldMultiValue):
-			dst, bit = &multi, 1<<6
 		}
 		v, err := s.value(1)
 		if err != nil {
@@ -177,14 +202,7 @@ func scanEvent(data []byte, header string) (event, error) {
 		}
 		ev.setValue(v, b2i(ok))
 	case FormatRequest:
-		v, n, err := lookupHeader(headers, header)
-		if err != nil {
-			return event{}, err
-		}
-		mv, mn, err := lookupMultiValue(multi, header)
-		if err != nil {
-			return event{}, err
-		}
+		v, n, mv, mn := hv.single, hv.n, hv.multi, hv.nMulti
 		switch {
 		case n > 1 || mn > 1:
 			ev.identity = identityAmbiguous
@@ -198,11 +216,7 @@ func scanEvent(data []byte, header string) (event, error) {
 			ev.setValue(mv, mn)
 		}
 	case FormatHTTP:
-		v, n, err := lookupHeader(headers, header)
-		if err != nil {
-			return event{}, err
-		}
-		ev.setValue(v, n)
+		ev.setValue(hv.single, hv.n)
 	}
 	return ev, nil
 }
@@ -240,16 +254,14 @@ func stringField(raw []byte) (v []byte, ok bool, err error) {
 	return v, ok, nil
 }
 
-// lookupHeader finds name, ignoring case, in a headers object (or null) and
-// returns the last string value and how many members carried a value. Two
-// members whose names differ only in case are two values of one header.
-func lookupHeader(raw []byte, name string) (v []byte, n int, err error) {
-	if raw == nil {
-		return nil, 0, nil
-	}
-	s := scanner{data: raw}
+// lookupHeader reads a headers object (or null) at the scanner's position,
+// finds name in it ignoring case, and returns the last string value and how
+// many members carried a value. Two members whose names differ only in case
+// are two values of one header.
+func lookupHeader(s *scanner, name string) (v []byte, n int, err error) {
 	if s.peek() == 'n' {
-		return nil, 0, nil // "headers": null, as API Gateway sends for none
+		_, err := s.literal("null") // "headers": null, as API Gateway sends for none
+		return nil, 0, err
 	}
 	empty, err := s.objectStart()
 	if err != nil {
@@ -278,15 +290,13 @@ func lookupHeader(raw []byte, name string) (v []byte, n int, err error) {
 	return v, n, nil
 }
 
-// lookupMultiValue finds name, ignoring case, in a multiValueHeaders object
-// (or null) and returns the first value and how many values there are in all.
-func lookupMultiValue(raw []byte, name string) (first []byte, n int, err error) {
-	if raw == nil {
-		return nil, 0, nil
-	}
-	s := scanner{data: raw}
+// lookupMultiValue reads a multiValueHeaders object (or null) at the
+// scanner's position, finds name in it ignoring case, and returns the first
+// value and how many values there are in all.
+func lookupMultiValue(s *scanner, name string) (first []byte, n int, err error) {
 	if s.peek() == 'n' {
-		return nil, 0, nil
+		_, err := s.literal("null")
+		return nil, 0, err
 	}
 	empty, err := s.objectStart()
 	if err != nil {

@@ -1,7 +1,9 @@
 package authorizer
 
 import (
+	"encoding/binary"
 	"errors"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -33,6 +35,9 @@ var strPlain = func() (t [256]bool) {
 }()
 
 func (s *scanner) skipSpace() {
+	if s.pos < len(s.data) && s.data[s.pos] > ' ' {
+		return // the usual case: compact JSON has no white space
+	}
 	for s.pos < len(s.data) {
 		switch s.data[s.pos] {
 		case ' ', '\t', '\n', '\r':
@@ -64,40 +69,77 @@ func (s *scanner) str() (raw []byte, escaped bool, err error) {
 	if s.peek() != '"' {
 		return nil, false, errSyntax
 	}
-	s.pos++
-	start := s.pos
-	d := s.data
-	for i := s.pos; i < len(d); {
-		c := d[i]
-		if strPlain[c] {
-			i++
-			continue
+	end, escaped, ok := scanString(s.data, s.pos)
+	if !ok {
+		return nil, false, errSyntax
+	}
+	raw = s.data[s.pos+1 : end-1]
+	s.pos = end
+	return raw, escaped, nil
+}
+
+// scanString checks the string that starts with the quote at d[i] and
+// returns the index after its closing quote, and whether it holds escapes.
+func scanString(d []byte, i int) (end int, escaped, ok bool) {
+	i++
+	for {
+		// Eight bytes at a time; the lowest flagged lane is the first byte
+		// that needs a look (the tests flag no false lane below a true one).
+		if i+8 <= len(d) {
+			m := specialBytes(binary.LittleEndian.Uint64(d[i:]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		} else {
+			for i < len(d) && strPlain[d[i]] {
+				i++
+			}
+			if i >= len(d) {
+				return 0, false, false
+			}
 		}
-		switch c {
+		switch d[i] {
 		case '"':
-			s.pos = i + 1
-			return d[start:i], escaped, nil
+			return i + 1, escaped, true
 		case '\\':
 			escaped = true
 			if i+1 >= len(d) {
-				return nil, false, errSyntax
+				return 0, false, false
 			}
 			switch d[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
 				if i+6 > len(d) || !isHex4(d[i+2:i+6]) {
-					return nil, false, errSyntax
+					return 0, false, false
 				}
 				i += 6
 			default:
-				return nil, false, errSyntax
+				return 0, false, false
 			}
 		default: // a control character
-			return nil, false, errSyntax
+			return 0, false, false
 		}
 	}
-	return nil, false, errSyntax
+}
+
+// SWAR constants: a byte of ones, and a byte of high bits, in every lane.
+const (
+	lanes01 = 0x0101010101010101
+	lanes80 = 0x8080808080808080
+)
+
+// specialBytes returns the high bit of each lane of w that holds a control
+// character, a quote or a backslash, using the "has a byte less than n" and
+// "has a zero byte" tests of Bit Twiddling Hacks. A byte >= 0x80 has its high
+// bit set in w and is never flagged. Borrows can flag a lane above a true one,
+// never below, so the lowest flagged lane is exact.
+func specialBytes(w uint64) uint64 {
+	q := w ^ (lanes01 * '"')
+	b := w ^ (lanes01 * '\\')
+	return ((w-lanes01*0x20)&^w | (q-lanes01)&^q | (b-lanes01)&^b) & lanes80
 }
 
 func isHex4(b []byte) bool {
@@ -109,73 +151,143 @@ func isHex4(b []byte) bool {
 	return true
 }
 
-// value consumes one value of any kind and returns its bytes.
+// value consumes one value of any kind and returns its bytes. depth is the
+// nesting the value starts at; nothing may nest deeper than maxDepth.
+//
+// It is one loop over a small state machine rather than a recursive descent:
+// the open arrays and objects are a bit stack in a word, so skipping the
+// parts of an event nobody reads costs a switch per token and a word-at-a-time
+// scan per string, and no calls.
 func (s *scanner) value(depth int) ([]byte, error) {
-	if depth > maxDepth {
-		return nil, errSyntax
+	const (
+		wantValue        = iota // a value must come
+		wantValueOrClose        // just after '[': a value or ']'
+		wantKey                 // after ',' in an object
+		wantKeyOrClose          // just after '{': a key or '}'
+		wantColon               // after a key
+		wantNext                // after a value: ',' or the closing byte, or the end at level 0
+	)
+	if s.peek() == '"' { // most values an event skips are strings
+		end, _, ok := scanString(s.data, s.pos)
+		if !ok {
+			return nil, errSyntax
+		}
+		start := s.pos
+		s.pos = end
+		return s.data[start:end], nil
 	}
-	c := s.peek()
-	start := s.pos
-	switch {
-	case c == '"':
-		if _, _, err := s.str(); err != nil {
-			return nil, err
+	d := s.data
+	i := s.pos
+	start := -1
+	var objects uint64 // bit k set when level k+1 is an object
+	level := 0
+	state := wantValue
+	for {
+		for i < len(d) && (d[i] == ' ' || d[i] == '\n' || d[i] == '\t' || d[i] == '\r') {
+			i++
 		}
-	case c == '{':
-		s.pos++
-		if s.peek() == '}' {
-			s.pos++
-			break
+		if state == wantNext && level == 0 {
+			s.pos = i
+			return d[start:i], nil
 		}
-		for {
-			if _, _, err := s.str(); err != nil {
-				return nil, err
+		if i >= len(d) {
+			return nil, errSyntax
+		}
+		if start < 0 {
+			start = i
+		}
+		c := d[i]
+		switch state {
+		case wantKeyOrClose, wantKey:
+			if c == '}' && state == wantKeyOrClose {
+				level--
+				i++
+				state = wantNext
+				continue
 			}
-			if s.peek() != ':' {
+			if c != '"' {
 				return nil, errSyntax
 			}
-			s.pos++
-			if _, err := s.value(depth + 1); err != nil {
+			end, _, ok := scanString(d, i)
+			if !ok {
+				return nil, errSyntax
+			}
+			i, state = end, wantColon
+			continue
+		case wantColon:
+			if c != ':' {
+				return nil, errSyntax
+			}
+			i++
+			state = wantValue
+			continue
+		case wantNext:
+			inObject := objects>>(level-1)&1 == 1
+			switch {
+			case c == ',':
+				state = wantValue
+				if inObject {
+					state = wantKey
+				}
+			case c == '}' && inObject, c == ']' && !inObject:
+				level--
+			default:
+				return nil, errSyntax
+			}
+			i++
+			continue
+		case wantValueOrClose:
+			if c == ']' {
+				level--
+				i++
+				state = wantNext
+				continue
+			}
+		}
+		// A value.
+		switch {
+		case c == '"':
+			end, _, ok := scanString(d, i)
+			if !ok {
+				return nil, errSyntax
+			}
+			i = end
+			state = wantNext
+		case c == '{' || c == '[':
+			if depth+level >= maxDepth {
+				return nil, errSyntax
+			}
+			objects &^= 1 << level
+			state = wantValueOrClose
+			if c == '{' {
+				objects |= 1 << level
+				state = wantKeyOrClose
+			}
+			level++
+			i++
+		case c == 't' || c == 'f' || c == 'n':
+			lit := "null"
+			if c == 't' {
+				lit = "true"
+			} else if c == 'f' {
+				lit = "false"
+			}
+			if len(d)-i < len(lit) || string(d[i:i+len(lit)]) != lit {
+				return nil, errSyntax
+			}
+			i += len(lit)
+			state = wantNext
+		case c == '-' || '0' <= c && c <= '9':
+			s.pos = i
+			if err := s.number(); err != nil {
 				return nil, err
 			}
-			if done, err := s.listNext('}'); err != nil || done {
-				if err != nil {
-					return nil, err
-				}
-				break
-			}
+			i = s.pos
+			state = wantNext
+		default:
+			return nil, errSyntax
 		}
-	case c == '[':
-		s.pos++
-		if s.peek() == ']' {
-			s.pos++
-			break
-		}
-		for {
-			if _, err := s.value(depth + 1); err != nil {
-				return nil, err
-			}
-			if done, err := s.listNext(']'); err != nil || done {
-				if err != nil {
-					return nil, err
-				}
-				break
-			}
-		}
-	case c == 't':
-		return s.literal("true")
-	case c == 'f':
-		return s.literal("false")
-	case c == 'n':
-		return s.literal("null")
-	case c == '-' || '0' <= c && c <= '9':
-		if err := s.number(); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, errSyntax
 	}
-	return s.data[start:s.pos], nil
 }
 
 // listNext consumes the ',' between two members or elements, or the closing

@@ -24,7 +24,8 @@ var errBadARN = errors.New("not an execute-api method ARN")
 // stagePrefix returns the length of arn's
 // "arn:<partition>:execute-api:<region>:<account>:<apiId>/<stage>/" prefix,
 // checking every part: the prefix is what an Allow covers, so nothing in it
-// may be a wildcard or out of its grammar.
+// may be a wildcard or out of its grammar. After the prefix there must be a
+// route (a verb, and for REST a path).
 func stagePrefix(arn []byte) (int, error) {
 	if len(arn) > MaxARNLength {
 		return 0, errBadARN
@@ -34,32 +35,51 @@ func stagePrefix(arn []byte) (int, error) {
 			return 0, errBadARN
 		}
 	}
-	i := 0
-	lit := func(s string) bool {
-		if len(arn)-i < len(s) || string(arn[i:i+len(s)]) != s {
-			return false
-		}
-		i += len(s)
-		return true
+	const head = "arn:"
+	if len(arn) < len(head) || string(arn[:len(head)]) != head {
+		return 0, errBadARN
 	}
-	run := func(ok func(byte) bool, min, max int) bool {
-		start := i
-		for i < len(arn) && i-start < max && ok(arn[i]) {
-			i++
-		}
-		return i-start >= min
+	i := len(head)
+	i = arnPart(arn, i, &partitionChar, 1, 32, ':') // partition
+	if i < 0 || len(arn)-i < len("execute-api:") || string(arn[i:i+len("execute-api:")]) != "execute-api:" {
+		return 0, errBadARN
 	}
-	lowerDash := func(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' }
-	digit := func(c byte) bool { return '0' <= c && c <= '9' }
-	stageChar := func(c byte) bool { return isAlnum(c) || c == '-' || c == '_' || c == '$' }
-	if lit("arn:") && run(lowerDash, 1, 32) && lit(":execute-api:") &&
-		run(lowerDash, 1, 32) && lit(":") && run(digit, 12, 12) && lit(":") &&
-		run(isAlnum, 1, 64) && lit("/") && run(stageChar, 1, 128) && lit("/") &&
-		i < len(arn) {
-		return i, nil
+	i += len("execute-api:")
+	if i = arnPart(arn, i, &partitionChar, 1, 32, ':'); i < 0 { // region
+		return 0, errBadARN
 	}
-	return 0, errBadARN
+	if i = arnPart(arn, i, &digitChar, 12, 12, ':'); i < 0 { // account
+		return 0, errBadARN
+	}
+	if i = arnPart(arn, i, &apiIDChar, 1, 64, '/'); i < 0 { // API id
+		return 0, errBadARN
+	}
+	if i = arnPart(arn, i, &stageChar, 1, 128, '/'); i < 0 || i == len(arn) { // stage, then a route
+		return 0, errBadARN
+	}
+	return i, nil
 }
+
+// arnPart checks the run of min to max bytes of class that starts at i and
+// the separator after it, and returns the index after the separator, or -1.
+func arnPart(arn []byte, i int, class *[256]bool, min, max int, sep byte) int {
+	start := i
+	for i < len(arn) && class[arn[i]] {
+		i++
+	}
+	if n := i - start; n < min || n > max || i == len(arn) || arn[i] != sep {
+		return -1
+	}
+	return i + 1
+}
+
+var (
+	partitionChar = charClass(func(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' })
+	digitChar     = charClass(func(c byte) bool { return '0' <= c && c <= '9' })
+	apiIDChar     = charClass(isAlnum)
+	// Stage names: letters, digits, - and _; HTTP APIs add $default.
+	stageChar = charClass(func(c byte) bool { return isAlnum(c) || c == '-' || c == '_' || c == '$' })
+)
 
 // permits reports whether e may call the method ARN whose stage prefix is
 // arn[:prefix], judged with the IAM rules API Gateway will apply to the

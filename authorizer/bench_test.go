@@ -1,0 +1,169 @@
+package authorizer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"tollgate/internal/jsonlog"
+)
+
+// benchSink keeps results alive so the compiler cannot drop the work.
+var benchSink []byte
+
+// keyringOf returns a keyring of n keys whose first is mobileKey.
+func keyringOf(n int) []byte {
+	kr := Keyring{Keys: []Key{{ID: "mobile-app", Key: mobileKey}}}
+	for i := 1; i < n; i++ {
+		kr.Keys = append(kr.Keys, Key{ID: fmt.Sprintf("client-%03d", i), Key: fmt.Sprintf("tg_bench_client_%03d_key_0123456789abcdefghij", i)})
+	}
+	b, _ := json.Marshal(kr)
+	return b
+}
+
+// benchAuthorizer is loaded, warm, and logs JSON to io.Discard: the same
+// handler and encoding as in Lambda, without the write(2) to stdout.
+func benchAuthorizer(b *testing.B, keys int) *Authorizer {
+	b.Helper()
+	a, err := New(Config{
+		Source: &stages{values: map[string][]byte{StageCurrent: keyringOf(keys)}},
+		Logger: slog.New(jsonlog.New(io.Discard, slog.LevelInfo)),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := a.Load(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return a
+}
+
+// idiomatic is the authorizer most Go users would write: lambda.NewHandler
+// over a typed function (reflection and encoding/json on both sides) with
+// the same keys and the same constant-time comparison, for scale.
+func idiomatic(keys map[string]string) lambda.Handler {
+	return lambda.NewHandler(func(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+		token, ok := strings.CutPrefix(ev.AuthorizationToken, "Bearer ")
+		id, found := keys[token]
+		if !ok || !found {
+			return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+		}
+		parts := strings.SplitN(ev.MethodArn, "/", 3)
+		return events.APIGatewayCustomAuthorizerResponse{
+			PrincipalID: id,
+			PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
+				Version: "2012-10-17",
+				Statement: []events.IAMPolicyStatement{{
+					Action: []string{"execute-api:Invoke"}, Effect: "Allow",
+					Resource: []string{parts[0] + "/" + parts[1] + "/*/*"},
+				}},
+			},
+			Context: map[string]any{"keyId": id, "keyStage": StageCurrent},
+		}, nil
+	})
+}
+
+// compactFixture is a fixture as API Gateway sends it: compact JSON.
+func compactFixture(b *testing.B, name string) []byte {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, fixture(b, name)); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// idiomaticRequest is idiomatic for REQUEST events: the whole event
+// unmarshalled into events.APIGatewayCustomAuthorizerRequestTypeRequest.
+func idiomaticRequest(keys map[string]string) lambda.Handler {
+	return lambda.NewHandler(func(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+		token, ok := strings.CutPrefix(ev.Headers["Authorization"], "Bearer ")
+		id, found := keys[token]
+		if !ok || !found {
+			return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+		}
+		parts := strings.SplitN(ev.MethodArn, "/", 3)
+		return events.APIGatewayCustomAuthorizerResponse{
+			PrincipalID: id,
+			PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
+				Version: "2012-10-17",
+				Statement: []events.IAMPolicyStatement{{
+					Action: []string{"execute-api:Invoke"}, Effect: "Allow",
+					Resource: []string{parts[0] + "/" + parts[1] + "/*/*"},
+				}},
+			},
+			Context: map[string]any{"keyId": id, "keyStage": StageCurrent},
+		}, nil
+	})
+}
+
+// BenchmarkInvoke measures a warm decision from event bytes to answer
+// bytes. The idiomatic/* cases run the handlers above on the same events in
+// the same run, for the ratio.
+func BenchmarkInvoke(b *testing.B) {
+	request := compactFixture(b, "events/request.json")
+	httpV2 := compactFixture(b, "events/http-v2.json")
+	token := tokenEvent("Bearer "+mobileKey, testARN)
+	for _, keys := range []int{1, 100} {
+		for _, bc := range []struct {
+			name  string
+			event []byte
+		}{
+			{"TOKEN/valid", token},
+			{"TOKEN/invalid", tokenEvent("Bearer "+unknownKey, testARN)},
+			{"REQUEST/valid", request},
+			{"HTTP/valid", httpV2},
+		} {
+			b.Run(fmt.Sprintf("%s/keys=%d", bc.name, keys), func(b *testing.B) {
+				a := benchAuthorizer(b, keys)
+				ctx := context.Background()
+				b.ReportAllocs()
+				b.SetBytes(int64(len(bc.event)))
+				for b.Loop() {
+					benchSink, _ = a.Invoke(ctx, bc.event)
+				}
+			})
+		}
+	}
+	for _, bc := range []struct {
+		name  string
+		h     lambda.Handler
+		event []byte
+	}{
+		{"idiomatic/TOKEN/valid", idiomatic(map[string]string{mobileKey: "mobile-app"}), token},
+		{"idiomatic/REQUEST/valid", idiomaticRequest(map[string]string{mobileKey: "mobile-app"}), request},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.SetBytes(int64(len(bc.event)))
+			for b.Loop() {
+				benchSink, _ = bc.h.Invoke(ctx, bc.event)
+			}
+		})
+	}
+}
+
+// BenchmarkScanFloor is the least any validating reader of an event must
+// do: one table look-up per byte. It is the floor the REQUEST decision is
+// judged against on a given machine.
+func BenchmarkScanFloor(b *testing.B) {
+	request := compactFixture(b, "events/request.json")
+	b.SetBytes(int64(len(request)))
+	var n int
+	for b.Loop() {
+		for _, c := range request {
+			if strPlain[c] {
+				n++
+			}
+		}
+	}
+	benchSink = request[:n%1]
+}
