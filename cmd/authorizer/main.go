@@ -35,19 +35,11 @@ import (
 )
 
 func main() {
-	secretID, cfg, err := authorizer.FromEnv(os.Getenv)
-	if err != nil {
-		fatal(err)
-	}
 	ctx := context.Background()
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	a, err := newAuthorizer(ctx, os.Getenv)
 	if err != nil {
-		fatal(fmt.Errorf("load AWS configuration: %w", err))
-	}
-	cfg.Source = authorizer.SecretsManager(secretsmanager.NewFromConfig(awsCfg), secretID)
-	a, err := authorizer.New(cfg)
-	if err != nil {
-		fatal(err)
+		fmt.Fprintln(os.Stderr, "tollgate authorizer:", err)
+		os.Exit(1)
 	}
 	// Fetch the keys during init. A failure is already logged, and
 	// requests fail closed and retry the fetch until it succeeds.
@@ -55,7 +47,17 @@ func main() {
 	lambda.Start(a)
 }
 
-func fatal(err error) {
-	fmt.Fprintln(os.Stderr, "tollgate authorizer:", err)
-	os.Exit(1)
+// newAuthorizer builds the authorizer from the environment: its own
+// settings through getenv, the AWS SDK's from the process environment.
+func newAuthorizer(ctx context.Context, getenv func(string) string) (*authorizer.Authorizer, error) {
+	secretID, cfg, err := authorizer.FromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	cfg.Source = authorizer.SecretsManager(secretsmanager.NewFromConfig(awsCfg), secretID)
+	return authorizer.New(cfg)
 }
