@@ -19,7 +19,9 @@ const maxDepth = 32
 // scanner walks a JSON document held in memory. It validates what it passes
 // over with the grammar of RFC 8259 (what encoding/json.Valid accepts) and
 // returns slices of the input instead of copies, so reading the few fields an
-// authorizer needs allocates nothing.
+// authorizer needs allocates nothing. Unlike encoding/json it does not turn
+// invalid UTF-8 into U+FFFD: the bytes are kept, and the ARN and token
+// grammars, which are ASCII-only, refuse them.
 type scanner struct {
 	data []byte
 	pos  int

@@ -1,0 +1,213 @@
+package authorizer
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+func TestParseKeyringFixtures(t *testing.T) {
+	kr, err := ParseKeyring(fixture(t, "keyrings/current.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kr.Keys) != 3 || kr.Keys[1].ID != "orders-bot" || len(kr.Keys[1].Routes) != 2 || kr.Keys[2].UsageKey != partnerUsage {
+		t.Errorf("ParseKeyring(current.json) = %+v", kr)
+	}
+	// A bare string is one key named "default", surrounding white space
+	// (a trailing newline from an editor) trimmed.
+	kr, err = ParseKeyring(fixture(t, "keyrings/bare.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Key{ID: DefaultKeyID, Key: "tg_test_seed_bare_string_key_0123456789abcdef"}); len(kr.Keys) != 1 || kr.Keys[0].ID != want.ID || kr.Keys[0].Key != want.Key {
+		t.Errorf("ParseKeyring(bare.txt) = %+v, want [%+v]", kr, want)
+	}
+}
+
+// Every refusal names the key by id (or position) and never quotes a key.
+func TestParseKeyringErrors(t *testing.T) {
+	const good = "tg_test_good_key_0123456789abcdefghijklmnop"
+	const other = "tg_test_other_key_0123456789abcdefghijklmno"
+	tests := []struct {
+		name, secret, want string
+	}{
+		{"empty", "", "the secret is empty"},
+		{"white space", " \n", "the secret is empty"},
+		{"no keys", `{"keys":[]}`, "no keys"},
+		{"keys missing", `{}`, "no keys"},
+		{"not JSON", `{"keys":[`, "invalid JSON"},
+		{"array", `[{"id":"a","key":"` + good + `"}]`, "not a JSON array"},
+		{"JSON string", `"` + good + `"`, "not a JSON array or string"},
+		{"trailing data", `{"keys":[{"id":"a","key":"` + good + `"}]} {}`, "data after"},
+		{"unknown field", `{"keys":[{"id":"a","key":"` + good + `","route":["GET /x"]}]}`, `unknown field "route"`},
+		{"key pasted as a field name", `{"keys":[{"id":"a","` + other + `":1}]}`, "unknown field"},
+		{"wrong type", `{"keys":[{"id":"a","key":12345678901234567890123456789012345}]}`, `field "keys.key" holds a JSON number`},
+		{"missing id", `{"keys":[{"key":"` + good + `"}]}`, "key #1: missing id"},
+		{"bad id", `{"keys":[{"id":"a b","key":"` + good + `"}]}`, `key #1: id "a b"`},
+		{"short key", `{"keys":[{"id":"short","key":"tg_test_only_31_bytes_long_abcd"}]}`, `key "short": shorter than 32 bytes`},
+		{"short bare key", "tg_test_only_31_bytes_long_abcd", `key "default": shorter than 32 bytes`},
+		{"long key", `{"keys":[{"id":"long","key":"` + strings.Repeat("k", MaxKeyLength+1) + `"}]}`, `key "long": longer than 1024 bytes`},
+		{"space in key", `{"keys":[{"id":"sp","key":"tg_test_key with_a_space_0123456789abc"}]}`, `key "sp": holds a character`},
+		{"comma in key", `{"keys":[{"id":"cm","key":"tg_test_key,with_a_comma_0123456789abc"}]}`, `key "cm": holds a character`},
+		{"non-ASCII key", `{"keys":[{"id":"na","key":"tg_test_key_é_0123456789abcdefghijklmn"}]}`, `key "na": holds a character`},
+		{"duplicate id", `{"keys":[{"id":"a","key":"` + good + `"},{"id":"a","key":"` + other + `"}]}`, `key "a": duplicate id`},
+		{"duplicate key", `{"keys":[{"id":"a","key":"` + good + `"},{"id":"b","key":"` + good + `"}]}`, `key "b": same key as key "a"`},
+		{"route without path", `{"keys":[{"id":"r","key":"` + good + `","routes":["GET"]}]}`, `key "r": route "GET"`},
+		{"route with bad method", `{"keys":[{"id":"r","key":"` + good + `","routes":["FETCH /x"]}]}`, `unknown method "FETCH"`},
+		{"route without slash", `{"keys":[{"id":"r","key":"` + good + `","routes":["GET x"]}]}`, "path must start with /"},
+		{"route with space in path", `{"keys":[{"id":"r","key":"` + good + `","routes":["GET /a b"]}]}`, "path holds a character"},
+		{"short usage key", `{"keys":[{"id":"u","key":"` + good + `","usageKey":"tooshort"}]}`, `key "u": usageKey shorter than 20`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseKeyring([]byte(tt.secret))
+			if err == nil {
+				t.Fatalf("ParseKeyring() = nil error, want %q", tt.want)
+			}
+			if !errors.Is(err, ErrMalformedKeyring) {
+				t.Errorf("error %v does not wrap ErrMalformedKeyring", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %q, want it to contain %q", err, tt.want)
+			}
+			for _, k := range []string{good, other, "tg_test_only_31_bytes_long_abcd", "with_a_space_0123456789abc", "with_a_comma_0123456789abc", "tooshort"} {
+				if strings.Contains(err.Error(), k) {
+					t.Errorf("error %q quotes a key", err)
+				}
+			}
+		})
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	tests := []struct{ route, want string }{
+		{"GET /orders/*", "GET/orders/*"},
+		{"POST /orders", "POST/orders"},
+		{"ANY /admin/*", "*/admin/*"},
+		{"* /", "*/"},
+		{"DELETE /orders/?", "DELETE/orders/?"},
+	}
+	for _, tt := range tests {
+		got, err := routeResource(tt.route)
+		if err != nil || got != tt.want {
+			t.Errorf("routeResource(%q) = %q, %v; want %q", tt.route, got, err, tt.want)
+		}
+	}
+}
+
+// A key that the configured scheme cannot carry is refused with its id.
+func TestSchemeRefusesUnsendableKeys(t *testing.T) {
+	kr := Keyring{Keys: []Key{{ID: "bang", Key: "tg_test_key!with_a_bang_0123456789abcdef"}}}
+	if err := kr.Validate(); err != nil {
+		t.Fatalf("Validate: %v (a raw header may carry '!')", err)
+	}
+	bearer, _ := newTokenFormat("")
+	if err := bearer.check(kr); err == nil || !strings.Contains(err.Error(), `key "bang"`) || strings.Contains(err.Error(), kr.Keys[0].Key) {
+		t.Errorf("Bearer check = %v, want a refusal naming key \"bang\"", err)
+	}
+	raw, _ := newTokenFormat(SchemeNone)
+	if err := raw.check(kr); err != nil {
+		t.Errorf("raw check = %v, want nil", err)
+	}
+}
+
+// match must agree with a plain comparison through crypto/subtle on every
+// key, present or not, and find keys wherever they sit in the table.
+func TestMatchAgreesWithConstantTimeCompare(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	randomKey := func() string {
+		const chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~+/"
+		b := make([]byte, 32+r.IntN(64))
+		for i := range b {
+			b[i] = chars[r.IntN(len(chars))]
+		}
+		return string(b)
+	}
+	for _, n := range []int{1, 2, 7, 100} {
+		var kr Keyring
+		for i := range n {
+			kr.Keys = append(kr.Keys, Key{ID: fmt.Sprintf("k%d", i), Key: randomKey()})
+		}
+		table, err := newKeyTable([]stageKeyring{{stage: StageCurrent, keyring: kr}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		probes := []string{randomKey(), "", "x"}
+		for _, k := range kr.Keys {
+			probes = append(probes, k.Key, k.Key[:len(k.Key)-1], k.Key+"x")
+		}
+		for _, p := range probes {
+			e, ok := table.match([]byte(p))
+			wantID := ""
+			pd := sha256.Sum256([]byte(p))
+			for _, k := range kr.Keys {
+				kd := sha256.Sum256([]byte(k.Key))
+				if subtle.ConstantTimeCompare(pd[:], kd[:]) == 1 {
+					wantID = k.ID
+				}
+			}
+			gotID := ""
+			if ok {
+				gotID = e.id
+			}
+			if gotID != wantID {
+				t.Fatalf("n=%d: match(%.8q…) = %q, want %q", n, p, gotID, wantID)
+			}
+		}
+	}
+}
+
+// A key in both stages is kept once, from the first stage; the same id may
+// carry a different key in each stage.
+func TestKeyTableMergesStages(t *testing.T) {
+	cur, _ := ParseKeyring(fixture(t, "keyrings/current.json"))
+	prev, _ := ParseKeyring(fixture(t, "keyrings/previous.json"))
+	table, err := newKeyTable([]stageKeyring{{StageCurrent, cur}, {StagePrevious, prev}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range table.entries {
+		got = append(got, e.id+"@"+e.stage)
+	}
+	want := "mobile-app@AWSCURRENT orders-bot@AWSCURRENT partner@AWSCURRENT mobile-app@AWSPREVIOUS"
+	if strings.Join(got, " ") != want {
+		t.Errorf("entries = %v, want %s", got, want)
+	}
+}
+
+func FuzzParseKeyring(f *testing.F) {
+	f.Add([]byte(`{"keys":[{"id":"a","key":"tg_test_good_key_0123456789abcdefghijklmnop","routes":["GET /x/*"],"usageKey":"tg-usage-0123456789abc"}]}`))
+	f.Add([]byte("tg_test_seed_bare_string_key_0123456789abcdef"))
+	f.Add([]byte(`{"keys":[{"id":"a","key":"short"}]}`))
+	f.Fuzz(func(t *testing.T, secret []byte) {
+		kr, err := ParseKeyring(secret)
+		if err != nil {
+			// The error never quotes a key the secret holds.
+			var loose struct{ Keys []struct{ Key string } }
+			if json.Unmarshal(secret, &loose) == nil {
+				for _, k := range loose.Keys {
+					if len(k.Key) >= 8 && strings.Contains(err.Error(), k.Key) {
+						t.Fatalf("error %q quotes key %q", err, k.Key)
+					}
+				}
+			}
+			return
+		}
+		// What is accepted is valid, and survives a round trip.
+		if err := kr.Validate(); err != nil {
+			t.Fatalf("accepted keyring fails Validate: %v", err)
+		}
+		b, _ := json.Marshal(kr)
+		again, err := ParseKeyring(b)
+		if err != nil || len(again.Keys) != len(kr.Keys) {
+			t.Fatalf("round trip of %s: %v", b, err)
+		}
+	})
+}
