@@ -1,0 +1,93 @@
+// Package authorizer is tollgate's API Gateway Lambda authorizer: it checks
+// the API key a caller presents against keys kept in AWS Secrets Manager and
+// answers with an IAM policy (REST APIs) or a simple response (HTTP APIs).
+//
+// It follows
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-input.html,
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html and
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html.
+//
+// # Events
+//
+// The format is read from the event itself: a REST TOKEN event
+// (authorizationToken, methodArn), a REST REQUEST event (headers and
+// multiValueHeaders with the caller's casing, methodArn; HTTP API payload
+// 1.0 has this shape too), or an HTTP API payload 2.0 event (version "2.0",
+// lower-case headers, routeArn), answered with a simple response
+// {"isAuthorized":…,"context":{…}}. Only the fields a decision needs are
+// read, from the event bytes, without unmarshalling the event; the whole
+// event is still checked to be well-formed JSON.
+//
+// # Keys
+//
+// The secret holds a Keyring document, {"keys":[{"id":…,"key":…}]}, where a
+// key may also carry "routes" (the only routes it may call) and "usageKey"
+// (an API Gateway API key value for usage plans); or a bare string, which is
+// one key with id "default". Keys are at least 32 bytes; duplicate ids or
+// keys are refused, and errors name a key by id, never by value.
+//
+// The versions labelled with each of Config.Stages (AWSCURRENT and
+// AWSPREVIOUS by default) are loaded, so a key replaced at a rotation keeps
+// working until the next one; the answer's context says which stage matched.
+// Keys are fetched once at start and held in memory for Config.TTL, then
+// refreshed in the background (one fetch at a time; requests keep using the
+// keys they have). If refreshes fail, the last good keys serve for up to
+// Config.MaxStale, and then every request is an error. If the secret is
+// found deleted, every key is revoked at once.
+//
+// # Security guarantees
+//
+// Comparison: the presented token is hashed with SHA-256 and compared with
+// the digest of every stored key, all of them every time, without an early
+// exit or any branch or memory access that depends on the data, inside
+// crypto/subtle.WithDataIndependentTiming. The time taken depends on the
+// length of the presented token and the number of stored keys, and not on
+// whether, where or how closely a key matches, nor on stored key lengths.
+// A token longer than MaxKeyLength is refused before it is hashed.
+//
+// Failing closed: an event that cannot be decided (not JSON, an unknown
+// shape, no usable methodArn or routeArn) and a request made while no usable
+// keys are held are errors, which API Gateway answers with 500. Nothing but
+// a presented key equal to a stored key produces an Allow.
+//
+// Caching: API Gateway caches an authorizer's answer by token and applies
+// it to later requests for other routes. A key without routes is therefore
+// allowed on the whole stage, arn:<partition>:execute-api:<region>:<account>:<apiId>/<stage>/*/*,
+// and a key with routes on exactly those routes, whichever route it first
+// called; the partition (aws, aws-cn, aws-us-gov, …) is kept from the
+// request's ARN. HTTP API simple responses carry no resources: with
+// route-scoped keys on an HTTP API, include the route in the authorizer's
+// identity sources or turn its caching off.
+//
+// Logging: one JSON line per decision on standard output, with outcome,
+// principal, reason, request id and duration (nanoseconds). Tokens, keys,
+// usage keys and digests of any of them are never logged.
+//
+// # Outcomes
+//
+//	caller presents                          REST answer                          API Gateway   HTTP API answer
+//	no token, or a malformed one             error "Unauthorized"                 401           {"isAuthorized":false}
+//	several values for the token header      error "Unauthorized"                 401           {"isAuthorized":false}
+//	an unknown key                           error "Unauthorized"                 401           {"isAuthorized":false}
+//	a known key                              Allow on the stage or its routes     200           {"isAuthorized":true,…}
+//	a known key, outside its routes          its Allow plus an explicit Deny      403           {"isAuthorized":false,…}
+//	  of the request's method ARN
+//	anything, while no usable keys are held  error (ErrNoKeys)                    500           error, 500
+//	a malformed event or method ARN          error (ErrMalformedEvent)            500           error, 500
+//
+// The token is read from Config.TokenHeader (Authorization by default,
+// looked up ignoring case) after Config.Scheme (Bearer by default, matched
+// ignoring case and followed by one or more spaces, then an RFC 6750
+// b64token), or as the raw header value with SchemeNone. A header with
+// several values, or a comma-joined value, is never split: it is refused.
+// HTTP APIs have no 401 from a function, so their denials are simple
+// responses that are not authorized, which API Gateway answers with 403.
+//
+// # Performance
+//
+// Authorizer implements lambda.Handler directly (no reflection), reads the
+// event in one pass without allocating, and reuses rendered answers per
+// stage prefix and key: a warm decision allocates nothing. The benchmarks in
+// this package measure it from event bytes to answer bytes beside the
+// idiomatic lambda.NewHandler implementation.
+package authorizer

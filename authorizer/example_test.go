@@ -1,0 +1,65 @@
+package authorizer_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"tollgate/authorizer"
+)
+
+func ExampleParseKeyring() {
+	kr, err := authorizer.ParseKeyring([]byte(`{"keys":[
+		{"id":"mobile-app","key":"tg_example_mobile_key_0123456789abcdefgh"},
+		{"id":"orders-bot","key":"tg_example_orders_key_0123456789abcdefgh","routes":["GET /orders/*"]}
+	]}`))
+	fmt.Println(len(kr.Keys), kr.Keys[1].Routes, err)
+
+	_, err = authorizer.ParseKeyring([]byte(`{"keys":[{"id":"weak","key":"hunter2"}]}`))
+	fmt.Println(err)
+	// Output:
+	// 2 [GET /orders/*] <nil>
+	// malformed keyring: key "weak": shorter than 32 bytes
+}
+
+func ExampleAuthorizer_Invoke() {
+	keyring := []byte(`{"keys":[{"id":"mobile-app","key":"tg_example_mobile_key_0123456789abcdefgh"}]}`)
+	a, err := authorizer.New(authorizer.Config{
+		// In Lambda: authorizer.SecretsManager(secretsmanager.NewFromConfig(cfg), secretARN).
+		Source: authorizer.SourceFunc(func(_ context.Context, stage string) ([]byte, error) {
+			if stage != authorizer.StageCurrent {
+				return nil, authorizer.ErrSecretNotFound
+			}
+			return keyring, nil
+		}),
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	const arn = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/hello"
+
+	answer, err := a.Invoke(ctx, []byte(`{"type":"TOKEN","authorizationToken":"Bearer tg_example_mobile_key_0123456789abcdefgh","methodArn":"`+arn+`"}`))
+	fmt.Printf("%s %v\n", answer, err)
+
+	_, err = a.Invoke(ctx, []byte(`{"type":"TOKEN","authorizationToken":"Bearer wrong","methodArn":"`+arn+`"}`))
+	fmt.Println(err)
+	// Output:
+	// {"principalId":"mobile-app","policyDocument":{"Version":"2012-10-17","Statement":[{"Action":"execute-api:Invoke","Effect":"Allow","Resource":["arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*/*"]}]},"context":{"keyId":"mobile-app","keyStage":"AWSCURRENT"}} <nil>
+	// Unauthorized
+}
+
+func ExampleFromEnv() {
+	env := map[string]string{
+		authorizer.EnvSecretID:    "tollgate/api-keys",
+		authorizer.EnvTokenHeader: "x-api-key",
+		authorizer.EnvTokenScheme: authorizer.SchemeNone,
+		authorizer.EnvKeyTTL:      "1m",
+	}
+	secretID, cfg, err := authorizer.FromEnv(func(k string) string { return env[k] })
+	fmt.Println(secretID, cfg.TokenHeader, cfg.Scheme, cfg.TTL, err)
+	// Output:
+	// tollgate/api-keys x-api-key none 1m0s <nil>
+}
