@@ -56,19 +56,24 @@ func idiomatic(keys map[string]string) lambda.Handler {
 		if !ok || !found {
 			return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 		}
-		parts := strings.SplitN(ev.MethodArn, "/", 3)
-		return events.APIGatewayCustomAuthorizerResponse{
-			PrincipalID: id,
-			PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
-				Version: "2012-10-17",
-				Statement: []events.IAMPolicyStatement{{
-					Action: []string{"execute-api:Invoke"}, Effect: "Allow",
-					Resource: []string{parts[0] + "/" + parts[1] + "/*/*"},
-				}},
-			},
-			Context: map[string]any{"keyId": id, "keyStage": StageCurrent},
-		}, nil
+		return idiomaticAllow(id, ev.MethodArn), nil
 	})
+}
+
+// idiomaticAllow is the peers' Allow on the whole stage.
+func idiomaticAllow(id, methodARN string) events.APIGatewayCustomAuthorizerResponse {
+	parts := strings.SplitN(methodARN, "/", 3)
+	return events.APIGatewayCustomAuthorizerResponse{
+		PrincipalID: id,
+		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
+			Version: "2012-10-17",
+			Statement: []events.IAMPolicyStatement{{
+				Action: []string{"execute-api:Invoke"}, Effect: "Allow",
+				Resource: []string{parts[0] + "/" + parts[1] + "/*/*"},
+			}},
+		},
+		Context: map[string]any{"keyId": id, "keyStage": StageCurrent},
+	}
 }
 
 // compactFixture is a fixture as API Gateway sends it: compact JSON.
@@ -89,18 +94,7 @@ func idiomaticRequest(keys map[string]string) lambda.Handler {
 		if !ok || !found {
 			return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 		}
-		parts := strings.SplitN(ev.MethodArn, "/", 3)
-		return events.APIGatewayCustomAuthorizerResponse{
-			PrincipalID: id,
-			PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
-				Version: "2012-10-17",
-				Statement: []events.IAMPolicyStatement{{
-					Action: []string{"execute-api:Invoke"}, Effect: "Allow",
-					Resource: []string{parts[0] + "/" + parts[1] + "/*/*"},
-				}},
-			},
-			Context: map[string]any{"keyId": id, "keyStage": StageCurrent},
-		}, nil
+		return idiomaticAllow(id, ev.MethodArn), nil
 	})
 }
 

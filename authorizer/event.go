@@ -118,9 +118,9 @@ func scanEvent(data []byte, header string) (event, error) {
 			seen |= bit
 			var err error
 			if multiValue {
-				hv.multi, hv.nMulti, err = lookupMultiValue(&s, header)
+				hv.multi, hv.nMulti, err = lookupHeader(&s, header, true)
 			} else {
-				hv.single, hv.n, err = lookupHeader(&s, header)
+				hv.single, hv.n, err = lookupHeader(&s, header, false)
 			}
 			if err != nil {
 				return event{}, err
@@ -254,11 +254,11 @@ func stringField(raw []byte) (v []byte, ok bool, err error) {
 	return v, ok, nil
 }
 
-// lookupHeader reads a headers object (or null) at the scanner's position,
-// finds name in it ignoring case, and returns the last string value and how
-// many members carried a value. Two members whose names differ only in case
-// are two values of one header.
-func lookupHeader(s *scanner, name string) (v []byte, n int, err error) {
+// lookupHeader reads a headers object, or with multi a multiValueHeaders
+// object, or null, at the scanner's position. It returns how many values
+// name has in it, ignoring case, and one of them (the only one when n is 1).
+// Two members whose names differ only in case are two values of one header.
+func lookupHeader(s *scanner, name string, multi bool) (v []byte, n int, err error) {
 	if s.peek() == 'n' {
 		_, err := s.literal("null") // "headers": null, as API Gateway sends for none
 		return nil, 0, err
@@ -272,15 +272,28 @@ func lookupHeader(s *scanner, name string) (v []byte, n int, err error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		if m.foldIs(name) {
-			hv, ok, err := s.stringOrNull()
-			if err != nil {
-				return nil, 0, errFieldType
+		switch {
+		case !m.foldIs(name):
+			_, err = s.value(2)
+		case !multi:
+			err = s.headerValue(&v, &n)
+		case s.peek() == 'n':
+			_, err = s.literal("null")
+		case s.peek() != '[':
+			err = errFieldType
+		default:
+			s.pos++
+			done := s.peek() == ']'
+			if done {
+				s.pos++
 			}
-			if ok {
-				v, n = hv, n+1
+			for !done && err == nil {
+				if err = s.headerValue(&v, &n); err == nil {
+					done, err = s.listNext(']')
+				}
 			}
-		} else if _, err := s.value(2); err != nil {
+		}
+		if err != nil {
 			return nil, 0, err
 		}
 		if empty, err = s.listNext('}'); err != nil {
@@ -290,59 +303,14 @@ func lookupHeader(s *scanner, name string) (v []byte, n int, err error) {
 	return v, n, nil
 }
 
-// lookupMultiValue reads a multiValueHeaders object (or null) at the
-// scanner's position, finds name in it ignoring case, and returns the first
-// value and how many values there are in all.
-func lookupMultiValue(s *scanner, name string) (first []byte, n int, err error) {
-	if s.peek() == 'n' {
-		_, err := s.literal("null")
-		return nil, 0, err
-	}
-	empty, err := s.objectStart()
+// headerValue reads one header value, a string or null, and counts it.
+func (s *scanner) headerValue(v *[]byte, n *int) error {
+	hv, ok, err := s.stringOrNull()
 	if err != nil {
-		return nil, 0, errFieldType
+		return errFieldType
 	}
-	for !empty {
-		m, err := s.key()
-		if err != nil {
-			return nil, 0, err
-		}
-		if !m.foldIs(name) {
-			if _, err := s.value(2); err != nil {
-				return nil, 0, err
-			}
-		} else if s.peek() == 'n' {
-			if _, err := s.literal("null"); err != nil {
-				return nil, 0, err
-			}
-		} else {
-			if s.peek() != '[' {
-				return nil, 0, errFieldType
-			}
-			s.pos++
-			done := s.peek() == ']'
-			if done {
-				s.pos++
-			}
-			for !done {
-				hv, ok, err := s.stringOrNull()
-				if err != nil {
-					return nil, 0, errFieldType
-				}
-				if ok {
-					if n == 0 {
-						first = hv
-					}
-					n++
-				}
-				if done, err = s.listNext(']'); err != nil {
-					return nil, 0, err
-				}
-			}
-		}
-		if empty, err = s.listNext('}'); err != nil {
-			return nil, 0, err
-		}
+	if ok {
+		*v, *n = hv, *n+1
 	}
-	return first, n, nil
+	return nil
 }
