@@ -13,6 +13,7 @@ package jsonlog
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -39,6 +40,11 @@ type output struct {
 	mu  sync.Mutex
 	w   io.Writer
 	buf []byte // guarded by mu
+
+	// The formatted time of the last second written, "2006-01-02T15:04:05",
+	// so a line costs the milliseconds only. Guarded by mu.
+	sec     int64
+	secText [19]byte
 }
 
 // New returns a Handler writing to w that logs records at level or above;
@@ -100,7 +106,7 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 	b := append(o.buf[:0], '{')
 	if !r.Time.IsZero() {
 		b = append(b, `"time":"`...)
-		b = appendTime(b, r.Time)
+		b = o.appendTime(b, r.Time)
 		b = append(b, `",`...)
 	}
 	b = append(b, `"level":`...)
@@ -220,26 +226,37 @@ func appendValue(b []byte, v slog.Value) []byte {
 	return append(b, j...)
 }
 
-// appendTime writes t in UTC as 2006-01-02T15:04:05.000Z.
-func appendTime(b []byte, t time.Time) []byte {
+// appendTime writes t in UTC as 2006-01-02T15:04:05.000Z, formatting the
+// date and clock once a second.
+func (o *output) appendTime(b []byte, t time.Time) []byte {
 	t = t.UTC()
-	year, month, day := t.Date()
-	hour, min, sec := t.Clock()
+	if sec := t.Unix(); sec != o.sec || o.secText[0] == 0 {
+		year, month, day := t.Date()
+		hour, min, s := t.Clock()
+		f := o.secText[:0]
+		f = appendDigits(f, year, 4)
+		f = append(f, '-')
+		f = appendDigits(f, int(month), 2)
+		f = append(f, '-')
+		f = appendDigits(f, day, 2)
+		f = append(f, 'T')
+		f = appendDigits(f, hour, 2)
+		f = append(f, ':')
+		f = appendDigits(f, min, 2)
+		f = append(f, ':')
+		f = appendDigits(f, s, 2)
+		if len(f) != len(o.secText) { // a year past 9999: no cache
+			b = append(b, f...)
+			o.secText[0] = 0
+		} else {
+			o.sec = sec
+			b = append(b, o.secText[:]...)
+		}
+	} else {
+		b = append(b, o.secText[:]...)
+	}
 	ms := t.Nanosecond() / 1e6
-	b = appendDigits(b, year, 4)
-	b = append(b, '-')
-	b = appendDigits(b, int(month), 2)
-	b = append(b, '-')
-	b = appendDigits(b, day, 2)
-	b = append(b, 'T')
-	b = appendDigits(b, hour, 2)
-	b = append(b, ':')
-	b = appendDigits(b, min, 2)
-	b = append(b, ':')
-	b = appendDigits(b, sec, 2)
-	b = append(b, '.')
-	b = appendDigits(b, ms, 3)
-	return append(b, 'Z')
+	return append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
 }
 
 func appendDigits(b []byte, v, width int) []byte {
@@ -263,12 +280,32 @@ var safe = func() (t [utf8.RuneSelf]bool) {
 
 const hexDigits = "0123456789abcdef"
 
+const (
+	lanes01 = 0x0101010101010101
+	lanes80 = 0x8080808080808080
+)
+
+// plainASCII reports whether every byte of w is printable ASCII other than
+// the quote and the backslash: no high bit, nothing below 0x20 (the "has a
+// byte less than n" test of Bit Twiddling Hacks), and no byte equal to either
+// (its "has a zero byte" test on w xor the byte).
+func plainASCII(w uint64) bool {
+	q := w ^ (lanes01 * '"')
+	bs := w ^ (lanes01 * '\\')
+	return (w|(w-lanes01*0x20)|(q-lanes01)&^q|(bs-lanes01)&^bs)&lanes80 == 0
+}
+
 // appendString writes s as a JSON string, escaping what JSON requires,
 // invalid UTF-8 as U+FFFD, and U+2028 and U+2029 (as encoding/json does).
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	i := 0
+	// Eight bytes at a time while all are printable ASCII but " and \.
+	for i+8 <= len(s) && plainASCII(binary.LittleEndian.Uint64([]byte(s[i:i+8]))) {
+		i += 8
+	}
+	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if safe[c] {

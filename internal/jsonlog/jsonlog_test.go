@@ -3,6 +3,7 @@ package jsonlog
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"testing/slogtest"
 	"time"
+	"unicode/utf8"
 )
 
 func decodeLines(t *testing.T, b []byte) []map[string]any {
@@ -167,5 +169,46 @@ func BenchmarkHandle(b *testing.B) {
 				_ = h.Handle(ctx, r)
 			}
 		})
+	}
+}
+
+// The word-at-a-time check agrees with the byte table on every byte in every
+// lane, next to bytes that borrow.
+func TestPlainASCII(t *testing.T) {
+	for c := range 256 {
+		for lane := range 8 {
+			for _, fill := range []byte{'a', 0x00, 0x20, 0x21, 0x7f} {
+				w := [8]byte{'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a'}
+				if lane > 0 {
+					w[lane-1] = fill
+				}
+				w[lane] = byte(c)
+				want := true
+				for _, x := range w {
+					want = want && x < utf8.RuneSelf && safe[x]
+				}
+				if got := plainASCII(binary.LittleEndian.Uint64(w[:])); got != want {
+					t.Fatalf("plainASCII(%q) = %v, want %v", w, got, want)
+				}
+			}
+		}
+	}
+}
+
+// Cached seconds never leak into the next second, minute or day.
+func TestTimeAcrossSeconds(t *testing.T) {
+	var buf bytes.Buffer
+	h := New(&buf, nil)
+	for _, when := range []time.Time{
+		time.Date(2026, 12, 31, 23, 59, 59, 999e6, time.UTC),
+		time.Date(2026, 12, 31, 23, 59, 59, 5e6, time.UTC),
+		time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2027, 1, 1, 0, 0, 1, 120e6, time.UTC),
+	} {
+		buf.Reset()
+		_ = h.Handle(context.Background(), slog.NewRecord(when, slog.LevelInfo, "m", 0))
+		if want := `"time":"` + when.Format("2006-01-02T15:04:05.000Z") + `"`; !strings.Contains(buf.String(), want) {
+			t.Errorf("line = %s, want %s", buf.String(), want)
+		}
 	}
 }
