@@ -35,6 +35,13 @@
 // Config.MaxStale, and then every request is an error. If the secret is
 // found deleted, every key is revoked at once.
 //
+// Lambda freezes an execution environment between invocations, and
+// background work with it. A refresh cut off that way (its deadline passed
+// while far more time went by than its timeout) is not counted as a
+// failure, and the next refresh is waited for by the request that starts
+// it: in an environment too idle for background work, one request per TTL
+// pays for the fetch, so keys never outlive the TTL by more than that.
+//
 // # Security guarantees
 //
 // Comparison: the presented token is hashed with SHA-256 and compared with

@@ -48,6 +48,11 @@ type keyStore struct {
 	notBefore time.Time     // no fetch starts before this (backoff after failures)
 	failures  int
 	lastErr   error
+	// suspended is set when a fetch was cut off because the process was
+	// not running (a Lambda environment is frozen between invocations, so
+	// background work stops): the next refresh is waited for by the
+	// request that starts it, the only way it can finish there.
+	suspended bool
 }
 
 // keys returns the keys to decide with. Fresh keys are returned at once.
@@ -62,11 +67,20 @@ func (s *keyStore) keys(ctx context.Context, now time.Time) (*keyTable, error) {
 			return st.table, nil
 		}
 		if age < s.maxStale {
-			s.startFetch(now)
+			if done, wait := s.startFetch(now); done != nil && wait {
+				select {
+				case <-done:
+				case <-ctx.Done():
+				}
+				if st := s.state.Load(); st != nil && st.table != nil {
+					return st.table, nil // fresh, or revoked below
+				}
+				return nil, s.noKeys()
+			}
 			return st.table, nil
 		}
 	}
-	if done := s.startFetch(now); done != nil {
+	if done, _ := s.startFetch(now); done != nil {
 		select {
 		case <-done:
 		case <-ctx.Done():
@@ -91,27 +105,34 @@ func (s *keyStore) noKeys() error {
 }
 
 // startFetch starts a fetch unless one runs (whose channel it returns) or a
-// backoff is in force (nil).
-func (s *keyStore) startFetch(now time.Time) <-chan struct{} {
+// backoff is in force (nil). wait reports that the last fetch was cut off
+// by a suspension, so a refresh should be waited for rather than left to
+// the background.
+func (s *keyStore) startFetch(now time.Time) (done <-chan struct{}, wait bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.inflight != nil {
-		return s.inflight
+		return s.inflight, s.suspended
 	}
 	if now.Before(s.notBefore) {
-		return nil
+		return nil, false
 	}
-	done := make(chan struct{})
-	s.inflight = done
-	go s.fetch(done)
-	return done
+	ch := make(chan struct{})
+	s.inflight = ch
+	go s.fetch(ch, now)
+	return ch, s.suspended
 }
 
-func (s *keyStore) fetch(done chan struct{}) {
+func (s *keyStore) fetch(done chan struct{}, started time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.fetchTimeout)
 	defer cancel()
 	table, err := s.load(ctx)
 	now := s.now()
+	// A fetch whose deadline passed while far more time went by than its
+	// timeout was not slow: the process was frozen (a Lambda environment
+	// between invocations) and the timer fired at thaw. That is no
+	// failure of Secrets Manager: no backoff, no warning.
+	suspended := err != nil && ctx.Err() != nil && now.Sub(started) > 2*s.fetchTimeout
 
 	s.mu.Lock()
 	defer func() {
@@ -119,7 +140,12 @@ func (s *keyStore) fetch(done chan struct{}) {
 		close(done)
 		s.mu.Unlock()
 	}()
+	s.suspended = suspended
 	switch {
+	case suspended:
+		s.log.LogAttrs(ctx, slog.LevelDebug, "key refresh cut off by a suspension; the next one is waited for",
+			slog.Duration("elapsed", now.Sub(started)))
+		return
 	case err == nil:
 		s.state.Store(&keyState{table: table, loadedAt: now})
 		s.failures, s.lastErr, s.notBefore = 0, nil, time.Time{}

@@ -278,3 +278,65 @@ func TestFromEnv(t *testing.T) {
 		}
 	}
 }
+
+// A Lambda environment is frozen between invocations, so a refresh started
+// in the background stops, and its deadline fires at thaw. That must not
+// count as a failure (no backoff, no warning), and the next refresh must be
+// waited for by the request that starts it, since background work cannot
+// finish there.
+func TestRefreshCutOffBySuspension(t *testing.T) {
+	src := testStages(t)
+	clock := newFakeClock()
+	var mu sync.Mutex
+	freeze := false
+	source := SourceFunc(func(ctx context.Context, stage string) ([]byte, error) {
+		mu.Lock()
+		f := freeze
+		mu.Unlock()
+		if f { // hang until the deadline while the clock jumps, as in a frozen process
+			<-ctx.Done()
+			clock.advance(10 * time.Minute)
+			return nil, ctx.Err()
+		}
+		return src.SecretValue(ctx, stage)
+	})
+	setFreeze := func(f bool) { mu.Lock(); freeze = f; mu.Unlock() }
+
+	a, logs := newTestAuthorizer(t, Config{now: clock.now, FetchTimeout: 20 * time.Millisecond, Stages: []string{StageCurrent}}, source)
+	if err := a.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	event := tokenEvent("Bearer "+mobileKey, testARN)
+	setFreeze(true)
+	clock.advance(DefaultTTL)
+	if _, err := a.Invoke(context.Background(), event); err != nil {
+		t.Fatal(err) // answered at once with the keys it has
+	}
+	waitIdle(t, a)
+	if strings.Contains(logs.String(), "key refresh failed") {
+		t.Errorf("a suspension was logged as a failed refresh:\n%s", logs)
+	}
+	a.store.mu.Lock()
+	failures, suspended := a.store.failures, a.store.suspended
+	a.store.mu.Unlock()
+	if failures != 0 || !suspended {
+		t.Fatalf("after a suspension: failures %d, suspended %v; want 0, true", failures, suspended)
+	}
+
+	// The keys are 15 minutes old. The next request waits for its refresh,
+	// so they are fresh when it returns.
+	setFreeze(false)
+	if _, err := a.Invoke(context.Background(), event); err != nil {
+		t.Fatal(err)
+	}
+	if age := clock.now().Sub(a.store.state.Load().loadedAt); age != 0 {
+		t.Errorf("keys are %s old after the waited refresh, want fresh", age)
+	}
+	// And the refresh after that is in the background again.
+	a.store.mu.Lock()
+	suspended = a.store.suspended
+	a.store.mu.Unlock()
+	if suspended {
+		t.Error("still waiting for refreshes after one completed")
+	}
+}
