@@ -95,7 +95,6 @@ type Authorizer struct {
 	now    func() time.Time
 	since  func(time.Time) time.Duration
 
-	log     *slog.Logger
 	logs    [FormatHTTP + 1]*slog.Logger // by EventFormat, with the format attribute bound
 	logNone *slog.Logger                 // for events whose format is unknown
 }
@@ -162,7 +161,6 @@ func New(cfg Config) (*Authorizer, error) {
 		format: format,
 		now:    now,
 		since:  since,
-		log:    log,
 		store: &keyStore{
 			source:       cfg.Source,
 			stages:       slices.Clone(stages),

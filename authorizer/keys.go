@@ -57,30 +57,17 @@ type keyStore struct {
 
 // keys returns the keys to decide with. Fresh keys are returned at once.
 // Keys past the TTL but within the maximum age are returned at once too,
-// and a background fetch is started if none runs. With no usable keys the
-// call waits for a fetch (bounded by ctx and the fetch timeout) and fails
-// closed with ErrNoKeys if it brings none.
+// and a background fetch is started if none runs (after a fetch cut off by
+// a suspension, that fetch is waited for). With no usable keys the call
+// waits for a fetch (bounded by ctx and the fetch timeout) and fails closed
+// with ErrNoKeys if it brings none.
 func (s *keyStore) keys(ctx context.Context, now time.Time) (*keyTable, error) {
-	if st := s.state.Load(); st != nil && st.table != nil {
-		age := now.Sub(st.loadedAt)
-		if age < s.ttl {
-			return st.table, nil
-		}
-		if age < s.maxStale {
-			if done, wait := s.startFetch(now); done != nil && wait {
-				select {
-				case <-done:
-				case <-ctx.Done():
-				}
-				if st := s.state.Load(); st != nil && st.table != nil {
-					return st.table, nil // fresh, or revoked below
-				}
-				return nil, s.noKeys()
-			}
-			return st.table, nil
-		}
+	st := s.state.Load()
+	usable := st != nil && st.table != nil && now.Sub(st.loadedAt) < s.maxStale
+	if usable && now.Sub(st.loadedAt) < s.ttl {
+		return st.table, nil
 	}
-	if done, _ := s.startFetch(now); done != nil {
+	if done, wait := s.startFetch(now); done != nil && (wait || !usable) {
 		select {
 		case <-done:
 		case <-ctx.Done():
