@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"tollgate/internal/iam"
+	"tollgate/internal/jsonlog"
 )
 
 // MaxARNLength is the longest method ARN API Gateway sends (it answers 414
@@ -161,7 +162,7 @@ func (e *entry) allowAnswer(prefix []byte) []byte {
 func (e *entry) renderPolicy(prefix, deny []byte) []byte {
 	b := make([]byte, 0, 256+len(prefix)*(1+len(e.resources))+len(deny))
 	b = append(b, `{"principalId":`...)
-	b = appendJSONString(b, e.id)
+	b = jsonlog.AppendString(b, e.id)
 	b = append(b, `,"policyDocument":{"Version":"2012-10-17","Statement":[{"Action":"execute-api:Invoke","Effect":"Allow","Resource":[`...)
 	if e.resources == nil {
 		b = append(b, '"')
@@ -172,10 +173,7 @@ func (e *entry) renderPolicy(prefix, deny []byte) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, '"')
-		b = append(b, prefix...)
-		b = appendJSONStringBody(b, r)
-		b = append(b, '"')
+		b = jsonlog.AppendString(b, string(prefix)+r)
 	}
 	b = append(b, "]}"...)
 	if deny != nil {
@@ -187,7 +185,7 @@ func (e *entry) renderPolicy(prefix, deny []byte) []byte {
 	b = e.appendContext(b)
 	if e.usageKey != "" {
 		b = append(b, `,"usageIdentifierKey":`...)
-		b = appendJSONString(b, e.usageKey)
+		b = jsonlog.AppendString(b, e.usageKey)
 	}
 	return append(b, '}')
 }
@@ -196,9 +194,9 @@ func (e *entry) renderPolicy(prefix, deny []byte) []byte {
 // as API Gateway requires.
 func (e *entry) appendContext(b []byte) []byte {
 	b = append(b, `"context":{"keyId":`...)
-	b = appendJSONString(b, e.id)
+	b = jsonlog.AppendString(b, e.id)
 	b = append(b, `,"keyStage":`...)
-	b = appendJSONString(b, e.stage)
+	b = jsonlog.AppendString(b, e.stage)
 	return append(b, '}')
 }
 
@@ -215,28 +213,3 @@ func (e *entry) renderSimple(authorized bool) []byte {
 
 // simpleDenied is the HTTP API answer for a caller without a valid key.
 var simpleDenied = []byte(`{"isAuthorized":false}`)
-
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = appendJSONStringBody(b, s)
-	return append(b, '"')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONStringBody escapes s for a JSON string. Ids, stages and ARNs are
-// validated ASCII already; the escaping keeps that an invariant of the
-// output rather than of every caller.
-func appendJSONStringBody(b []byte, s string) []byte {
-	for i := range len(s) {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20 || c == 0x7f:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return b
-}

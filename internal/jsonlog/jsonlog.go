@@ -110,9 +110,9 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 		b = append(b, `",`...)
 	}
 	b = append(b, `"level":`...)
-	b = appendString(b, r.Level.String())
+	b = AppendString(b, r.Level.String())
 	b = append(b, `,"msg":`...)
-	b = appendString(b, r.Message)
+	b = AppendString(b, r.Message)
 	if len(h.pre) > 0 {
 		b = append(b, ',')
 		b = append(b, h.pre...)
@@ -151,7 +151,7 @@ func appendGroupOpen(b []byte, name string, comma bool) []byte {
 	if comma {
 		b = append(b, ',')
 	}
-	b = appendString(b, name)
+	b = AppendString(b, name)
 	return append(b, ':', '{')
 }
 
@@ -187,7 +187,7 @@ func appendAttr(b []byte, a slog.Attr, comma bool) ([]byte, bool) {
 	if comma {
 		b = append(b, ',')
 	}
-	b = appendString(b, a.Key)
+	b = AppendString(b, a.Key)
 	b = append(b, ':')
 	return appendValue(b, a.Value), true
 }
@@ -195,7 +195,7 @@ func appendAttr(b []byte, a slog.Attr, comma bool) ([]byte, bool) {
 func appendValue(b []byte, v slog.Value) []byte {
 	switch v.Kind() {
 	case slog.KindString:
-		return appendString(b, v.String())
+		return AppendString(b, v.String())
 	case slog.KindInt64:
 		return strconv.AppendInt(b, v.Int64(), 10)
 	case slog.KindUint64:
@@ -203,7 +203,7 @@ func appendValue(b []byte, v slog.Value) []byte {
 	case slog.KindFloat64:
 		f := v.Float64()
 		if math.IsNaN(f) || math.IsInf(f, 0) { // not JSON numbers
-			return appendString(b, strconv.FormatFloat(f, 'g', -1, 64))
+			return AppendString(b, strconv.FormatFloat(f, 'g', -1, 64))
 		}
 		return strconv.AppendFloat(b, f, 'g', -1, 64)
 	case slog.KindBool:
@@ -211,17 +211,17 @@ func appendValue(b []byte, v slog.Value) []byte {
 	case slog.KindDuration:
 		return strconv.AppendInt(b, int64(v.Duration()), 10) // nanoseconds, as slog.JSONHandler
 	case slog.KindTime:
-		return appendString(b, v.Time().Format(time.RFC3339Nano))
+		return AppendString(b, v.Time().Format(time.RFC3339Nano))
 	}
 	any := v.Any()
 	if err, ok := any.(error); ok {
 		if _, isMarshaler := any.(json.Marshaler); !isMarshaler {
-			return appendString(b, err.Error())
+			return AppendString(b, err.Error())
 		}
 	}
 	j, err := json.Marshal(any)
 	if err != nil {
-		return appendString(b, "!ERROR:"+err.Error())
+		return AppendString(b, "!ERROR:"+err.Error())
 	}
 	return append(b, j...)
 }
@@ -295,9 +295,9 @@ func plainASCII(w uint64) bool {
 	return (w|(w-lanes01*0x20)|(q-lanes01)&^q|(bs-lanes01)&^bs)&lanes80 == 0
 }
 
-// appendString writes s as a JSON string, escaping what JSON requires,
+// AppendString appends s as a JSON string, escaping what JSON requires,
 // invalid UTF-8 as U+FFFD, and U+2028 and U+2029 (as encoding/json does).
-func appendString(b []byte, s string) []byte {
+func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	i := 0
