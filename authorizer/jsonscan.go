@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"tollgate/internal/swar"
 )
 
 // errSyntax reports an event that is not well-formed JSON. It is wrapped in
@@ -88,7 +90,7 @@ func scanString(d []byte, i int) (end int, escaped, ok bool) {
 		// Eight bytes at a time; the lowest flagged lane is the first byte
 		// that needs a look (the tests flag no false lane below a true one).
 		if i+8 <= len(d) {
-			m := specialBytes(binary.LittleEndian.Uint64(d[i:]))
+			m := swar.JSONSpecial(binary.LittleEndian.Uint64(d[i:]))
 			if m == 0 {
 				i += 8
 				continue
@@ -125,23 +127,6 @@ func scanString(d []byte, i int) (end int, escaped, ok bool) {
 			return 0, false, false
 		}
 	}
-}
-
-// SWAR constants: a byte of ones, and a byte of high bits, in every lane.
-const (
-	lanes01 = 0x0101010101010101
-	lanes80 = 0x8080808080808080
-)
-
-// specialBytes returns the high bit of each lane of w that holds a control
-// character, a quote or a backslash, using the "has a byte less than n" and
-// "has a zero byte" tests of Bit Twiddling Hacks. A byte >= 0x80 has its high
-// bit set in w and is never flagged. Borrows can flag a lane above a true one,
-// never below, so the lowest flagged lane is exact.
-func specialBytes(w uint64) uint64 {
-	q := w ^ (lanes01 * '"')
-	b := w ^ (lanes01 * '\\')
-	return ((w-lanes01*0x20)&^w | (q-lanes01)&^q | (b-lanes01)&^b) & lanes80
 }
 
 func isHex4(b []byte) bool {

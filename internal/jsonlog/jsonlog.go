@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"tollgate/internal/swar"
 )
 
 // Handler writes records as JSON lines to an io.Writer, one Write per
@@ -280,21 +282,6 @@ var safe = func() (t [utf8.RuneSelf]bool) {
 
 const hexDigits = "0123456789abcdef"
 
-const (
-	lanes01 = 0x0101010101010101
-	lanes80 = 0x8080808080808080
-)
-
-// plainASCII reports whether every byte of w is printable ASCII other than
-// the quote and the backslash: no high bit, nothing below 0x20 (the "has a
-// byte less than n" test of Bit Twiddling Hacks), and no byte equal to either
-// (its "has a zero byte" test on w xor the byte).
-func plainASCII(w uint64) bool {
-	q := w ^ (lanes01 * '"')
-	bs := w ^ (lanes01 * '\\')
-	return (w|(w-lanes01*0x20)|(q-lanes01)&^q|(bs-lanes01)&^bs)&lanes80 == 0
-}
-
 // AppendString appends s as a JSON string, escaping what JSON requires,
 // invalid UTF-8 as U+FFFD, and U+2028 and U+2029 (as encoding/json does).
 func AppendString(b []byte, s string) []byte {
@@ -302,7 +289,10 @@ func AppendString(b []byte, s string) []byte {
 	start := 0
 	i := 0
 	// Eight bytes at a time while all are printable ASCII but " and \.
-	for i+8 <= len(s) && plainASCII(binary.LittleEndian.Uint64([]byte(s[i:i+8]))) {
+	for i+8 <= len(s) {
+		if w := binary.LittleEndian.Uint64([]byte(s[i : i+8])); swar.JSONSpecial(w)|swar.NonASCII(w) != 0 {
+			break
+		}
 		i += 8
 	}
 	for i < len(s) {

@@ -3,7 +3,6 @@ package jsonlog
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"testing"
 	"testing/slogtest"
 	"time"
-	"unicode/utf8"
 )
 
 func decodeLines(t *testing.T, b []byte) []map[string]any {
@@ -169,29 +167,6 @@ func BenchmarkHandle(b *testing.B) {
 				_ = h.Handle(ctx, r)
 			}
 		})
-	}
-}
-
-// The word-at-a-time check agrees with the byte table on every byte in every
-// lane, next to bytes that borrow.
-func TestPlainASCII(t *testing.T) {
-	for c := range 256 {
-		for lane := range 8 {
-			for _, fill := range []byte{'a', 0x00, 0x20, 0x21, 0x7f} {
-				w := [8]byte{'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a'}
-				if lane > 0 {
-					w[lane-1] = fill
-				}
-				w[lane] = byte(c)
-				want := true
-				for _, x := range w {
-					want = want && x < utf8.RuneSelf && safe[x]
-				}
-				if got := plainASCII(binary.LittleEndian.Uint64(w[:])); got != want {
-					t.Fatalf("plainASCII(%q) = %v, want %v", w, got, want)
-				}
-			}
-		}
 	}
 }
 
