@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -271,6 +272,26 @@ func TestAnswerFollowsTheRequestStage(t *testing.T) {
 				t.Errorf("Allow for %s = %q, want %q", arn, r, want)
 			}
 		}
+	}
+}
+
+// Past the answer cache's bound, answers are still right, just not kept.
+func TestAnswerCacheBound(t *testing.T) {
+	a, _ := newTestAuthorizer(t, Config{}, nil)
+	for i := range 2 * maxCachedPrefixes {
+		arn := fmt.Sprintf("arn:aws:execute-api:us-east-1:123456789012:api%03d/prod/GET/x", i)
+		got, err := a.Invoke(context.Background(), tokenEvent("Bearer "+mobileKey, arn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.TrimSuffix(arn, "GET/x") + "*/*"
+		if r := decodeAnswer(t, got).resources("Allow"); !slices.Equal(r, []string{want}) {
+			t.Fatalf("Allow for %s = %q, want %q", arn, r, want)
+		}
+	}
+	e, _ := a.store.state.Load().table.match([]byte(mobileKey))
+	if n := len(*e.answers.m.Load()); n != maxCachedPrefixes {
+		t.Errorf("answer cache holds %d prefixes, want the bound %d", n, maxCachedPrefixes)
 	}
 }
 

@@ -2,6 +2,7 @@ package authorizer
 
 import (
 	"errors"
+	"maps"
 	"sync"
 	"sync/atomic"
 
@@ -120,25 +121,15 @@ func (c *answerCache) get(prefix []byte) ([]byte, bool) {
 func (c *answerCache) put(prefix []byte, answer []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	old := c.m.Load()
-	if old != nil && len(*old) >= maxCachedPrefixes {
-		return
-	}
-	m := make(map[string][]byte, 1+lenOf(old))
-	if old != nil {
-		for k, v := range *old {
-			m[k] = v
+	m := map[string][]byte{}
+	if old := c.m.Load(); old != nil {
+		if len(*old) >= maxCachedPrefixes {
+			return // answered, just not kept
 		}
+		m = maps.Clone(*old)
 	}
 	m[string(prefix)] = answer
 	c.m.Store(&m)
-}
-
-func lenOf(m *map[string][]byte) int {
-	if m == nil {
-		return 0
-	}
-	return len(*m)
 }
 
 // allowAnswer returns e's REST answer for a request in the stage whose ARN
