@@ -101,34 +101,10 @@ func scanEvent(data []byte, header string) (event, error) {
 		if err != nil {
 			return event{}, err
 		}
+		const headersBit, multiValueBit = 1 << 5, 1 << 6
 		var dst *[]byte
 		var bit uint8
-		// The header objects are searched as they are read, so the bytes
-		// of a REQUEST event are scanned once.
 		switch {
-		case m.is(fieldHeaders) || m.is(fieldMultiValue):
-			multiValue := m.is(fieldMultiValue)
-			bit = 1 << 5
-			if multiValue {
-				bit = 1 << 6
-			}
-			if seen&bit != 0 {
-				return event{}, errDuplicateField
-			}
-			seen |= bit
-			var err error
-			if multiValue {
-				hv.multi, hv.nMulti, err = lookupHeader(&s, header, true)
-			} else {
-				hv.single, hv.n, err = lookupHeader(&s, header, false)
-			}
-			if err != nil {
-				return event{}, err
-			}
-			if empty, err = s.listNext('}'); err != nil {
-				return event{}, err
-			}
-			continue
 		case m.is(fieldType):
 			dst, bit = &typ, 1<<0
 		case m.is(fieldVersion):
@@ -139,17 +115,30 @@ func scanEvent(data []byte, header string) (event, error) {
 			dst, bit = &methodARN, 1<<3
 		case m.is(fieldRouteARN):
 			dst, bit = &routeARN, 1<<4
+		case m.is(fieldHeaders):
+			bit = headersBit
+		case m.is(fieldMultiValue):
+			bit = multiValueBit
 		}
-		v, err := s.value(1)
+		if seen&bit != 0 {
+			return event{}, errDuplicateField
+		}
+		seen |= bit
+		// The header objects are searched as they are read, so the bytes
+		// of a REQUEST event are scanned once.
+		switch bit {
+		case headersBit:
+			hv.single, hv.n, err = lookupHeader(&s, header, false)
+		case multiValueBit:
+			hv.multi, hv.nMulti, err = lookupHeader(&s, header, true)
+		default:
+			var v []byte
+			if v, err = s.value(1); dst != nil {
+				*dst = v
+			}
+		}
 		if err != nil {
 			return event{}, err
-		}
-		if dst != nil {
-			if seen&bit != 0 {
-				return event{}, errDuplicateField
-			}
-			seen |= bit
-			*dst = v
 		}
 		if empty, err = s.listNext('}'); err != nil {
 			return event{}, err
