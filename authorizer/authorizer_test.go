@@ -253,6 +253,20 @@ func TestAnswerIsTheSameForEveryRouteOfAStage(t *testing.T) {
 	}
 }
 
+// wantStageAllow checks that mobileKey on arn (ending in "GET/x") is
+// allowed on exactly arn's stage.
+func wantStageAllow(t *testing.T, a *Authorizer, arn string) {
+	t.Helper()
+	got, err := a.Invoke(context.Background(), tokenEvent("Bearer "+mobileKey, arn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.TrimSuffix(arn, "GET/x") + "*/*"
+	if r := decodeAnswer(t, got).resources("Allow"); !slices.Equal(r, []string{want}) {
+		t.Fatalf("Allow for %s = %q, want %q", arn, r, want)
+	}
+}
+
 // Answers to different stages and APIs are never mixed up by the answer
 // cache.
 func TestAnswerFollowsTheRequestStage(t *testing.T) {
@@ -263,14 +277,7 @@ func TestAnswerFollowsTheRequestStage(t *testing.T) {
 			"arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/dev/GET/x",
 			"arn:aws:execute-api:eu-west-1:123456789012:zzzzzzzzzz/prod/GET/x",
 		} {
-			got, err := a.Invoke(context.Background(), tokenEvent("Bearer "+mobileKey, arn))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := strings.TrimSuffix(arn, "GET/x") + "*/*"
-			if r := decodeAnswer(t, got).resources("Allow"); !slices.Equal(r, []string{want}) {
-				t.Errorf("Allow for %s = %q, want %q", arn, r, want)
-			}
+			wantStageAllow(t, a, arn)
 		}
 	}
 }
@@ -280,14 +287,7 @@ func TestAnswerCacheBound(t *testing.T) {
 	a, _ := newTestAuthorizer(t, Config{}, nil)
 	for i := range 2 * maxCachedPrefixes {
 		arn := fmt.Sprintf("arn:aws:execute-api:us-east-1:123456789012:api%03d/prod/GET/x", i)
-		got, err := a.Invoke(context.Background(), tokenEvent("Bearer "+mobileKey, arn))
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := strings.TrimSuffix(arn, "GET/x") + "*/*"
-		if r := decodeAnswer(t, got).resources("Allow"); !slices.Equal(r, []string{want}) {
-			t.Fatalf("Allow for %s = %q, want %q", arn, r, want)
-		}
+		wantStageAllow(t, a, arn)
 	}
 	e, _ := a.store.state.Load().table.match([]byte(mobileKey))
 	if n := len(*e.answers.m.Load()); n != maxCachedPrefixes {
