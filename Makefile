@@ -1,11 +1,11 @@
 # Builds tollgate's Lambda functions as `bootstrap` binaries for the
 # provided.al2023 runtime, for both Lambda architectures.
 #
-#   make lambdas    dist/linux-arm64/authorizer/bootstrap and dist/linux-amd64/authorizer/bootstrap
+#   make lambdas    dist/linux-{arm64,amd64}/{authorizer,handler}/bootstrap
 #   make sizes      the size of each binary, in bytes
 #   make clean
 
-FUNCTIONS := authorizer
+FUNCTIONS := authorizer handler
 ARCHES    := arm64 amd64
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w -buildid="
 

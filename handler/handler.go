@@ -1,0 +1,104 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// Handler answers REST API proxy events. Its zero value is ready to use. It
+// implements the aws-lambda-go lambda.Handler interface without reflection,
+// like the authorizer.
+type Handler struct{}
+
+// ErrMalformedEvent is reported in the answer's message when the payload is
+// not a REST API proxy event.
+var ErrMalformedEvent = errors.New("malformed proxy event")
+
+// event is the part of a payload 1.0 proxy event the handler reads.
+type event struct {
+	HTTPMethod      string  `json:"httpMethod"`
+	Path            string  `json:"path"`
+	Body            *string `json:"body"`
+	IsBase64Encoded bool    `json:"isBase64Encoded"`
+	RequestContext  struct {
+		RequestID  string `json:"requestId"`
+		Authorizer struct {
+			PrincipalID string `json:"principalId"`
+		} `json:"authorizer"`
+	} `json:"requestContext"`
+}
+
+// reply is the body of a 200 answer.
+type reply struct {
+	Message   string  `json:"message"`
+	Principal *string `json:"principal"`
+	RequestID string  `json:"requestId"`
+	Method    string  `json:"method"`
+	Path      string  `json:"path"`
+}
+
+// response is a payload 1.0 proxy integration answer.
+type response struct {
+	StatusCode int               `json:"statusCode"`
+	Headers    map[string]string `json:"headers"`
+	Body       string            `json:"body"`
+}
+
+// Invoke answers one proxy event. Every outcome, including a malformed
+// event, is a proxy answer with a JSON body; the error is always nil, so
+// API Gateway never turns a caller's mistake into a 502.
+func (Handler) Invoke(_ context.Context, payload []byte) ([]byte, error) {
+	var ev event
+	if err := json.Unmarshal(payload, &ev); err != nil || ev.HTTPMethod == "" || ev.Path == "" {
+		return answer(http.StatusBadRequest, errorBody(ErrMalformedEvent.Error()))
+	}
+	if ev.HTTPMethod == http.MethodPost && !isJSONObject(ev) {
+		return answer(http.StatusBadRequest, errorBody("request body must be a JSON object"))
+	}
+	r := reply{
+		Message:   "Hello from tollgate",
+		RequestID: ev.RequestContext.RequestID,
+		Method:    ev.HTTPMethod,
+		Path:      ev.Path,
+	}
+	if p := ev.RequestContext.Authorizer.PrincipalID; p != "" {
+		r.Principal = &p
+		r.Message = "Hello, " + p
+	}
+	body, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	return answer(http.StatusOK, body)
+}
+
+// isJSONObject reports whether the event's body is one JSON object. A
+// base64-encoded body is binary, which is not one.
+func isJSONObject(ev event) bool {
+	if ev.Body == nil || ev.IsBase64Encoded {
+		return false
+	}
+	b := strings.TrimSpace(*ev.Body)
+	return strings.HasPrefix(b, "{") && json.Valid([]byte(b))
+}
+
+func errorBody(message string) []byte {
+	b, _ := json.Marshal(struct {
+		Message string `json:"message"`
+	}{message})
+	return b
+}
+
+func answer(status int, body []byte) ([]byte, error) {
+	return json.Marshal(response{
+		StatusCode: status,
+		Headers: map[string]string{
+			"Content-Type":  "application/json",
+			"Cache-Control": "no-store",
+		},
+		Body: string(body),
+	})
+}

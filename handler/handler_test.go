@@ -1,0 +1,232 @@
+package handler
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+)
+
+// The key the fixture's caller sent, in its Authorization header and query.
+const fixtureKey = "tg_test_mobile_app_key_0123456789abcdefghij"
+
+func fixture(t testing.TB) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile("testdata/events/proxy.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+func marshal(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// invoke runs the handler and decodes its proxy answer, checking what every
+// answer must be: JSON with the JSON content type, never holding the key.
+func invoke(t *testing.T, payload []byte) (status int, body map[string]any) {
+	t.Helper()
+	out, err := Handler{}.Invoke(context.Background(), payload)
+	if err != nil {
+		t.Fatalf("Invoke() error = %v, want nil (every outcome is a proxy answer)", err)
+	}
+	if bytes.Contains(out, []byte(fixtureKey)) || bytes.Contains(out, []byte("Bearer")) {
+		t.Fatalf("answer echoes the caller's key: %s", out)
+	}
+	var resp struct {
+		StatusCode int               `json:"statusCode"`
+		Headers    map[string]string `json:"headers"`
+		Body       string            `json:"body"`
+	}
+	if err := json.Unmarshal(out, &resp); err != nil {
+		t.Fatalf("answer is not a proxy response: %v: %s", err, out)
+	}
+	if got := resp.Headers["Content-Type"]; got != "application/json" {
+		t.Errorf("Content-Type = %q, want application/json", got)
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+		t.Fatalf("body is not a JSON object: %v: %q", err, resp.Body)
+	}
+	return resp.StatusCode, body
+}
+
+func TestInvoke(t *testing.T) {
+	str := func(s string) *string { return &s }
+	tests := []struct {
+		name       string
+		edit       func(ev map[string]any)
+		raw        string // used instead of the edited fixture when set
+		wantStatus int
+		want       map[string]any
+	}{
+		{
+			name:       "protected GET names the principal",
+			edit:       func(map[string]any) {},
+			wantStatus: 200,
+			want: map[string]any{
+				"message": "Hello, mobile-app", "principal": "mobile-app",
+				"requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "method": "GET", "path": "/hello",
+			},
+		},
+		{
+			name: "public route has no principal",
+			edit: func(ev map[string]any) {
+				ev["path"], ev["resource"] = "/health", "/health"
+				delete(ev["requestContext"].(map[string]any), "authorizer")
+			},
+			wantStatus: 200,
+			want: map[string]any{
+				"message": "Hello from tollgate", "principal": nil,
+				"requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "method": "GET", "path": "/health",
+			},
+		},
+		{
+			name: "POST with a JSON object",
+			edit: func(ev map[string]any) {
+				ev["httpMethod"], ev["path"], ev["body"] = "POST", "/orders", str(` {"item":"tea","qty":2} `)
+			},
+			wantStatus: 200,
+			want: map[string]any{
+				"message": "Hello, mobile-app", "principal": "mobile-app",
+				"requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "method": "POST", "path": "/orders",
+			},
+		},
+		{
+			name:       "POST without a body",
+			edit:       func(ev map[string]any) { ev["httpMethod"] = "POST" },
+			wantStatus: 400,
+			want:       map[string]any{"message": "request body must be a JSON object"},
+		},
+		{
+			name:       "POST with a JSON array",
+			edit:       func(ev map[string]any) { ev["httpMethod"], ev["body"] = "POST", `[1,2]` },
+			wantStatus: 400,
+			want:       map[string]any{"message": "request body must be a JSON object"},
+		},
+		{
+			name:       "POST with broken JSON",
+			edit:       func(ev map[string]any) { ev["httpMethod"], ev["body"] = "POST", `{"item":` },
+			wantStatus: 400,
+			want:       map[string]any{"message": "request body must be a JSON object"},
+		},
+		{
+			name: "POST with a binary body",
+			edit: func(ev map[string]any) {
+				ev["httpMethod"], ev["body"], ev["isBase64Encoded"] = "POST", "e30=", true
+			},
+			wantStatus: 400,
+			want:       map[string]any{"message": "request body must be a JSON object"},
+		},
+		{
+			name:       "no httpMethod",
+			edit:       func(ev map[string]any) { delete(ev, "httpMethod") },
+			wantStatus: 400,
+			want:       map[string]any{"message": "malformed proxy event"},
+		},
+		{
+			name:       "path of the wrong type",
+			edit:       func(ev map[string]any) { ev["path"] = 7 },
+			wantStatus: 400,
+			want:       map[string]any{"message": "malformed proxy event"},
+		},
+		{name: "not JSON", raw: `GET /hello`, wantStatus: 400, want: map[string]any{"message": "malformed proxy event"}},
+		{name: "a TOKEN authorizer event", raw: `{"type":"TOKEN","authorizationToken":"Bearer ` + fixtureKey + `"}`, wantStatus: 400, want: map[string]any{"message": "malformed proxy event"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			payload := []byte(tt.raw)
+			if tt.raw == "" {
+				ev := fixture(t)
+				tt.edit(ev)
+				payload = marshal(t, ev)
+			}
+			status, body := invoke(t, payload)
+			if status != tt.wantStatus {
+				t.Errorf("statusCode = %d, want %d", status, tt.wantStatus)
+			}
+			if got, want := marshal(t, body), marshal(t, tt.want); !bytes.Equal(got, want) {
+				t.Errorf("body = %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+// FuzzInvoke: whatever the event, the answer is a proxy response whose
+// JSON body holds only the method, path, request id and principal of the
+// event and fixed text, so nothing else a caller sent (headers, query,
+// body) can come back.
+func FuzzInvoke(f *testing.F) {
+	b, err := os.ReadFile("testdata/events/proxy.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte(`{"httpMethod":"POST","path":"/orders","body":"{}","headers":{"X-Api-Key":"secret-secret"}}`))
+	f.Add([]byte(`{"httpMethod":"GET","path":"/hello","headers":{"Authorization":"\u0042earer k"}}`))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		out, err := Handler{}.Invoke(context.Background(), payload)
+		if err != nil {
+			t.Fatalf("Invoke() error = %v, want nil", err)
+		}
+		var resp response
+		if err := json.Unmarshal(out, &resp); err != nil {
+			t.Fatalf("answer is not a proxy response: %s", out)
+		}
+		dec := json.NewDecoder(strings.NewReader(resp.Body))
+		dec.DisallowUnknownFields()
+		var got reply
+		if err := dec.Decode(&got); err != nil {
+			t.Fatalf("body %q: %v", resp.Body, err)
+		}
+		if resp.StatusCode == 400 {
+			if got.Message != ErrMalformedEvent.Error() && got.Message != "request body must be a JSON object" {
+				t.Fatalf("400 message = %q", got.Message)
+			}
+			if got.Principal != nil || got.RequestID != "" || got.Method != "" || got.Path != "" {
+				t.Fatalf("400 body names more than its message: %s", resp.Body)
+			}
+			return
+		}
+		var ev event
+		if resp.StatusCode != 200 || json.Unmarshal(payload, &ev) != nil {
+			t.Fatalf("statusCode = %d for %q", resp.StatusCode, payload)
+		}
+		want := reply{Message: "Hello from tollgate", RequestID: ev.RequestContext.RequestID, Method: ev.HTTPMethod, Path: ev.Path}
+		if p := ev.RequestContext.Authorizer.PrincipalID; p != "" {
+			want.Principal, want.Message = &p, "Hello, "+p
+		}
+		if g, w := marshal(t, got), marshal(t, want); !bytes.Equal(g, w) {
+			t.Fatalf("body = %s, want %s", g, w)
+		}
+	})
+}
+
+var sink []byte
+
+func BenchmarkInvoke(b *testing.B) {
+	payload, err := os.ReadFile("testdata/events/proxy.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(payload)))
+	for b.Loop() {
+		sink, err = Handler{}.Invoke(ctx, payload)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
