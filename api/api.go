@@ -1,0 +1,195 @@
+package api
+
+import (
+	"strings"
+	"time"
+)
+
+// Definition is a REST API: its routes, the functions behind them, the
+// Lambda authorizer guarding the protected ones, the gateway responses and
+// the access log. The zero value is not valid; start from Default.
+type Definition struct {
+	// Name is the REST API's name.
+	Name string
+	// Stage is the stage the API is deployed to and served on. API Gateway
+	// allows letters, digits, '-' and '_', at most 128 characters.
+	Stage string
+	// Functions are the Lambda functions, by name.
+	Functions map[string]Function
+	// Routes are the API's methods. Each names one of Functions.
+	Routes []Route
+	// Authorizer guards every route with Protected set.
+	Authorizer Authorizer
+	// Responses replace API Gateway's default gateway responses, by type.
+	// Types without an entry fall back to DEFAULT_4XX or DEFAULT_5XX, as
+	// API Gateway does (see Response).
+	Responses map[ResponseType]GatewayResponse
+	// AccessLog is the stage's access log format: one JSON object per
+	// request, a key per field.
+	AccessLog []AccessLogField
+}
+
+// Function is a Lambda function built from a Go command in this module and
+// run on the provided.al2023 runtime as bootstrap.
+type Function struct {
+	// Package is the Go package path of its main, like "./cmd/handler".
+	Package string
+	// Timeout is the function's timeout: 1 second to 15 minutes, whole
+	// seconds.
+	Timeout time.Duration
+	// MemoryMB is its memory size: 128 to 10240 MB.
+	MemoryMB int
+	// Env is its environment.
+	Env map[string]string
+}
+
+// Route is one method of the API: an HTTP method on a resource path.
+type Route struct {
+	// Method is GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, or ANY for
+	// all of them.
+	Method string
+	// Path is the resource path: "/" or segments of letters, digits and
+	// "-._~:", or path parameters "{name}"; the last segment may be a
+	// greedy "{name+}", which matches one or more segments.
+	Path string
+	// Function is the name of the function in Definition.Functions that
+	// answers it, through a Lambda proxy integration.
+	Function string
+	// Protected routes are guarded by the authorizer; the others are
+	// public.
+	Protected bool
+}
+
+// String is the route as the authorizer's keyring names routes: "GET /hello".
+func (r Route) String() string { return r.Method + " " + r.Path }
+
+// AuthorizerType is the kind of Lambda authorizer.
+type AuthorizerType string
+
+const (
+	// Token authorizers receive one header's value as authorizationToken.
+	Token AuthorizerType = "TOKEN"
+	// Request authorizers receive the whole request: headers, query
+	// string, stage variables and context.
+	Request AuthorizerType = "REQUEST"
+)
+
+// Authorizer is the API's Lambda authorizer (API Gateway type CUSTOM).
+type Authorizer struct {
+	// Function is the name of the function in Definition.Functions.
+	Function string
+	// Type is Token or Request.
+	Type AuthorizerType
+	// IdentitySources are where the caller's identity is read, in API
+	// Gateway's notation: "method.request.header.NAME",
+	// "method.request.querystring.NAME", "stageVariables.NAME" or
+	// "context.NAME". A Token authorizer has exactly one, a header. A
+	// Request authorizer has at least one header; the first header is the
+	// one tollgate's authorizer reads the key from (TokenHeader). A request
+	// missing any of them is answered 401 without invoking the authorizer,
+	// and together they are the result cache's key.
+	IdentitySources []string
+	// ValidationRegex, for a Token authorizer, is matched against the
+	// token before the authorizer is invoked; a token that does not match
+	// is answered 401. Empty means no check. It must mean the same in Go's
+	// RE2 and in API Gateway's Java regular expressions: keep to character
+	// classes, anchors and repetition.
+	ValidationRegex string
+	// ResultTTL is how long API Gateway caches the authorizer's answer for
+	// the same identity: 0 (no cache) to 1 hour, whole seconds.
+	ResultTTL time.Duration
+}
+
+// TokenHeader is the header tollgate's authorizer reads the key from: the
+// first header identity source, or "" if there is none.
+func (a Authorizer) TokenHeader() string {
+	for _, s := range a.IdentitySources {
+		if src, err := ParseIdentitySource(s); err == nil && src.Location == InHeader {
+			return src.Name
+		}
+	}
+	return ""
+}
+
+// Default is tollgate's API: the protected routes GET /hello, GET
+// /customers and POST /orders and the public GET /health, answered by the
+// handler function; a TOKEN authorizer on the Authorization header that
+// accepts only "Bearer <RFC 6750 token>" and caches answers for 5 minutes;
+// JSON gateway responses; and a JSON access log.
+func Default() Definition {
+	return Definition{
+		Name:  "tollgate",
+		Stage: "dev",
+		Functions: map[string]Function{
+			"authorizer": {Package: "./cmd/authorizer", Timeout: 5 * time.Second, MemoryMB: 256},
+			"handler":    {Package: "./cmd/handler", Timeout: 10 * time.Second, MemoryMB: 128},
+		},
+		Routes: []Route{
+			{Method: "GET", Path: "/hello", Function: "handler", Protected: true},
+			{Method: "GET", Path: "/customers", Function: "handler", Protected: true},
+			{Method: "POST", Path: "/orders", Function: "handler", Protected: true},
+			{Method: "GET", Path: "/health", Function: "handler"},
+		},
+		Authorizer: Authorizer{
+			Function:        "authorizer",
+			Type:            Token,
+			IdentitySources: []string{"method.request.header.Authorization"},
+			ValidationRegex: BearerRegex,
+			ResultTTL:       300 * time.Second,
+		},
+		Responses: DefaultResponses(),
+		AccessLog: DefaultAccessLog(),
+	}
+}
+
+// BearerRegex accepts "Bearer " and an RFC 6750 b64token: the tokens
+// tollgate's authorizer can accept with its default Bearer scheme.
+const BearerRegex = `^Bearer [-0-9A-Za-z._~+/]+=*$`
+
+// IdentityLocation is where an identity source is read from.
+type IdentityLocation string
+
+const (
+	InHeader        IdentityLocation = "method.request.header."
+	InQueryString   IdentityLocation = "method.request.querystring."
+	InStageVariable IdentityLocation = "stageVariables."
+	InContext       IdentityLocation = "context."
+)
+
+// IdentitySource is one parsed entry of Authorizer.IdentitySources.
+type IdentitySource struct {
+	Location IdentityLocation
+	Name     string
+}
+
+func (s IdentitySource) String() string { return string(s.Location) + s.Name }
+
+// ParseIdentitySource parses API Gateway's notation, like
+// "method.request.header.Authorization".
+func ParseIdentitySource(s string) (IdentitySource, error) {
+	for _, loc := range []IdentityLocation{InHeader, InQueryString, InStageVariable, InContext} {
+		if name, ok := strings.CutPrefix(s, string(loc)); ok {
+			if !isToken(name) {
+				return IdentitySource{}, errorf("identity source %q: %q is not a valid name", s, name)
+			}
+			return IdentitySource{Location: loc, Name: name}, nil
+		}
+	}
+	return IdentitySource{}, errorf("identity source %q: want method.request.header.NAME, method.request.querystring.NAME, stageVariables.NAME or context.NAME", s)
+}
+
+// isToken reports whether s is a non-empty RFC 9110 token: what a header
+// name may be, and a safe subset for query and variable names.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
+}

@@ -1,0 +1,237 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ErrInvalid is wrapped by every error Validate returns.
+var ErrInvalid = errors.New("invalid API definition")
+
+func errorf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// MaxResultTTL is the longest authorizer result TTL API Gateway allows.
+const MaxResultTTL = time.Hour
+
+// Methods are the HTTP methods a route may have.
+var Methods = []string{"ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"}
+
+var (
+	stageName    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+	functionName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+)
+
+// Validate reports the first thing in d that API Gateway or Lambda would
+// refuse, or that would make the API unsafe, as an error wrapping
+// ErrInvalid. Deploying and serving both start with it.
+func (d *Definition) Validate() error {
+	if strings.TrimSpace(d.Name) == "" {
+		return errorf("the API has no name")
+	}
+	if !stageName.MatchString(d.Stage) {
+		return errorf("stage %q: use 1 to 128 letters, digits, '-' or '_'", d.Stage)
+	}
+	for _, name := range sortedKeys(d.Functions) {
+		if err := validateFunction(name, d.Functions[name]); err != nil {
+			return err
+		}
+	}
+	if len(d.Routes) == 0 {
+		return errorf("the API has no routes")
+	}
+	protected := false
+	seen := map[string]bool{}
+	for _, r := range d.Routes {
+		if err := d.validateRoute(r); err != nil {
+			return err
+		}
+		key := r.Method + " " + shape(r.Path)
+		if seen[key] {
+			return errorf("route %s: defined twice", r)
+		}
+		seen[key] = true
+		protected = protected || r.Protected
+	}
+	if err := siblingParams(d.Routes); err != nil {
+		return err
+	}
+	if protected {
+		if err := d.validateAuthorizer(); err != nil {
+			return err
+		}
+	}
+	for _, t := range sortedKeys(d.Responses) {
+		if err := validateResponse(t, d.Responses[t]); err != nil {
+			return err
+		}
+	}
+	if len(d.AccessLog) == 0 {
+		return errorf("the access log has no fields")
+	}
+	keys := map[string]bool{}
+	for _, f := range d.AccessLog {
+		if f.Key == "" || keys[f.Key] {
+			return errorf("access log field %q: keys must be unique and not empty", f.Key)
+		}
+		keys[f.Key] = true
+		if !slices.Contains(AccessLogVariables, f.Variable) {
+			return errorf("access log field %q: %q is not one of the supported variables", f.Key, f.Variable)
+		}
+	}
+	return nil
+}
+
+func validateFunction(name string, f Function) error {
+	if !functionName.MatchString(name) {
+		return errorf("function %q: use 1 to 64 letters, digits, '-' or '_'", name)
+	}
+	if !strings.HasPrefix(f.Package, "./") {
+		return errorf("function %q: package %q is not a path in this module like ./cmd/%s", name, f.Package, name)
+	}
+	if f.Timeout < time.Second || f.Timeout > 15*time.Minute || f.Timeout%time.Second != 0 {
+		return errorf("function %q: timeout %v: want whole seconds from 1s to 15m", name, f.Timeout)
+	}
+	if f.MemoryMB < 128 || f.MemoryMB > 10240 {
+		return errorf("function %q: memory %d MB: want 128 to 10240", name, f.MemoryMB)
+	}
+	for k := range f.Env {
+		if !isEnvName(k) || strings.HasPrefix(k, "AWS_") || strings.HasPrefix(k, "LAMBDA_") {
+			return errorf("function %q: environment variable %q: not a valid name, or reserved by Lambda", name, k)
+		}
+	}
+	return nil
+}
+
+func isEnvName(s string) bool {
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *Definition) validateRoute(r Route) error {
+	if !slices.Contains(Methods, r.Method) {
+		return errorf("route %s: method %q: want one of %s", r, r.Method, strings.Join(Methods, ", "))
+	}
+	if _, err := segments(r.Path); err != nil {
+		return errorf("route %s: %v", r, err)
+	}
+	if _, ok := d.Functions[r.Function]; !ok {
+		return errorf("route %s: no function named %q", r, r.Function)
+	}
+	if r.Function == d.Authorizer.Function {
+		return errorf("route %s: the authorizer function cannot answer a route", r)
+	}
+	return nil
+}
+
+// siblingParams refuses two path parameters with different names at the
+// same place in the resource tree, which API Gateway refuses too: it could
+// not tell which name a segment has.
+func siblingParams(routes []Route) error {
+	params := map[string]string{} // parent path -> parameter name
+	for _, r := range routes {
+		segs, _ := segments(r.Path)
+		parent := ""
+		for _, s := range segs {
+			if s.kind != literal {
+				if other, ok := params[parent]; ok && other != s.text {
+					return errorf("route %s: parameter {%s} beside {%s} under %q", r, s.text, other, parent+"/")
+				}
+				params[parent] = s.text
+			}
+			parent += "/" + s.raw
+		}
+	}
+	return nil
+}
+
+func (d *Definition) validateAuthorizer() error {
+	a := d.Authorizer
+	if _, ok := d.Functions[a.Function]; !ok {
+		return errorf("authorizer: no function named %q", a.Function)
+	}
+	headers := 0
+	for _, s := range a.IdentitySources {
+		src, err := ParseIdentitySource(s)
+		if err != nil {
+			return err
+		}
+		if src.Location == InHeader {
+			headers++
+		}
+	}
+	switch a.Type {
+	case Token:
+		if len(a.IdentitySources) != 1 || headers != 1 {
+			return errorf("authorizer: a TOKEN authorizer reads exactly one header, method.request.header.NAME; got %q", a.IdentitySources)
+		}
+	case Request:
+		if headers == 0 {
+			return errorf("authorizer: a REQUEST authorizer needs the header holding the key among its identity sources, or a cached answer could be replayed for another caller")
+		}
+		if a.ValidationRegex != "" {
+			return errorf("authorizer: API Gateway applies a validation regex only to TOKEN authorizers")
+		}
+	default:
+		return errorf("authorizer: type %q: want TOKEN or REQUEST", a.Type)
+	}
+	if a.ValidationRegex != "" {
+		if _, err := regexp.Compile(a.ValidationRegex); err != nil {
+			return errorf("authorizer: validation regex: %v", err)
+		}
+	}
+	if a.ResultTTL < 0 || a.ResultTTL > MaxResultTTL || a.ResultTTL%time.Second != 0 {
+		return errorf("authorizer: result TTL %v: want whole seconds from 0 (no cache) to 1h", a.ResultTTL)
+	}
+	return nil
+}
+
+func validateResponse(t ResponseType, r GatewayResponse) error {
+	status, known := DefaultStatus[t]
+	if !known {
+		return errorf("gateway response %q: not a type tollgate's API can produce", t)
+	}
+	if r.StatusCode != 0 {
+		lo, hi := 400, 599
+		if status >= 500 || t == Default5XX {
+			lo = 500
+		} else if status > 0 || t == Default4XX {
+			hi = 499
+		}
+		if r.StatusCode < lo || r.StatusCode > hi {
+			return errorf("gateway response %s: status %d: want %d to %d", t, r.StatusCode, lo, hi)
+		}
+	}
+	for name, v := range r.Headers {
+		if !isToken(name) || strings.ContainsAny(v, "\r\n\x00") {
+			return errorf("gateway response %s: header %q: invalid name or value", t, name)
+		}
+		if http.CanonicalHeaderKey(name) == "Content-Type" {
+			return errorf("gateway response %s: header %q: gateway responses are application/json", t, name)
+		}
+	}
+	return validateTemplate(r.Template)
+}
+
+func sortedKeys[K ~string, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
