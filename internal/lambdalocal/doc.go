@@ -1,0 +1,25 @@
+// Package lambdalocal runs Lambda functions on this machine: each
+// execution environment is a real process started from the function's
+// bootstrap binary, talking to a Lambda Runtime API that this package
+// serves on 127.0.0.1, as on the provided.al2023 runtime. No container is
+// involved.
+//
+// It follows
+// https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html (the
+// next, response, error and init/error endpoints and their headers) and
+// https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
+// (the environment Lambda sets).
+//
+// Scaling follows Lambda's: an invocation goes to an idle (warm) instance
+// if there is one; otherwise a new instance starts for it (a cold start),
+// up to Function.MaxInstances, after which invocations wait for the first
+// instance to come free. An instance that exits, or runs past the
+// function's timeout (it is then killed), fails the invocation it was
+// running with a FunctionError and is replaced by the next cold start. An
+// instance that does not ask for its first invocation within the init
+// timeout is killed too.
+//
+// Every instance runs in its own process group; Pool.Close kills them all
+// and waits for them. On Linux an instance is also killed if the process
+// that started it dies.
+package lambdalocal

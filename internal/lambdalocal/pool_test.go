@@ -1,0 +1,308 @@
+package lambdalocal
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var testfn string // the test function's binary, built by TestMain
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "lambdalocal")
+	if err != nil {
+		panic(err)
+	}
+	testfn = filepath.Join(dir, "bootstrap")
+	build := exec.Command("go", "build", "-o", testfn, "./testdata/testfn")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building the test function: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// syncBuffer is a log destination safe for the test to read while
+// instances write.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newPool(t *testing.T, edit func(f *Function)) (*Pool, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	f := Function{Name: "testfn", Binary: testfn, Timeout: 10 * time.Second, Logs: logs}
+	if edit != nil {
+		edit(&f)
+	}
+	p, err := NewPool(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p, logs
+}
+
+func invoke(t *testing.T, p *Pool, event string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := p.Invoke(ctx, []byte(event))
+	return string(out), err
+}
+
+func mustInvoke(t *testing.T, p *Pool, event, want string) {
+	t.Helper()
+	got, err := invoke(t, p, event)
+	if err != nil || got != want {
+		t.Fatalf("Invoke(%s) = %s, %v; want %s", event, got, err, want)
+	}
+}
+
+func wantFunctionError(t *testing.T, err error, typ, inMessage string) {
+	t.Helper()
+	var fe *FunctionError
+	if !errors.As(err, &fe) || fe.Type != typ || !strings.Contains(fe.Message, inMessage) {
+		t.Fatalf("error = %v, want a FunctionError of type %s naming %q", err, typ, inMessage)
+	}
+}
+
+func wantStats(t *testing.T, p *Pool, invocations, coldStarts int64) {
+	t.Helper()
+	if s := p.Stats(); s.Invocations != invocations || s.ColdStarts != coldStarts {
+		t.Fatalf("Stats() = %+v, want %d invocations and %d cold starts", s, invocations, coldStarts)
+	}
+}
+
+func TestWarmInstanceIsReused(t *testing.T) {
+	p, _ := newPool(t, nil)
+	for i := range 3 {
+		mustInvoke(t, p, fmt.Sprintf(`{"echo":{"n":%d}}`, i), fmt.Sprintf(`{"n":%d}`, i))
+	}
+	wantStats(t, p, 3, 1)
+}
+
+// The variables Lambda sets, per
+// https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime.
+func TestEnvironment(t *testing.T) {
+	p, _ := newPool(t, func(f *Function) {
+		f.Name, f.MemoryMB, f.Region = "orders", 256, "eu-west-3"
+		f.Env = map[string]string{"TOLLGATE_X": "y", "AWS_LAMBDA_FUNCTION_NAME": "spoofed"}
+	})
+	for name, want := range map[string]string{
+		"AWS_LAMBDA_FUNCTION_NAME":        "orders",
+		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/orders",
+		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
+		"AWS_REGION":                      "eu-west-3",
+		"AWS_DEFAULT_REGION":              "eu-west-3",
+		"LAMBDA_TASK_ROOT":                filepath.Dir(testfn),
+		"_HANDLER":                        "bootstrap",
+		"TZ":                              ":UTC",
+		"TOLLGATE_X":                      "y",
+		"HOME":                            "",
+	} {
+		mustInvoke(t, p, `{"env":"`+name+`"}`, `"`+want+`"`)
+	}
+	got, err := invoke(t, p, `{"env":"AWS_LAMBDA_RUNTIME_API"}`)
+	if err != nil || !strings.HasPrefix(got, `"127.0.0.1:`) {
+		t.Errorf("AWS_LAMBDA_RUNTIME_API = %s, %v; want a loopback address", got, err)
+	}
+	// The deadline the runtime sees is the function's timeout from now.
+	got, err = invoke(t, p, `{"deadline":true}`)
+	var ms int64
+	if err != nil || json.Unmarshal([]byte(got), &ms) != nil || ms <= 0 || ms > 10_000 {
+		t.Errorf("deadline = %s ms, %v; want within the 10 s timeout", got, err)
+	}
+}
+
+func TestFunctionErrorKeepsTheInstance(t *testing.T) {
+	p, _ := newPool(t, nil)
+	_, err := invoke(t, p, `{"error":"Unauthorized"}`)
+	var fe *FunctionError
+	if !errors.As(err, &fe) || fe.Message != "Unauthorized" || fe.Type != "errorString" {
+		t.Fatalf("error = %#v, want aws-lambda-go's errorString Unauthorized", err)
+	}
+	mustInvoke(t, p, `{"echo":1}`, `1`)
+	wantStats(t, p, 2, 1)
+}
+
+func TestCrashReplacesTheInstance(t *testing.T) {
+	p, _ := newPool(t, nil)
+	mustInvoke(t, p, `{"echo":1}`, `1`)
+	_, err := invoke(t, p, `{"crash":true}`)
+	wantFunctionError(t, err, ErrorTypeExit, "exit status 3")
+	mustInvoke(t, p, `{"echo":2}`, `2`)
+	wantStats(t, p, 3, 2)
+}
+
+func TestTimeoutKillsTheInstance(t *testing.T) {
+	p, _ := newPool(t, func(f *Function) { f.Timeout = time.Second })
+	_, err := invoke(t, p, `{"sleep":"1m"}`)
+	wantFunctionError(t, err, ErrorTypeTimeout, "Task timed out after 1.00 seconds")
+	mustInvoke(t, p, `{"echo":2}`, `2`)
+	wantStats(t, p, 2, 2)
+}
+
+func TestInitFailure(t *testing.T) {
+	t.Run("exit", func(t *testing.T) {
+		p, logs := newPool(t, func(f *Function) { f.Env = map[string]string{"TESTFN_INIT": "exit"} })
+		_, err := invoke(t, p, `{"echo":1}`)
+		wantFunctionError(t, err, ErrorTypeInit, "exit status 1")
+		if !strings.Contains(logs.String(), "[testfn 1] init failed on purpose\n") {
+			t.Errorf("logs = %q, want the instance's stderr line", logs.String())
+		}
+		// Every invocation gets a fresh attempt.
+		_, err = invoke(t, p, `{"echo":1}`)
+		wantFunctionError(t, err, ErrorTypeInit, "exit status 1")
+		wantStats(t, p, 0, 2)
+	})
+	t.Run("hang", func(t *testing.T) {
+		p, _ := newPool(t, func(f *Function) {
+			f.Env = map[string]string{"TESTFN_INIT": "hang"}
+			f.InitTimeout = 500 * time.Millisecond
+		})
+		_, err := invoke(t, p, `{"echo":1}`)
+		wantFunctionError(t, err, ErrorTypeInit, "init did not finish within 500ms")
+	})
+}
+
+func TestResponseTooLarge(t *testing.T) {
+	p, _ := newPool(t, nil)
+	_, err := invoke(t, p, fmt.Sprintf(`{"big":%d}`, MaxResponseSize))
+	wantFunctionError(t, err, ErrorTypeTooLarge, "exceeded")
+	mustInvoke(t, p, `{"echo":3}`, `3`)
+}
+
+func TestScaleOut(t *testing.T) {
+	for _, tt := range []struct {
+		max, concurrent int
+		wantColdStarts  int64
+	}{
+		{max: 32, concurrent: 4, wantColdStarts: 4},
+		{max: 2, concurrent: 6, wantColdStarts: 2},
+	} {
+		t.Run(fmt.Sprintf("max %d", tt.max), func(t *testing.T) {
+			p, _ := newPool(t, func(f *Function) { f.MaxInstances = tt.max })
+			// Every invocation sleeps long enough that each finds every
+			// started instance busy.
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			errs := make(chan error, tt.concurrent)
+			for range tt.concurrent {
+				wg.Go(func() {
+					<-start
+					out, err := invoke(t, p, `{"sleep":"1500ms"}`)
+					if err == nil && out != `"slept"` {
+						err = fmt.Errorf("answer %s", out)
+					}
+					errs <- err
+				})
+			}
+			close(start)
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			s := p.Stats()
+			if s.Invocations != int64(tt.concurrent) || s.ColdStarts > tt.wantColdStarts || s.Instances > tt.max {
+				t.Fatalf("Stats() = %+v, want %d invocations on at most %d instances", s, tt.concurrent, tt.wantColdStarts)
+			}
+			if tt.max < tt.concurrent && s.ColdStarts != int64(tt.max) {
+				t.Fatalf("ColdStarts = %d, want the bound %d reached", s.ColdStarts, tt.max)
+			}
+		})
+	}
+}
+
+func TestLogs(t *testing.T) {
+	p, logs := newPool(t, nil)
+	mustInvoke(t, p, `{"log":"hello from the function"}`, `"logged"`)
+	p.Close()
+	if !strings.Contains(logs.String(), "[testfn 1] hello from the function\n") {
+		t.Errorf("logs = %q", logs.String())
+	}
+}
+
+func TestCloseKillsEveryInstance(t *testing.T) {
+	p, _ := newPool(t, nil)
+	done := make(chan error, 1)
+	go func() { _, err := invoke(t, p, `{"sleep":"1m"}`); done <- err }()
+	for p.Stats().Invocations == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	p.mu.Lock()
+	var pids []int
+	for in := range p.instances {
+		pids = append(pids, in.cmd.Process.Pid)
+	}
+	p.mu.Unlock()
+	p.Close()
+	if s := p.Stats(); s.Instances != 0 {
+		t.Errorf("after Close, %d instances", s.Instances)
+	}
+	for _, pid := range pids {
+		if processAlive(pid) {
+			t.Errorf("process %d still running after Close", pid)
+		}
+	}
+	if err := <-done; err == nil {
+		t.Error("the running invocation succeeded after Close")
+	}
+	if _, err := invoke(t, p, `{"echo":1}`); !errors.Is(err, ErrClosed) {
+		t.Errorf("Invoke after Close = %v, want ErrClosed", err)
+	}
+}
+
+func TestCanceledCallerReturns(t *testing.T) {
+	p, _ := newPool(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for p.Stats().Invocations == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
+	if _, err := p.Invoke(ctx, []byte(`{"sleep":"2s"}`)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Invoke = %v, want context.Canceled", err)
+	}
+}
+
+func TestNewPoolChecksTheBinary(t *testing.T) {
+	if _, err := NewPool(Function{Name: "x", Binary: filepath.Join(t.TempDir(), "missing")}); err == nil {
+		t.Fatal("NewPool with a missing binary succeeded")
+	}
+	if _, err := NewPool(Function{Binary: testfn}); err == nil {
+		t.Fatal("NewPool without a name succeeded")
+	}
+}

@@ -1,0 +1,76 @@
+// Command testfn is a Lambda function for lambdalocal's tests, built on
+// aws-lambda-go so the real runtime client talks to the emulated Runtime
+// API. What it does is chosen by the event:
+//
+//	{"echo":V}          answers V
+//	{"env":"NAME"}      answers the variable's value
+//	{"deadline":true}   answers the milliseconds left before the deadline
+//	{"sleep":"1s"}      sleeps, then answers "slept"
+//	{"error":"msg"}     reports the error msg
+//	{"crash":true}      exits with status 3 mid-invocation
+//	{"big":N}           answers a string of N bytes
+//	{"log":"line"}      writes line to stdout, answers "logged"
+//
+// TESTFN_INIT=exit makes it exit before starting; TESTFN_INIT=hang makes
+// it never start.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+)
+
+type event struct {
+	Echo     json.RawMessage `json:"echo"`
+	Env      string          `json:"env"`
+	Deadline bool            `json:"deadline"`
+	Sleep    string          `json:"sleep"`
+	Error    string          `json:"error"`
+	Crash    bool            `json:"crash"`
+	Big      int             `json:"big"`
+	Log      string          `json:"log"`
+}
+
+func handle(ctx context.Context, ev event) (any, error) {
+	switch {
+	case ev.Echo != nil:
+		return ev.Echo, nil
+	case ev.Env != "":
+		return os.Getenv(ev.Env), nil
+	case ev.Deadline:
+		d, _ := ctx.Deadline()
+		return time.Until(d).Milliseconds(), nil
+	case ev.Sleep != "":
+		d, _ := time.ParseDuration(ev.Sleep)
+		time.Sleep(d)
+		return "slept", nil
+	case ev.Error != "":
+		return nil, errors.New(ev.Error)
+	case ev.Crash:
+		os.Exit(3)
+	case ev.Big > 0:
+		return strings.Repeat("x", ev.Big), nil
+	case ev.Log != "":
+		fmt.Println(ev.Log)
+		return "logged", nil
+	}
+	return nil, errors.New("unknown event")
+}
+
+func main() {
+	switch os.Getenv("TESTFN_INIT") {
+	case "exit":
+		fmt.Fprintln(os.Stderr, "init failed on purpose")
+		os.Exit(1)
+	case "hang":
+		time.Sleep(time.Hour)
+	}
+	lambda.Start(handle)
+}
