@@ -304,9 +304,9 @@ type instance struct {
 	dead      bool        // the process has exited
 	settling  bool        // counted in pool.settling
 	current   *invocation
-	timer   *time.Timer
-	reason  *FunctionError // why the instance was killed, or its init error
-	waitErr error
+	timer     *time.Timer
+	reason    *FunctionError // why the instance was killed, or its init error
+	waitErr   error
 }
 
 func (p *Pool) start(n int) (*instance, error) {
@@ -637,4 +637,3 @@ func (l *lineWriter) Flush() {
 		l.buf.Reset()
 	}
 }
-
