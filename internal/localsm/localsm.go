@@ -1,0 +1,185 @@
+// Package localsm is a minimal AWS Secrets Manager endpoint for the local
+// gateway: it answers GetSecretValue, by SecretId and VersionStage or
+// VersionId, for one secret whose value is a keyring file, so the real
+// authorizer binary reads its keys through the real AWS SDK with no AWS
+// account.
+//
+// It speaks the AWS JSON 1.1 protocol of
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html
+// and answers errors the way the SDK decodes them (a "__type" and a
+// "message"). Requests are not authenticated: serve it on 127.0.0.1 only.
+//
+// The file is read again on every request. When its content changes to a
+// valid keyring, that content becomes a new version labelled AWSCURRENT,
+// and the version it replaces becomes AWSPREVIOUS, as put-secret-value does
+// on AWS: editing the file is a rotation, and the replaced keys keep
+// working until the next one. A change to an invalid keyring is refused
+// and logged, and the last valid version stays current.
+package localsm
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"tollgate/authorizer"
+	"tollgate/internal/reqid"
+)
+
+// Store is one secret backed by a keyring file, and its HTTP endpoint.
+type Store struct {
+	name, arn, path string
+	log             *slog.Logger
+	now             func() time.Time // for tests
+
+	mu       sync.Mutex
+	versions []version // newest first; at most AWSCURRENT and AWSPREVIOUS
+	last     []byte    // the file's content when last read
+}
+
+type version struct {
+	id      string
+	value   []byte
+	stages  []string
+	created time.Time
+}
+
+// Open reads the keyring file at path and returns the secret named name
+// (its ARN is made up in region and account). The file must hold a valid
+// keyring. log receives rotations and refused changes; nil discards them.
+func Open(name, path, region, account string, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{
+		name: name,
+		arn:  fmt.Sprintf("arn:aws:secretsmanager:%s:%s:secret:%s-%s", region, account, name, reqid.New()[:6]),
+		path: path,
+		log:  log,
+		now:  time.Now,
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("keyring file: %w", err)
+	}
+	if _, err := authorizer.ParseKeyring(b); err != nil {
+		return nil, fmt.Errorf("keyring file %s: %w", path, err)
+	}
+	s.last = b
+	s.versions = []version{{id: reqid.New(), value: b, stages: []string{authorizer.StageCurrent}, created: s.now()}}
+	return s, nil
+}
+
+// ARN is the secret's ARN.
+func (s *Store) ARN() string { return s.arn }
+
+// reload makes the file's content current if it changed to a valid keyring.
+func (s *Store) reload() {
+	b, err := os.ReadFile(s.path)
+	if err != nil {
+		s.log.Error("keyring file unreadable; serving the last version", "path", s.path, "error", err)
+		return
+	}
+	if bytes.Equal(b, s.last) {
+		return
+	}
+	s.last = b
+	if _, err := authorizer.ParseKeyring(b); err != nil {
+		s.log.Error("keyring file changed to an invalid keyring; serving the last valid version", "path", s.path, "error", err)
+		return
+	}
+	cur := s.versions[0]
+	cur.stages = []string{authorizer.StagePrevious}
+	s.versions = []version{{id: reqid.New(), value: b, stages: []string{authorizer.StageCurrent}, created: s.now()}, cur}
+	s.log.Info("keyring rotated", "secret", s.name, "versionId", s.versions[0].id, "previousVersionId", cur.id)
+}
+
+type request struct {
+	SecretID     string `json:"SecretId"`
+	VersionStage string `json:"VersionStage"`
+	VersionID    string `json:"VersionId"`
+}
+
+type response struct {
+	ARN           string   `json:"ARN"`
+	Name          string   `json:"Name"`
+	VersionID     string   `json:"VersionId"`
+	SecretString  string   `json:"SecretString"`
+	VersionStages []string `json:"VersionStages"`
+	CreatedDate   float64  `json:"CreatedDate"`
+}
+
+// ServeHTTP answers Secrets Manager API calls: GetSecretValue, or an error.
+func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		apiError(w, http.StatusMethodNotAllowed, "InvalidRequestException", "Secrets Manager takes POST requests.")
+		return
+	}
+	target := r.Header.Get("X-Amz-Target")
+	if target != "secretsmanager.GetSecretValue" {
+		apiError(w, http.StatusBadRequest, "UnknownOperationException", "The local endpoint answers only GetSecretValue, not "+strings.TrimPrefix(target, "secretsmanager.")+".")
+		return
+	}
+	var req request
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
+	if err := dec.Decode(&req); err != nil {
+		apiError(w, http.StatusBadRequest, "SerializationException", "The request body is not valid JSON.")
+		return
+	}
+	if req.SecretID != s.name && req.SecretID != s.arn {
+		apiError(w, http.StatusBadRequest, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
+		return
+	}
+	if req.VersionStage == "" && req.VersionID == "" {
+		req.VersionStage = authorizer.StageCurrent
+	}
+	s.mu.Lock()
+	s.reload()
+	v, err := s.find(req)
+	s.mu.Unlock()
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "ResourceNotFoundException", err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-RequestId", reqid.New())
+	json.NewEncoder(w).Encode(response{
+		ARN:           s.arn,
+		Name:          s.name,
+		VersionID:     v.id,
+		SecretString:  string(v.value),
+		VersionStages: v.stages,
+		CreatedDate:   float64(v.created.UnixMilli()) / 1000,
+	})
+}
+
+func (s *Store) find(req request) (version, error) {
+	for _, v := range s.versions {
+		if req.VersionID != "" && v.id != req.VersionID {
+			continue
+		}
+		if req.VersionStage != "" && v.stages[0] != req.VersionStage {
+			continue
+		}
+		return v, nil
+	}
+	if req.VersionStage != "" {
+		return version{}, errors.New("Secrets Manager can't find the specified secret value for staging label: " + req.VersionStage)
+	}
+	return version{}, errors.New("Secrets Manager can't find the specified secret value for VersionId: " + req.VersionID)
+}
+
+func apiError(w http.ResponseWriter, status int, typ, msg string) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-ErrorType", typ)
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"__type": typ, "message": msg})
+}
