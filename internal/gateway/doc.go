@@ -1,0 +1,38 @@
+// Package gateway is tollgate's local API Gateway: an http.Handler that
+// serves an api.Definition the way API Gateway serves a REST API with a
+// Lambda authorizer and Lambda proxy integrations, so that what runs on
+// localhost behaves as what is deployed.
+//
+// It follows ../shared/reference/apigateway-authorizer-semantics.md and
+// the AWS pages cited there. For each request:
+//
+//  1. The route is matched as API Gateway does (api.Definition.Match); no
+//     route is MISSING_AUTHENTICATION_TOKEN (403).
+//  2. On a protected route, every identity source must be present and not
+//     empty, and a TOKEN authorizer's token must match the validation
+//     regex; otherwise the answer is UNAUTHORIZED (401) and the authorizer
+//     is not invoked.
+//  3. The authorizer's answer is taken from the result cache (keyed by the
+//     identity source values, for the definition's TTL; 0 turns it off) or
+//     from invoking it. Its error "Unauthorized" is UNAUTHORIZED (401);
+//     any other error, timeout or crash is AUTHORIZER_FAILURE (500); an
+//     answer without principalId or policyDocument, with a context value
+//     that is not a string, number or boolean, or with policy elements
+//     this gateway does not evaluate (NotAction, NotResource, Condition)
+//     is AUTHORIZER_CONFIGURATION_ERROR (500). Only answers are cached.
+//  4. The policy, cached or not, is evaluated against this request's own
+//     method ARN with IAM wildcards: a matching Deny is ACCESS_DENIED (403,
+//     "… with an explicit deny"), no matching Allow is ACCESS_DENIED (403).
+//     So a policy naming only the first request's method ARN denies the
+//     caller's other routes until the cache entry expires, as on AWS.
+//  5. The integration receives a payload 1.0 proxy event whose
+//     requestContext.authorizer holds principalId and the context values
+//     as strings, and its answer is returned. A function error or a
+//     malformed answer is 502 (DEFAULT_5XX, "Internal server error"), no
+//     answer within the integration timeout is INTEGRATION_TIMEOUT (504).
+//
+// Every gateway response is rendered from the definition's gateway
+// responses, the same ones the deploy program configures. Every answer
+// carries x-amzn-RequestId, and every request writes one JSON access log
+// line in the definition's access log format.
+package gateway

@@ -1,0 +1,267 @@
+package gateway
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"tollgate/api"
+	"tollgate/internal/reqid"
+)
+
+// Invoker runs a Lambda function: lambdalocal.Pool in the local gateway.
+// A function's failure is a *lambdalocal.FunctionError.
+type Invoker interface {
+	Invoke(ctx context.Context, payload []byte) ([]byte, error)
+}
+
+// Config configures a Gateway. Zero values mean the defaults given.
+type Config struct {
+	// Definition is the API to serve. It must be valid.
+	Definition api.Definition
+	// Functions run the definition's functions, by name. Every function a
+	// route or the authorizer names must be here.
+	Functions map[string]Invoker
+	// Region, AccountID and APIID make method ARNs; defaults us-east-1,
+	// 123456789012 and "tglocal000".
+	Region, AccountID, APIID string
+	// AccessLog receives one JSON line per request; nil discards them.
+	AccessLog io.Writer
+	// IntegrationTimeout bounds an integration; default 29 seconds, API
+	// Gateway's.
+	IntegrationTimeout time.Duration
+	// MaxBodyBytes bounds a request body; default 10 MB, API Gateway's
+	// payload limit. A larger body is REQUEST_TOO_LARGE (413).
+	MaxBodyBytes int64
+	// Now is the clock, for tests; default time.Now.
+	Now func() time.Time
+}
+
+// Gateway serves a REST API. It is safe for concurrent use.
+type Gateway struct {
+	cfg        Config
+	def        *api.Definition
+	tokenRegex *regexp.Regexp
+	sources    []api.IdentitySource
+	cache      *resultCache
+
+	logMu sync.Mutex
+}
+
+// MaxMethodARN is the longest method ARN API Gateway accepts; a longer
+// request is refused with 414.
+const MaxMethodARN = 1600
+
+// New checks cfg and returns its Gateway.
+func New(cfg Config) (*Gateway, error) {
+	if err := cfg.Definition.Validate(); err != nil {
+		return nil, err
+	}
+	def := &cfg.Definition
+	needed := map[string]bool{}
+	for _, r := range def.Routes {
+		needed[r.Function] = true
+		if r.Protected {
+			needed[def.Authorizer.Function] = true
+		}
+	}
+	for name := range needed {
+		if cfg.Functions[name] == nil {
+			return nil, fmt.Errorf("gateway: no invoker for function %q", name)
+		}
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.AccountID == "" {
+		cfg.AccountID = "123456789012"
+	}
+	if cfg.APIID == "" {
+		cfg.APIID = "tglocal000"
+	}
+	if cfg.AccessLog == nil {
+		cfg.AccessLog = io.Discard
+	}
+	if cfg.IntegrationTimeout == 0 {
+		cfg.IntegrationTimeout = 29 * time.Second
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 10 << 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	g := &Gateway{cfg: cfg, cache: newResultCache(cfg.Definition.Authorizer.ResultTTL)}
+	g.def = &g.cfg.Definition
+	if re := def.Authorizer.ValidationRegex; re != "" && def.Authorizer.Type == api.Token {
+		g.tokenRegex = regexp.MustCompile(re) // Validate compiled it
+	}
+	for _, s := range def.Authorizer.IdentitySources {
+		src, _ := api.ParseIdentitySource(s) // Validate parsed it
+		g.sources = append(g.sources, src)
+	}
+	return g, nil
+}
+
+// URL is where the stage is reached on AWS, for messages: the local
+// gateway serves the same paths at its own address.
+func (g *Gateway) methodARN(method, path string) string {
+	return "arn:aws:execute-api:" + g.cfg.Region + ":" + g.cfg.AccountID + ":" + g.cfg.APIID + "/" + g.def.Stage + "/" + method + path
+}
+
+// exchange is one request's state, for its answer and its access log line.
+type exchange struct {
+	w         http.ResponseWriter
+	r         *http.Request
+	id        string
+	start     time.Time
+	route     api.Route
+	params    map[string]string
+	body      []byte
+	methodARN string
+	sourceIP  string
+
+	status          int
+	responseLength  int
+	principalID     string
+	authContext     map[string]string
+	authStatus      int
+	authLatency     time.Duration
+	authInvoked     bool
+	authIntegration time.Duration
+	intStatus       int
+	intLatency      time.Duration
+	errorType       api.ResponseType
+	errorMessage    string
+}
+
+// ServeHTTP answers one request as API Gateway would.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	x := &exchange{w: w, r: r, id: reqid.New(), start: g.cfg.Now()}
+	x.sourceIP, _, _ = net.SplitHostPort(r.RemoteAddr)
+	w.Header().Set("x-amzn-RequestId", x.id)
+	defer g.logAccess(x)
+
+	route, params, ok := g.def.Match(r.Method, r.URL.Path)
+	if !ok {
+		g.fail(x, api.MissingAuthenticationToken, 0, "Missing Authentication Token")
+		return
+	}
+	x.route, x.params = route, params
+	x.methodARN = g.methodARN(r.Method, r.URL.Path)
+	if len(x.methodARN) > MaxMethodARN {
+		g.fail(x, api.Default4XX, http.StatusRequestURITooLong, "Request-URI Too Long")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes))
+	if err != nil {
+		g.fail(x, api.RequestTooLarge, 0, "Request Too Long")
+		return
+	}
+	x.body = body
+	if route.Protected && !g.authorize(x) {
+		return
+	}
+	g.integrate(x)
+}
+
+// fail answers with the definition's gateway response of type t; status,
+// when not 0, replaces the one the definition gives.
+func (g *Gateway) fail(x *exchange, t api.ResponseType, status int, message string) {
+	resp := g.def.Response(t)
+	if status != 0 && (t == api.Default4XX || t == api.Default5XX) {
+		if _, own := g.def.Responses[t]; !own || g.def.Responses[t].StatusCode == 0 {
+			resp.StatusCode = status
+		}
+	}
+	x.errorType, x.errorMessage = t, message
+	body := api.Render(resp.Template, api.ErrorContext{RequestID: x.id, ResponseType: t, Message: message})
+	h := x.w.Header()
+	for k, v := range resp.Headers {
+		h.Set(k, v)
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	x.w.WriteHeader(resp.StatusCode)
+	x.w.Write(body)
+	x.status, x.responseLength = resp.StatusCode, len(body)
+}
+
+// integrate runs the route's function through a Lambda proxy integration.
+func (g *Gateway) integrate(x *exchange) {
+	payload, err := proxyEvent(g, x)
+	if err != nil {
+		g.fail(x, api.Default5XX, http.StatusInternalServerError, "Internal server error")
+		return
+	}
+	ctx, cancel := context.WithTimeout(x.r.Context(), g.cfg.IntegrationTimeout)
+	defer cancel()
+	began := g.cfg.Now()
+	out, err := g.cfg.Functions[x.route.Function].Invoke(ctx, payload)
+	x.intLatency = g.cfg.Now().Sub(began)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) && x.r.Context().Err() == nil:
+		x.intStatus = http.StatusGatewayTimeout
+		g.fail(x, api.IntegrationTimeout, 0, "Endpoint request timed out")
+		return
+	case err != nil:
+		// A function error (its error, crash or timeout) or an invocation
+		// failure: API Gateway answers a proxy integration's with 502.
+		x.intStatus = http.StatusOK
+		g.fail(x, api.Default5XX, http.StatusBadGateway, "Internal server error")
+		return
+	}
+	x.intStatus = http.StatusOK
+	resp, err := parseProxyResponse(out)
+	if err != nil {
+		g.fail(x, api.Default5XX, http.StatusBadGateway, "Internal server error")
+		return
+	}
+	h := x.w.Header()
+	for k, vs := range resp.MultiValueHeaders {
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	for k, v := range resp.Headers {
+		h.Set(k, v)
+	}
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "application/json")
+	}
+	h.Set("x-amzn-RequestId", x.id)
+	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
+	x.w.WriteHeader(resp.StatusCode)
+	x.w.Write(resp.body)
+	x.status, x.responseLength = resp.StatusCode, len(resp.body)
+}
+
+// bodyField is a request body as a proxy event carries it: text as is,
+// anything else base64-encoded.
+func bodyField(b []byte) (body *string, isBase64 bool) {
+	if len(b) == 0 {
+		return nil, false
+	}
+	if utf8.Valid(b) {
+		s := string(b)
+		return &s, false
+	}
+	s := base64.StdEncoding.EncodeToString(b)
+	return &s, true
+}
+
+// identity values of a request, as API Gateway reads them: a header's
+// values joined with ", " when it is sent more than once.
+func headerValue(h http.Header, name string) string {
+	return strings.Join(h.Values(name), ", ")
+}
