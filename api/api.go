@@ -3,6 +3,8 @@ package api
 import (
 	"strings"
 	"time"
+
+	"tollgate/authorizer"
 )
 
 // Definition is a REST API: its routes, the functions behind them, the
@@ -192,4 +194,18 @@ func isToken(s string) bool {
 		return false
 	}
 	return true
+}
+
+// AuthorizerEnv is the authorizer function's environment for the keyring
+// secret secretID: the function's own Env, and the variables that tell
+// tollgate's authorizer where its keys are and which header holds the key.
+// The deploy program and the local gateway both set exactly this.
+func (d *Definition) AuthorizerEnv(secretID string) map[string]string {
+	env := map[string]string{}
+	for k, v := range d.Functions[d.Authorizer.Function].Env {
+		env[k] = v
+	}
+	env[authorizer.EnvSecretID] = secretID
+	env[authorizer.EnvTokenHeader] = d.Authorizer.TokenHeader()
+	return env
 }

@@ -309,3 +309,26 @@ func FuzzTemplate(f *testing.F) {
 		}
 	})
 }
+
+func TestAuthorizerEnv(t *testing.T) {
+	d := Default()
+	d.Authorizer.Type, d.Authorizer.ValidationRegex = Request, ""
+	d.Authorizer.IdentitySources = []string{"method.request.querystring.tenant", "method.request.header.X-Api-Key"}
+	f := d.Functions["authorizer"]
+	f.Env = map[string]string{"TOLLGATE_LOG_LEVEL": "debug", "TOLLGATE_SECRET_ID": "ignored"}
+	d.Functions["authorizer"] = f
+	got := d.AuthorizerEnv("arn:aws:secretsmanager:us-east-1:123456789012:secret:k-abc123")
+	want := map[string]string{
+		"TOLLGATE_LOG_LEVEL":    "debug",
+		"TOLLGATE_SECRET_ID":    "arn:aws:secretsmanager:us-east-1:123456789012:secret:k-abc123",
+		"TOLLGATE_TOKEN_HEADER": "X-Api-Key",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("AuthorizerEnv() = %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("AuthorizerEnv()[%s] = %q, want %q", k, got[k], v)
+		}
+	}
+}

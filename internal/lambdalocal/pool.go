@@ -637,3 +637,15 @@ func (l *lineWriter) Flush() {
 		l.buf.Reset()
 	}
 }
+
+// PIDs are the process ids of the running instances, for operators and
+// fault-injection tests.
+func (p *Pool) PIDs() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pids := make([]int, 0, len(p.instances))
+	for in := range p.instances {
+		pids = append(pids, in.cmd.Process.Pid)
+	}
+	return pids
+}

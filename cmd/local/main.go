@@ -1,0 +1,104 @@
+// Command local runs tollgate on this machine, with no AWS account: the
+// API on 127.0.0.1:8080 through a local API Gateway, the authorizer and
+// handler as the same bootstrap binaries Lambda runs (built for this
+// machine), and the keys in a local Secrets Manager endpoint.
+//
+//	go run ./cmd/local
+//
+// The first run generates a development key into .tollgate/keyring.json
+// (git-ignored) and prints it once. Editing that file rotates the keys:
+// the replaced ones keep working as AWSPREVIOUS.
+//
+// Flags:
+//
+//	-addr ADDR               listen address (default 127.0.0.1:8080)
+//	-keys FILE               keyring JSON to serve, in the secret's format
+//	-secrets-endpoint URL    use this Secrets Manager endpoint instead of the
+//	                         local one (moto, say); "aws" for AWS itself with
+//	                         your credentials
+//	-secret-id ID            the secret's name or ARN (default tollgate/local/keyring)
+//	-ttl DURATION            authorizer result cache TTL, 0 to turn it off
+//	                         (default: the API definition's, 5m)
+//	-authorizer-type TYPE    TOKEN or REQUEST (default TOKEN)
+//	-region REGION           AWS region (default $AWS_REGION or us-east-1)
+//	-quiet                   no access log or function output on stderr
+//
+// Ctrl-C stops it and every process it started.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"tollgate/api"
+	"tollgate/internal/local"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "tollgate local:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	cfg.Out = stdout
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m, err := local.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	m.Routes(stdout)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "\nStopping…")
+	return m.Close()
+}
+
+func parseFlags(args []string, stderr io.Writer) (local.Config, error) {
+	var cfg local.Config
+	fs := flag.NewFlagSet("local", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&cfg.KeysFile, "keys", "", "keyring JSON file to serve (default .tollgate/keyring.json, generated)")
+	fs.StringVar(&cfg.SecretsEndpoint, "secrets-endpoint", "", `Secrets Manager endpoint URL instead of the local one; "aws" for AWS`)
+	fs.StringVar(&cfg.SecretID, "secret-id", local.DefaultSecretID, "secret name or ARN")
+	fs.StringVar(&cfg.Region, "region", "", "AWS region (default $AWS_REGION or us-east-1)")
+	ttl := fs.String("ttl", "", "authorizer result cache TTL, 0 for none (default 5m)")
+	typ := fs.String("authorizer-type", "", "TOKEN or REQUEST (default TOKEN)")
+	quiet := fs.Bool("quiet", false, "no access log or function output")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if *ttl != "" {
+		d, err := time.ParseDuration(*ttl)
+		if err != nil {
+			return cfg, fmt.Errorf("-ttl %q: %w", *ttl, err)
+		}
+		cfg.TTL = &d
+	}
+	switch t := api.AuthorizerType(strings.ToUpper(*typ)); t {
+	case "", api.Token, api.Request:
+		cfg.AuthorizerType = t
+	default:
+		return cfg, fmt.Errorf("-authorizer-type %q: want TOKEN or REQUEST", *typ)
+	}
+	if !*quiet {
+		cfg.AccessLog, cfg.FunctionLogs = stderr, stderr
+	}
+	return cfg, nil
+}

@@ -1,0 +1,71 @@
+// Package lambdabuild builds tollgate's Lambda functions as bootstrap
+// binaries for the provided.al2023 runtime, the one way every caller
+// builds them: the local gateway (for this host), the deploy program (for
+// Lambda's architecture) and the Makefile (whose flags a test holds equal
+// to Flags).
+//
+// Builds are static (CGO_ENABLED=0), use the lambda.norpc tag (the Go RPC
+// entry point only the retired go1.x runtime needed), and are
+// reproducible: -trimpath and an empty build id make the same source give
+// the same bytes.
+package lambdabuild
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Flags are the go build flags of every function.
+var Flags = []string{"-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w -buildid="}
+
+// Target is what to build for.
+type Target struct {
+	GOOS, GOARCH string
+}
+
+// Build compiles each package (a path like "./cmd/handler" in the module
+// at moduleDir) to outDir/<name>/bootstrap, where name is the map's key.
+// A failed build returns the compiler's output in its error.
+func Build(ctx context.Context, moduleDir, outDir string, t Target, packages map[string]string) (map[string]string, error) {
+	paths := make(map[string]string, len(packages))
+	for name, pkg := range packages {
+		out := filepath.Join(outDir, name, "bootstrap")
+		args := append([]string{"build"}, Flags...)
+		args = append(args, "-o", out, pkg)
+		cmd := exec.CommandContext(ctx, "go", args...)
+		cmd.Dir = moduleDir
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+t.GOOS, "GOARCH="+t.GOARCH, "GOFLAGS=")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("building %s (%s) for %s/%s: %v\n%s", name, pkg, t.GOOS, t.GOARCH, err, strings.TrimSpace(stderr.String()))
+		}
+		paths[name] = out
+	}
+	return paths, nil
+}
+
+// ModuleDir finds the root of the tollgate module from dir upwards.
+func ModuleDir(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		b, err := os.ReadFile(filepath.Join(d, "go.mod"))
+		if err == nil {
+			if bytes.HasPrefix(b, []byte("module tollgate\n")) {
+				return d, nil
+			}
+			return "", fmt.Errorf("%s is in another Go module (%s); run from the tollgate checkout", dir, d)
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("%s is not inside the tollgate checkout (no go.mod above it)", dir)
+		}
+	}
+}

@@ -1,0 +1,406 @@
+// Package local runs tollgate on this machine: it builds the Lambda
+// functions for the host, runs them as processes behind the local Lambda
+// Runtime API (lambdalocal), serves the API through the local API Gateway
+// (gateway) and, unless told to use another endpoint, serves the keyring
+// through a local Secrets Manager endpoint (localsm). cmd/local parses
+// flags and signals and hands off to Start; the end-to-end tests use the
+// same Start on port 0.
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"tollgate/api"
+	"tollgate/authorizer"
+	"tollgate/internal/gateway"
+	"tollgate/internal/lambdabuild"
+	"tollgate/internal/lambdalocal"
+	"tollgate/internal/localsm"
+)
+
+// AWSEndpoint as Config.SecretsEndpoint means real AWS Secrets Manager,
+// with the caller's AWS credentials.
+const AWSEndpoint = "aws"
+
+// DefaultSecretID is the secret's name when none is given.
+const DefaultSecretID = "tollgate/local/keyring"
+
+// Config configures a local run. Zero values mean the defaults given.
+type Config struct {
+	// Addr is where the API listens; default 127.0.0.1:8080.
+	Addr string
+	// Definition is the API; default api.Default().
+	Definition *api.Definition
+	// TTL, when not nil, replaces the authorizer's result TTL.
+	TTL *time.Duration
+	// AuthorizerType, when not empty, replaces the authorizer's type; a
+	// REQUEST authorizer has no validation regex.
+	AuthorizerType api.AuthorizerType
+	// ModuleDir is the tollgate checkout to build from; default: found
+	// from the working directory.
+	ModuleDir string
+	// BinDir holds prebuilt binaries, <function>/bootstrap; when empty,
+	// they are built into StateDir/bin.
+	BinDir string
+	// StateDir keeps the generated keyring and the binaries; default
+	// ModuleDir/.tollgate (git-ignored).
+	StateDir string
+	// KeysFile is the keyring served by the local Secrets Manager
+	// endpoint; default StateDir/keyring.json, generated the first time.
+	KeysFile string
+	// SecretsEndpoint is "" for the local endpoint, AWSEndpoint for AWS
+	// Secrets Manager, or the URL of another endpoint (such as moto).
+	SecretsEndpoint string
+	// SecretID is the secret's name or ARN; default DefaultSecretID.
+	SecretID string
+	// Region is the AWS region; default AWS_REGION, else us-east-1.
+	Region string
+	// AuthorizerEnv is added to the authorizer's environment (such as
+	// TOLLGATE_KEY_TTL).
+	AuthorizerEnv map[string]string
+	// Out receives messages for the user: the URL, the curl lines and, once,
+	// a generated key. AccessLog receives the gateway's access log and
+	// FunctionLogs the functions' output. nil discards each.
+	Out, AccessLog, FunctionLogs io.Writer
+	// Getenv reads the environment, for the credentials passed to the
+	// authorizer; default os.Getenv.
+	Getenv func(string) string
+}
+
+// Main is a running local tollgate.
+type Main struct {
+	URL     string // the API's base URL, like http://127.0.0.1:8080
+	Gateway *gateway.Gateway
+	Pools   map[string]*lambdalocal.Pool // by function name
+	Store   *localsm.Store               // nil with another endpoint
+
+	def     api.Definition
+	servers []*http.Server
+}
+
+// Start builds, starts and serves everything, and returns when the API is
+// listening. On error, everything started is stopped again.
+func Start(ctx context.Context, cfg Config) (m *Main, err error) {
+	m = &Main{Pools: map[string]*lambdalocal.Pool{}}
+	defer func() {
+		if err != nil {
+			m.Close()
+			m = nil
+		}
+	}()
+	if err := fill(&cfg); err != nil {
+		return nil, err
+	}
+	def := api.Default()
+	if cfg.Definition != nil {
+		def = *cfg.Definition
+	}
+	if cfg.TTL != nil {
+		def.Authorizer.ResultTTL = *cfg.TTL
+	}
+	if cfg.AuthorizerType != "" {
+		def.Authorizer.Type = cfg.AuthorizerType
+		if cfg.AuthorizerType == api.Request {
+			def.Authorizer.ValidationRegex = ""
+		}
+	}
+	if err := def.Validate(); err != nil {
+		return nil, err
+	}
+	m.def = def
+
+	// Listen first: a busy port is the likeliest mistake, and the
+	// quickest to report.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	m.URL = "http://" + ln.Addr().String()
+
+	authEnv, err := m.secrets(cfg, &def)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	bins, err := binaries(ctx, cfg, &def)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	invokers := map[string]gateway.Invoker{}
+	for name, f := range def.Functions {
+		env := f.Env
+		if name == def.Authorizer.Function {
+			env = authEnv
+		}
+		p, err := lambdalocal.NewPool(lambdalocal.Function{
+			Name:     name,
+			Binary:   bins[name],
+			Env:      env,
+			Timeout:  f.Timeout,
+			MemoryMB: f.MemoryMB,
+			Region:   cfg.Region,
+			Logs:     cfg.FunctionLogs,
+		})
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		m.Pools[name] = p
+		invokers[name] = p
+	}
+	m.Gateway, err = gateway.New(gateway.Config{
+		Definition: def,
+		Functions:  invokers,
+		Region:     cfg.Region,
+		AccessLog:  cfg.AccessLog,
+	})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	m.serve(ln, m.Gateway)
+	return m, nil
+}
+
+func fill(cfg *Config) error {
+	if cfg.Getenv == nil {
+		cfg.Getenv = os.Getenv
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:8080"
+	}
+	if cfg.Region == "" {
+		cfg.Region = cfg.Getenv("AWS_REGION")
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.SecretID == "" {
+		cfg.SecretID = DefaultSecretID
+	}
+	for _, w := range []*io.Writer{&cfg.Out, &cfg.AccessLog, &cfg.FunctionLogs} {
+		if *w == nil {
+			*w = io.Discard
+		}
+	}
+	if cfg.SecretsEndpoint != "" && cfg.KeysFile != "" {
+		return errors.New("a keys file is served by the local Secrets Manager endpoint; it cannot be used with another endpoint")
+	}
+	if e := cfg.SecretsEndpoint; e != "" && e != AWSEndpoint && !strings.HasPrefix(e, "http://") && !strings.HasPrefix(e, "https://") {
+		return fmt.Errorf("secrets endpoint %q: want %q or an http(s) URL", e, AWSEndpoint)
+	}
+	if cfg.ModuleDir == "" && (cfg.BinDir == "" || cfg.StateDir == "") {
+		wd, err := os.Getwd()
+		if err != nil {
+			return err
+		}
+		if cfg.ModuleDir, err = lambdabuild.ModuleDir(wd); err != nil {
+			return err
+		}
+	}
+	if cfg.StateDir == "" {
+		cfg.StateDir = filepath.Join(cfg.ModuleDir, ".tollgate")
+	}
+	return nil
+}
+
+// binaries builds the functions for this host, or finds them in BinDir.
+func binaries(ctx context.Context, cfg Config, def *api.Definition) (map[string]string, error) {
+	if cfg.BinDir != "" {
+		bins := map[string]string{}
+		for name := range def.Functions {
+			bins[name] = filepath.Join(cfg.BinDir, name, "bootstrap")
+		}
+		return bins, nil
+	}
+	pkgs := map[string]string{}
+	for name, f := range def.Functions {
+		pkgs[name] = f.Package
+	}
+	fmt.Fprintf(cfg.Out, "Building %s for this machine…\n", strings.Join(sortedNames(pkgs), " and "))
+	return lambdabuild.Build(ctx, cfg.ModuleDir, filepath.Join(cfg.StateDir, "bin"), lambdabuild.Target{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}, pkgs)
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// secrets sets up where the authorizer reads its keys and returns its
+// environment.
+func (m *Main) secrets(cfg Config, def *api.Definition) (map[string]string, error) {
+	env := def.AuthorizerEnv(cfg.SecretID)
+	passCredentials := func() {
+		for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "HOME"} {
+			if v := cfg.Getenv(k); v != "" {
+				env[k] = v
+			}
+		}
+	}
+	switch cfg.SecretsEndpoint {
+	case AWSEndpoint:
+		passCredentials()
+	case "":
+		keys := cfg.KeysFile
+		if keys == "" {
+			var err error
+			if keys, err = devKeyring(cfg); err != nil {
+				return nil, err
+			}
+		}
+		store, err := localsm.Open(cfg.SecretID, keys, cfg.Region, "123456789012",
+			slog.New(slog.NewTextHandler(cfg.FunctionLogs, nil)))
+		if err != nil {
+			return nil, err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		m.Store = store
+		m.serve(ln, store)
+		env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = "http://" + ln.Addr().String()
+		env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = "tollgate-local", "tollgate-local"
+	default:
+		env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = cfg.SecretsEndpoint
+		env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = "tollgate-local", "tollgate-local"
+		passCredentials()
+	}
+	for k, v := range cfg.AuthorizerEnv {
+		env[k] = v
+	}
+	return env, nil
+}
+
+// devKeyring returns StateDir/keyring.json, generating it with one new key
+// the first time and printing that key, once.
+func devKeyring(cfg Config) (string, error) {
+	path := filepath.Join(cfg.StateDir, "keyring.json")
+	if _, err := os.Stat(path); err == nil {
+		fmt.Fprintf(cfg.Out, "Keys: %s (the key was shown when it was made; read it with: jq -r '.keys[0].key' %s)\n", path, path)
+		return path, nil
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return "", err
+	}
+	key, doc, err := NewKeyring("local-dev")
+	if err != nil {
+		return "", err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.Write(doc); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(cfg.Out, "Generated a development key in %s. It is shown only now:\n\n    export TOLLGATE_KEY=%s\n\n", path, key)
+	return path, nil
+}
+
+// NewKeyring makes a keyring document holding one new random key with the
+// given id: 256 bits, base64url, prefixed "tg_", which the default Bearer
+// validation regex accepts.
+func NewKeyring(id string) (key string, doc []byte, err error) {
+	var b [32]byte
+	rand.Read(b[:])
+	key = "tg_" + base64.RawURLEncoding.EncodeToString(b[:])
+	doc, err = json.MarshalIndent(authorizer.Keyring{Keys: []authorizer.Key{{ID: id, Key: key}}}, "", "  ")
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := authorizer.ParseKeyring(doc); err != nil {
+		return "", nil, err
+	}
+	return key, append(doc, '\n'), nil
+}
+
+func (m *Main) serve(ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	m.servers = append(m.servers, srv)
+	go srv.Serve(ln)
+}
+
+// Routes prints what the user can call: one curl line per route.
+func (m *Main) Routes(w io.Writer) {
+	d := &m.def
+	ttl := "off"
+	if d.Authorizer.ResultTTL > 0 {
+		ttl = d.Authorizer.ResultTTL.String()
+	}
+	fmt.Fprintf(w, "tollgate is serving stage %q on %s (%s authorizer, result cache %s). Try:\n\n", d.Stage, m.URL, d.Authorizer.Type, ttl)
+	for _, r := range d.Routes {
+		fmt.Fprintf(w, "    %s\n", m.curl(r))
+	}
+	fmt.Fprintln(w, "\nCtrl-C stops it.")
+}
+
+func (m *Main) curl(r api.Route) string {
+	var b strings.Builder
+	b.WriteString("curl -i")
+	method := r.Method
+	if method == "ANY" {
+		method = "GET"
+	}
+	if method != "GET" {
+		b.WriteString(" -X " + method)
+	}
+	if r.Protected {
+		b.WriteString(` -H "` + m.def.Authorizer.TokenHeader() + `: Bearer $TOLLGATE_KEY"`)
+	}
+	if method == "POST" || method == "PUT" || method == "PATCH" {
+		b.WriteString(` -H "Content-Type: application/json" -d '{}'`)
+	}
+	path := r.Path
+	for {
+		i := strings.IndexByte(path, '{')
+		j := strings.IndexByte(path, '}')
+		if i < 0 || j < i {
+			break
+		}
+		path = path[:i] + strings.TrimSuffix(path[i+1:j], "+") + path[j+1:]
+	}
+	b.WriteString(" " + m.URL + path)
+	return b.String()
+}
+
+// Close stops every function instance, then stops serving. Requests in
+// flight are answered as their functions fail.
+func (m *Main) Close() error {
+	var errs []error
+	for _, p := range m.Pools {
+		errs = append(errs, p.Close())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, s := range m.servers {
+		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, s.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
