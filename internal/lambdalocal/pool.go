@@ -331,16 +331,20 @@ func (p *Pool) start(n int) (*instance, error) {
 	cmd.Stdout = &lineWriter{w: f.Logs, mu: &p.logMu, prefix: prefix}
 	cmd.Stderr = cmd.Stdout
 	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		in.srv.Close()
-		return nil, fmt.Errorf("lambdalocal: start %s: %w", f.Name, err)
-	}
 	in.cmd = cmd
+	// The process may ask for its first invocation, and the init timer
+	// may fire, before Start returns: both wait for in.mu.
 	in.mu.Lock()
 	in.initTimer = time.AfterFunc(f.InitTimeout, func() {
 		in.killFor(&FunctionError{Type: ErrorTypeInit, Message: fmt.Sprintf("init did not finish within %v", f.InitTimeout)})
 	})
+	err = cmd.Start()
 	in.mu.Unlock()
+	if err != nil {
+		in.initTimer.Stop()
+		in.srv.Close()
+		return nil, fmt.Errorf("lambdalocal: start %s: %w", f.Name, err)
+	}
 	go func() {
 		err := cmd.Wait()
 		cmd.Stdout.(*lineWriter).Flush()
@@ -601,6 +605,8 @@ func (in *instance) killFor(reason *FunctionError) {
 }
 
 func (in *instance) kill() {
+	in.mu.Lock() // Start has returned
+	defer in.mu.Unlock()
 	killGroup(in.cmd)
 }
 
