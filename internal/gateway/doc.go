@@ -3,8 +3,14 @@
 // Lambda authorizer and Lambda proxy integrations, so that what runs on
 // localhost behaves as what is deployed.
 //
-// It follows ../shared/reference/apigateway-authorizer-semantics.md and
-// the AWS pages cited there. For each request:
+// It follows
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html,
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html,
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html,
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html,
+// https://repost.aws/knowledge-center/api-gateway-401-error-lambda-authorizer and
+// https://repost.aws/knowledge-center/api-gateway-403-error-lambda-authorizer.
+// For each request:
 //
 //  1. The route is matched as API Gateway does (api.Definition.Match); no
 //     route is MISSING_AUTHENTICATION_TOKEN (403).
