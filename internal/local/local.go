@@ -95,12 +95,11 @@ type Main struct {
 
 // Start builds, starts and serves everything, and returns when the API is
 // listening. On error, everything started is stopped again.
-func Start(ctx context.Context, cfg Config) (m *Main, err error) {
-	m = &Main{Pools: map[string]*lambdalocal.Pool{}}
+func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
+	m := &Main{Pools: map[string]*lambdalocal.Pool{}}
 	defer func() {
 		if err != nil {
 			m.Close()
-			m = nil
 		}
 	}()
 	if err := fill(&cfg); err != nil {

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"tollgate/api"
+)
+
+func TestParseFlags(t *testing.T) {
+	cfg, err := parseFlags([]string{"-addr", "127.0.0.1:9000", "-ttl", "0", "-authorizer-type", "request", "-secrets-endpoint", "http://127.0.0.1:5000", "-secret-id", "s", "-quiet"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "127.0.0.1:9000" || cfg.TTL == nil || *cfg.TTL != 0 || cfg.AuthorizerType != api.Request ||
+		cfg.SecretsEndpoint != "http://127.0.0.1:5000" || cfg.SecretID != "s" || cfg.AccessLog != nil {
+		t.Errorf("parseFlags() = %+v", cfg)
+	}
+	cfg, err = parseFlags(nil, io.Discard)
+	if err != nil || cfg.TTL != nil || cfg.AuthorizerType != "" || cfg.Addr != "127.0.0.1:8080" || cfg.AccessLog == nil {
+		t.Errorf("parseFlags(nil) = %+v, %v; want the defaults, logs on", cfg, err)
+	}
+	if cfg, _ := parseFlags([]string{"-ttl", "90s"}, io.Discard); cfg.TTL == nil || *cfg.TTL != 90*time.Second {
+		t.Errorf("-ttl 90s = %v", cfg.TTL)
+	}
+}
+
+func TestParseFlagsErrors(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-ttl", "soon"}, `-ttl "soon"`},
+		{[]string{"-authorizer-type", "JWT"}, `-authorizer-type "JWT": want TOKEN or REQUEST`},
+		{[]string{"extra"}, "unexpected arguments: extra"},
+		{[]string{"-nope"}, "flag provided but not defined"},
+	} {
+		_, err := parseFlags(tt.args, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("parseFlags(%q) = %v, want an error naming %q", tt.args, err, tt.want)
+		}
+	}
+}
+
+// A configuration error stops before anything is built or started.
+func TestRunStopsOnConfigErrors(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-ttl", "2h", "-addr", "127.0.0.1:0"}, "result TTL 2h0m0s"},
+		{[]string{"-keys", "k.json", "-secrets-endpoint", "aws", "-addr", "127.0.0.1:0"}, "cannot be used with another endpoint"},
+		{[]string{"-secrets-endpoint", "localhost:4566", "-addr", "127.0.0.1:0"}, `want "aws" or an http(s) URL`},
+	} {
+		var out strings.Builder
+		err := run(tt.args, &out, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("run(%q) = %v, want an error naming %q", tt.args, err, tt.want)
+		}
+		if strings.Contains(out.String(), "Building") {
+			t.Errorf("run(%q) started building before refusing its configuration", tt.args)
+		}
+	}
+}

@@ -1,0 +1,81 @@
+package local
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"tollgate/authorizer"
+)
+
+// The first run makes a key, shows it once and keeps it private; later
+// runs use it without showing it.
+func TestDevelopmentKeyring(t *testing.T) {
+	state := t.TempDir()
+	run := func() string {
+		var out strings.Builder
+		m, err := Start(context.Background(), Config{Addr: "127.0.0.1:0", BinDir: binDir, StateDir: state, Out: &out, Getenv: func(string) string { return "" }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Routes(&out)
+		if a := send(t, m, "GET", "/health", "", ""); a.status != 200 {
+			t.Fatalf("GET /health = %d", a.status)
+		}
+		m.Close()
+		return out.String()
+	}
+	first := run()
+	key := regexp.MustCompile(`export TOLLGATE_KEY=(tg_[A-Za-z0-9_-]{43})\n`).FindStringSubmatch(first)
+	if key == nil {
+		t.Fatalf("first run did not show a key:\n%s", first)
+	}
+	path := filepath.Join(state, "keyring.json")
+	info, err := os.Stat(path)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("keyring file: %v, mode %v; want 0600", err, info.Mode())
+	}
+	b, _ := os.ReadFile(path)
+	kr, err := authorizer.ParseKeyring(b)
+	if err != nil || len(kr.Keys) != 1 || kr.Keys[0].Key != key[1] || kr.Keys[0].ID != "local-dev" {
+		t.Fatalf("keyring file = %s, %v", b, err)
+	}
+	second := run()
+	if strings.Contains(second, key[1]) {
+		t.Fatalf("second run showed the key again:\n%s", second)
+	}
+	for _, line := range []string{
+		`curl -i -H "Authorization: Bearer $TOLLGATE_KEY" http://127.0.0.1:`,
+		`curl -i -X POST -H "Authorization: Bearer $TOLLGATE_KEY" -H "Content-Type: application/json" -d '{}' http://127.0.0.1:`,
+		`curl -i http://127.0.0.1:`,
+	} {
+		if !strings.Contains(second, line) {
+			t.Errorf("routes do not show %q:\n%s", line, second)
+		}
+	}
+}
+
+func TestBusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, err = Start(context.Background(), Config{Addr: ln.Addr().String(), BinDir: binDir, StateDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "listen on "+ln.Addr().String()) {
+		t.Fatalf("Start on a busy port = %v", err)
+	}
+}
+
+func TestInvalidKeysFile(t *testing.T) {
+	keys := filepath.Join(t.TempDir(), "keys.json")
+	os.WriteFile(keys, []byte(`{"keys":[{"id":"weak","key":"hunter2"}]}`), 0o600)
+	_, err := Start(context.Background(), Config{Addr: "127.0.0.1:0", BinDir: binDir, StateDir: t.TempDir(), KeysFile: keys})
+	if err == nil || !strings.Contains(err.Error(), `key "weak"`) || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("Start with a weak key = %v, want an error naming the key by id only", err)
+	}
+}
