@@ -184,6 +184,14 @@ func TestInitFailure(t *testing.T) {
 		wantFunctionError(t, err, ErrorTypeInit, "exit status 1")
 		wantStats(t, p, 0, 2)
 	})
+	t.Run("reported", func(t *testing.T) {
+		p, logs := newPool(t, func(f *Function) { f.Env = map[string]string{"TESTFN_INIT": "report"} })
+		_, err := invoke(t, p, `{"echo":1}`)
+		wantFunctionError(t, err, ErrorTypeInit, "Runtime.ConfigError: bad config")
+		if strings.Contains(logs.String(), "reporting the init error") {
+			t.Errorf("the Runtime API refused the init error: %s", logs.String())
+		}
+	})
 	t.Run("hang", func(t *testing.T) {
 		p, _ := newPool(t, func(f *Function) {
 			f.Env = map[string]string{"TESTFN_INIT": "hang"}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"tollgate/authorizer"
@@ -77,5 +78,27 @@ func TestInvalidKeysFile(t *testing.T) {
 	_, err := Start(context.Background(), Config{Addr: "127.0.0.1:0", BinDir: binDir, StateDir: t.TempDir(), KeysFile: keys})
 	if err == nil || !strings.Contains(err.Error(), `key "weak"`) || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("Start with a weak key = %v, want an error naming the key by id only", err)
+	}
+}
+
+// Close (what Ctrl-C runs) leaves no function process behind.
+func TestCloseStopsEveryProcess(t *testing.T) {
+	m := start(t, nil)
+	want(t, send(t, m, "GET", "/hello", "Bearer "+mobileKey, ""), 200, "mobile-app", "")
+	var pids []int
+	for _, p := range m.Pools {
+		pids = append(pids, p.PIDs()...)
+	}
+	if len(pids) != 2 {
+		t.Fatalf("%d function processes running, want 2", len(pids))
+	}
+	m.Close()
+	for _, pid := range pids {
+		if syscall.Kill(pid, 0) == nil {
+			t.Errorf("process %d still running after Close", pid)
+		}
+	}
+	if _, err := trySend(m, "GET", "/health", "", ""); err == nil {
+		t.Error("the gateway still answers after Close")
 	}
 }

@@ -12,7 +12,8 @@
 //	{"log":"line"}      writes line to stdout, answers "logged"
 //
 // TESTFN_INIT=exit makes it exit before starting; TESTFN_INIT=hang makes
-// it never start.
+// it never start; TESTFN_INIT=report reports an init error to the Runtime
+// API, then exits.
 package main
 
 import (
@@ -20,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -68,6 +70,13 @@ func main() {
 	switch os.Getenv("TESTFN_INIT") {
 	case "exit":
 		fmt.Fprintln(os.Stderr, "init failed on purpose")
+		os.Exit(1)
+	case "report":
+		url := "http://" + os.Getenv("AWS_LAMBDA_RUNTIME_API") + "/2018-06-01/runtime/init/error"
+		resp, err := http.Post(url, "application/json", strings.NewReader(`{"errorMessage":"bad config","errorType":"Runtime.ConfigError"}`))
+		if err != nil || resp.StatusCode != http.StatusAccepted {
+			fmt.Fprintln(os.Stderr, "reporting the init error:", err, resp)
+		}
 		os.Exit(1)
 	case "hang":
 		time.Sleep(time.Hour)
