@@ -1,3 +1,5 @@
+//go:build unix
+
 package local
 
 // End-to-end tests: HTTP requests to the local gateway, served by the real
