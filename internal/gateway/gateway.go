@@ -113,8 +113,9 @@ func New(cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
-// URL is where the stage is reached on AWS, for messages: the local
-// gateway serves the same paths at its own address.
+// methodARN is the ARN API Gateway gives a request, the one the
+// authorizer's policy is evaluated against: the actual method and path,
+// not the route's.
 func (g *Gateway) methodARN(method, path string) string {
 	return "arn:aws:execute-api:" + g.cfg.Region + ":" + g.cfg.AccountID + ":" + g.cfg.APIID + "/" + g.def.Stage + "/" + method + path
 }
@@ -260,8 +261,9 @@ func bodyField(b []byte) (body *string, isBase64 bool) {
 	return &s, true
 }
 
-// identity values of a request, as API Gateway reads them: a header's
-// values joined with ", " when it is sent more than once.
+// headerValue is a header identity source's value: its values joined with
+// ", " when the header is sent more than once, which tollgate's authorizer
+// refuses as ambiguous.
 func headerValue(h http.Header, name string) string {
 	return strings.Join(h.Values(name), ", ")
 }
