@@ -11,6 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"tollgate/internal/fakeclock"
+	"tollgate/internal/logsink"
 )
 
 // Keys of the keyrings in testdata/keyrings.
@@ -80,22 +83,7 @@ func testStages(t testing.TB) *stages {
 }
 
 // logBuffer collects log output safely across goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type logBuffer struct{ logsink.Buffer }
 
 // lines decodes every JSON log line.
 func (l *logBuffer) lines(t testing.TB) []map[string]any {
@@ -114,30 +102,9 @@ func (l *logBuffer) lines(t testing.TB) []map[string]any {
 	return out
 }
 
-// fakeClock is a settable clock for the key store's TTL and ages.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newFakeClock is a settable clock for the key store's TTL and ages.
+func newFakeClock() *fakeclock.Clock {
+	return fakeclock.New(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC))
 }
 
 // newTestAuthorizer builds an authorizer over src (testStages when nil) whose

@@ -16,7 +16,7 @@ var errOutage = errors.New("connection refused")
 func TestNoKeysEverLoadedFailsClosed(t *testing.T) {
 	src := &stages{err: errOutage}
 	clock := newFakeClock()
-	a, _ := newTestAuthorizer(t, Config{now: clock.now}, src)
+	a, _ := newTestAuthorizer(t, Config{now: clock.Now}, src)
 	if err := a.Load(context.Background()); !errors.Is(err, ErrNoKeys) || !errors.Is(err, errOutage) {
 		t.Fatalf("Load() = %v, want ErrNoKeys wrapping the fetch error", err)
 	}
@@ -39,7 +39,7 @@ func TestNoKeysEverLoadedFailsClosed(t *testing.T) {
 func TestBackoffAndRecovery(t *testing.T) {
 	src := &stages{err: errOutage}
 	clock := newFakeClock()
-	a, _ := newTestAuthorizer(t, Config{now: clock.now}, src)
+	a, _ := newTestAuthorizer(t, Config{now: clock.Now}, src)
 	event := tokenEvent("Bearer "+mobileKey, testARN)
 	_, _ = a.Invoke(context.Background(), event)
 	calls := src.count()
@@ -52,20 +52,20 @@ func TestBackoffAndRecovery(t *testing.T) {
 		t.Errorf("%d Secrets Manager calls during the backoff, want none", got-calls)
 	}
 	// The backoff grows: 1s, then 2s, …
-	clock.advance(minBackoff)
+	clock.Advance(minBackoff)
 	_, _ = a.Invoke(context.Background(), event)
 	if src.count() == calls {
 		t.Fatal("no fetch after the backoff ended")
 	}
 	calls = src.count()
-	clock.advance(minBackoff)
+	clock.Advance(minBackoff)
 	_, _ = a.Invoke(context.Background(), event)
 	if src.count() != calls {
 		t.Errorf("fetched 1s after the second failure; want the backoff doubled")
 	}
 	// The fault ends.
 	src.set(testStages(t).values, nil)
-	clock.advance(2 * minBackoff)
+	clock.Advance(2 * minBackoff)
 	if _, err := a.Invoke(context.Background(), event); err != nil {
 		t.Fatalf("after the fault ended: %v", err)
 	}
@@ -97,7 +97,7 @@ func (g *gate) SecretValue(ctx context.Context, stage string) ([]byte, error) {
 func TestRefreshDoesNotBlockWarmRequests(t *testing.T) {
 	g := &gate{stages: *testStages(t), entered: make(chan struct{}, 16), release: make(chan struct{})}
 	clock := newFakeClock()
-	a, _ := newTestAuthorizer(t, Config{now: clock.now, Stages: []string{StageCurrent}}, g)
+	a, _ := newTestAuthorizer(t, Config{now: clock.Now, Stages: []string{StageCurrent}}, g)
 	go func() { <-g.entered; g.release <- struct{}{} }()
 	if err := a.Load(context.Background()); err != nil {
 		t.Fatal(err)
@@ -112,7 +112,7 @@ func TestRefreshDoesNotBlockWarmRequests(t *testing.T) {
 	if g.count() != calls {
 		t.Fatalf("fetched within the TTL")
 	}
-	clock.advance(DefaultTTL)
+	clock.Advance(DefaultTTL)
 	var wg sync.WaitGroup
 	for range 50 {
 		wg.Go(func() {
@@ -166,12 +166,12 @@ func TestMalformedSecret(t *testing.T) {
 	t.Run("on refresh the last good keys serve until MaxStale", func(t *testing.T) {
 		src := testStages(t)
 		clock := newFakeClock()
-		a, logs := newTestAuthorizer(t, Config{now: clock.now}, src)
+		a, logs := newTestAuthorizer(t, Config{now: clock.Now}, src)
 		if err := a.Load(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		src.set(map[string][]byte{StageCurrent: []byte("{not json")}, nil)
-		clock.advance(DefaultTTL)
+		clock.Advance(DefaultTTL)
 		_, _ = a.Invoke(context.Background(), event)
 		waitIdle(t, a)
 		if _, err := a.Invoke(context.Background(), event); err != nil {
@@ -180,7 +180,7 @@ func TestMalformedSecret(t *testing.T) {
 		if !strings.Contains(logs.String(), "key refresh failed") {
 			t.Error("the failed refresh is not logged")
 		}
-		clock.advance(DefaultMaxStale)
+		clock.Advance(DefaultMaxStale)
 		if _, err := a.Invoke(context.Background(), event); !errors.Is(err, ErrNoKeys) {
 			t.Errorf("past MaxStale: %v, want ErrNoKeys", err)
 		}
@@ -295,20 +295,20 @@ func TestRefreshCutOffBySuspension(t *testing.T) {
 		mu.Unlock()
 		if f { // hang until the deadline while the clock jumps, as in a frozen process
 			<-ctx.Done()
-			clock.advance(10 * time.Minute)
+			clock.Advance(10 * time.Minute)
 			return nil, ctx.Err()
 		}
 		return src.SecretValue(ctx, stage)
 	})
 	setFreeze := func(f bool) { mu.Lock(); freeze = f; mu.Unlock() }
 
-	a, logs := newTestAuthorizer(t, Config{now: clock.now, FetchTimeout: 20 * time.Millisecond, Stages: []string{StageCurrent}}, source)
+	a, logs := newTestAuthorizer(t, Config{now: clock.Now, FetchTimeout: 20 * time.Millisecond, Stages: []string{StageCurrent}}, source)
 	if err := a.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	event := tokenEvent("Bearer "+mobileKey, testARN)
 	setFreeze(true)
-	clock.advance(DefaultTTL)
+	clock.Advance(DefaultTTL)
 	if _, err := a.Invoke(context.Background(), event); err != nil {
 		t.Fatal(err) // answered at once with the keys it has
 	}
@@ -329,7 +329,7 @@ func TestRefreshCutOffBySuspension(t *testing.T) {
 	if _, err := a.Invoke(context.Background(), event); err != nil {
 		t.Fatal(err)
 	}
-	if age := clock.now().Sub(a.store.state.Load().loadedAt); age != 0 {
+	if age := clock.Now().Sub(a.store.state.Load().loadedAt); age != 0 {
 		t.Errorf("keys are %s old after the waited refresh, want fresh", age)
 	}
 	// And the refresh after that is in the background again.

@@ -20,7 +20,7 @@ func TestSecretsManagerRotation(t *testing.T) {
 	arn := moto.CreateSecret(t, "tollgate/rotation", string(fixture(t, "keyrings/previous.json")))
 
 	clock := newFakeClock()
-	a, logs := newTestAuthorizer(t, Config{now: clock.now}, SecretsManager(moto.Client(), arn))
+	a, logs := newTestAuthorizer(t, Config{now: clock.Now}, SecretsManager(moto.Client(), arn))
 	if err := a.Load(context.Background()); err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -46,7 +46,7 @@ func TestSecretsManagerRotation(t *testing.T) {
 	if _, err := decide(mobileKey); !errors.Is(err, ErrUnauthorized) {
 		t.Fatalf("new key within the TTL: error = %v, want Unauthorized (keys are cached)", err)
 	}
-	clock.advance(DefaultTTL + time.Second)
+	clock.Advance(DefaultTTL + time.Second)
 	// Past the TTL the request is answered with the keys it has, and a
 	// refresh runs in the background.
 	if _, err := decide(oldMobileKey); err != nil {
@@ -69,7 +69,7 @@ func TestSecretsManagerRotation(t *testing.T) {
 
 	// A second rotation drops the oldest key.
 	moto.PutSecretValue(t, arn, `{"keys":[{"id":"mobile-app","key":"tg_test_mobile_app_NEW_key_0123456789abcdefg"}]}`)
-	clock.advance(DefaultTTL + time.Second)
+	clock.Advance(DefaultTTL + time.Second)
 	_, _ = decide(mobileKey)
 	waitIdle(t, a)
 	if _, err := decide(oldMobileKey); !errors.Is(err, ErrUnauthorized) {
@@ -82,7 +82,7 @@ func TestSecretsManagerRotation(t *testing.T) {
 	// Deleting the secret revokes every key at the next refresh, however
 	// young the last good keys are: it is an answer, not an outage.
 	moto.DeleteSecret(t, arn)
-	clock.advance(DefaultTTL + time.Second)
+	clock.Advance(DefaultTTL + time.Second)
 	_, _ = decide(mobileKey)
 	waitIdle(t, a)
 	if _, err := decide(mobileKey); !errors.Is(err, ErrNoKeys) || errors.Is(err, ErrUnauthorized) {
@@ -101,22 +101,22 @@ func TestSecretsManagerUnreachable(t *testing.T) {
 	moto := motoserver.Start(t)
 	arn := moto.CreateSecret(t, "tollgate/outage", string(fixture(t, "keyrings/current.json")))
 	clock := newFakeClock()
-	a, logs := newTestAuthorizer(t, Config{now: clock.now, MaxStale: time.Hour, FetchTimeout: 2 * time.Second}, SecretsManager(moto.Client(), arn))
+	a, logs := newTestAuthorizer(t, Config{now: clock.Now, MaxStale: time.Hour, FetchTimeout: 2 * time.Second}, SecretsManager(moto.Client(), arn))
 	if err := a.Load(context.Background()); err != nil {
 		t.Fatalf("Load: %v", err)
 	}
 	moto.Stop()
 
-	loaded := clock.now()
+	loaded := clock.Now()
 	event := tokenEvent("Bearer "+mobileKey, testARN)
 	for _, age := range []time.Duration{DefaultTTL + time.Second, 30 * time.Minute, 59 * time.Minute} {
-		clock.set(loaded.Add(age))
+		clock.Set(loaded.Add(age))
 		if _, err := a.Invoke(context.Background(), event); err != nil {
 			t.Fatalf("keys %s old with the endpoint down: %v; want the last good keys used", age, err)
 		}
 		waitIdle(t, a)
 	}
-	clock.set(loaded.Add(time.Hour + time.Second))
+	clock.Set(loaded.Add(time.Hour + time.Second))
 	if _, err := a.Invoke(context.Background(), event); !errors.Is(err, ErrNoKeys) {
 		t.Fatalf("keys past MaxStale: error = %v, want ErrNoKeys", err)
 	}

@@ -40,10 +40,10 @@ func TestResultCache(t *testing.T) {
 	wantStatus(t, s, call{auth: goodToken + "x"}, 200)
 	wantCalls(t, s.auth, 2)
 	// The entry lives for the TTL, no longer.
-	s.clock.advance(299 * time.Second)
+	s.clock.Advance(299 * time.Second)
 	wantStatus(t, s, call{auth: goodToken}, 200)
 	wantCalls(t, s.auth, 2)
-	s.clock.advance(time.Second)
+	s.clock.Advance(time.Second)
 	wantStatus(t, s, call{auth: goodToken}, 200)
 	wantCalls(t, s.auth, 3)
 }
@@ -82,7 +82,7 @@ func TestCachedPolicyScopedToOneMethodARN(t *testing.T) {
 	wantStatus(t, s, call{auth: goodToken}, 200)
 	wantStatus(t, s, call{path: "/customers", auth: goodToken}, 403)
 	wantCalls(t, s.auth, 1)
-	s.clock.advance(300 * time.Second)
+	s.clock.Advance(300 * time.Second)
 	wantStatus(t, s, call{path: "/customers", auth: goodToken}, 200)
 	wantStatus(t, s, call{auth: goodToken}, 403) // now /hello is the one denied
 

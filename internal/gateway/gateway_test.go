@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"tollgate/api"
+	"tollgate/internal/fakeclock"
 	"tollgate/internal/lambdalocal"
 )
 
@@ -80,28 +81,11 @@ func policyAnswer(statements string) string {
 
 const okResponse = `{"statusCode":200,"headers":{"Content-Type":"application/json"},"body":"{\"ok\":true}"}`
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 type setup struct {
 	g       *Gateway
 	auth    *fn
 	handler *fn
-	clock   *clock
+	clock   *fakeclock.Clock
 	logs    *bytes.Buffer
 }
 
@@ -110,7 +94,7 @@ func newSetup(t *testing.T, edit func(c *Config)) *setup {
 	s := &setup{
 		auth:    &fn{answer: answers(allowStage("mobile-app"))},
 		handler: &fn{answer: answers(okResponse)},
-		clock:   &clock{now: time.Date(2026, 11, 21, 6, 29, 15, 0, time.UTC)},
+		clock:   fakeclock.New(time.Date(2026, 11, 21, 6, 29, 15, 0, time.UTC)),
 		logs:    &bytes.Buffer{},
 	}
 	cfg := Config{

@@ -3,7 +3,6 @@
 package lambdalocal
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"tollgate/internal/logsink"
 )
 
 var testfn string // the test function's binary, built by TestMain
@@ -37,28 +38,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer is a log destination safe for the test to read while
-// instances write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newPool(t *testing.T, edit func(f *Function)) (*Pool, *syncBuffer) {
+func newPool(t *testing.T, edit func(f *Function)) (*Pool, *logsink.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &logsink.Buffer{}
 	f := Function{Name: "testfn", Binary: testfn, Timeout: 10 * time.Second, Logs: logs}
 	if edit != nil {
 		edit(&f)

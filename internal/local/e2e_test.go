@@ -28,6 +28,7 @@ import (
 	"tollgate/api"
 	"tollgate/internal/lambdabuild"
 	"tollgate/internal/localsm"
+	"tollgate/internal/logsink"
 	"tollgate/internal/motoserver"
 )
 
@@ -66,24 +67,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer collects logs written by many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // start runs tollgate on a free port with the test keyring.
 func start(t *testing.T, edit func(c *Config)) *Main {
 	t.Helper()
@@ -92,7 +75,7 @@ func start(t *testing.T, edit func(c *Config)) *Main {
 	if err := os.WriteFile(keys, []byte(keyring), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &logsink.Buffer{}
 	cfg := Config{
 		Addr:         "127.0.0.1:0",
 		BinDir:       binDir,
