@@ -2,6 +2,8 @@ package api
 
 import (
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -199,7 +201,7 @@ func TestMatch(t *testing.T) {
 			got = r.String()
 		}
 		var ps []string
-		for _, k := range sortedKeys(params) {
+		for _, k := range slices.Sorted(maps.Keys(params)) {
 			ps = append(ps, k+"="+params[k])
 		}
 		if got != tt.want || strings.Join(ps, ",") != tt.params {

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -38,7 +39,7 @@ func (d *Definition) Validate() error {
 	if !stageName.MatchString(d.Stage) {
 		return errorf("stage %q: use 1 to 128 letters, digits, '-' or '_'", d.Stage)
 	}
-	for _, name := range sortedKeys(d.Functions) {
+	for _, name := range slices.Sorted(maps.Keys(d.Functions)) {
 		if err := validateFunction(name, d.Functions[name]); err != nil {
 			return err
 		}
@@ -67,7 +68,7 @@ func (d *Definition) Validate() error {
 			return err
 		}
 	}
-	for _, t := range sortedKeys(d.Responses) {
+	for _, t := range slices.Sorted(maps.Keys(d.Responses)) {
 		if err := validateResponse(t, d.Responses[t]); err != nil {
 			return err
 		}
@@ -225,13 +226,4 @@ func validateResponse(t ResponseType, r GatewayResponse) error {
 		}
 	}
 	return validateTemplate(r.Template)
-}
-
-func sortedKeys[K ~string, V any](m map[K]V) []K {
-	keys := make([]K, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

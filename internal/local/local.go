@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -232,17 +233,8 @@ func binaries(ctx context.Context, cfg Config, def *api.Definition) (map[string]
 	for name, f := range def.Functions {
 		pkgs[name] = f.Package
 	}
-	fmt.Fprintf(cfg.Out, "Building %s for this machine…\n", strings.Join(sortedNames(pkgs), " and "))
+	fmt.Fprintf(cfg.Out, "Building %s for this machine…\n", strings.Join(slices.Sorted(maps.Keys(pkgs)), " and "))
 	return lambdabuild.Build(ctx, cfg.ModuleDir, filepath.Join(cfg.StateDir, "bin"), lambdabuild.Target{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}, pkgs)
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	return names
 }
 
 // secrets sets up where the authorizer reads its keys and returns its
