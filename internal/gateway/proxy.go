@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"tollgate/internal/reqid"
 )
 
 // requestContext is a REST API event's requestContext; see
@@ -56,7 +58,7 @@ func (g *Gateway) restRequest(x *exchange) restRequest {
 	_, port, _ := strings.Cut(r.Host, ":")
 	headers.Set("X-Forwarded-Port", port)
 	headers.Set("X-Forwarded-Proto", "http")
-	headers.Set("X-Amzn-Trace-Id", "Root=1-"+strconv.FormatInt(x.start.Unix(), 16)+"-"+strings.ReplaceAll(x.id, "-", "")[:24])
+	headers.Set("X-Amzn-Trace-Id", reqid.TraceID(x.id, x.start))
 
 	ev := restRequest{
 		Resource:       x.route.Path,

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -479,15 +478,9 @@ func (in *instance) next(w http.ResponseWriter, r *http.Request) {
 	h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
 	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
 	h.Set("Lambda-Runtime-Invoked-Function-Arn", p.ARN())
-	h.Set("Lambda-Runtime-Trace-Id", traceID(inv.id))
+	h.Set("Lambda-Runtime-Trace-Id", reqid.TraceID(inv.id, time.Now())+";Sampled=0")
 	h.Set("Content-Type", "application/json")
 	w.Write(inv.payload)
-}
-
-// traceID is an X-Ray trace header for an invocation, not sampled.
-func traceID(id string) string {
-	hex := strings.ReplaceAll(id, "-", "")
-	return "Root=1-" + strconv.FormatInt(time.Now().Unix(), 16) + "-" + hex[:24] + ";Sampled=0"
 }
 
 // take ends the current invocation if its id is id. The instance is then

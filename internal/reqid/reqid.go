@@ -5,6 +5,9 @@ package reqid
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"strconv"
+	"strings"
+	"time"
 )
 
 // New returns a new random UUID in its canonical text form.
@@ -24,4 +27,11 @@ func New() string {
 	b[23] = '-'
 	hex.Encode(b[24:], u[10:])
 	return string(b[:])
+}
+
+// TraceID is the root of an X-Ray trace header (X-Amzn-Trace-Id) for the
+// request with id New gave, started at t: "Root=1-<t in hex seconds>-<the
+// id's first 24 hex digits>".
+func TraceID(id string, t time.Time) string {
+	return "Root=1-" + strconv.FormatInt(t.Unix(), 16) + "-" + strings.ReplaceAll(id, "-", "")[:24]
 }
