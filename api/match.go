@@ -101,7 +101,7 @@ func (d *Definition) Match(method, path string) (Route, map[string]string, bool)
 	if path != "/" {
 		parts = strings.Split(path[1:], "/")
 	}
-	best, bestRank := -1, []int(nil)
+	best, bestRank, bestSegs := -1, []int(nil), []segment(nil)
 	for i, r := range d.Routes {
 		if r.Method != method && r.Method != "ANY" {
 			continue
@@ -120,16 +120,14 @@ func (d *Definition) Match(method, path string) (Route, map[string]string, bool)
 			rank = append(rank, 0)
 		}
 		if best < 0 || compareRanks(rank, bestRank) > 0 {
-			best, bestRank = i, rank
+			best, bestRank, bestSegs = i, rank, segs
 		}
 	}
 	if best < 0 {
 		return Route{}, nil, false
 	}
-	r := d.Routes[best]
-	segs, _ := segments(r.Path)
 	var params map[string]string
-	for i, s := range segs {
+	for i, s := range bestSegs {
 		switch s.kind {
 		case param:
 			params = setParam(params, s.text, parts[i])
@@ -137,7 +135,7 @@ func (d *Definition) Match(method, path string) (Route, map[string]string, bool)
 			params = setParam(params, s.text, strings.Join(parts[i:], "/"))
 		}
 	}
-	return r, params, true
+	return d.Routes[best], params, true
 }
 
 func setParam(m map[string]string, k, v string) map[string]string {

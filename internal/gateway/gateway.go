@@ -131,6 +131,7 @@ type exchange struct {
 	body      []byte
 	methodARN string
 	sourceIP  string
+	rest      *restRequest // built once, for the REQUEST authorizer and the integration
 
 	status          int
 	responseLength  int
@@ -180,10 +181,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // when not 0, replaces the one the definition gives.
 func (g *Gateway) fail(x *exchange, t api.ResponseType, status int, message string) {
 	resp := g.def.Response(t)
-	if status != 0 && (t == api.Default4XX || t == api.Default5XX) {
-		if _, own := g.def.Responses[t]; !own || g.def.Responses[t].StatusCode == 0 {
-			resp.StatusCode = status
-		}
+	if status != 0 && (t == api.Default4XX || t == api.Default5XX) && g.def.Responses[t].StatusCode == 0 {
+		resp.StatusCode = status
 	}
 	x.errorType, x.errorMessage = t, message
 	body := api.Render(resp.Template, api.ErrorContext{RequestID: x.id, ResponseType: t, Message: message})

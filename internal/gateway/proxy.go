@@ -49,7 +49,17 @@ type restRequest struct {
 	RequestContext                  requestContext      `json:"requestContext"`
 }
 
+// restRequest is x's request as events carry it, built the first time it
+// is asked for.
 func (g *Gateway) restRequest(x *exchange) restRequest {
+	if x.rest == nil {
+		rest := g.buildRESTRequest(x)
+		x.rest = &rest
+	}
+	return *x.rest
+}
+
+func (g *Gateway) buildRESTRequest(x *exchange) restRequest {
 	r := x.r
 	headers := r.Header.Clone()
 	headers.Del("Content-Length")
