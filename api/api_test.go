@@ -129,6 +129,9 @@ func TestValidate(t *testing.T) {
 		{"header with newline", func(d *Definition) {
 			d.Responses[AccessDenied] = GatewayResponse{Headers: map[string]string{"X-A": "a\r\nSet-Cookie: x"}}
 		}, `header "X-A"`},
+		{"header with single quote", func(d *Definition) {
+			d.Responses[AccessDenied] = GatewayResponse{Headers: map[string]string{"X-A": "it's"}}
+		}, "single quote"},
 		{"content type header", func(d *Definition) {
 			d.Responses[AccessDenied] = GatewayResponse{Headers: map[string]string{"content-type": "text/html"}}
 		}, "application/json"},
@@ -332,5 +335,34 @@ func TestAuthorizerEnv(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("AuthorizerEnv()[%s] = %q, want %q", k, got[k], v)
 		}
+	}
+}
+
+func TestAllowOrigin(t *testing.T) {
+	d := Default()
+	delete(d.Responses, Default5XX)
+	if err := d.AllowOrigin("https://app.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	for _, rt := range []ResponseType{Unauthorized, AccessDenied, AuthorizerFailure, AuthorizerConfigurationError, Default4XX, Default5XX, Throttled} {
+		r := d.Response(rt)
+		if got := r.Headers["Access-Control-Allow-Origin"]; got != "https://app.example.com" {
+			t.Errorf("Response(%s) Access-Control-Allow-Origin = %q, want the origin", rt, got)
+		}
+	}
+	if got := d.Response(Unauthorized).Headers["WWW-Authenticate"]; got == "" {
+		t.Error("AllowOrigin dropped the 401's WWW-Authenticate header")
+	}
+	if err := d.Validate(); err != nil {
+		t.Errorf("Validate after AllowOrigin: %v", err)
+	}
+	for _, bad := range []string{"", "app.example.com", "https://app.example.com/", "https://a.example.com/x", "ftp://a.example.com", "https://x'y.example.com", "https://user@a.example.com"} {
+		d := Default()
+		if err := d.AllowOrigin(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("AllowOrigin(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+	if err := d.AllowOrigin("*"); err != nil {
+		t.Errorf("AllowOrigin(*) = %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -189,6 +190,49 @@ func validateTemplate(t string) error {
 				}
 			}
 		}
+	}
+	return nil
+}
+
+// AllowOrigin adds Access-Control-Allow-Origin: origin to every gateway
+// response of d, adding DEFAULT_4XX and DEFAULT_5XX with API Gateway's
+// default template if d has none, so that every answer API Gateway gives
+// itself (401, 403, 429, 5xx…) can be read by a browser page from origin.
+// origin is "*" or a scheme and host, like "https://app.example.com".
+func (d *Definition) AllowOrigin(origin string) error {
+	if err := validateOrigin(origin); err != nil {
+		return err
+	}
+	if d.Responses == nil {
+		d.Responses = map[ResponseType]GatewayResponse{}
+	}
+	for _, t := range []ResponseType{Default4XX, Default5XX} {
+		if _, ok := d.Responses[t]; !ok {
+			d.Responses[t] = GatewayResponse{}
+		}
+	}
+	for t, r := range d.Responses {
+		h := make(map[string]string, len(r.Headers)+1)
+		for k, v := range r.Headers {
+			h[k] = v
+		}
+		h["Access-Control-Allow-Origin"] = origin
+		r.Headers = h
+		d.Responses[t] = r
+	}
+	return nil
+}
+
+// validateOrigin accepts "*" or an RFC 6454 serialised origin:
+// scheme "://" host [":" port], without a path.
+func validateOrigin(origin string) error {
+	if origin == "*" {
+		return nil
+	}
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(origin, "'\r\n ") {
+		return errorf("CORS origin %q: want * or scheme://host[:port], like https://app.example.com", origin)
 	}
 	return nil
 }

@@ -218,8 +218,10 @@ func validateResponse(t ResponseType, r GatewayResponse) error {
 		}
 	}
 	for name, v := range r.Headers {
-		if !isToken(name) || strings.ContainsAny(v, "\r\n\x00") {
-			return errorf("gateway response %s: header %q: invalid name or value", t, name)
+		// API Gateway sets a gateway response header from a static value
+		// in single quotes, 'value', which cannot hold a quote itself.
+		if !isToken(name) || strings.ContainsAny(v, "\r\n\x00'") {
+			return errorf("gateway response %s: header %q: invalid name, or a value with a line break, NUL or single quote", t, name)
 		}
 		if http.CanonicalHeaderKey(name) == "Content-Type" {
 			return errorf("gateway response %s: header %q: gateway responses are application/json", t, name)

@@ -1,0 +1,275 @@
+package deploy
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+
+	"tollgate/api"
+	"tollgate/authorizer"
+)
+
+// ErrConfig is wrapped by every error Args.Validate returns, and so by
+// every configuration error New reports before it creates anything.
+var ErrConfig = errors.New("invalid tollgate configuration")
+
+func configErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
+}
+
+// Arch is a Lambda instruction set architecture.
+type Arch string
+
+const (
+	// ARM64 is AWS Graviton, Lambda's cheaper and usually faster choice.
+	ARM64 Arch = "arm64"
+	// X86_64 is 64-bit x86.
+	X86_64 Arch = "x86_64"
+)
+
+// goarch is the Go architecture that builds for a.
+func (a Arch) goarch() (string, error) {
+	switch a {
+	case ARM64:
+		return "arm64", nil
+	case X86_64:
+		return "amd64", nil
+	}
+	return "", configErr("architecture %q: want arm64 or x86_64", a)
+}
+
+// Defaults for the zero values of Args.
+const (
+	DefaultArch             = ARM64
+	DefaultKeyLength        = 40
+	DefaultLogRetentionDays = 14
+	DefaultRateLimit        = 100
+	DefaultBurstLimit       = 50
+)
+
+// Args configure a tollgate API. Zero values mean the defaults documented on
+// each field; Clients is the one field that must be set.
+type Args struct {
+	// Definition is the API: routes, functions, authorizer, gateway
+	// responses and access log. Start from api.Default. Every function is
+	// built from its Package in ModuleDir.
+	Definition api.Definition
+
+	// Arch is the functions' architecture; default ARM64.
+	Arch Arch
+	// ModuleDir is the Go module the functions are built in; default the
+	// tollgate module around the working directory.
+	ModuleDir string
+	// BuildDir is where the archives are written; default
+	// ModuleDir/.tollgate/build/<arch>.
+	BuildDir string
+	// Archives, when set, are the functions' packages built by Build, and
+	// New builds nothing. Every function of Definition needs one.
+	Archives map[string]Archive
+
+	// Clients name the callers that get a key, one each; at least one.
+	// The names become the policies' principalId.
+	Clients []string
+	// Keys are keys supplied for some Clients, by client name; the others
+	// get a generated key of KeyLength characters. Supplied keys follow
+	// the keyring's rules (authorizer.Keyring.Validate).
+	Keys map[string]string
+	// Routes restrict some Clients to routes, by client name, in the
+	// keyring's notation ("GET /orders/*"). Without an entry, a client may
+	// call every route.
+	Routes map[string][]string
+	// KeyLength is the length of generated keys: letters and digits, at
+	// least authorizer.MinKeyLength; default DefaultKeyLength.
+	KeyLength int
+	// Rotation is a counter: changing it generates new keys. The secret's
+	// previous version keeps the old keys as AWSPREVIOUS, which the
+	// authorizer accepts until the next rotation.
+	Rotation int
+	// RecoveryWindowInDays is how long a destroyed secret can be
+	// restored: 0 (deleted at once, so destroy and up can follow each
+	// other) or 7 to 30.
+	RecoveryWindowInDays int
+	// KMSKeyARN is the customer managed KMS key that encrypts the secret;
+	// empty means Secrets Manager's AWS managed key. The authorizer may
+	// then decrypt with this key, through Secrets Manager only.
+	KMSKeyARN string
+
+	// LogRetentionDays is how long the functions' logs and the access log
+	// are kept: a value CloudWatch Logs allows; default
+	// DefaultLogRetentionDays.
+	LogRetentionDays int
+	// ReservedConcurrency caps a function's concurrent executions, by
+	// function name; absent or 0 means unreserved.
+	ReservedConcurrency map[string]int
+	// Throttle is the stage's limit for every method; zero fields mean
+	// DefaultRateLimit and DefaultBurstLimit.
+	Throttle Throttle
+	// UsagePlan, when set, puts the stage on a usage plan; every client
+	// then gets an API Gateway API key on the plan, returned by the
+	// authorizer as usageIdentifierKey (API key source AUTHORIZER).
+	UsagePlan *UsagePlan
+	// AccountLogsRole, when set, creates the IAM role API Gateway needs to
+	// write access logs and sets it in the Region's API Gateway account
+	// settings (one per account and Region, reset on destroy). Leave it
+	// unset when the account already has one.
+	AccountLogsRole bool
+}
+
+// Throttle is a token bucket: a steady rate in requests per second and a
+// burst.
+type Throttle struct {
+	RateLimit  float64
+	BurstLimit int
+}
+
+// UsagePlan is a quota and a throttle for each client.
+type UsagePlan struct {
+	// QuotaLimit is how many requests a client may make per QuotaPeriod; 0
+	// means no quota.
+	QuotaLimit int
+	// QuotaPeriod is DAY, WEEK or MONTH.
+	QuotaPeriod string
+	// Throttle is each client's rate and burst; zero fields mean no limit
+	// beyond the stage's.
+	Throttle Throttle
+}
+
+// logRetentionDays are the retention periods CloudWatch Logs accepts.
+var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+var (
+	clientName = regexp.MustCompile(`^[A-Za-z0-9._:@-]{1,128}$`)
+	kmsKeyARN  = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$`)
+)
+
+// withDefaults is a with every zero value replaced by its default.
+func (a Args) withDefaults() Args {
+	if a.Arch == "" {
+		a.Arch = DefaultArch
+	}
+	if a.KeyLength == 0 {
+		a.KeyLength = DefaultKeyLength
+	}
+	if a.LogRetentionDays == 0 {
+		a.LogRetentionDays = DefaultLogRetentionDays
+	}
+	if a.Throttle.RateLimit == 0 {
+		a.Throttle.RateLimit = DefaultRateLimit
+	}
+	if a.Throttle.BurstLimit == 0 {
+		a.Throttle.BurstLimit = DefaultBurstLimit
+	}
+	return a
+}
+
+// Validate reports the first setting API Gateway, Lambda, Secrets Manager
+// or the authorizer would refuse, as an error wrapping ErrConfig (and
+// api.ErrInvalid for the Definition's own errors).
+func (a Args) Validate() error {
+	a = a.withDefaults()
+	if err := a.Definition.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if _, err := a.Arch.goarch(); err != nil {
+		return err
+	}
+	if len(a.Clients) == 0 {
+		return configErr("no clients: name at least one caller to give a key to")
+	}
+	seen := map[string]bool{}
+	for _, c := range a.Clients {
+		if !clientName.MatchString(c) {
+			return configErr("client %q: use 1 to 128 letters, digits and . _ - : @", c)
+		}
+		if seen[c] {
+			return configErr("client %q is listed twice", c)
+		}
+		seen[c] = true
+	}
+	for _, c := range slices.Sorted(maps.Keys(a.Keys)) {
+		if !seen[c] {
+			return configErr("a key is supplied for %q, which is not among the clients %q", c, a.Clients)
+		}
+	}
+	for _, c := range slices.Sorted(maps.Keys(a.Routes)) {
+		if !seen[c] {
+			return configErr("routes are given for %q, which is not among the clients %q", c, a.Clients)
+		}
+	}
+	if a.KeyLength < authorizer.MinKeyLength || a.KeyLength > 1024 {
+		return configErr("key length %d: want %d to 1024", a.KeyLength, authorizer.MinKeyLength)
+	}
+	// The keyring's own rules, with stand-ins for the keys to generate.
+	if err := a.keyring(func(client string) string {
+		if k, ok := a.Keys[client]; ok {
+			return k
+		}
+		return "generated-" + strings.Repeat("x", authorizer.MinKeyLength) + "-" + client
+	}, func(client string) string { return "" }).Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if w := a.RecoveryWindowInDays; w != 0 && (w < 7 || w > 30) {
+		return configErr("recovery window %d days: want 0 (delete at once) or 7 to 30", w)
+	}
+	if a.KMSKeyARN != "" && !kmsKeyARN.MatchString(a.KMSKeyARN) {
+		return configErr("KMS key %q: want a key ARN, arn:aws:kms:REGION:ACCOUNT:key/ID (not an alias)", a.KMSKeyARN)
+	}
+	if !slices.Contains(logRetentionDays, a.LogRetentionDays) {
+		return configErr("log retention %d days: want one of %v", a.LogRetentionDays, logRetentionDays)
+	}
+	for _, name := range slices.Sorted(maps.Keys(a.ReservedConcurrency)) {
+		if _, ok := a.Definition.Functions[name]; !ok {
+			return configErr("reserved concurrency for %q: no such function", name)
+		}
+		if n := a.ReservedConcurrency[name]; n < 0 {
+			return configErr("reserved concurrency for %q: %d: want 0 (unreserved) or more", name, n)
+		}
+	}
+	if err := a.Throttle.validate("stage"); err != nil {
+		return err
+	}
+	if p := a.UsagePlan; p != nil {
+		if p.QuotaLimit < 0 {
+			return configErr("usage plan quota %d: want 0 (none) or more", p.QuotaLimit)
+		}
+		if !slices.Contains([]string{"DAY", "WEEK", "MONTH"}, p.QuotaPeriod) {
+			return configErr("usage plan quota period %q: want DAY, WEEK or MONTH", p.QuotaPeriod)
+		}
+		if p.Throttle != (Throttle{}) {
+			if err := p.Throttle.validate("usage plan"); err != nil {
+				return err
+			}
+		}
+	}
+	if a.Archives != nil {
+		for _, name := range slices.Sorted(maps.Keys(a.Definition.Functions)) {
+			if _, ok := a.Archives[name]; !ok {
+				return configErr("no archive for function %q", name)
+			}
+		}
+	}
+	return nil
+}
+
+func (t Throttle) validate(what string) error {
+	if t.RateLimit <= 0 || t.BurstLimit <= 0 {
+		return configErr("%s throttle %v requests/s, burst %d: want both above 0", what, t.RateLimit, t.BurstLimit)
+	}
+	if t.RateLimit > 10000 || t.BurstLimit > 5000 {
+		return configErr("%s throttle %v requests/s, burst %d: API Gateway's account limits are 10000 and 5000", what, t.RateLimit, t.BurstLimit)
+	}
+	return nil
+}
+
+// keyring is the keyring a deploy writes, with the keys and usage keys
+// that key and usageKey give for each client.
+func (a Args) keyring(key, usageKey func(client string) string) authorizer.Keyring {
+	kr := authorizer.Keyring{Keys: make([]authorizer.Key, 0, len(a.Clients))}
+	for _, c := range a.Clients {
+		kr.Keys = append(kr.Keys, authorizer.Key{ID: c, Key: key(c), Routes: a.Routes[c], UsageKey: usageKey(c)})
+	}
+	return kr
+}

@@ -1,0 +1,752 @@
+package deploy
+
+import (
+	"encoding/json"
+	"errors"
+	"maps"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"tollgate/api"
+	"tollgate/authorizer"
+)
+
+// Resource types, as the AWS and random providers name them.
+const (
+	tSecret        = "aws:secretsmanager/secret:Secret"
+	tSecretVersion = "aws:secretsmanager/secretVersion:SecretVersion"
+	tPassword      = "random:index/randomPassword:RandomPassword"
+	tRole          = "aws:iam/role:Role"
+	tRolePolicy    = "aws:iam/rolePolicy:RolePolicy"
+	tAttachment    = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+	tLogGroup      = "aws:cloudwatch/logGroup:LogGroup"
+	tFunction      = "aws:lambda/function:Function"
+	tPermission    = "aws:lambda/permission:Permission"
+	tRestAPI       = "aws:apigateway/restApi:RestApi"
+	tResource      = "aws:apigateway/resource:Resource"
+	tMethod        = "aws:apigateway/method:Method"
+	tIntegration   = "aws:apigateway/integration:Integration"
+	tAuthorizer    = "aws:apigateway/authorizer:Authorizer"
+	tDeployment    = "aws:apigateway/deployment:Deployment"
+	tStage         = "aws:apigateway/stage:Stage"
+	tMethodSetting = "aws:apigateway/methodSettings:MethodSettings"
+	tResponse      = "aws:apigateway/response:Response"
+	tUsagePlan     = "aws:apigateway/usagePlan:UsagePlan"
+	tAPIKey        = "aws:apigateway/apiKey:ApiKey"
+	tUsagePlanKey  = "aws:apigateway/usagePlanKey:UsagePlanKey"
+	tAccount       = "aws:apigateway/account:Account"
+)
+
+const secretARN = "arn:aws:secretsmanager:" + testRegion + ":" + testAccount + ":secret:tollgate-dev-keyring-AbCdEf"
+
+// storedKeyring is the keyring the secret version holds, parsed as the
+// authorizer parses it.
+func storedKeyring(t *testing.T, m *mocks) authorizer.Keyring {
+	t.Helper()
+	v := m.one(t, tSecretVersion)
+	kr, err := authorizer.ParseKeyring([]byte(v.str("secretString")))
+	if err != nil {
+		t.Fatalf("the secret holds a keyring the authorizer refuses: %v", err)
+	}
+	return kr
+}
+
+// Promise 1: a secret and a version holding the keyring, keys generated
+// per client with at least 32 characters unless supplied.
+func TestSecretHoldsTheKeyring(t *testing.T) {
+	args := testArgs(t)
+	args.Keys = map[string]string{"reports": "supplied-key-0123456789-abcdefghijklmnop"}
+	args.Routes = map[string][]string{"reports": {"GET /customers"}}
+	m, _ := mustRun(t, args)
+
+	secret := m.one(t, tSecret)
+	if got := secret.Inputs["recoveryWindowInDays"]; got != 0.0 {
+		t.Errorf("recoveryWindowInDays = %v, want 0 so destroy and up can follow each other", got)
+	}
+	if _, ok := secret.Inputs["kmsKeyId"]; ok {
+		t.Error("kmsKeyId set without a customer key")
+	}
+	v := m.one(t, tSecretVersion)
+	if v.str("secretId") != secretARN {
+		t.Errorf("version's secretId = %q, want the secret %q", v.str("secretId"), secretARN)
+	}
+	if !v.Secrets["secretString"] {
+		t.Error("the keyring is not a secret in the state")
+	}
+	kr := storedKeyring(t, m)
+	var ids []string
+	for _, k := range kr.Keys {
+		ids = append(ids, k.ID)
+		if len(k.Key) < authorizer.MinKeyLength {
+			t.Errorf("key %s is %d characters, want at least %d", k.ID, len(k.Key), authorizer.MinKeyLength)
+		}
+	}
+	if !slices.Equal(ids, []string{"mobile", "reports"}) {
+		t.Errorf("keyring ids = %q, want one key per client", ids)
+	}
+	if kr.Keys[1].Key != args.Keys["reports"] {
+		t.Error("the supplied key was not used")
+	}
+	if !slices.Equal(kr.Keys[1].Routes, []string{"GET /customers"}) || kr.Keys[0].Routes != nil {
+		t.Errorf("routes = %q, %q; want reports limited to GET /customers", kr.Keys[0].Routes, kr.Keys[1].Routes)
+	}
+	pws := m.of(tPassword)
+	if len(pws) != 1 || pws[0].Name != "tollgate-dev-key-mobile" {
+		t.Fatalf("random passwords = %v, want one, for mobile only", pws)
+	}
+	if pws[0].Inputs["length"] != float64(DefaultKeyLength) || pws[0].Inputs["special"] != false {
+		t.Errorf("password inputs = %v, want length %d of letters and digits", pws[0].Inputs, DefaultKeyLength)
+	}
+	if kr.Keys[0].Key == "" || len(kr.Keys[0].Key) != DefaultKeyLength {
+		t.Errorf("generated key length %d, want %d", len(kr.Keys[0].Key), DefaultKeyLength)
+	}
+}
+
+func TestSecretSettings(t *testing.T) {
+	args := testArgs(t)
+	args.RecoveryWindowInDays = 7
+	args.KMSKeyARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	args.KeyLength = 64
+	m, _ := mustRun(t, args)
+	secret := m.one(t, tSecret)
+	if secret.Inputs["recoveryWindowInDays"] != 7.0 || secret.str("kmsKeyId") != args.KMSKeyARN {
+		t.Errorf("secret inputs = %v, want a 7-day window and the customer key", secret.Inputs)
+	}
+	for _, k := range storedKeyring(t, m).Keys {
+		if len(k.Key) != 64 {
+			t.Errorf("key %s has %d characters, want KeyLength 64", k.ID, len(k.Key))
+		}
+	}
+}
+
+// Promise 1, rotation: changing Rotation generates new keys (the random
+// passwords keep it), and the version resource is retained on delete, so
+// that replacing it never strips the old version's AWSPREVIOUS label;
+// Secrets Manager moves the labels itself when a value is put (the
+// authorizer's moto tests prove it reads both stages).
+func TestRotationWritesANewVersionAndKeepsThePrevious(t *testing.T) {
+	args := testArgs(t)
+	m0, _ := mustRun(t, args)
+	args.Rotation = 1
+	m1, _ := mustRun(t, args)
+
+	v := m1.one(t, tSecretVersion)
+	if !v.RPC.GetRetainOnDelete() {
+		t.Error("the secret version is not retained on delete: replacing it would strip AWSPREVIOUS from the old keys")
+	}
+	k0, k1 := storedKeyring(t, m0), storedKeyring(t, m1)
+	for i := range k0.Keys {
+		if k0.Keys[i].Key == k1.Keys[i].Key {
+			t.Errorf("key %s unchanged after rotation", k0.Keys[i].ID)
+		}
+	}
+	for _, pw := range m1.of(tPassword) {
+		if got := pw.obj("keepers")["rotation"]; got != "1" {
+			t.Errorf("%s keepers = %v, want rotation 1", pw.Name, pw.Inputs["keepers"])
+		}
+	}
+	m2, _ := mustRun(t, args)
+	if storedKeyring(t, m2).Keys[0].Key != k1.Keys[0].Key {
+		t.Error("the same rotation gave different keys: every up would rotate")
+	}
+}
+
+// policyOf parses a role policy's document.
+func policyOf(t *testing.T, r registered) PolicyDocument {
+	t.Helper()
+	var p PolicyDocument
+	if err := json.Unmarshal([]byte(r.str("policy")), &p); err != nil {
+		t.Fatalf("%s policy: %v", r.Name, err)
+	}
+	return p
+}
+
+// Promise 2: least privilege.
+func TestIAMIsLeastPrivilege(t *testing.T) {
+	for _, kms := range []string{"", "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"} {
+		args := testArgs(t)
+		args.KMSKeyARN = kms
+		m, _ := mustRun(t, args)
+
+		for _, role := range m.of(tRole) {
+			var trust PolicyDocument
+			if err := json.Unmarshal([]byte(role.str("assumeRolePolicy")), &trust); err != nil {
+				t.Fatal(err)
+			}
+			want := "lambda.amazonaws.com"
+			if strings.Contains(role.Name, "apigateway") {
+				want = "apigateway.amazonaws.com"
+			}
+			if len(trust.Statement) != 1 || !reflect.DeepEqual(trust.Statement[0].Principal, map[string]string{"Service": want}) ||
+				!slices.Equal(trust.Statement[0].Action, []string{"sts:AssumeRole"}) {
+				t.Errorf("%s trust policy = %+v, want only %s", role.Name, trust, want)
+			}
+		}
+		for _, rp := range m.of(tRolePolicy) {
+			for _, s := range policyOf(t, rp).Statement {
+				for _, r := range s.Resource {
+					if r == "*" {
+						t.Errorf("%s: statement %v has resource *", rp.Name, s)
+					}
+				}
+				for _, a := range s.Action {
+					if strings.Contains(a, "*") {
+						t.Errorf("%s: action %q has a wildcard", rp.Name, a)
+					}
+				}
+			}
+		}
+
+		authz := policyOf(t, m.named(t, tRolePolicy, "tollgate-dev-authorizer-policy"))
+		want := []Statement{
+			{Effect: "Allow", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+				Resource: []string{"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/tollgate-dev-authorizer:*"}},
+			{Effect: "Allow", Action: []string{"secretsmanager:GetSecretValue"}, Resource: []string{secretARN}},
+		}
+		if kms != "" {
+			want = append(want, Statement{Effect: "Allow", Action: []string{"kms:Decrypt"}, Resource: []string{kms},
+				Condition: map[string]map[string]string{"StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}}})
+		}
+		if !reflect.DeepEqual(authz.Statement, want) {
+			t.Errorf("authorizer policy (kms %q) =\n%+v\nwant\n%+v", kms, authz.Statement, want)
+		}
+		handler := policyOf(t, m.named(t, tRolePolicy, "tollgate-dev-handler-policy"))
+		if !reflect.DeepEqual(handler.Statement, want[:1:1]) && !reflect.DeepEqual(handler.Statement, []Statement{{
+			Effect: "Allow", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+			Resource: []string{"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/tollgate-dev-handler:*"}}}) {
+			t.Errorf("handler policy = %+v, want only its own logs", handler.Statement)
+		}
+		if m.named(t, tRolePolicy, "tollgate-dev-authorizer-policy").str("role") != "tollgate-dev-authorizer-role-id" {
+			t.Error("the authorizer's policy is not on the authorizer's role")
+		}
+		if fn := m.named(t, tFunction, "tollgate-dev-authorizer"); fn.str("role") != "arn:aws:iam::123456789012:role/tollgate-dev-authorizer-role" {
+			t.Errorf("authorizer role = %q, want its own role", fn.str("role"))
+		}
+	}
+}
+
+// Promise 3: log groups owned by the stack, with retention.
+func TestLogGroups(t *testing.T) {
+	args := testArgs(t)
+	args.LogRetentionDays = 30
+	m, _ := mustRun(t, args)
+	var names []string
+	for _, lg := range m.of(tLogGroup) {
+		names = append(names, lg.str("name"))
+		if lg.Inputs["retentionInDays"] != 30.0 {
+			t.Errorf("%s retention = %v, want 30", lg.str("name"), lg.Inputs["retentionInDays"])
+		}
+	}
+	sort.Strings(names)
+	want := []string{"/aws/apigateway/tollgate-dev/dev/access", "/aws/lambda/tollgate-dev-authorizer", "/aws/lambda/tollgate-dev-handler"}
+	if !slices.Equal(names, want) {
+		t.Errorf("log groups = %q, want %q", names, want)
+	}
+	for _, fn := range m.of(tFunction) {
+		lc := fn.obj("loggingConfig")
+		if lc["logGroup"] != "/aws/lambda/"+fn.str("name") {
+			t.Errorf("%s logs to %v, want its own group", fn.Name, lc["logGroup"])
+		}
+	}
+}
+
+// Promise 4: the functions.
+func TestFunctions(t *testing.T) {
+	args := testArgs(t)
+	args.ReservedConcurrency = map[string]int{"authorizer": 20}
+	m, _ := mustRun(t, args)
+	def := api.Default()
+	for name, f := range def.Functions {
+		fn := m.named(t, tFunction, "tollgate-dev-"+name)
+		if fn.str("name") != "tollgate-dev-"+name || fn.str("runtime") != "provided.al2023" || fn.str("handler") != "bootstrap" {
+			t.Errorf("%s: name %q runtime %q handler %q", name, fn.str("name"), fn.str("runtime"), fn.str("handler"))
+		}
+		if got := fn.Inputs["architectures"]; !reflect.DeepEqual(got, []any{"arm64"}) {
+			t.Errorf("%s architectures = %v, want [arm64]", name, got)
+		}
+		if fn.Inputs["memorySize"] != float64(f.MemoryMB) || fn.Inputs["timeout"] != f.Timeout.Seconds() {
+			t.Errorf("%s memory %v timeout %v, want %d and %v", name, fn.Inputs["memorySize"], fn.Inputs["timeout"], f.MemoryMB, f.Timeout)
+		}
+		if fn.str("sourceCodeHash") != args.Archives[name].SHA256 {
+			t.Errorf("%s sourceCodeHash = %q, want the archive's", name, fn.str("sourceCodeHash"))
+		}
+	}
+	authz := m.named(t, tFunction, "tollgate-dev-authorizer")
+	if authz.Inputs["reservedConcurrentExecutions"] != 20.0 {
+		t.Errorf("authorizer reserved concurrency = %v, want 20", authz.Inputs["reservedConcurrentExecutions"])
+	}
+	if _, ok := m.named(t, tFunction, "tollgate-dev-handler").Inputs["reservedConcurrentExecutions"]; ok {
+		t.Error("handler has reserved concurrency without configuring it")
+	}
+	env := authz.obj("environment")["variables"].(map[string]any)
+	want := map[string]any{}
+	for k, v := range def.AuthorizerEnv(secretARN) {
+		want[k] = v
+	}
+	if !reflect.DeepEqual(env, want) {
+		t.Errorf("authorizer environment = %v, want %v", env, want)
+	}
+	if env[authorizer.EnvSecretID] != secretARN || env[authorizer.EnvTokenHeader] != "Authorization" {
+		t.Errorf("authorizer environment = %v, want the secret's ARN and the token header", env)
+	}
+
+	args.Arch = X86_64
+	m, _ = mustRun(t, args)
+	if got := m.named(t, tFunction, "tollgate-dev-handler").Inputs["architectures"]; !reflect.DeepEqual(got, []any{"x86_64"}) {
+		t.Errorf("architectures = %v, want [x86_64]", got)
+	}
+}
+
+// Promise 5: the REST API, its resources, methods, authorizer,
+// integrations and scoped permissions.
+func TestRestAPI(t *testing.T) {
+	args := testArgs(t)
+	args.Definition.Routes = append(args.Definition.Routes,
+		api.Route{Method: "GET", Path: "/orders/{id}", Function: "handler", Protected: true},
+		api.Route{Method: "ANY", Path: "/files/{path+}", Function: "handler", Protected: true})
+	m, _ := mustRun(t, args)
+	def := args.Definition
+
+	rest := m.one(t, tRestAPI)
+	if rest.obj("endpointConfiguration")["types"] != "REGIONAL" {
+		t.Errorf("endpoint configuration = %v, want REGIONAL", rest.Inputs["endpointConfiguration"])
+	}
+	if _, ok := rest.Inputs["apiKeySource"]; ok {
+		t.Error("apiKeySource set without a usage plan")
+	}
+	var paths []string
+	byID := map[string]registered{}
+	for _, r := range m.of(tResource) {
+		byID[r.ID] = r
+	}
+	fullPath := func(id string) string {
+		p := ""
+		for id != "root-id" {
+			r, ok := byID[id]
+			if !ok {
+				t.Fatalf("resource id %q is neither the root nor a resource", id)
+			}
+			p = "/" + r.str("pathPart") + p
+			id = r.str("parentId")
+		}
+		return p
+	}
+	for _, r := range m.of(tResource) {
+		paths = append(paths, fullPath(r.ID))
+	}
+	sort.Strings(paths)
+	wantPaths := []string{"/customers", "/files", "/files/{path+}", "/health", "/hello", "/orders", "/orders/{id}"}
+	if !slices.Equal(paths, wantPaths) {
+		t.Errorf("resources = %q, want %q", paths, wantPaths)
+	}
+
+	authz := m.one(t, tAuthorizer)
+	invokeARN := func(fn string) string {
+		return "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:tollgate-dev-" + fn + "/invocations"
+	}
+	if authz.str("type") != "TOKEN" || authz.str("identitySource") != "method.request.header.Authorization" ||
+		authz.str("identityValidationExpression") != api.BearerRegex || authz.Inputs["authorizerResultTtlInSeconds"] != 300.0 ||
+		authz.str("authorizerUri") != invokeARN("authorizer") || authz.str("restApi") != testAPIID {
+		t.Errorf("authorizer = %v", authz.Inputs)
+	}
+
+	methods := map[string]registered{}
+	for _, mt := range m.of(tMethod) {
+		methods[mt.str("httpMethod")+" "+fullPath(mt.str("resourceId"))] = mt
+	}
+	if len(methods) != len(def.Routes) {
+		t.Errorf("%d methods, want one per route (%d)", len(methods), len(def.Routes))
+	}
+	for _, r := range def.Routes {
+		mt, ok := methods[r.String()]
+		if !ok {
+			t.Errorf("no method for %s", r)
+			continue
+		}
+		wantAuth, wantID := "NONE", ""
+		if r.Protected {
+			wantAuth, wantID = "CUSTOM", authz.ID
+		}
+		if mt.str("authorization") != wantAuth || mt.str("authorizerId") != wantID {
+			t.Errorf("%s: authorization %q authorizer %q, want %q %q", r, mt.str("authorization"), mt.str("authorizerId"), wantAuth, wantID)
+		}
+	}
+	if got := methods["GET /orders/{id}"].obj("requestParameters"); !reflect.DeepEqual(got, map[string]any{"method.request.path.id": true}) {
+		t.Errorf("GET /orders/{id} request parameters = %v", got)
+	}
+	if got := methods["ANY /files/{path+}"].obj("requestParameters"); !reflect.DeepEqual(got, map[string]any{"method.request.path.path": true}) {
+		t.Errorf("ANY /files/{path+} request parameters = %v", got)
+	}
+
+	integrations := m.of(tIntegration)
+	if len(integrations) != len(def.Routes) {
+		t.Errorf("%d integrations, want %d", len(integrations), len(def.Routes))
+	}
+	for _, in := range integrations {
+		if in.str("type") != "AWS_PROXY" || in.str("integrationHttpMethod") != "POST" || in.str("uri") != invokeARN("handler") {
+			t.Errorf("integration %s = %v, want AWS_PROXY POST to the handler", in.Name, in.Inputs)
+		}
+	}
+
+	exec := "arn:aws:execute-api:eu-west-1:123456789012:" + testAPIID
+	var sources []string
+	for _, p := range m.of(tPermission) {
+		if p.str("action") != "lambda:InvokeFunction" || p.str("principal") != "apigateway.amazonaws.com" {
+			t.Errorf("permission %s = %v", p.Name, p.Inputs)
+		}
+		sources = append(sources, p.str("function")+" "+p.str("sourceArn"))
+	}
+	sort.Strings(sources)
+	want := []string{
+		"tollgate-dev-authorizer " + exec + "/authorizers/" + authz.ID,
+		"tollgate-dev-handler " + exec + "/*/*/files/*",
+		"tollgate-dev-handler " + exec + "/*/GET/customers",
+		"tollgate-dev-handler " + exec + "/*/GET/health",
+		"tollgate-dev-handler " + exec + "/*/GET/hello",
+		"tollgate-dev-handler " + exec + "/*/GET/orders/*",
+		"tollgate-dev-handler " + exec + "/*/POST/orders",
+	}
+	if !slices.Equal(sources, want) {
+		t.Errorf("permissions =\n%s\nwant\n%s", strings.Join(sources, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestRequestAuthorizer(t *testing.T) {
+	args := testArgs(t)
+	a := &args.Definition.Authorizer
+	a.Type, a.ValidationRegex, a.ResultTTL = api.Request, "", 0
+	a.IdentitySources = []string{"method.request.header.X-Api-Key", "method.request.querystring.tenant"}
+	m, _ := mustRun(t, args)
+	authz := m.one(t, tAuthorizer)
+	if authz.str("type") != "REQUEST" || authz.str("identitySource") != "method.request.header.X-Api-Key,method.request.querystring.tenant" ||
+		authz.Inputs["authorizerResultTtlInSeconds"] != 0.0 {
+		t.Errorf("authorizer = %v", authz.Inputs)
+	}
+	if _, ok := authz.Inputs["identityValidationExpression"]; ok {
+		t.Error("a REQUEST authorizer got a validation expression")
+	}
+	env := m.named(t, tFunction, "tollgate-dev-authorizer").obj("environment")["variables"].(map[string]any)
+	if env[authorizer.EnvTokenHeader] != "X-Api-Key" {
+		t.Errorf("token header = %v, want X-Api-Key", env[authorizer.EnvTokenHeader])
+	}
+}
+
+// deploymentTrigger is the deployment's redeployment hash for args.
+func deploymentTrigger(t *testing.T, args Args) string {
+	t.Helper()
+	m, _ := mustRun(t, args)
+	d := m.one(t, tDeployment)
+	h, _ := d.obj("triggers")["redeployment"].(string)
+	if len(h) != 64 {
+		t.Fatalf("deployment triggers = %v, want a sha256", d.Inputs["triggers"])
+	}
+	return h
+}
+
+// Promise 6: the deployment is replaced whenever what it snapshots
+// changes, new before old; the stage has throttling, access logs and
+// metrics.
+func TestDeploymentAndStage(t *testing.T) {
+	args := testArgs(t)
+	m, _ := mustRun(t, args)
+	d := m.one(t, tDeployment)
+	if d.RPC.GetDeleteBeforeReplace() {
+		t.Error("the deployment is deleted before its replacement exists")
+	}
+	deps := d.RPC.GetDependencies()
+	for _, typ := range []string{tMethod, tIntegration, tAuthorizer, tResponse} {
+		for _, r := range m.of(typ) {
+			if !slices.ContainsFunc(deps, func(u string) bool { return strings.HasSuffix(u, "::"+r.Name) }) {
+				t.Errorf("the deployment does not depend on %s %s", typ, r.Name)
+			}
+		}
+	}
+
+	base := deploymentTrigger(t, args)
+	if again := deploymentTrigger(t, args); again != base {
+		t.Error("the same API gave another trigger: every up would redeploy")
+	}
+	changes := map[string]func(a *Args){
+		"a route": func(a *Args) {
+			a.Definition.Routes = append(slices.Clone(a.Definition.Routes), api.Route{Method: "GET", Path: "/more", Function: "handler"})
+		},
+		"protection": func(a *Args) {
+			a.Definition.Routes = slices.Clone(a.Definition.Routes)
+			a.Definition.Routes[3].Protected = true
+		},
+		"the authorizer's TTL": func(a *Args) { a.Definition.Authorizer.ResultTTL = time.Minute },
+		"a gateway response": func(a *Args) {
+			a.Definition.Responses = maps.Clone(a.Definition.Responses)
+			a.Definition.Responses[api.AccessDenied] = api.GatewayResponse{Template: `{"m":"no"}`}
+		},
+		"the usage plan": func(a *Args) { a.UsagePlan = &UsagePlan{QuotaPeriod: "DAY"} },
+	}
+	for what, change := range changes {
+		a := testArgs(t)
+		change(&a)
+		if deploymentTrigger(t, a) == base {
+			t.Errorf("changing %s does not replace the deployment", what)
+		}
+	}
+
+	stage := m.one(t, tStage)
+	if stage.str("stageName") != "dev" || stage.str("deployment") != d.ID || stage.str("restApi") != testAPIID {
+		t.Errorf("stage = %v", stage.Inputs)
+	}
+	al := stage.obj("accessLogSettings")
+	if al["format"] != api.AccessLogFormat(api.DefaultAccessLog()) ||
+		al["destinationArn"] != "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/apigateway/tollgate-dev/dev/access" {
+		t.Errorf("access log settings = %v", al)
+	}
+	var format map[string]string
+	if err := json.Unmarshal([]byte(al["format"].(string)), &format); err != nil || format["requestId"] != "$context.requestId" {
+		t.Errorf("access log format is not the JSON object of the definition: %v %v", format, err)
+	}
+	ms := m.one(t, tMethodSetting)
+	want := map[string]any{"metricsEnabled": true, "loggingLevel": "OFF", "throttlingRateLimit": float64(DefaultRateLimit), "throttlingBurstLimit": float64(DefaultBurstLimit)}
+	if ms.str("methodPath") != "*/*" || ms.str("stageName") != "dev" || !reflect.DeepEqual(ms.obj("settings"), want) {
+		t.Errorf("method settings = %v, want */* with %v", ms.Inputs, want)
+	}
+
+	args.Throttle = Throttle{RateLimit: 5.5, BurstLimit: 3}
+	m, _ = mustRun(t, args)
+	if s := m.one(t, tMethodSetting).obj("settings"); s["throttlingRateLimit"] != 5.5 || s["throttlingBurstLimit"] != 3.0 {
+		t.Errorf("throttle = %v, want 5.5/s burst 3", s)
+	}
+}
+
+// The account-level role for access logs: created by default by the
+// program, optional for the component.
+func TestAccountLogsRole(t *testing.T) {
+	args := testArgs(t)
+	m, _ := mustRun(t, args)
+	if n := len(m.of(tAccount)); n != 0 {
+		t.Errorf("%d account settings without AccountLogsRole", n)
+	}
+	args.AccountLogsRole = true
+	m, _ = mustRun(t, args)
+	acct := m.one(t, tAccount)
+	if acct.Inputs["resetOnDelete"] != true || acct.str("cloudwatchRoleArn") != "arn:aws:iam::123456789012:role/tollgate-dev-apigateway-logs-role" {
+		t.Errorf("account = %v, want our role, reset on destroy", acct.Inputs)
+	}
+	if got := m.one(t, tAttachment).str("policyArn"); got != "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs" {
+		t.Errorf("policy = %q", got)
+	}
+	if !slices.ContainsFunc(m.one(t, tStage).RPC.GetDependencies(), func(u string) bool { return strings.HasSuffix(u, "::tollgate-dev-apigateway-account") }) {
+		t.Error("the stage does not wait for the account's logging role")
+	}
+}
+
+// Promise 7: gateway responses from the shared definition.
+func TestGatewayResponses(t *testing.T) {
+	for _, origin := range []string{"", "https://app.example.com"} {
+		args := testArgs(t)
+		if origin != "" {
+			if err := args.Definition.AllowOrigin(origin); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m, _ := mustRun(t, args)
+		got := map[string]registered{}
+		for _, r := range m.of(tResponse) {
+			got[r.str("responseType")] = r
+		}
+		for _, typ := range []api.ResponseType{api.Unauthorized, api.AccessDenied, api.AuthorizerFailure, api.AuthorizerConfigurationError, api.Default4XX, api.Default5XX} {
+			r, ok := got[string(typ)]
+			if !ok {
+				t.Errorf("no gateway response %s", typ)
+				continue
+			}
+			want := args.Definition.Response(typ)
+			if r.obj("responseTemplates")["application/json"] != want.Template {
+				t.Errorf("%s template = %v, want the local gateway's %q", typ, r.Inputs["responseTemplates"], want.Template)
+			}
+			params := r.obj("responseParameters")
+			for h, v := range want.Headers {
+				if params["gatewayresponse.header."+h] != "'"+v+"'" {
+					t.Errorf("%s header %s = %v, want '%s'", typ, h, params["gatewayresponse.header."+h], v)
+				}
+			}
+			if len(params) != len(want.Headers) {
+				t.Errorf("%s headers = %v, want %v", typ, params, want.Headers)
+			}
+			if origin != "" && params["gatewayresponse.header.Access-Control-Allow-Origin"] != "'"+origin+"'" {
+				t.Errorf("%s has no CORS header", typ)
+			}
+			if _, ok := r.Inputs["statusCode"]; ok && want.StatusCode == 0 {
+				t.Errorf("%s sets a status", typ)
+			}
+		}
+		if len(got) != len(args.Definition.Responses) {
+			t.Errorf("%d gateway responses, want %d", len(got), len(args.Definition.Responses))
+		}
+	}
+}
+
+// Promise 8: the usage plan and the clients' API keys.
+func TestUsagePlan(t *testing.T) {
+	args := testArgs(t)
+	m, _ := mustRun(t, args)
+	for _, typ := range []string{tUsagePlan, tAPIKey, tUsagePlanKey} {
+		if n := len(m.of(typ)); n != 0 {
+			t.Errorf("%d %s without a usage plan", n, typ)
+		}
+	}
+	for _, k := range storedKeyring(t, m).Keys {
+		if k.UsageKey != "" {
+			t.Errorf("key %s has a usage key without a usage plan", k.ID)
+		}
+	}
+
+	args.UsagePlan = &UsagePlan{QuotaLimit: 1000, QuotaPeriod: "WEEK", Throttle: Throttle{RateLimit: 2, BurstLimit: 4}}
+	m, _ = mustRun(t, args)
+	if got := m.one(t, tRestAPI).str("apiKeySource"); got != "AUTHORIZER" {
+		t.Errorf("apiKeySource = %q, want AUTHORIZER", got)
+	}
+	plan := m.one(t, tUsagePlan)
+	if q := plan.obj("quotaSettings"); q["limit"] != 1000.0 || q["period"] != "WEEK" {
+		t.Errorf("quota = %v", q)
+	}
+	if th := plan.obj("throttleSettings"); th["rateLimit"] != 2.0 || th["burstLimit"] != 4.0 {
+		t.Errorf("throttle = %v", th)
+	}
+	if st := plan.Inputs["apiStages"].([]any); len(st) != 1 || st[0].(map[string]any)["apiId"] != testAPIID || st[0].(map[string]any)["stage"] != "dev" {
+		t.Errorf("api stages = %v", st)
+	}
+	apiKeys := map[string]registered{}
+	for _, k := range m.of(tAPIKey) {
+		apiKeys[k.ID] = k
+		if !k.Secrets["value"] {
+			t.Errorf("%s value is not secret", k.Name)
+		}
+	}
+	kr := storedKeyring(t, m)
+	values := map[string]bool{}
+	for _, k := range kr.Keys {
+		if len(k.UsageKey) < authorizer.MinUsageKeyLength {
+			t.Errorf("key %s usage key %q too short", k.ID, k.UsageKey)
+		}
+		values[k.UsageKey] = true
+	}
+	planKeys := m.of(tUsagePlanKey)
+	if len(planKeys) != len(args.Clients) {
+		t.Errorf("%d usage plan keys, want one per client", len(planKeys))
+	}
+	for _, pk := range planKeys {
+		k, ok := apiKeys[pk.str("keyId")]
+		if !ok || pk.str("usagePlanId") != plan.ID || pk.str("keyType") != "API_KEY" || !values[k.str("value")] {
+			t.Errorf("usage plan key %v does not put a client's usage key on the plan", pk.Inputs)
+		}
+	}
+	for _, mt := range m.of(tMethod) {
+		if want := mt.str("authorization") == "CUSTOM"; mt.Inputs["apiKeyRequired"] != want {
+			t.Errorf("%s apiKeyRequired = %v, want %v (protected methods only)", mt.Name, mt.Inputs["apiKeyRequired"], want)
+		}
+	}
+
+	// Usage keys do not rotate with the keys.
+	args.Rotation = 1
+	m2, _ := mustRun(t, args)
+	if storedKeyring(t, m2).Keys[0].UsageKey != kr.Keys[0].UsageKey {
+		t.Error("rotation changed a usage key: keys kept as AWSPREVIOUS would name a deleted API key")
+	}
+}
+
+// Promise 10: the outputs.
+func TestOutputs(t *testing.T) {
+	m, a := mustRun(t, testArgs(t))
+	base := "https://" + testAPIID + ".execute-api.eu-west-1.amazonaws.com/dev"
+	if got := await[string](t, a.URL); got != base {
+		t.Errorf("URL = %q, want %q", got, base)
+	}
+	routes := await[map[string]string](t, a.RouteURLs)
+	want := map[string]string{
+		"GET /hello": base + "/hello", "GET /customers": base + "/customers",
+		"POST /orders": base + "/orders", "GET /health": base + "/health",
+	}
+	if !reflect.DeepEqual(routes, want) {
+		t.Errorf("RouteURLs = %v, want %v", routes, want)
+	}
+	if got := await[string](t, a.SecretARN); got != secretARN {
+		t.Errorf("SecretARN = %q", got)
+	}
+	keys := await[map[string]string](t, a.APIKeys)
+	kr := storedKeyring(t, m)
+	if len(keys) != 2 || keys["mobile"] != kr.Keys[0].Key || keys["reports"] != kr.Keys[1].Key {
+		t.Errorf("APIKeys = %v, want the keyring's keys", keys)
+	}
+	if !pulumi.IsSecret(a.APIKeys) {
+		t.Error("APIKeys is not a secret output")
+	}
+	curl := await[string](t, a.Curl)
+	wantCurl := `curl -i -H "Authorization: Bearer $(pulumi stack output --show-secrets --json apiKeys | jq -r '.["mobile"]')" ` + base + "/hello"
+	if curl != wantCurl {
+		t.Errorf("Curl =\n%s\nwant\n%s", curl, wantCurl)
+	}
+}
+
+// Bad arguments stop New before it registers anything.
+func TestBadArgsCreateNothing(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(a *Args)
+		want   string
+	}{
+		{"ttl above 3600", func(a *Args) { a.Definition.Authorizer.ResultTTL = 3601 * time.Second }, "result TTL"},
+		{"negative ttl", func(a *Args) { a.Definition.Authorizer.ResultTTL = -time.Second }, "result TTL"},
+		{"unknown authorizer type", func(a *Args) { a.Definition.Authorizer.Type = "JWT" }, `type "JWT"`},
+		{"no clients", func(a *Args) { a.Clients = nil }, "no clients"},
+		{"bad regex", func(a *Args) { a.Definition.Authorizer.ValidationRegex = "^Bearer (" }, "validation regex"},
+		{"unknown arch", func(a *Args) { a.Arch = "riscv64" }, `architecture "riscv64"`},
+		{"bad stage name", func(a *Args) { a.Definition.Stage = "dev stage" }, `stage "dev stage"`},
+		{"short key length", func(a *Args) { a.KeyLength = 16 }, "key length 16"},
+		{"short supplied key", func(a *Args) { a.Keys = map[string]string{"mobile": "short"} }, "shorter than 32"},
+		{"key for an unknown client", func(a *Args) { a.Keys = map[string]string{"web": strings.Repeat("k", 40)} }, `"web"`},
+		{"bad client route", func(a *Args) { a.Routes = map[string][]string{"mobile": {"FETCH /x"}} }, "FETCH"},
+		{"duplicate client", func(a *Args) { a.Clients = []string{"a", "a"} }, "twice"},
+		{"recovery window", func(a *Args) { a.RecoveryWindowInDays = 3 }, "recovery window 3"},
+		{"alias instead of key", func(a *Args) { a.KMSKeyARN = "arn:aws:kms:eu-west-1:123456789012:alias/mine" }, "not an alias"},
+		{"log retention", func(a *Args) { a.LogRetentionDays = 10 }, "log retention 10"},
+		{"negative concurrency", func(a *Args) { a.ReservedConcurrency = map[string]int{"handler": -1} }, "reserved concurrency"},
+		{"unknown function concurrency", func(a *Args) { a.ReservedConcurrency = map[string]int{"nope": 1} }, "no such function"},
+		{"negative throttle", func(a *Args) { a.Throttle.RateLimit = -1 }, "throttle"},
+		{"quota period", func(a *Args) { a.UsagePlan = &UsagePlan{QuotaPeriod: "YEAR"} }, "YEAR"},
+		{"half a plan throttle", func(a *Args) { a.UsagePlan = &UsagePlan{QuotaPeriod: "DAY", Throttle: Throttle{RateLimit: 5}} }, "usage plan throttle"},
+		{"missing archive", func(a *Args) { delete(a.Archives, "handler") }, `no archive for function "handler"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			args := testArgs(t)
+			args.Archives = maps.Clone(args.Archives)
+			tc.change(&args)
+			m, _, err := run(t, args)
+			if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("New = %v, want an ErrConfig naming %q", err, tc.want)
+			}
+			if err := args.Validate(); !errors.Is(err, ErrConfig) {
+				t.Errorf("Validate = %v, want ErrConfig", err)
+			}
+			if n := len(m.resources); n != 0 {
+				t.Errorf("%d resources registered before the error, want none", n)
+			}
+		})
+	}
+}
+
+func TestBadComponentName(t *testing.T) {
+	m := &mocks{}
+	args := testArgs(t)
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		_, err := New(ctx, strings.Repeat("n", 51), args)
+		return err
+	}, pulumi.WithMocks("tollgate", "dev", m))
+	if !errors.Is(err, ErrConfig) || len(m.resources) != 0 {
+		t.Errorf("New with a 51-character name = %v, %d resources; want ErrConfig and none", err, len(m.resources))
+	}
+}

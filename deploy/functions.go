@@ -1,0 +1,172 @@
+package deploy
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"tollgate/authorizer"
+)
+
+// PolicyDocument is an IAM policy.
+type PolicyDocument struct {
+	Version   string      `json:"Version"`
+	Statement []Statement `json:"Statement"`
+}
+
+// Statement is one statement of an IAM policy.
+type Statement struct {
+	Effect    string                       `json:"Effect"`
+	Principal map[string]string            `json:"Principal,omitempty"`
+	Action    []string                     `json:"Action"`
+	Resource  []string                     `json:"Resource,omitempty"`
+	Condition map[string]map[string]string `json:"Condition,omitempty"`
+}
+
+func (p PolicyDocument) String() string {
+	b, err := json.Marshal(p)
+	if err != nil {
+		panic(err) // only strings and maps of strings
+	}
+	return string(b)
+}
+
+// trustPolicy lets only service assume a role.
+func trustPolicy(service string) string {
+	return PolicyDocument{Version: "2012-10-17", Statement: []Statement{{
+		Effect:    "Allow",
+		Principal: map[string]string{"Service": service},
+		Action:    []string{"sts:AssumeRole"},
+	}}}.String()
+}
+
+// logs creates a log group for each function, named where Lambda writes,
+// and one for the stage's access log, all with the configured retention,
+// so destroying the stack removes them: Lambda and API Gateway would
+// otherwise create groups the stack does not own.
+func (d *deployer) logs() error {
+	d.logGroups = map[string]*cloudwatch.LogGroup{}
+	for _, fn := range d.functionNames() {
+		lg, err := cloudwatch.NewLogGroup(d.ctx, d.child(fn+"-logs"), &cloudwatch.LogGroupArgs{
+			Name:            pulumi.String("/aws/lambda/" + FunctionName(d.name, fn)),
+			RetentionInDays: pulumi.Int(d.args.LogRetentionDays),
+		}, d.parent)
+		if err != nil {
+			return err
+		}
+		d.logGroups[fn] = lg
+	}
+	var err error
+	d.accessLogs, err = cloudwatch.NewLogGroup(d.ctx, d.child("access-logs"), &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String("/aws/apigateway/" + d.name + "/" + d.def().Stage + "/access"),
+		RetentionInDays: pulumi.Int(d.args.LogRetentionDays),
+	}, d.parent)
+	return err
+}
+
+// functions creates each function with a role of its own. Every role may
+// write to its function's log group and nothing else; the authorizer's may
+// also read the keyring secret, and decrypt it with the customer key when
+// there is one, only through Secrets Manager.
+func (d *deployer) functions() error {
+	def := d.def()
+	for _, fn := range d.functionNames() {
+		f := def.Functions[fn]
+		isAuthorizer := fn == def.Authorizer.Function
+		role, err := iam.NewRole(d.ctx, d.child(fn+"-role"), &iam.RoleArgs{
+			Description:      pulumi.Sprintf("tollgate %s: the %s function", d.name, fn),
+			AssumeRolePolicy: pulumi.String(trustPolicy("lambda.amazonaws.com")),
+		}, d.parent)
+		if err != nil {
+			return err
+		}
+		inputs := []any{d.logGroups[fn].Arn}
+		if isAuthorizer {
+			inputs = append(inputs, d.api.Secret.Arn)
+		}
+		policy := pulumi.All(inputs...).ApplyT(func(vs []any) string {
+			p := PolicyDocument{Version: "2012-10-17", Statement: []Statement{{
+				Effect:   "Allow",
+				Action:   []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+				Resource: []string{vs[0].(string) + ":*"},
+			}}}
+			if isAuthorizer {
+				p.Statement = append(p.Statement, Statement{
+					Effect:   "Allow",
+					Action:   []string{"secretsmanager:GetSecretValue"},
+					Resource: []string{vs[1].(string)},
+				})
+				if k := d.args.KMSKeyARN; k != "" {
+					p.Statement = append(p.Statement, kmsDecrypt(k))
+				}
+			}
+			return p.String()
+		}).(pulumi.StringOutput)
+		rolePolicy, err := iam.NewRolePolicy(d.ctx, d.child(fn+"-policy"), &iam.RolePolicyArgs{
+			Role:   role.ID(),
+			Policy: policy,
+		}, d.parent)
+		if err != nil {
+			return err
+		}
+
+		env := pulumi.StringMap{}
+		for k, v := range f.Env {
+			env[k] = pulumi.String(v)
+		}
+		if isAuthorizer {
+			for k, v := range def.AuthorizerEnv("") {
+				env[k] = pulumi.String(v)
+			}
+			env[authorizer.EnvSecretID] = d.api.Secret.Arn
+		}
+		archive := d.args.Archives[fn]
+		fnArgs := &lambda.FunctionArgs{
+			Name:           pulumi.String(FunctionName(d.name, fn)),
+			Description:    pulumi.Sprintf("tollgate %s: %s", d.name, f.Package),
+			Role:           role.Arn,
+			Runtime:        pulumi.String(Runtime),
+			Handler:        pulumi.String("bootstrap"),
+			Architectures:  pulumi.StringArray{pulumi.String(string(d.args.Arch))},
+			Code:           pulumi.NewFileArchive(archive.Path),
+			SourceCodeHash: pulumi.String(archive.SHA256),
+			MemorySize:     pulumi.Int(f.MemoryMB),
+			Timeout:        pulumi.Int(int(f.Timeout.Seconds())),
+			Environment:    &lambda.FunctionEnvironmentArgs{Variables: env},
+			LoggingConfig: &lambda.FunctionLoggingConfigArgs{
+				LogFormat: pulumi.String("Text"),
+				LogGroup:  d.logGroups[fn].Name,
+			},
+		}
+		if n := d.args.ReservedConcurrency[fn]; n > 0 {
+			fnArgs.ReservedConcurrentExecutions = pulumi.Int(n)
+		}
+		// The role's policy must exist before the function first runs.
+		function, err := lambda.NewFunction(d.ctx, d.child(fn), fnArgs, d.parent, pulumi.DependsOn([]pulumi.Resource{rolePolicy}))
+		if err != nil {
+			return err
+		}
+		d.api.Functions[fn] = function
+	}
+	return nil
+}
+
+// kmsDecrypt lets a role decrypt with key, only when Secrets Manager in
+// the key's Region asks.
+func kmsDecrypt(key string) Statement {
+	parts := strings.Split(key, ":") // arn:PARTITION:kms:REGION:ACCOUNT:key/ID
+	suffix := "amazonaws.com"
+	if parts[1] == "aws-cn" {
+		suffix = "amazonaws.com.cn"
+	}
+	return Statement{
+		Effect:    "Allow",
+		Action:    []string{"kms:Decrypt"},
+		Resource:  []string{key},
+		Condition: map[string]map[string]string{"StringEquals": {"kms:ViaService": "secretsmanager." + parts[3] + "." + suffix}},
+	}
+}
