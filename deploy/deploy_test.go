@@ -15,6 +15,7 @@ import (
 
 	"tollgate/api"
 	"tollgate/authorizer"
+	"tollgate/internal/pulumimock"
 )
 
 // Resource types, as the AWS and random providers name them.
@@ -49,8 +50,8 @@ const secretARN = "arn:aws:secretsmanager:" + testRegion + ":" + testAccount + "
 // authorizer parses it.
 func storedKeyring(t *testing.T, m *mocks) authorizer.Keyring {
 	t.Helper()
-	v := m.one(t, tSecretVersion)
-	kr, err := authorizer.ParseKeyring([]byte(v.str("secretString")))
+	v := m.One(t, tSecretVersion)
+	kr, err := authorizer.ParseKeyring([]byte(v.Str("secretString")))
 	if err != nil {
 		t.Fatalf("the secret holds a keyring the authorizer refuses: %v", err)
 	}
@@ -65,16 +66,16 @@ func TestSecretHoldsTheKeyring(t *testing.T) {
 	args.Routes = map[string][]string{"reports": {"GET /customers"}}
 	m, _ := mustRun(t, args)
 
-	secret := m.one(t, tSecret)
+	secret := m.One(t, tSecret)
 	if got := secret.Inputs["recoveryWindowInDays"]; got != 0.0 {
 		t.Errorf("recoveryWindowInDays = %v, want 0 so destroy and up can follow each other", got)
 	}
 	if _, ok := secret.Inputs["kmsKeyId"]; ok {
 		t.Error("kmsKeyId set without a customer key")
 	}
-	v := m.one(t, tSecretVersion)
-	if v.str("secretId") != secretARN {
-		t.Errorf("version's secretId = %q, want the secret %q", v.str("secretId"), secretARN)
+	v := m.One(t, tSecretVersion)
+	if v.Str("secretId") != secretARN {
+		t.Errorf("version's secretId = %q, want the secret %q", v.Str("secretId"), secretARN)
 	}
 	if !v.Secrets["secretString"] {
 		t.Error("the keyring is not a secret in the state")
@@ -96,7 +97,7 @@ func TestSecretHoldsTheKeyring(t *testing.T) {
 	if !slices.Equal(kr.Keys[1].Routes, []string{"GET /customers"}) || kr.Keys[0].Routes != nil {
 		t.Errorf("routes = %q, %q; want reports limited to GET /customers", kr.Keys[0].Routes, kr.Keys[1].Routes)
 	}
-	pws := m.of(tPassword)
+	pws := m.Of(tPassword)
 	if len(pws) != 1 || pws[0].Name != "tollgate-dev-key-mobile" {
 		t.Fatalf("random passwords = %v, want one, for mobile only", pws)
 	}
@@ -114,8 +115,8 @@ func TestSecretSettings(t *testing.T) {
 	args.KMSKeyARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 	args.KeyLength = 64
 	m, _ := mustRun(t, args)
-	secret := m.one(t, tSecret)
-	if secret.Inputs["recoveryWindowInDays"] != 7.0 || secret.str("kmsKeyId") != args.KMSKeyARN {
+	secret := m.One(t, tSecret)
+	if secret.Inputs["recoveryWindowInDays"] != 7.0 || secret.Str("kmsKeyId") != args.KMSKeyARN {
 		t.Errorf("secret inputs = %v, want a 7-day window and the customer key", secret.Inputs)
 	}
 	for _, k := range storedKeyring(t, m).Keys {
@@ -136,7 +137,7 @@ func TestRotationWritesANewVersionAndKeepsThePrevious(t *testing.T) {
 	args.Rotation = 1
 	m1, _ := mustRun(t, args)
 
-	v := m1.one(t, tSecretVersion)
+	v := m1.One(t, tSecretVersion)
 	if !v.RPC.GetRetainOnDelete() {
 		t.Error("the secret version is not retained on delete: replacing it would strip AWSPREVIOUS from the old keys")
 	}
@@ -146,8 +147,8 @@ func TestRotationWritesANewVersionAndKeepsThePrevious(t *testing.T) {
 			t.Errorf("key %s unchanged after rotation", k0.Keys[i].ID)
 		}
 	}
-	for _, pw := range m1.of(tPassword) {
-		if got := pw.obj("keepers")["rotation"]; got != "1" {
+	for _, pw := range m1.Of(tPassword) {
+		if got := pw.Obj("keepers")["rotation"]; got != "1" {
 			t.Errorf("%s keepers = %v, want rotation 1", pw.Name, pw.Inputs["keepers"])
 		}
 	}
@@ -161,7 +162,7 @@ func TestRotationWritesANewVersionAndKeepsThePrevious(t *testing.T) {
 func policyOf(t *testing.T, r registered) PolicyDocument {
 	t.Helper()
 	var p PolicyDocument
-	if err := json.Unmarshal([]byte(r.str("policy")), &p); err != nil {
+	if err := json.Unmarshal([]byte(r.Str("policy")), &p); err != nil {
 		t.Fatalf("%s policy: %v", r.Name, err)
 	}
 	return p
@@ -174,9 +175,9 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 		args.KMSKeyARN = kms
 		m, _ := mustRun(t, args)
 
-		for _, role := range m.of(tRole) {
+		for _, role := range m.Of(tRole) {
 			var trust PolicyDocument
-			if err := json.Unmarshal([]byte(role.str("assumeRolePolicy")), &trust); err != nil {
+			if err := json.Unmarshal([]byte(role.Str("assumeRolePolicy")), &trust); err != nil {
 				t.Fatal(err)
 			}
 			want := "lambda.amazonaws.com"
@@ -188,7 +189,7 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 				t.Errorf("%s trust policy = %+v, want only %s", role.Name, trust, want)
 			}
 		}
-		for _, rp := range m.of(tRolePolicy) {
+		for _, rp := range m.Of(tRolePolicy) {
 			for _, s := range policyOf(t, rp).Statement {
 				for _, r := range s.Resource {
 					if r == "*" {
@@ -203,7 +204,7 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 			}
 		}
 
-		authz := policyOf(t, m.named(t, tRolePolicy, "tollgate-dev-authorizer-policy"))
+		authz := policyOf(t, m.Named(t, tRolePolicy, "tollgate-dev-authorizer-policy"))
 		want := []Statement{
 			{Effect: "Allow", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents"},
 				Resource: []string{"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/tollgate-dev-authorizer:*"}},
@@ -216,17 +217,17 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 		if !reflect.DeepEqual(authz.Statement, want) {
 			t.Errorf("authorizer policy (kms %q) =\n%+v\nwant\n%+v", kms, authz.Statement, want)
 		}
-		handler := policyOf(t, m.named(t, tRolePolicy, "tollgate-dev-handler-policy"))
+		handler := policyOf(t, m.Named(t, tRolePolicy, "tollgate-dev-handler-policy"))
 		if !reflect.DeepEqual(handler.Statement, want[:1:1]) && !reflect.DeepEqual(handler.Statement, []Statement{{
 			Effect: "Allow", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents"},
 			Resource: []string{"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/tollgate-dev-handler:*"}}}) {
 			t.Errorf("handler policy = %+v, want only its own logs", handler.Statement)
 		}
-		if m.named(t, tRolePolicy, "tollgate-dev-authorizer-policy").str("role") != "tollgate-dev-authorizer-role-id" {
+		if m.Named(t, tRolePolicy, "tollgate-dev-authorizer-policy").Str("role") != "tollgate-dev-authorizer-role-id" {
 			t.Error("the authorizer's policy is not on the authorizer's role")
 		}
-		if fn := m.named(t, tFunction, "tollgate-dev-authorizer"); fn.str("role") != "arn:aws:iam::123456789012:role/tollgate-dev-authorizer-role" {
-			t.Errorf("authorizer role = %q, want its own role", fn.str("role"))
+		if fn := m.Named(t, tFunction, "tollgate-dev-authorizer"); fn.Str("role") != "arn:aws:iam::123456789012:role/tollgate-dev-authorizer-role" {
+			t.Errorf("authorizer role = %q, want its own role", fn.Str("role"))
 		}
 	}
 }
@@ -237,10 +238,10 @@ func TestLogGroups(t *testing.T) {
 	args.LogRetentionDays = 30
 	m, _ := mustRun(t, args)
 	var names []string
-	for _, lg := range m.of(tLogGroup) {
-		names = append(names, lg.str("name"))
+	for _, lg := range m.Of(tLogGroup) {
+		names = append(names, lg.Str("name"))
 		if lg.Inputs["retentionInDays"] != 30.0 {
-			t.Errorf("%s retention = %v, want 30", lg.str("name"), lg.Inputs["retentionInDays"])
+			t.Errorf("%s retention = %v, want 30", lg.Str("name"), lg.Inputs["retentionInDays"])
 		}
 	}
 	sort.Strings(names)
@@ -248,9 +249,9 @@ func TestLogGroups(t *testing.T) {
 	if !slices.Equal(names, want) {
 		t.Errorf("log groups = %q, want %q", names, want)
 	}
-	for _, fn := range m.of(tFunction) {
-		lc := fn.obj("loggingConfig")
-		if lc["logGroup"] != "/aws/lambda/"+fn.str("name") {
+	for _, fn := range m.Of(tFunction) {
+		lc := fn.Obj("loggingConfig")
+		if lc["logGroup"] != "/aws/lambda/"+fn.Str("name") {
 			t.Errorf("%s logs to %v, want its own group", fn.Name, lc["logGroup"])
 		}
 	}
@@ -263,9 +264,9 @@ func TestFunctions(t *testing.T) {
 	m, _ := mustRun(t, args)
 	def := api.Default()
 	for name, f := range def.Functions {
-		fn := m.named(t, tFunction, "tollgate-dev-"+name)
-		if fn.str("name") != "tollgate-dev-"+name || fn.str("runtime") != "provided.al2023" || fn.str("handler") != "bootstrap" {
-			t.Errorf("%s: name %q runtime %q handler %q", name, fn.str("name"), fn.str("runtime"), fn.str("handler"))
+		fn := m.Named(t, tFunction, "tollgate-dev-"+name)
+		if fn.Str("name") != "tollgate-dev-"+name || fn.Str("runtime") != "provided.al2023" || fn.Str("handler") != "bootstrap" {
+			t.Errorf("%s: name %q runtime %q handler %q", name, fn.Str("name"), fn.Str("runtime"), fn.Str("handler"))
 		}
 		if got := fn.Inputs["architectures"]; !reflect.DeepEqual(got, []any{"arm64"}) {
 			t.Errorf("%s architectures = %v, want [arm64]", name, got)
@@ -273,18 +274,18 @@ func TestFunctions(t *testing.T) {
 		if fn.Inputs["memorySize"] != float64(f.MemoryMB) || fn.Inputs["timeout"] != f.Timeout.Seconds() {
 			t.Errorf("%s memory %v timeout %v, want %d and %v", name, fn.Inputs["memorySize"], fn.Inputs["timeout"], f.MemoryMB, f.Timeout)
 		}
-		if fn.str("sourceCodeHash") != args.Archives[name].SHA256 {
-			t.Errorf("%s sourceCodeHash = %q, want the archive's", name, fn.str("sourceCodeHash"))
+		if fn.Str("sourceCodeHash") != args.Archives[name].SHA256 {
+			t.Errorf("%s sourceCodeHash = %q, want the archive's", name, fn.Str("sourceCodeHash"))
 		}
 	}
-	authz := m.named(t, tFunction, "tollgate-dev-authorizer")
+	authz := m.Named(t, tFunction, "tollgate-dev-authorizer")
 	if authz.Inputs["reservedConcurrentExecutions"] != 20.0 {
 		t.Errorf("authorizer reserved concurrency = %v, want 20", authz.Inputs["reservedConcurrentExecutions"])
 	}
-	if _, ok := m.named(t, tFunction, "tollgate-dev-handler").Inputs["reservedConcurrentExecutions"]; ok {
+	if _, ok := m.Named(t, tFunction, "tollgate-dev-handler").Inputs["reservedConcurrentExecutions"]; ok {
 		t.Error("handler has reserved concurrency without configuring it")
 	}
-	env := authz.obj("environment")["variables"].(map[string]any)
+	env := authz.Obj("environment")["variables"].(map[string]any)
 	want := map[string]any{}
 	for k, v := range def.AuthorizerEnv(secretARN) {
 		want[k] = v
@@ -298,7 +299,7 @@ func TestFunctions(t *testing.T) {
 
 	args.Arch = X86_64
 	m, _ = mustRun(t, args)
-	if got := m.named(t, tFunction, "tollgate-dev-handler").Inputs["architectures"]; !reflect.DeepEqual(got, []any{"x86_64"}) {
+	if got := m.Named(t, tFunction, "tollgate-dev-handler").Inputs["architectures"]; !reflect.DeepEqual(got, []any{"x86_64"}) {
 		t.Errorf("architectures = %v, want [x86_64]", got)
 	}
 }
@@ -313,8 +314,8 @@ func TestRestAPI(t *testing.T) {
 	m, _ := mustRun(t, args)
 	def := args.Definition
 
-	rest := m.one(t, tRestAPI)
-	if rest.obj("endpointConfiguration")["types"] != "REGIONAL" {
+	rest := m.One(t, tRestAPI)
+	if rest.Obj("endpointConfiguration")["types"] != "REGIONAL" {
 		t.Errorf("endpoint configuration = %v, want REGIONAL", rest.Inputs["endpointConfiguration"])
 	}
 	if _, ok := rest.Inputs["apiKeySource"]; ok {
@@ -322,7 +323,7 @@ func TestRestAPI(t *testing.T) {
 	}
 	var paths []string
 	byID := map[string]registered{}
-	for _, r := range m.of(tResource) {
+	for _, r := range m.Of(tResource) {
 		byID[r.ID] = r
 	}
 	fullPath := func(id string) string {
@@ -332,12 +333,12 @@ func TestRestAPI(t *testing.T) {
 			if !ok {
 				t.Fatalf("resource id %q is neither the root nor a resource", id)
 			}
-			p = "/" + r.str("pathPart") + p
-			id = r.str("parentId")
+			p = "/" + r.Str("pathPart") + p
+			id = r.Str("parentId")
 		}
 		return p
 	}
-	for _, r := range m.of(tResource) {
+	for _, r := range m.Of(tResource) {
 		paths = append(paths, fullPath(r.ID))
 	}
 	sort.Strings(paths)
@@ -346,19 +347,19 @@ func TestRestAPI(t *testing.T) {
 		t.Errorf("resources = %q, want %q", paths, wantPaths)
 	}
 
-	authz := m.one(t, tAuthorizer)
+	authz := m.One(t, tAuthorizer)
 	invokeARN := func(fn string) string {
 		return "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:tollgate-dev-" + fn + "/invocations"
 	}
-	if authz.str("type") != "TOKEN" || authz.str("identitySource") != "method.request.header.Authorization" ||
-		authz.str("identityValidationExpression") != api.BearerRegex || authz.Inputs["authorizerResultTtlInSeconds"] != 300.0 ||
-		authz.str("authorizerUri") != invokeARN("authorizer") || authz.str("restApi") != testAPIID {
+	if authz.Str("type") != "TOKEN" || authz.Str("identitySource") != "method.request.header.Authorization" ||
+		authz.Str("identityValidationExpression") != api.BearerRegex || authz.Inputs["authorizerResultTtlInSeconds"] != 300.0 ||
+		authz.Str("authorizerUri") != invokeARN("authorizer") || authz.Str("restApi") != testAPIID {
 		t.Errorf("authorizer = %v", authz.Inputs)
 	}
 
 	methods := map[string]registered{}
-	for _, mt := range m.of(tMethod) {
-		methods[mt.str("httpMethod")+" "+fullPath(mt.str("resourceId"))] = mt
+	for _, mt := range m.Of(tMethod) {
+		methods[mt.Str("httpMethod")+" "+fullPath(mt.Str("resourceId"))] = mt
 	}
 	if len(methods) != len(def.Routes) {
 		t.Errorf("%d methods, want one per route (%d)", len(methods), len(def.Routes))
@@ -373,34 +374,34 @@ func TestRestAPI(t *testing.T) {
 		if r.Protected {
 			wantAuth, wantID = "CUSTOM", authz.ID
 		}
-		if mt.str("authorization") != wantAuth || mt.str("authorizerId") != wantID {
-			t.Errorf("%s: authorization %q authorizer %q, want %q %q", r, mt.str("authorization"), mt.str("authorizerId"), wantAuth, wantID)
+		if mt.Str("authorization") != wantAuth || mt.Str("authorizerId") != wantID {
+			t.Errorf("%s: authorization %q authorizer %q, want %q %q", r, mt.Str("authorization"), mt.Str("authorizerId"), wantAuth, wantID)
 		}
 	}
-	if got := methods["GET /orders/{id}"].obj("requestParameters"); !reflect.DeepEqual(got, map[string]any{"method.request.path.id": true}) {
+	if got := methods["GET /orders/{id}"].Obj("requestParameters"); !reflect.DeepEqual(got, map[string]any{"method.request.path.id": true}) {
 		t.Errorf("GET /orders/{id} request parameters = %v", got)
 	}
-	if got := methods["ANY /files/{path+}"].obj("requestParameters"); !reflect.DeepEqual(got, map[string]any{"method.request.path.path": true}) {
+	if got := methods["ANY /files/{path+}"].Obj("requestParameters"); !reflect.DeepEqual(got, map[string]any{"method.request.path.path": true}) {
 		t.Errorf("ANY /files/{path+} request parameters = %v", got)
 	}
 
-	integrations := m.of(tIntegration)
+	integrations := m.Of(tIntegration)
 	if len(integrations) != len(def.Routes) {
 		t.Errorf("%d integrations, want %d", len(integrations), len(def.Routes))
 	}
 	for _, in := range integrations {
-		if in.str("type") != "AWS_PROXY" || in.str("integrationHttpMethod") != "POST" || in.str("uri") != invokeARN("handler") {
+		if in.Str("type") != "AWS_PROXY" || in.Str("integrationHttpMethod") != "POST" || in.Str("uri") != invokeARN("handler") {
 			t.Errorf("integration %s = %v, want AWS_PROXY POST to the handler", in.Name, in.Inputs)
 		}
 	}
 
 	exec := "arn:aws:execute-api:eu-west-1:123456789012:" + testAPIID
 	var sources []string
-	for _, p := range m.of(tPermission) {
-		if p.str("action") != "lambda:InvokeFunction" || p.str("principal") != "apigateway.amazonaws.com" {
+	for _, p := range m.Of(tPermission) {
+		if p.Str("action") != "lambda:InvokeFunction" || p.Str("principal") != "apigateway.amazonaws.com" {
 			t.Errorf("permission %s = %v", p.Name, p.Inputs)
 		}
-		sources = append(sources, p.str("function")+" "+p.str("sourceArn"))
+		sources = append(sources, p.Str("function")+" "+p.Str("sourceArn"))
 	}
 	sort.Strings(sources)
 	want := []string{
@@ -423,15 +424,15 @@ func TestRequestAuthorizer(t *testing.T) {
 	a.Type, a.ValidationRegex, a.ResultTTL = api.Request, "", 0
 	a.IdentitySources = []string{"method.request.header.X-Api-Key", "method.request.querystring.tenant"}
 	m, _ := mustRun(t, args)
-	authz := m.one(t, tAuthorizer)
-	if authz.str("type") != "REQUEST" || authz.str("identitySource") != "method.request.header.X-Api-Key,method.request.querystring.tenant" ||
+	authz := m.One(t, tAuthorizer)
+	if authz.Str("type") != "REQUEST" || authz.Str("identitySource") != "method.request.header.X-Api-Key,method.request.querystring.tenant" ||
 		authz.Inputs["authorizerResultTtlInSeconds"] != 0.0 {
 		t.Errorf("authorizer = %v", authz.Inputs)
 	}
 	if _, ok := authz.Inputs["identityValidationExpression"]; ok {
 		t.Error("a REQUEST authorizer got a validation expression")
 	}
-	env := m.named(t, tFunction, "tollgate-dev-authorizer").obj("environment")["variables"].(map[string]any)
+	env := m.Named(t, tFunction, "tollgate-dev-authorizer").Obj("environment")["variables"].(map[string]any)
 	if env[authorizer.EnvTokenHeader] != "X-Api-Key" {
 		t.Errorf("token header = %v, want X-Api-Key", env[authorizer.EnvTokenHeader])
 	}
@@ -441,8 +442,8 @@ func TestRequestAuthorizer(t *testing.T) {
 func deploymentTrigger(t *testing.T, args Args) string {
 	t.Helper()
 	m, _ := mustRun(t, args)
-	d := m.one(t, tDeployment)
-	h, _ := d.obj("triggers")["redeployment"].(string)
+	d := m.One(t, tDeployment)
+	h, _ := d.Obj("triggers")["redeployment"].(string)
 	if len(h) != 64 {
 		t.Fatalf("deployment triggers = %v, want a sha256", d.Inputs["triggers"])
 	}
@@ -455,13 +456,13 @@ func deploymentTrigger(t *testing.T, args Args) string {
 func TestDeploymentAndStage(t *testing.T) {
 	args := testArgs(t)
 	m, _ := mustRun(t, args)
-	d := m.one(t, tDeployment)
+	d := m.One(t, tDeployment)
 	if d.RPC.GetDeleteBeforeReplace() {
 		t.Error("the deployment is deleted before its replacement exists")
 	}
 	deps := d.RPC.GetDependencies()
 	for _, typ := range []string{tMethod, tIntegration, tAuthorizer, tResponse} {
-		for _, r := range m.of(typ) {
+		for _, r := range m.Of(typ) {
 			if !slices.ContainsFunc(deps, func(u string) bool { return strings.HasSuffix(u, "::"+r.Name) }) {
 				t.Errorf("the deployment does not depend on %s %s", typ, r.Name)
 			}
@@ -495,11 +496,11 @@ func TestDeploymentAndStage(t *testing.T) {
 		}
 	}
 
-	stage := m.one(t, tStage)
-	if stage.str("stageName") != "dev" || stage.str("deployment") != d.ID || stage.str("restApi") != testAPIID {
+	stage := m.One(t, tStage)
+	if stage.Str("stageName") != "dev" || stage.Str("deployment") != d.ID || stage.Str("restApi") != testAPIID {
 		t.Errorf("stage = %v", stage.Inputs)
 	}
-	al := stage.obj("accessLogSettings")
+	al := stage.Obj("accessLogSettings")
 	if al["format"] != api.AccessLogFormat(api.DefaultAccessLog()) ||
 		al["destinationArn"] != "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/apigateway/tollgate-dev/dev/access" {
 		t.Errorf("access log settings = %v", al)
@@ -508,15 +509,15 @@ func TestDeploymentAndStage(t *testing.T) {
 	if err := json.Unmarshal([]byte(al["format"].(string)), &format); err != nil || format["requestId"] != "$context.requestId" {
 		t.Errorf("access log format is not the JSON object of the definition: %v %v", format, err)
 	}
-	ms := m.one(t, tMethodSetting)
+	ms := m.One(t, tMethodSetting)
 	want := map[string]any{"metricsEnabled": true, "loggingLevel": "OFF", "throttlingRateLimit": float64(DefaultRateLimit), "throttlingBurstLimit": float64(DefaultBurstLimit)}
-	if ms.str("methodPath") != "*/*" || ms.str("stageName") != "dev" || !reflect.DeepEqual(ms.obj("settings"), want) {
+	if ms.Str("methodPath") != "*/*" || ms.Str("stageName") != "dev" || !reflect.DeepEqual(ms.Obj("settings"), want) {
 		t.Errorf("method settings = %v, want */* with %v", ms.Inputs, want)
 	}
 
 	args.Throttle = Throttle{RateLimit: 5.5, BurstLimit: 3}
 	m, _ = mustRun(t, args)
-	if s := m.one(t, tMethodSetting).obj("settings"); s["throttlingRateLimit"] != 5.5 || s["throttlingBurstLimit"] != 3.0 {
+	if s := m.One(t, tMethodSetting).Obj("settings"); s["throttlingRateLimit"] != 5.5 || s["throttlingBurstLimit"] != 3.0 {
 		t.Errorf("throttle = %v, want 5.5/s burst 3", s)
 	}
 }
@@ -526,19 +527,19 @@ func TestDeploymentAndStage(t *testing.T) {
 func TestAccountLogsRole(t *testing.T) {
 	args := testArgs(t)
 	m, _ := mustRun(t, args)
-	if n := len(m.of(tAccount)); n != 0 {
+	if n := len(m.Of(tAccount)); n != 0 {
 		t.Errorf("%d account settings without AccountLogsRole", n)
 	}
 	args.AccountLogsRole = true
 	m, _ = mustRun(t, args)
-	acct := m.one(t, tAccount)
-	if acct.Inputs["resetOnDelete"] != true || acct.str("cloudwatchRoleArn") != "arn:aws:iam::123456789012:role/tollgate-dev-apigateway-logs-role" {
+	acct := m.One(t, tAccount)
+	if acct.Inputs["resetOnDelete"] != true || acct.Str("cloudwatchRoleArn") != "arn:aws:iam::123456789012:role/tollgate-dev-apigateway-logs-role" {
 		t.Errorf("account = %v, want our role, reset on destroy", acct.Inputs)
 	}
-	if got := m.one(t, tAttachment).str("policyArn"); got != "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs" {
+	if got := m.One(t, tAttachment).Str("policyArn"); got != "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs" {
 		t.Errorf("policy = %q", got)
 	}
-	if !slices.ContainsFunc(m.one(t, tStage).RPC.GetDependencies(), func(u string) bool { return strings.HasSuffix(u, "::tollgate-dev-apigateway-account") }) {
+	if !slices.ContainsFunc(m.One(t, tStage).RPC.GetDependencies(), func(u string) bool { return strings.HasSuffix(u, "::tollgate-dev-apigateway-account") }) {
 		t.Error("the stage does not wait for the account's logging role")
 	}
 }
@@ -554,8 +555,8 @@ func TestGatewayResponses(t *testing.T) {
 		}
 		m, _ := mustRun(t, args)
 		got := map[string]registered{}
-		for _, r := range m.of(tResponse) {
-			got[r.str("responseType")] = r
+		for _, r := range m.Of(tResponse) {
+			got[r.Str("responseType")] = r
 		}
 		for _, typ := range []api.ResponseType{api.Unauthorized, api.AccessDenied, api.AuthorizerFailure, api.AuthorizerConfigurationError, api.Default4XX, api.Default5XX} {
 			r, ok := got[string(typ)]
@@ -564,10 +565,10 @@ func TestGatewayResponses(t *testing.T) {
 				continue
 			}
 			want := args.Definition.Response(typ)
-			if r.obj("responseTemplates")["application/json"] != want.Template {
+			if r.Obj("responseTemplates")["application/json"] != want.Template {
 				t.Errorf("%s template = %v, want the local gateway's %q", typ, r.Inputs["responseTemplates"], want.Template)
 			}
-			params := r.obj("responseParameters")
+			params := r.Obj("responseParameters")
 			for h, v := range want.Headers {
 				if params["gatewayresponse.header."+h] != "'"+v+"'" {
 					t.Errorf("%s header %s = %v, want '%s'", typ, h, params["gatewayresponse.header."+h], v)
@@ -594,7 +595,7 @@ func TestUsagePlan(t *testing.T) {
 	args := testArgs(t)
 	m, _ := mustRun(t, args)
 	for _, typ := range []string{tUsagePlan, tAPIKey, tUsagePlanKey} {
-		if n := len(m.of(typ)); n != 0 {
+		if n := len(m.Of(typ)); n != 0 {
 			t.Errorf("%d %s without a usage plan", n, typ)
 		}
 	}
@@ -606,21 +607,21 @@ func TestUsagePlan(t *testing.T) {
 
 	args.UsagePlan = &UsagePlan{QuotaLimit: 1000, QuotaPeriod: "WEEK", Throttle: Throttle{RateLimit: 2, BurstLimit: 4}}
 	m, _ = mustRun(t, args)
-	if got := m.one(t, tRestAPI).str("apiKeySource"); got != "AUTHORIZER" {
+	if got := m.One(t, tRestAPI).Str("apiKeySource"); got != "AUTHORIZER" {
 		t.Errorf("apiKeySource = %q, want AUTHORIZER", got)
 	}
-	plan := m.one(t, tUsagePlan)
-	if q := plan.obj("quotaSettings"); q["limit"] != 1000.0 || q["period"] != "WEEK" {
+	plan := m.One(t, tUsagePlan)
+	if q := plan.Obj("quotaSettings"); q["limit"] != 1000.0 || q["period"] != "WEEK" {
 		t.Errorf("quota = %v", q)
 	}
-	if th := plan.obj("throttleSettings"); th["rateLimit"] != 2.0 || th["burstLimit"] != 4.0 {
+	if th := plan.Obj("throttleSettings"); th["rateLimit"] != 2.0 || th["burstLimit"] != 4.0 {
 		t.Errorf("throttle = %v", th)
 	}
 	if st := plan.Inputs["apiStages"].([]any); len(st) != 1 || st[0].(map[string]any)["apiId"] != testAPIID || st[0].(map[string]any)["stage"] != "dev" {
 		t.Errorf("api stages = %v", st)
 	}
 	apiKeys := map[string]registered{}
-	for _, k := range m.of(tAPIKey) {
+	for _, k := range m.Of(tAPIKey) {
 		apiKeys[k.ID] = k
 		if !k.Secrets["value"] {
 			t.Errorf("%s value is not secret", k.Name)
@@ -634,18 +635,18 @@ func TestUsagePlan(t *testing.T) {
 		}
 		values[k.UsageKey] = true
 	}
-	planKeys := m.of(tUsagePlanKey)
+	planKeys := m.Of(tUsagePlanKey)
 	if len(planKeys) != len(args.Clients) {
 		t.Errorf("%d usage plan keys, want one per client", len(planKeys))
 	}
 	for _, pk := range planKeys {
-		k, ok := apiKeys[pk.str("keyId")]
-		if !ok || pk.str("usagePlanId") != plan.ID || pk.str("keyType") != "API_KEY" || !values[k.str("value")] {
+		k, ok := apiKeys[pk.Str("keyId")]
+		if !ok || pk.Str("usagePlanId") != plan.ID || pk.Str("keyType") != "API_KEY" || !values[k.Str("value")] {
 			t.Errorf("usage plan key %v does not put a client's usage key on the plan", pk.Inputs)
 		}
 	}
-	for _, mt := range m.of(tMethod) {
-		if want := mt.str("authorization") == "CUSTOM"; mt.Inputs["apiKeyRequired"] != want {
+	for _, mt := range m.Of(tMethod) {
+		if want := mt.Str("authorization") == "CUSTOM"; mt.Inputs["apiKeyRequired"] != want {
 			t.Errorf("%s apiKeyRequired = %v, want %v (protected methods only)", mt.Name, mt.Inputs["apiKeyRequired"], want)
 		}
 	}
@@ -732,7 +733,7 @@ func TestBadArgsCreateNothing(t *testing.T) {
 			if err := args.Validate(); !errors.Is(err, ErrConfig) {
 				t.Errorf("Validate = %v, want ErrConfig", err)
 			}
-			if n := len(m.resources); n != 0 {
+			if n := len(m.Resources); n != 0 {
 				t.Errorf("%d resources registered before the error, want none", n)
 			}
 		})
@@ -740,13 +741,13 @@ func TestBadArgsCreateNothing(t *testing.T) {
 }
 
 func TestBadComponentName(t *testing.T) {
-	m := &mocks{}
+	m := &pulumimock.Mocks{}
 	args := testArgs(t)
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		_, err := New(ctx, strings.Repeat("n", 51), args)
 		return err
 	}, pulumi.WithMocks("tollgate", "dev", m))
-	if !errors.Is(err, ErrConfig) || len(m.resources) != 0 {
-		t.Errorf("New with a 51-character name = %v, %d resources; want ErrConfig and none", err, len(m.resources))
+	if !errors.Is(err, ErrConfig) || len(m.Resources) != 0 {
+		t.Errorf("New with a 51-character name = %v, %d resources; want ErrConfig and none", err, len(m.Resources))
 	}
 }

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"tollgate/api"
+	"tollgate/authorizer"
+	"tollgate/deploy"
+)
+
+// stackConfig is everything the program reads from the stack's
+// configuration.
+type stackConfig struct {
+	Args   deploy.Args
+	Region string
+	Tags   map[string]string
+
+	validationRegex string
+	corsAllowOrigin string
+}
+
+// setting is one key of the tollgate config namespace, declared with its
+// type, default and description in Pulumi.yaml (a test holds the two
+// equal) and documented in README's table.
+type setting struct {
+	key string
+	// set applies the key's value, as Pulumi passes it: a string, arrays
+	// and objects in JSON.
+	set func(c *stackConfig, v string) error
+}
+
+// settings are every tollgate:* key, in Pulumi.yaml's order.
+var settings = []setting{
+	{"arch", func(c *stackConfig, v string) error { c.Args.Arch = deploy.Arch(v); return nil }},
+	{"stage", func(c *stackConfig, v string) error { c.Args.Definition.Stage = v; return nil }},
+	{"clients", func(c *stackConfig, v string) error { return decodeJSON(v, &c.Args.Clients) }},
+	{"keys", func(c *stackConfig, v string) error { return decodeJSON(v, &c.Args.Keys) }},
+	{"clientRoutes", func(c *stackConfig, v string) error { return decodeJSON(v, &c.Args.Routes) }},
+	{"keyLength", func(c *stackConfig, v string) error { return integer(v, &c.Args.KeyLength) }},
+	{"rotation", func(c *stackConfig, v string) error { return integer(v, &c.Args.Rotation) }},
+	{"recoveryWindowInDays", func(c *stackConfig, v string) error { return integer(v, &c.Args.RecoveryWindowInDays) }},
+	{"kmsKeyArn", func(c *stackConfig, v string) error { c.Args.KMSKeyARN = v; return nil }},
+	{"authorizerType", func(c *stackConfig, v string) error {
+		c.Args.Definition.Authorizer.Type = api.AuthorizerType(v)
+		return nil
+	}},
+	{"identitySources", func(c *stackConfig, v string) error {
+		return decodeJSON(v, &c.Args.Definition.Authorizer.IdentitySources)
+	}},
+	{"validationRegex", func(c *stackConfig, v string) error { c.validationRegex = v; return nil }},
+	{"authorizerResultTtlInSeconds", func(c *stackConfig, v string) error {
+		return seconds(v, &c.Args.Definition.Authorizer.ResultTTL)
+	}},
+	{"authorizerMemory", func(c *stackConfig, v string) error { return memory(c, "authorizer", v) }},
+	{"authorizerTimeout", func(c *stackConfig, v string) error { return timeout(c, "authorizer", v) }},
+	{"authorizerReservedConcurrency", func(c *stackConfig, v string) error { return concurrency(c, "authorizer", v) }},
+	{"handlerMemory", func(c *stackConfig, v string) error { return memory(c, "handler", v) }},
+	{"handlerTimeout", func(c *stackConfig, v string) error { return timeout(c, "handler", v) }},
+	{"handlerReservedConcurrency", func(c *stackConfig, v string) error { return concurrency(c, "handler", v) }},
+	{"logLevel", func(c *stackConfig, v string) error {
+		switch v {
+		case "debug", "info", "warn", "error":
+		default:
+			return fmt.Errorf("%q: want debug, info, warn or error", v)
+		}
+		c.setLogLevel(v)
+		return nil
+	}},
+	{"logRetentionDays", func(c *stackConfig, v string) error { return integer(v, &c.Args.LogRetentionDays) }},
+	{"throttleRateLimit", func(c *stackConfig, v string) error { return number(v, &c.Args.Throttle.RateLimit) }},
+	{"throttleBurstLimit", func(c *stackConfig, v string) error { return integer(v, &c.Args.Throttle.BurstLimit) }},
+	{"usagePlan", func(c *stackConfig, v string) error {
+		on, err := boolean(v)
+		if on {
+			c.Args.UsagePlan = &deploy.UsagePlan{QuotaPeriod: "DAY"}
+		}
+		return err
+	}},
+	{"usagePlanQuota", func(c *stackConfig, v string) error {
+		return c.plan(v, func(p *deploy.UsagePlan) error { return integer(v, &p.QuotaLimit) })
+	}},
+	{"usagePlanQuotaPeriod", func(c *stackConfig, v string) error {
+		return c.plan(v, func(p *deploy.UsagePlan) error { p.QuotaPeriod = v; return nil })
+	}},
+	{"usagePlanRateLimit", func(c *stackConfig, v string) error {
+		return c.plan(v, func(p *deploy.UsagePlan) error { return number(v, &p.Throttle.RateLimit) })
+	}},
+	{"usagePlanBurstLimit", func(c *stackConfig, v string) error {
+		return c.plan(v, func(p *deploy.UsagePlan) error { return integer(v, &p.Throttle.BurstLimit) })
+	}},
+	{"corsAllowOrigin", func(c *stackConfig, v string) error { c.corsAllowOrigin = v; return nil }},
+	{"accountLogsRole", func(c *stackConfig, v string) (err error) { c.Args.AccountLogsRole, err = boolean(v); return err }},
+	{"tags", func(c *stackConfig, v string) error { return decodeJSON(v, &c.Tags) }},
+}
+
+// defaultConfig is the configuration of a stack that sets nothing: the
+// same values as the defaults Pulumi.yaml declares.
+func defaultConfig() stackConfig {
+	c := stackConfig{
+		Args: deploy.Args{
+			Definition:       api.Default(),
+			Arch:             deploy.DefaultArch,
+			Clients:          []string{"default"},
+			KeyLength:        deploy.DefaultKeyLength,
+			LogRetentionDays: deploy.DefaultLogRetentionDays,
+			Throttle:         deploy.Throttle{RateLimit: deploy.DefaultRateLimit, BurstLimit: deploy.DefaultBurstLimit},
+			AccountLogsRole:  true,
+		},
+	}
+	c.setLogLevel("info")
+	return c
+}
+
+// setLogLevel sets the authorizer's log level.
+func (c *stackConfig) setLogLevel(level string) {
+	f := c.Args.Definition.Functions["authorizer"]
+	f.Env = map[string]string{authorizer.EnvLogLevel: level}
+	c.Args.Definition.Functions["authorizer"] = f
+}
+
+// loadConfig reads the stack's configuration: every tollgate:* setting,
+// aws:region (or AWS_REGION), and checks it all, so that a mistake stops
+// the program before anything is created.
+func loadConfig(ctx *pulumi.Context) (stackConfig, error) {
+	c := defaultConfig()
+	ns := ctx.Project() + ":"
+	// The usage plan's settings apply to the plan, so it is read first.
+	order := append([]setting{}, settings...)
+	for i, s := range order {
+		if s.key == "usagePlan" {
+			order = append(append([]setting{s}, order[:i]...), order[i+1:]...)
+			break
+		}
+	}
+	for _, s := range order {
+		v, ok := ctx.GetConfig(ns + s.key)
+		if !ok {
+			continue
+		}
+		if err := s.set(&c, v); err != nil {
+			return c, fmt.Errorf("%w: %s%s: %v", deploy.ErrConfig, ns, s.key, err)
+		}
+	}
+	if len(c.Args.Keys) > 0 && !ctx.IsConfigSecret(ns+"keys") {
+		return c, fmt.Errorf("%w: %skeys holds keys in plain text; set each with: pulumi config set --secret --path 'keys.CLIENT' KEY", deploy.ErrConfig, ns)
+	}
+
+	a := &c.Args.Definition.Authorizer
+	switch {
+	case c.validationRegex != "":
+		a.ValidationRegex = c.validationRegex
+	case a.Type == api.Token:
+		a.ValidationRegex = api.BearerRegex
+	default:
+		a.ValidationRegex = ""
+	}
+	if c.corsAllowOrigin != "" {
+		if err := c.Args.Definition.AllowOrigin(c.corsAllowOrigin); err != nil {
+			return c, fmt.Errorf("%w: %scorsAllowOrigin: %w", deploy.ErrConfig, ns, err)
+		}
+	}
+
+	c.Region, _ = ctx.GetConfig("aws:region")
+	if c.Region == "" {
+		c.Region = cmpOr(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
+	}
+	if !region.MatchString(c.Region) {
+		return c, fmt.Errorf("%w: aws:region %q: set the Region to deploy to, like: pulumi config set aws:region eu-west-1", deploy.ErrConfig, c.Region)
+	}
+	tags := map[string]string{"tollgate:project": ctx.Project(), "tollgate:stack": ctx.Stack()}
+	for k, v := range c.Tags {
+		if strings.HasPrefix(strings.ToLower(k), "aws:") || k == "" || len(k) > 128 || len(v) > 256 {
+			return c, fmt.Errorf("%w: %stags: tag %q: keys are 1 to 128 characters and cannot start with aws:, values at most 256", deploy.ErrConfig, ns, k)
+		}
+		tags[k] = v
+	}
+	c.Tags = tags
+	return c, c.Args.Validate()
+}
+
+var region = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+
+func cmpOr(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// plan applies a usage plan setting, which needs usagePlan: true.
+func (c *stackConfig) plan(v string, set func(*deploy.UsagePlan) error) error {
+	if c.Args.UsagePlan == nil {
+		// Pulumi passes the declared default of every setting; only a
+		// change from it is a mistake without a plan.
+		probe := deploy.UsagePlan{QuotaPeriod: "DAY"}
+		if err := set(&probe); err != nil {
+			return err
+		}
+		if probe != (deploy.UsagePlan{QuotaPeriod: "DAY"}) {
+			return fmt.Errorf("applies only with usagePlan: true")
+		}
+		return nil
+	}
+	return set(c.Args.UsagePlan)
+}
+
+// decodeJSON decodes an array or object setting; an empty object is the
+// same as none.
+func decodeJSON(v string, dst any) error {
+	if err := json.Unmarshal([]byte(v), dst); err != nil {
+		return fmt.Errorf("%q is not of the declared type (%v)", v, err)
+	}
+	if rv := reflect.ValueOf(dst).Elem(); rv.Kind() == reflect.Map && rv.Len() == 0 {
+		rv.SetZero()
+	}
+	return nil
+}
+
+func integer(v string, dst *int) error {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return fmt.Errorf("%q is not an integer", v)
+	}
+	*dst = n
+	return nil
+}
+
+func number(v string, dst *float64) error {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a number", v)
+	}
+	*dst = f
+	return nil
+}
+
+func boolean(v string) (bool, error) {
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		return false, fmt.Errorf("%q is not true or false", v)
+	}
+	return b, nil
+}
+
+func seconds(v string, dst *time.Duration) error {
+	var n int
+	if err := integer(v, &n); err != nil {
+		return err
+	}
+	*dst = time.Duration(n) * time.Second
+	return nil
+}
+
+func memory(c *stackConfig, fn, v string) error {
+	f := c.Args.Definition.Functions[fn]
+	if err := integer(v, &f.MemoryMB); err != nil {
+		return err
+	}
+	c.Args.Definition.Functions[fn] = f
+	return nil
+}
+
+func timeout(c *stackConfig, fn, v string) error {
+	f := c.Args.Definition.Functions[fn]
+	if err := seconds(v, &f.Timeout); err != nil {
+		return err
+	}
+	c.Args.Definition.Functions[fn] = f
+	return nil
+}
+
+func concurrency(c *stackConfig, fn, v string) error {
+	var n int
+	if err := integer(v, &n); err != nil {
+		return err
+	}
+	if n == 0 { // unreserved, the default
+		return nil
+	}
+	if c.Args.ReservedConcurrency == nil {
+		c.Args.ReservedConcurrency = map[string]int{}
+	}
+	c.Args.ReservedConcurrency[fn] = n
+	return nil
+}

@@ -1,0 +1,169 @@
+package deploy
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"debug/elf"
+	"encoding/base64"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tollgate/api"
+	"tollgate/internal/lambdabuild"
+)
+
+func moduleDir(t *testing.T) string {
+	t.Helper()
+	dir, err := lambdabuild.ModuleDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// The same source gives byte-identical archives, so an unchanged function
+// shows no diff; each holds one executable bootstrap for the architecture.
+func TestBuildIsReproducible(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cross-compiles both functions twice")
+	}
+	def := api.Default()
+	for _, tc := range []struct {
+		arch    Arch
+		machine elf.Machine
+	}{{ARM64, elf.EM_AARCH64}, {X86_64, elf.EM_X86_64}} {
+		t.Run(string(tc.arch), func(t *testing.T) {
+			first, err := Build(context.Background(), &def, tc.arch, moduleDir(t), t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			second, err := Build(context.Background(), &def, tc.arch, moduleDir(t), t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name := range def.Functions {
+				a, b := first[name], second[name]
+				za, _ := os.ReadFile(a.Path)
+				zb, _ := os.ReadFile(b.Path)
+				if !bytes.Equal(za, zb) || a.SHA256 != b.SHA256 {
+					t.Errorf("%s: two builds of the same source differ", name)
+				}
+				sum := sha256.Sum256(za)
+				if a.SHA256 != base64.StdEncoding.EncodeToString(sum[:]) {
+					t.Errorf("%s: SHA256 %s is not the archive's", name, a.SHA256)
+				}
+				checkBootstrap(t, za, tc.machine)
+			}
+		})
+	}
+}
+
+// checkBootstrap checks a Lambda archive: one file, bootstrap, executable,
+// a static Linux binary for machine.
+func checkBootstrap(t *testing.T, archive []byte, machine elf.Machine) {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(zr.File) != 1 || zr.File[0].Name != "bootstrap" {
+		t.Fatalf("archive holds %d files, want only bootstrap", len(zr.File))
+	}
+	f := zr.File[0]
+	if f.Mode().Perm() != 0o755 {
+		t.Errorf("bootstrap mode %v, want 0755 (the runtime executes it)", f.Mode())
+	}
+	rc, err := f.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := elf.NewFile(bytes.NewReader(bin))
+	if err != nil {
+		t.Fatalf("bootstrap is not an ELF binary: %v", err)
+	}
+	if e.Machine != machine {
+		t.Errorf("bootstrap machine %v, want %v", e.Machine, machine)
+	}
+	for _, p := range e.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Error("bootstrap is dynamically linked; provided.al2023 needs no libc, but CGO_ENABLED=0 is the rule")
+		}
+	}
+}
+
+func TestZipBootstrapIsDeterministic(t *testing.T) {
+	a, _ := zipBootstrap([]byte("binary"))
+	b, _ := zipBootstrap([]byte("binary"))
+	c, _ := zipBootstrap([]byte("binary2"))
+	if !bytes.Equal(a, b) || bytes.Equal(a, c) {
+		t.Error("zipBootstrap depends on something besides the binary")
+	}
+}
+
+// New builds the functions itself when no archives are given, into
+// BuildDir, and deploys what it built.
+func TestNewBuilds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cross-compiles both functions")
+	}
+	args := testArgs(t)
+	args.Archives = nil
+	args.ModuleDir = moduleDir(t)
+	args.BuildDir = t.TempDir()
+	m, _ := mustRun(t, args)
+	for _, fn := range m.Of(tFunction) {
+		name := strings.TrimPrefix(fn.Name, "tollgate-dev-")
+		path := filepath.Join(args.BuildDir, name+".zip")
+		z, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%s: no archive in BuildDir: %v", name, err)
+		}
+		sum := sha256.Sum256(z)
+		if fn.Str("sourceCodeHash") != base64.StdEncoding.EncodeToString(sum[:]) {
+			t.Errorf("%s sourceCodeHash is not the built archive's", name)
+		}
+		checkBootstrap(t, z, elf.EM_AARCH64)
+	}
+}
+
+// A failed build stops New with the compiler's message before any
+// resource is registered.
+func TestFailedBuildCreatesNothing(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module tollgate\n\ngo 1.26.0\n"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "cmd", "broken"), 0o755)
+	os.WriteFile(filepath.Join(dir, "cmd", "broken", "main.go"), []byte("package main\n\nfunc main() { undefinedThing() }\n"), 0o644)
+
+	args := testArgs(t)
+	args.Archives = nil
+	args.ModuleDir = dir
+	args.BuildDir = t.TempDir()
+	args.Definition.Functions = map[string]api.Function{
+		"authorizer": {Package: "./cmd/broken", Timeout: 5e9, MemoryMB: 128},
+		"handler":    {Package: "./cmd/broken", Timeout: 5e9, MemoryMB: 128},
+	}
+	m, _, err := run(t, args)
+	if err == nil || !strings.Contains(err.Error(), "undefined: undefinedThing") {
+		t.Fatalf("New with a broken function = %v, want the compiler's message", err)
+	}
+	if errors.Is(err, ErrConfig) {
+		t.Error("a compile error is reported as a configuration error")
+	}
+	if n := len(m.Resources); n != 0 {
+		t.Errorf("%d resources registered after a failed build, want none", n)
+	}
+	if entries, _ := os.ReadDir(args.BuildDir); len(entries) > 1 {
+		t.Errorf("a failed build left archives: %v", entries)
+	}
+}

@@ -1,0 +1,158 @@
+// Package pulumimock records what a Pulumi program registers, answering
+// for the AWS and random providers with fixed identifiers the way they
+// would (ARNs, invoke URLs, generated passwords), so tests can assert on
+// every resource's inputs and options as a deploy would send them.
+package pulumimock
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+)
+
+// Fake AWS identifiers the mocks give resources.
+const (
+	Region  = "eu-west-1"
+	Account = "123456789012"
+	APIID   = "a1b2c3d4e5"
+)
+
+// Resource is one resource the program registered.
+type Resource struct {
+	Type, Name string
+	ID         string
+	URN        string
+	Inputs     map[string]any // secrets unwrapped
+	Secrets    map[string]bool
+	RPC        *pulumirpc.RegisterResourceRequest
+}
+
+// Str is the string input key, or "".
+func (r Resource) Str(key string) string { s, _ := r.Inputs[key].(string); return s }
+
+// Obj is the object input key, or nil.
+func (r Resource) Obj(key string) map[string]any { m, _ := r.Inputs[key].(map[string]any); return m }
+
+// Mocks answers for AWS and random as their providers would, with
+// fixed identifiers, and records every resource, as a deploy would create
+// it. Use it with pulumi.WithMocks.
+type Mocks struct {
+	mu        sync.Mutex
+	Resources []Resource
+}
+
+func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	return nil, fmt.Errorf("unexpected invoke %s", args.Token)
+}
+
+// plain turns a property into Go values, unwrapping secrets.
+func plain(v resource.PropertyValue) (any, bool) {
+	switch {
+	case v.IsSecret():
+		p, _ := plain(v.SecretValue().Element)
+		return p, true
+	case v.IsObject():
+		out := map[string]any{}
+		for k, e := range v.ObjectValue() {
+			out[string(k)], _ = plain(e)
+		}
+		return out, false
+	case v.IsArray():
+		var out []any
+		for _, e := range v.ArrayValue() {
+			p, _ := plain(e)
+			out = append(out, p)
+		}
+		return out, false
+	case v.IsAsset() || v.IsArchive():
+		return v.V, false
+	case v.IsNull() || v.IsComputed() || v.IsOutput():
+		return nil, false
+	}
+	return v.Mappable(), false
+}
+
+func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	r := Resource{Type: args.TypeToken, Name: args.Name, Inputs: map[string]any{}, Secrets: map[string]bool{}, RPC: args.RegisterRPC}
+	for k, v := range args.Inputs {
+		r.Inputs[string(k)], r.Secrets[string(k)] = plain(v)
+	}
+	out := args.Inputs.Copy()
+	set := func(k string, v any) { out[resource.PropertyKey(k)] = resource.NewPropertyValue(v) }
+	id := args.Name + "-id"
+	switch args.TypeToken {
+	case "aws:apigateway/restApi:RestApi":
+		id = APIID
+		set("rootResourceId", "root-id")
+		set("executionArn", "arn:aws:execute-api:"+Region+":"+Account+":"+APIID)
+	case "aws:lambda/function:Function":
+		arn := "arn:aws:lambda:" + Region + ":" + Account + ":function:" + r.Str("name")
+		set("arn", arn)
+		set("invokeArn", "arn:aws:apigateway:"+Region+":lambda:path/2015-03-31/functions/"+arn+"/invocations")
+	case "aws:secretsmanager/secret:Secret":
+		id = "arn:aws:secretsmanager:" + Region + ":" + Account + ":secret:" + args.Name + "-AbCdEf"
+		set("arn", id)
+	case "aws:cloudwatch/logGroup:LogGroup":
+		set("arn", "arn:aws:logs:"+Region+":"+Account+":log-group:"+r.Str("name"))
+	case "aws:iam/role:Role":
+		set("arn", "arn:aws:iam::"+Account+":role/"+args.Name)
+		set("name", args.Name)
+	case "aws:apigateway/stage:Stage":
+		set("invokeUrl", "https://"+APIID+".execute-api."+Region+".amazonaws.com/"+r.Str("stageName"))
+	case "random:index/randomPassword:RandomPassword":
+		// Deterministic, distinct per resource and per keepers, like a
+		// real password would be per replacement.
+		seed := sha256.Sum256([]byte(fmt.Sprint(args.Name, r.Inputs["keepers"])))
+		n := int(r.Inputs["length"].(float64))
+		pw := strings.Repeat(hex.EncodeToString(seed[:]), n/64+1)[:n]
+		out["result"] = resource.MakeSecret(resource.NewPropertyValue(pw))
+	}
+	r.ID = id
+	m.mu.Lock()
+	m.Resources = append(m.Resources, r)
+	m.mu.Unlock()
+	return id, out, nil
+}
+
+// Of are the resources of one type, in the order they were registered.
+func (m *Mocks) Of(typ string) []Resource {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var rs []Resource
+	for _, r := range m.Resources {
+		if r.Type == typ {
+			rs = append(rs, r)
+		}
+	}
+	return rs
+}
+
+// One is the only resource of a type; the test fails if there is not
+// exactly one.
+func (m *Mocks) One(t *testing.T, typ string) Resource {
+	t.Helper()
+	rs := m.Of(typ)
+	if len(rs) != 1 {
+		t.Fatalf("%d resources of type %s, want 1", len(rs), typ)
+	}
+	return rs[0]
+}
+
+// Named is the resource of a type with a logical name.
+func (m *Mocks) Named(t *testing.T, typ, name string) Resource {
+	t.Helper()
+	for _, r := range m.Of(typ) {
+		if r.Name == name {
+			return r
+		}
+	}
+	t.Fatalf("no %s named %q", typ, name)
+	return Resource{}
+}

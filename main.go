@@ -1,0 +1,69 @@
+// Command tollgate is the Pulumi program: `pulumi up` builds the Lambda
+// functions and deploys a REST API guarded by tollgate's authorizer, with
+// its keys in Secrets Manager; `pulumi destroy` removes it. It reads the
+// stack's configuration (see Pulumi.yaml and README), builds, and hands the
+// rest to the deploy package's component.
+package main
+
+import (
+	"path/filepath"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"tollgate/deploy"
+	"tollgate/internal/lambdabuild"
+)
+
+func main() {
+	pulumi.Run(func(ctx *pulumi.Context) error {
+		_, err := program(ctx, "")
+		return err
+	})
+}
+
+// program reads and checks the configuration and builds the functions
+// into buildDir (default .tollgate/build/<arch> in the module) before it
+// creates anything, so a mistake or a compile error leaves the stack
+// untouched; then it creates the AWS provider with the stack's default
+// tags, the API, and the stack's outputs, which it returns.
+func program(ctx *pulumi.Context, buildDir string) (pulumi.Map, error) {
+	cfg, err := loadConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	moduleDir, err := lambdabuild.ModuleDir(".")
+	if err != nil {
+		return nil, err
+	}
+	args := cfg.Args
+	if buildDir == "" {
+		buildDir = filepath.Join(moduleDir, ".tollgate", "build", string(args.Arch))
+	}
+	args.Archives, err = deploy.Build(ctx.Context(), &args.Definition, args.Arch, moduleDir, buildDir)
+	if err != nil {
+		return nil, err
+	}
+	provider, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{
+		Region:      pulumi.String(cfg.Region),
+		DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: pulumi.ToStringMap(cfg.Tags)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	a, err := deploy.New(ctx, ctx.Project()+"-"+ctx.Stack(), args, pulumi.Provider(provider))
+	if err != nil {
+		return nil, err
+	}
+	outputs := pulumi.Map{
+		"url":       a.URL,
+		"routeUrls": a.RouteURLs,
+		"secretArn": a.SecretARN,
+		"apiKeys":   a.APIKeys,
+		"curl":      a.Curl,
+	}
+	for k, v := range outputs {
+		ctx.Export(k, v)
+	}
+	return outputs, nil
+}

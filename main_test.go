@@ -1,0 +1,391 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag/colors"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"tollgate/api"
+	"tollgate/deploy"
+	"tollgate/internal/pulumimock"
+)
+
+// withConfig sets the stack configuration as the Pulumi CLI passes it to
+// the program: values by "namespace:key", and the keys that are secret.
+func withConfig(cfg map[string]string, secretKeys ...string) pulumi.RunOption {
+	return func(info *pulumi.RunInfo) {
+		info.Config = cfg
+		info.ConfigSecretKeys = secretKeys
+	}
+}
+
+// runProgram runs the program on stack "dev" with the mocks.
+// It returns the resources, the stack's outputs' values, and which
+// outputs are secret.
+func runProgram(t *testing.T, cfg map[string]string, secretKeys ...string) (*pulumimock.Mocks, map[string]any, map[string]bool, error) {
+	t.Helper()
+	m := &pulumimock.Mocks{}
+	var mu sync.Mutex
+	values := map[string]any{}
+	var outputs pulumi.Map
+	buildDir := t.TempDir()
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		var err error
+		outputs, err = program(ctx, buildDir)
+		for k, o := range outputs {
+			pulumi.ToOutput(o).ApplyT(func(v any) any {
+				mu.Lock()
+				values[k] = v
+				mu.Unlock()
+				return v
+			})
+		}
+		return err
+	}, pulumi.WithMocks("tollgate", "dev", m), withConfig(cfg, secretKeys...))
+	secret := map[string]bool{}
+	for k, o := range outputs {
+		secret[k] = pulumi.IsSecret(pulumi.ToOutput(o))
+	}
+	return m, values, secret, err
+}
+
+// project is Pulumi.yaml, loaded and validated as the CLI loads it.
+func project(t *testing.T) *workspace.Project {
+	t.Helper()
+	p, err := workspace.LoadProject("Pulumi.yaml")
+	if err != nil {
+		t.Fatalf("Pulumi.yaml: %v", err)
+	}
+	return p
+}
+
+// asConfigValue is a project default as the CLI passes it to a program:
+// strings as they are, numbers and booleans as text, arrays and objects
+// as JSON.
+func asConfigValue(t *testing.T, v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case bool, int, float64:
+		return fmt.Sprint(v)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestPulumiYAML(t *testing.T) {
+	p := project(t)
+	if p.Name != "tollgate" || p.Runtime.Name() != "go" || p.Description == nil || *p.Description == "" {
+		t.Errorf("Pulumi.yaml: name %q runtime %q, want tollgate, go and a description", p.Name, p.Runtime.Name())
+	}
+	var keys []string
+	for _, s := range settings {
+		keys = append(keys, s.key)
+	}
+	if got := slices.Sorted(maps.Keys(p.Config)); !slices.Equal(got, slices.Sorted(slices.Values(keys))) {
+		t.Errorf("Pulumi.yaml declares %q,\nthe program reads %q", got, keys)
+	}
+	for key, c := range p.Config {
+		if c.Type == nil || c.Default == nil || c.Description == "" {
+			t.Errorf("%s: declare its type, default and description (a setting without a default is required)", key)
+			continue
+		}
+		if !workspace.ValidateConfigValue(*c.Type, c.Items, c.Default) {
+			t.Errorf("%s: default %v is not a %s", key, c.Default, *c.Type)
+		}
+	}
+}
+
+// The program's own defaults are Pulumi.yaml's: a stack that sets nothing
+// and one that sets every default explicitly deploy the same thing.
+func TestDefaultsMatchPulumiYAML(t *testing.T) {
+	cfg := map[string]string{"aws:region": "eu-west-1"}
+	for key, c := range project(t).Config {
+		cfg["tollgate:"+key] = asConfigValue(t, c.Default)
+	}
+	withDefaults := loadWith(t, cfg)
+	without := loadWith(t, map[string]string{"aws:region": "eu-west-1"})
+	if !reflect.DeepEqual(withDefaults, without) {
+		t.Errorf("Pulumi.yaml's defaults give\n%+v\nthe program's give\n%+v", withDefaults, without)
+	}
+	want := api.Default()
+	authz := want.Functions["authorizer"]
+	authz.Env = map[string]string{"TOLLGATE_LOG_LEVEL": "info"}
+	want.Functions["authorizer"] = authz
+	if !reflect.DeepEqual(without.Args.Definition, want) {
+		t.Errorf("the default stack's API is not api.Default():\n%+v", without.Args.Definition)
+	}
+}
+
+// loadWith is loadConfig for cfg; it fails the test on an error.
+func loadWith(t *testing.T, cfg map[string]string, secretKeys ...string) stackConfig {
+	t.Helper()
+	var c stackConfig
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		var err error
+		c, err = loadConfig(ctx)
+		return err
+	}, pulumi.WithMocks("tollgate", "dev", &pulumimock.Mocks{}), withConfig(cfg, secretKeys...))
+	if err != nil {
+		t.Fatalf("loadConfig(%v): %v", cfg, err)
+	}
+	return c
+}
+
+// devStack is Pulumi.dev.yaml's configuration, validated against
+// Pulumi.yaml's types as the CLI validates it, as the CLI passes it.
+func devStack(t *testing.T) map[string]string {
+	t.Helper()
+	p := project(t)
+	sink := diag.DefaultSink(io.Discard, io.Discard, diag.FormatOptions{Color: colors.Never})
+	stack, err := workspace.LoadProjectStack(sink, p, "Pulumi.dev.yaml")
+	if err != nil {
+		t.Fatalf("Pulumi.dev.yaml: %v", err)
+	}
+	cfg := map[string]string{}
+	for k, v := range stack.Config {
+		s, err := v.Value(config.NopDecrypter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg[k.Namespace()+":"+k.Name()] = s
+		if k.Namespace() != "tollgate" {
+			continue
+		}
+		decl, ok := p.Config[k.Name()]
+		if !ok {
+			t.Errorf("Pulumi.dev.yaml sets tollgate:%s, which Pulumi.yaml does not declare", k.Name())
+			continue
+		}
+		var value any = s
+		if v.Object() {
+			if err := json.Unmarshal([]byte(s), &value); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !workspace.ValidateConfigValue(*decl.Type, decl.Items, value) {
+			t.Errorf("Pulumi.dev.yaml: tollgate:%s = %v is not a %s", k.Name(), s, *decl.Type)
+		}
+	}
+	return cfg
+}
+
+func TestDevStack(t *testing.T) {
+	c := loadWith(t, devStack(t))
+	if c.Region != "eu-west-1" || !slices.Equal(c.Args.Clients, []string{"default", "reports"}) ||
+		!slices.Equal(c.Args.Routes["reports"], []string{"GET /customers"}) || c.Tags["environment"] != "dev" {
+		t.Errorf("dev stack = %+v", c)
+	}
+}
+
+// The README's configuration table is Pulumi.yaml's, row for row.
+func TestREADMEConfigTable(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `([A-Za-z]+)` \\| ([a-z<>]+) \\| `(.*?)` \\| (.+) \\|$")
+	rows := row.FindAllStringSubmatch(string(readme), -1)
+	p := project(t)
+	var keys []string
+	for _, r := range rows {
+		key, typ, def, desc := r[1], r[2], r[3], r[4]
+		keys = append(keys, key)
+		c, ok := p.Config[key]
+		if !ok {
+			t.Errorf("README documents %s, which Pulumi.yaml does not declare", key)
+			continue
+		}
+		wantType := *c.Type
+		if c.Items != nil {
+			wantType += "<" + c.Items.Type + ">"
+		}
+		wantDefault := asConfigValue(t, c.Default)
+		if *c.Type == "string" {
+			wantDefault = fmt.Sprintf("%q", c.Default)
+		}
+		if typ != wantType || def != wantDefault || desc != c.Description {
+			t.Errorf("README row %s = %s | %s | %s\nPulumi.yaml: %s | %s | %s", key, typ, def, desc, wantType, wantDefault, c.Description)
+		}
+	}
+	var want []string
+	for _, s := range settings {
+		want = append(want, s.key)
+	}
+	if !slices.Equal(keys, want) {
+		t.Errorf("README's table has %q,\nwant every setting in order: %q", keys, want)
+	}
+}
+
+// A configuration mistake stops the program with a message naming the
+// setting, before any resource (the provider included) is created.
+func TestBadConfigCreatesNothing(t *testing.T) {
+	cases := []struct {
+		name    string
+		cfg     map[string]string
+		secrets []string
+		want    string
+	}{
+		{"ttl above 3600", map[string]string{"tollgate:authorizerResultTtlInSeconds": "3601"}, nil, "result TTL 1h0m1s"},
+		{"negative ttl", map[string]string{"tollgate:authorizerResultTtlInSeconds": "-1"}, nil, "result TTL -1s"},
+		{"ttl not a number", map[string]string{"tollgate:authorizerResultTtlInSeconds": "5m"}, nil, "tollgate:authorizerResultTtlInSeconds: \"5m\" is not an integer"},
+		{"unknown authorizer type", map[string]string{"tollgate:authorizerType": "JWT"}, nil, `type "JWT": want TOKEN or REQUEST`},
+		{"empty clients", map[string]string{"tollgate:clients": "[]"}, nil, "no clients"},
+		{"invalid regex", map[string]string{"tollgate:validationRegex": "^Bearer ("}, nil, "validation regex"},
+		{"unknown arch", map[string]string{"tollgate:arch": "riscv64"}, nil, `architecture "riscv64": want arm64 or x86_64`},
+		{"stage with a space", map[string]string{"tollgate:stage": "my stage"}, nil, `stage "my stage"`},
+		{"stage too long", map[string]string{"tollgate:stage": strings.Repeat("s", 129)}, nil, "1 to 128"},
+		{"regex with REQUEST", map[string]string{"tollgate:authorizerType": "REQUEST", "tollgate:validationRegex": "^x$"}, nil, "only to TOKEN"},
+		{"keys in plain text", map[string]string{"tollgate:keys": `{"default":"` + strings.Repeat("k", 40) + `"}`}, nil, "plain text"},
+		{"clients not an array", map[string]string{"tollgate:clients": "web"}, nil, "tollgate:clients"},
+		{"log level", map[string]string{"tollgate:logLevel": "verbose"}, nil, "tollgate:logLevel"},
+		{"quota without a plan", map[string]string{"tollgate:usagePlanQuota": "100"}, nil, "usagePlan: true"},
+		{"cors origin", map[string]string{"tollgate:corsAllowOrigin": "app.example.com"}, nil, "CORS origin"},
+		{"aws tag", map[string]string{"tollgate:tags": `{"aws:owner":"me"}`}, nil, "aws:"},
+		{"no region", map[string]string{"aws:region": ""}, nil, "pulumi config set aws:region"},
+		{"memory", map[string]string{"tollgate:handlerMemory": "64"}, nil, "memory 64 MB"},
+		{"timeout", map[string]string{"tollgate:authorizerTimeout": "901"}, nil, "timeout 15m1s"},
+	}
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := map[string]string{"aws:region": "eu-west-1"}
+			maps.Copy(cfg, tc.cfg)
+			m, _, _, err := runProgram(t, cfg, tc.secrets...)
+			if !errors.Is(err, deploy.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("program = %v\nwant a configuration error containing %q", err, tc.want)
+			}
+			if n := len(m.Resources); n != 0 {
+				t.Errorf("%d resources created before the error, want none", n)
+			}
+		})
+	}
+}
+
+// Supplied keys are accepted when they are secret.
+func TestSuppliedSecretKeys(t *testing.T) {
+	key := strings.Repeat("k", 40)
+	c := loadWith(t, map[string]string{"aws:region": "eu-west-1", "tollgate:keys": `{"default":"` + key + `"}`}, "tollgate:keys")
+	if c.Args.Keys["default"] != key {
+		t.Errorf("keys = %v", c.Args.Keys)
+	}
+}
+
+// Settings reach the component.
+func TestSettingsApply(t *testing.T) {
+	c := loadWith(t, map[string]string{
+		"aws:region":                             "us-east-2",
+		"tollgate:arch":                          "x86_64",
+		"tollgate:authorizerType":                "REQUEST",
+		"tollgate:identitySources":               `["method.request.header.X-Api-Key"]`,
+		"tollgate:authorizerResultTtlInSeconds":  "0",
+		"tollgate:authorizerMemory":              "512",
+		"tollgate:handlerTimeout":                "30",
+		"tollgate:authorizerReservedConcurrency": "10",
+		"tollgate:logLevel":                      "debug",
+		"tollgate:usagePlan":                     "true",
+		"tollgate:usagePlanQuota":                "1000",
+		"tollgate:usagePlanQuotaPeriod":          "MONTH",
+		"tollgate:usagePlanRateLimit":            "5",
+		"tollgate:usagePlanBurstLimit":           "10",
+		"tollgate:throttleRateLimit":             "20",
+		"tollgate:corsAllowOrigin":               "https://app.example.com",
+		"tollgate:accountLogsRole":               "false",
+		"tollgate:rotation":                      "3",
+	})
+	a := c.Args
+	def := a.Definition
+	if a.Arch != deploy.X86_64 || c.Region != "us-east-2" || def.Authorizer.Type != api.Request || def.Authorizer.ValidationRegex != "" ||
+		def.Authorizer.TokenHeader() != "X-Api-Key" || def.Authorizer.ResultTTL != 0 || def.Functions["authorizer"].MemoryMB != 512 ||
+		def.Functions["handler"].Timeout.Seconds() != 30 || a.ReservedConcurrency["authorizer"] != 10 ||
+		def.Functions["authorizer"].Env["TOLLGATE_LOG_LEVEL"] != "debug" || a.AccountLogsRole || a.Rotation != 3 || a.Throttle.RateLimit != 20 {
+		t.Errorf("settings did not apply: %+v", a)
+	}
+	want := &deploy.UsagePlan{QuotaLimit: 1000, QuotaPeriod: "MONTH", Throttle: deploy.Throttle{RateLimit: 5, BurstLimit: 10}}
+	if !reflect.DeepEqual(a.UsagePlan, want) {
+		t.Errorf("usage plan = %+v, want %+v", a.UsagePlan, want)
+	}
+	if def.Response(api.AccessDenied).Headers["Access-Control-Allow-Origin"] != "https://app.example.com" {
+		t.Error("corsAllowOrigin did not reach the gateway responses")
+	}
+}
+
+// The whole program on the dev stack: the provider carries the default
+// tags and manages every AWS resource, and the stack exports its outputs.
+func TestProgram(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds both functions")
+	}
+	m, outputs, secret, err := runProgram(t, devStack(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	provider := m.One(t, "pulumi:providers:aws")
+	tags := provider.Obj("defaultTags")["tags"].(map[string]any)
+	wantTags := map[string]any{"tollgate:project": "tollgate", "tollgate:stack": "dev", "environment": "dev"}
+	if !reflect.DeepEqual(tags, wantTags) || provider.Str("region") != "eu-west-1" {
+		t.Errorf("provider = %v, want region eu-west-1 and default tags %v", provider.Inputs, wantTags)
+	}
+	ref := ""
+	for _, r := range m.Resources {
+		if r.Type == "pulumi:providers:aws" {
+			continue
+		}
+		if strings.HasPrefix(r.Type, "aws:") {
+			if ref == "" {
+				ref = r.RPC.GetProvider()
+			}
+			if !strings.Contains(r.RPC.GetProvider(), "pulumi:providers:aws::aws::") {
+				t.Errorf("%s %s is not managed by the tagged provider (provider %q)", r.Type, r.Name, r.RPC.GetProvider())
+			}
+		}
+	}
+	if ref == "" {
+		t.Fatal("no AWS resources")
+	}
+	for _, k := range []string{"url", "routeUrls", "secretArn", "apiKeys", "curl"} {
+		if _, ok := outputs[k]; !ok {
+			t.Errorf("no %s output", k)
+		}
+	}
+	base := "https://" + pulumimock.APIID + ".execute-api.eu-west-1.amazonaws.com/dev"
+	if outputs["url"] != base {
+		t.Errorf("url = %v", outputs["url"])
+	}
+	if r := outputs["routeUrls"].(map[string]string); r["GET /hello"] != base+"/hello" || len(r) != 4 {
+		t.Errorf("routeUrls = %v", r)
+	}
+	if keys := outputs["apiKeys"].(map[string]string); len(keys) != 2 {
+		t.Errorf("apiKeys = %d keys, want default and reports", len(keys))
+	}
+	for k, isSecret := range secret {
+		if isSecret != (k == "apiKeys") {
+			t.Errorf("output %s secret = %v, want only apiKeys secret", k, isSecret)
+		}
+	}
+	if c, _ := outputs["curl"].(string); !strings.HasPrefix(c, "curl ") || !strings.HasSuffix(c, base+"/hello") {
+		t.Errorf("curl = %q", c)
+	}
+	if m.One(t, "aws:apigateway/account:Account").Inputs["resetOnDelete"] != true {
+		t.Error("the program does not set the account's logging role by default")
+	}
+}
