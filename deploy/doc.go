@@ -1,0 +1,57 @@
+// Package deploy is tollgate on AWS as a Pulumi component: New creates,
+// under one tollgate:index:API component, a REST API guarded by tollgate's
+// Lambda authorizer, with its API keys in Secrets Manager. The root
+// program (main.go) reads the stack's configuration into Args and calls
+// New; another Pulumi Go program can do the same with its own
+// api.Definition, putting its routes and functions behind the authorizer.
+//
+// What New creates, and the promises each part keeps:
+//
+//   - The keyring: a Secrets Manager secret and version holding the
+//     authorizer's keyring JSON, a key per client, generated with
+//     pulumi-random (Args.KeyLength letters and digits) unless supplied. The
+//     keys are secret outputs. Changing Args.Rotation writes a new version;
+//     the previous one keeps AWSPREVIOUS, which the authorizer accepts, so
+//     old keys work until the next rotation. The version resource is
+//     retained on delete because deleting it would strip that label;
+//     destroying the secret removes every version.
+//   - IAM: a role per function, trusted only by lambda.amazonaws.com,
+//     allowed only to write its own log group; the authorizer's may also
+//     call secretsmanager:GetSecretValue on this secret alone, and
+//     kms:Decrypt on Args.KMSKeyARN through Secrets Manager only. No policy
+//     has a "*" resource. (With Args.AccountLogsRole, the Region's API
+//     Gateway logging role, which serves every API in the account, carries
+//     AWS's managed policy for it.)
+//   - Logs: a log group per function and one for the access log, with
+//     Args.LogRetentionDays, so destroying removes them.
+//   - Functions: provided.al2023, bootstrap, Args.Arch, memory, timeout and
+//     environment from the api.Definition (the authorizer's per
+//     api.Definition.AuthorizerEnv, with the secret's ARN), optional
+//     reserved concurrency. The archives come from Build: the same source
+//     gives the same bytes, so an unchanged function shows no diff.
+//   - The REST API (regional): a resource per path segment, a method and an
+//     AWS_PROXY integration per route, one CUSTOM authorizer (TOKEN or
+//     REQUEST) with the Definition's identity sources, validation regex and
+//     result TTL, and Lambda permissions scoped to this API: the
+//     authorizer's to .../authorizers/<id>, each route's to
+//     .../*/<METHOD>/<path>.
+//   - A deployment replaced whenever a route, the authorizer, an
+//     integration or a gateway response changes (a hash trigger; the new one
+//     is created before the old is deleted), and a stage with throttling,
+//     JSON access logs (api.AccessLogFormat) and method metrics.
+//   - Gateway responses from the Definition: the same bodies and headers
+//     the local gateway (internal/gateway) answers with.
+//   - With Args.UsagePlan: a usage plan with quota and throttle, an API key
+//     per client on it, the keys' usageKey in the keyring, and the API's
+//     key source AUTHORIZER.
+//
+// New checks Args (Args.Validate) and builds the functions before it
+// registers anything: a configuration error, wrapping ErrConfig, or a
+// compile error leaves the stack untouched.
+//
+// Resource tags come from the AWS provider New is given (the root program
+// sets default tags from the stack's configuration).
+//
+// This package imports the Pulumi SDK; the Lambda packages (authorizer,
+// handler) never do.
+package deploy
