@@ -389,3 +389,23 @@ func TestProgram(t *testing.T) {
 		t.Error("the program does not set the account's logging role by default")
 	}
 }
+
+// A compile error stops the program with the compiler's message before
+// any resource, the provider included, is created.
+func TestFailedBuildCreatesNothing(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(dir+"/go.mod", []byte("module tollgate\n\ngo 1.26.0\n"), 0o644)
+	for _, fn := range []string{"authorizer", "handler"} {
+		os.MkdirAll(dir+"/cmd/"+fn, 0o755)
+		os.WriteFile(dir+"/cmd/"+fn+"/main.go", []byte("package main\n\nfunc main() { missing"+fn+"() }\n"), 0o644)
+	}
+	cfg := devStack(t)
+	t.Chdir(dir)
+	m, _, _, err := runProgram(t, cfg)
+	if err == nil || !strings.Contains(err.Error(), "undefined: missing") {
+		t.Fatalf("program = %v, want the compiler's message", err)
+	}
+	if n := len(m.Resources); n != 0 {
+		t.Errorf("%d resources created after a failed build, want none", n)
+	}
+}
