@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tollgate/handler"
 )
 
 func TestDefaultIsValid(t *testing.T) {
@@ -353,6 +355,37 @@ func TestAllowOrigin(t *testing.T) {
 	if got := d.Response(Unauthorized).Headers["WWW-Authenticate"]; got == "" {
 		t.Error("AllowOrigin dropped the 401's WWW-Authenticate header")
 	}
+	var preflights []string
+	for _, r := range d.Routes {
+		if r.Method == "OPTIONS" {
+			preflights = append(preflights, r.Path)
+			if r.Protected || r.Function != "handler" {
+				t.Errorf("preflight route %s: protected %v function %q, want public and the path's function", r, r.Protected, r.Function)
+			}
+		}
+	}
+	if want := []string{"/hello", "/customers", "/orders", "/health"}; !slices.Equal(preflights, want) {
+		t.Errorf("preflight routes on %q, want one per path %q", preflights, want)
+	}
+	if got := d.Functions["handler"].Env[handler.EnvAllowOrigin]; got != "https://app.example.com" {
+		t.Errorf("handler's %s = %q, want the origin", handler.EnvAllowOrigin, got)
+	}
+	if _, ok := d.Functions["authorizer"].Env[handler.EnvAllowOrigin]; ok {
+		t.Error("the authorizer, which answers no route, got the CORS origin")
+	}
+	withAny := Default()
+	withAny.Routes = append(withAny.Routes, Route{Method: "ANY", Path: "/files", Function: "handler"}, Route{Method: "OPTIONS", Path: "/hello", Function: "handler"})
+	if err := withAny.AllowOrigin("*"); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range withAny.Routes[len(Default().Routes)+2:] {
+		if r.Path == "/files" || r.Path == "/hello" {
+			t.Errorf("AllowOrigin added %s beside an ANY or OPTIONS route", r)
+		}
+	}
+	if err := withAny.Validate(); err != nil {
+		t.Errorf("Validate after AllowOrigin: %v", err)
+	}
 	if err := d.Validate(); err != nil {
 		t.Errorf("Validate after AllowOrigin: %v", err)
 	}
@@ -361,8 +394,5 @@ func TestAllowOrigin(t *testing.T) {
 		if err := d.AllowOrigin(bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("AllowOrigin(%q) = %v, want ErrInvalid", bad, err)
 		}
-	}
-	if err := d.AllowOrigin("*"); err != nil {
-		t.Errorf("AllowOrigin(*) = %v", err)
 	}
 }

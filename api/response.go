@@ -2,8 +2,11 @@ package api
 
 import (
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+
+	"tollgate/handler"
 )
 
 // ResponseType is an API Gateway gateway response type: what went wrong
@@ -194,15 +197,49 @@ func validateTemplate(t string) error {
 	return nil
 }
 
-// AllowOrigin adds Access-Control-Allow-Origin: origin to every gateway
-// response of d, adding DEFAULT_4XX and DEFAULT_5XX with API Gateway's
-// default template if d has none, so that every answer API Gateway gives
-// itself (401, 403, 429, 5xx…) can be read by a browser page from origin.
-// origin is "*" or a scheme and host, like "https://app.example.com".
+// AllowOrigin lets browser pages from origin call the API (CORS). origin
+// is "*" or a scheme and host, like "https://app.example.com". It
+//
+//   - adds Access-Control-Allow-Origin: origin to every gateway response,
+//     adding DEFAULT_4XX and DEFAULT_5XX with API Gateway's default template
+//     if d has none, so the answers API Gateway gives itself (401, 403,
+//     429, 5xx…) can be read;
+//   - sets handler.EnvAllowOrigin on every function that answers a route,
+//     so tollgate's handler names the origin on its answers;
+//   - adds a public OPTIONS route, answered by the path's function, to
+//     every path without an OPTIONS or ANY route, for the preflight a
+//     browser sends before a request with an Authorization header.
 func (d *Definition) AllowOrigin(origin string) error {
 	if err := validateOrigin(origin); err != nil {
 		return err
 	}
+	preflight := map[string]string{} // path -> function
+	var paths []string
+	for _, r := range d.Routes {
+		if _, seen := preflight[r.Path]; !seen {
+			paths = append(paths, r.Path)
+			preflight[r.Path] = r.Function
+		}
+		if r.Method == "OPTIONS" || r.Method == "ANY" {
+			preflight[r.Path] = ""
+		}
+		if f, ok := d.Functions[r.Function]; ok {
+			env := make(map[string]string, len(f.Env)+1)
+			for k, v := range f.Env {
+				env[k] = v
+			}
+			env[handler.EnvAllowOrigin] = origin
+			f.Env = env
+			d.Functions[r.Function] = f
+		}
+	}
+	routes := slices.Clone(d.Routes)
+	for _, p := range paths {
+		if fn := preflight[p]; fn != "" {
+			routes = append(routes, Route{Method: "OPTIONS", Path: p, Function: fn})
+		}
+	}
+	d.Routes = routes
 	if d.Responses == nil {
 		d.Responses = map[ResponseType]GatewayResponse{}
 	}

@@ -587,6 +587,22 @@ func TestGatewayResponses(t *testing.T) {
 		if len(got) != len(args.Definition.Responses) {
 			t.Errorf("%d gateway responses, want %d", len(got), len(args.Definition.Responses))
 		}
+		preflights := 0
+		for _, mt := range m.Of(tMethod) {
+			if mt.Str("httpMethod") == "OPTIONS" {
+				preflights++
+				if mt.Str("authorization") != "NONE" {
+					t.Errorf("preflight %s needs authorization %q; a browser's preflight carries no key", mt.Name, mt.Str("authorization"))
+				}
+			}
+		}
+		env, _ := m.Named(t, tFunction, "tollgate-dev-handler").Obj("environment")["variables"].(map[string]any)
+		if origin == "" && (preflights != 0 || len(env) != 0) {
+			t.Errorf("CORS off: %d preflight methods, handler environment %v", preflights, env)
+		}
+		if origin != "" && (preflights != 4 || env["TOLLGATE_ALLOW_ORIGIN"] != origin) {
+			t.Errorf("CORS on: %d preflight methods (want one per path, 4), handler environment %v", preflights, env)
+		}
 	}
 }
 

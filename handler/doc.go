@@ -17,6 +17,10 @@
 // is not a JSON object is answered 400, and an event that is not a proxy
 // event 400, each with {"message":…}.
 //
+// With Handler.AllowOrigin (cmd/handler: TOLLGATE_ALLOW_ORIGIN), every
+// answer carries Access-Control-Allow-Origin and an OPTIONS request, a
+// CORS preflight, is answered 204 with the allowed methods and headers.
+//
 // # Security guarantees
 //
 // The answer is built only from the method, the path, the request id and

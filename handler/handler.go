@@ -11,7 +11,21 @@ import (
 // Handler answers REST API proxy events. Its zero value is ready to use. It
 // implements the aws-lambda-go lambda.Handler interface without reflection,
 // like the authorizer.
-type Handler struct{}
+type Handler struct {
+	// AllowOrigin, when set ("*" or an origin like
+	// "https://app.example.com"), is sent as Access-Control-Allow-Origin
+	// on every answer, and an OPTIONS request, a CORS preflight, is
+	// answered 204 allowing every method and the Authorization and
+	// Content-Type headers. cmd/handler reads it from EnvAllowOrigin.
+	AllowOrigin string
+}
+
+// EnvAllowOrigin is the environment variable cmd/handler reads
+// Handler.AllowOrigin from.
+const EnvAllowOrigin = "TOLLGATE_ALLOW_ORIGIN"
+
+// How long a browser may cache a preflight's answer, in seconds.
+const preflightMaxAge = "600"
 
 // ErrMalformedEvent is reported in the answer's message when the payload is
 // not a REST API proxy event.
@@ -50,13 +64,16 @@ type response struct {
 // Invoke answers one proxy event. Every outcome, including a malformed
 // event, is a proxy answer with a JSON body; the error is always nil, so
 // API Gateway never turns a caller's mistake into a 502.
-func (Handler) Invoke(_ context.Context, payload []byte) ([]byte, error) {
+func (h Handler) Invoke(_ context.Context, payload []byte) ([]byte, error) {
 	var ev event
 	if err := json.Unmarshal(payload, &ev); err != nil || ev.HTTPMethod == "" || ev.Path == "" {
-		return answer(http.StatusBadRequest, errorBody(ErrMalformedEvent.Error()))
+		return h.answer(http.StatusBadRequest, errorBody(ErrMalformedEvent.Error()))
+	}
+	if ev.HTTPMethod == http.MethodOptions && h.AllowOrigin != "" {
+		return h.answer(http.StatusNoContent, nil)
 	}
 	if ev.HTTPMethod == http.MethodPost && !isJSONObject(ev) {
-		return answer(http.StatusBadRequest, errorBody("request body must be a JSON object"))
+		return h.answer(http.StatusBadRequest, errorBody("request body must be a JSON object"))
 	}
 	r := reply{
 		Message:   "Hello from tollgate",
@@ -72,7 +89,7 @@ func (Handler) Invoke(_ context.Context, payload []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return answer(http.StatusOK, body)
+	return h.answer(http.StatusOK, body)
 }
 
 // isJSONObject reports whether the event's body is one JSON object. A
@@ -92,13 +109,22 @@ func errorBody(message string) []byte {
 	return b
 }
 
-func answer(status int, body []byte) ([]byte, error) {
-	return json.Marshal(response{
-		StatusCode: status,
-		Headers: map[string]string{
-			"Content-Type":  "application/json",
-			"Cache-Control": "no-store",
-		},
-		Body: string(body),
-	})
+func (h Handler) answer(status int, body []byte) ([]byte, error) {
+	headers := map[string]string{
+		"Content-Type":  "application/json",
+		"Cache-Control": "no-store",
+	}
+	if h.AllowOrigin != "" {
+		headers["Access-Control-Allow-Origin"] = h.AllowOrigin
+		if h.AllowOrigin != "*" {
+			headers["Vary"] = "Origin"
+		}
+		if status == http.StatusNoContent {
+			delete(headers, "Content-Type")
+			headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+			headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+			headers["Access-Control-Max-Age"] = preflightMaxAge
+		}
+	}
+	return json.Marshal(response{StatusCode: status, Headers: headers, Body: string(body)})
 }

@@ -230,3 +230,52 @@ func BenchmarkInvoke(b *testing.B) {
 		}
 	}
 }
+
+// CORS: with AllowOrigin every answer names the origin and a preflight is
+// a 204 without a body; without it, OPTIONS is an ordinary request and no
+// CORS header is sent.
+func TestAllowOrigin(t *testing.T) {
+	type proxyAnswer struct {
+		StatusCode int               `json:"statusCode"`
+		Headers    map[string]string `json:"headers"`
+		Body       string            `json:"body"`
+	}
+	call := func(h Handler, method string) proxyAnswer {
+		ev := fixture(t)
+		ev["httpMethod"] = method
+		out, err := h.Invoke(context.Background(), marshal(t, ev))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a proxyAnswer
+		if err := json.Unmarshal(out, &a); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	tests := []struct {
+		name                 string
+		origin, method       string
+		wantStatus           int
+		wantOrigin, wantVary string
+		preflight            bool
+	}{
+		{"GET from an origin", "https://app.example.com", "GET", 200, "https://app.example.com", "Origin", false},
+		{"preflight", "https://app.example.com", "OPTIONS", 204, "https://app.example.com", "Origin", true},
+		{"any origin", "*", "GET", 200, "*", "", false},
+		{"no CORS", "", "GET", 200, "", "", false},
+		{"OPTIONS without CORS", "", "OPTIONS", 200, "", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := call(Handler{AllowOrigin: tc.origin}, tc.method)
+			if a.StatusCode != tc.wantStatus || a.Headers["Access-Control-Allow-Origin"] != tc.wantOrigin || a.Headers["Vary"] != tc.wantVary {
+				t.Errorf("answer = %d %v, want %d with origin %q vary %q", a.StatusCode, a.Headers, tc.wantStatus, tc.wantOrigin, tc.wantVary)
+			}
+			_, hasMethods := a.Headers["Access-Control-Allow-Methods"]
+			if hasMethods != tc.preflight || (tc.preflight && (a.Body != "" || a.Headers["Access-Control-Allow-Headers"] != "Authorization, Content-Type")) {
+				t.Errorf("preflight answer = %+v, want allowed methods and headers only on a preflight, with no body", a)
+			}
+		})
+	}
+}

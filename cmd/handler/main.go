@@ -1,15 +1,18 @@
 // Command handler is tollgate's protected function: the handler package
 // served by the Lambda runtime, behind the API's routes. Build it as
-// bootstrap for the provided.al2023 runtime (make lambdas). It reads no
-// configuration.
+// bootstrap for the provided.al2023 runtime (make lambdas). It reads one
+// setting, TOLLGATE_ALLOW_ORIGIN (handler.EnvAllowOrigin): the origin
+// whose pages may call the API (CORS).
 package main
 
 import (
+	"os"
+
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"tollgate/handler"
 )
 
 func main() {
-	lambda.Start(handler.Handler{})
+	lambda.Start(handler.Handler{AllowOrigin: os.Getenv(handler.EnvAllowOrigin)})
 }

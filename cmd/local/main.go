@@ -77,6 +77,7 @@ func parseFlags(args []string, stderr io.Writer) (local.Config, error) {
 	fs.StringVar(&cfg.Region, "region", "", "AWS region (default $AWS_REGION or us-east-1)")
 	ttl := fs.String("ttl", "", "authorizer result cache TTL, 0 for none (default 5m)")
 	typ := fs.String("authorizer-type", "", "TOKEN or REQUEST (default TOKEN)")
+	cors := fs.String("cors-origin", "", `origin whose pages may call the API, or "*" (CORS; as the corsAllowOrigin setting)`)
 	quiet := fs.Bool("quiet", false, "no access log or function output")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -96,6 +97,13 @@ func parseFlags(args []string, stderr io.Writer) (local.Config, error) {
 		cfg.AuthorizerType = t
 	default:
 		return cfg, fmt.Errorf("-authorizer-type %q: want TOKEN or REQUEST", *typ)
+	}
+	if *cors != "" {
+		def := api.Default()
+		if err := def.AllowOrigin(*cors); err != nil {
+			return cfg, fmt.Errorf("-cors-origin: %w", err)
+		}
+		cfg.Definition = &def
 	}
 	if !*quiet {
 		cfg.AccessLog, cfg.FunctionLogs = stderr, stderr

@@ -25,6 +25,13 @@ func TestParseFlags(t *testing.T) {
 	if cfg, _ := parseFlags([]string{"-ttl", "90s"}, io.Discard); cfg.TTL == nil || *cfg.TTL != 90*time.Second {
 		t.Errorf("-ttl 90s = %v", cfg.TTL)
 	}
+	if cfg.Definition != nil {
+		t.Error("a Definition without -cors-origin: want the default API")
+	}
+	cfg, err = parseFlags([]string{"-cors-origin", "http://localhost:3000"}, io.Discard)
+	if err != nil || cfg.Definition == nil || cfg.Definition.Response(api.AccessDenied).Headers["Access-Control-Allow-Origin"] != "http://localhost:3000" {
+		t.Errorf("-cors-origin: %v, %v; want the default API allowing the origin", cfg.Definition, err)
+	}
 }
 
 func TestParseFlagsErrors(t *testing.T) {
@@ -35,6 +42,7 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-ttl", "soon"}, `-ttl "soon"`},
 		{[]string{"-authorizer-type", "JWT"}, `-authorizer-type "JWT": want TOKEN or REQUEST`},
 		{[]string{"extra"}, "unexpected arguments: extra"},
+		{[]string{"-cors-origin", "localhost:3000"}, "-cors-origin"},
 		{[]string{"-nope"}, "flag provided but not defined"},
 	} {
 		_, err := parseFlags(tt.args, io.Discard)

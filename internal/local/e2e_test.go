@@ -419,3 +419,39 @@ func check(a answer, status int, typeOrPrincipal, message string) error {
 	}
 	return nil
 }
+
+// With a CORS origin (cmd/local -cors-origin, the deploy's corsAllowOrigin)
+// a browser's preflight reaches the handler without a key and is answered
+// 204, and every answer, the gateway's 401 and the handler's 200, names
+// the origin.
+func TestCORS(t *testing.T) {
+	const origin = "https://app.example.com"
+	def := api.Default()
+	if err := def.AllowOrigin(origin); err != nil {
+		t.Fatal(err)
+	}
+	m := start(t, func(c *Config) { c.Definition = &def })
+
+	req, _ := http.NewRequest("OPTIONS", m.URL+"/hello", nil)
+	req.Header.Set("Origin", origin)
+	req.Header.Set("Access-Control-Request-Method", "GET")
+	req.Header.Set("Access-Control-Request-Headers", "authorization")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != origin ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Errorf("preflight = %d %v, want 204 allowing the origin and the Authorization header", resp.StatusCode, resp.Header)
+	}
+	for _, tc := range []struct {
+		token  string
+		status int
+	}{{"", 401}, {"Bearer " + mobileKey, 200}} {
+		a := send(t, m, "GET", "/hello", tc.token, "")
+		if a.status != tc.status || a.header.Get("Access-Control-Allow-Origin") != origin {
+			t.Errorf("GET /hello with %q = %d %v, want %d naming the origin", tc.token, a.status, a.header, tc.status)
+		}
+	}
+}
