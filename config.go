@@ -122,9 +122,10 @@ func defaultConfig() stackConfig {
 
 // setLogLevel sets the authorizer's log level.
 func (c *stackConfig) setLogLevel(level string) {
-	f := c.Args.Definition.Functions["authorizer"]
-	f.Env = map[string]string{authorizer.EnvLogLevel: level}
-	c.Args.Definition.Functions["authorizer"] = f
+	c.function("authorizer", func(f *api.Function) error {
+		f.Env = map[string]string{authorizer.EnvLogLevel: level}
+		return nil
+	})
 }
 
 // loadConfig reads the stack's configuration: every tollgate:* setting,
@@ -262,22 +263,22 @@ func seconds(v string, dst *time.Duration) error {
 	return nil
 }
 
-func memory(c *stackConfig, fn, v string) error {
+// function applies edit to the Definition's function fn.
+func (c *stackConfig) function(fn string, edit func(f *api.Function) error) error {
 	f := c.Args.Definition.Functions[fn]
-	if err := integer(v, &f.MemoryMB); err != nil {
+	if err := edit(&f); err != nil {
 		return err
 	}
 	c.Args.Definition.Functions[fn] = f
 	return nil
 }
 
+func memory(c *stackConfig, fn, v string) error {
+	return c.function(fn, func(f *api.Function) error { return integer(v, &f.MemoryMB) })
+}
+
 func timeout(c *stackConfig, fn, v string) error {
-	f := c.Args.Definition.Functions[fn]
-	if err := seconds(v, &f.Timeout); err != nil {
-		return err
-	}
-	c.Args.Definition.Functions[fn] = f
-	return nil
+	return c.function(fn, func(f *api.Function) error { return seconds(v, &f.Timeout) })
 }
 
 func concurrency(c *stackConfig, fn, v string) error {

@@ -211,6 +211,9 @@ func (a Args) Validate() error {
 	}, func(client string) string { return "" }).Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	if err := a.keysPassValidationRegex(); err != nil {
+		return err
+	}
 	if w := a.RecoveryWindowInDays; w != 0 && (w < 7 || w > 30) {
 		return configErr("recovery window %d days: want 0 (delete at once) or 7 to 30", w)
 	}
@@ -249,6 +252,35 @@ func (a Args) Validate() error {
 			if _, ok := a.Archives[name]; !ok {
 				return configErr("no archive for function %q", name)
 			}
+		}
+	}
+	return nil
+}
+
+// keysPassValidationRegex checks that API Gateway's validation regex lets
+// every supplied key through, as the header a client sends: the scheme
+// (the authorizer's TOLLGATE_TOKEN_SCHEME, default Bearer) and the key. A
+// key it refused would be answered 401 before the authorizer ran.
+func (a Args) keysPassValidationRegex() error {
+	def := &a.Definition
+	if def.Authorizer.Type != api.Token || def.Authorizer.ValidationRegex == "" || len(a.Keys) == 0 {
+		return nil
+	}
+	re, err := regexp.Compile(def.Authorizer.ValidationRegex)
+	if err != nil {
+		return nil // Definition.Validate reports it
+	}
+	prefix := "Bearer "
+	switch scheme := def.Functions[def.Authorizer.Function].Env[authorizer.EnvTokenScheme]; scheme {
+	case "":
+	case "none":
+		prefix = ""
+	default:
+		prefix = scheme + " "
+	}
+	for _, c := range slices.Sorted(maps.Keys(a.Keys)) {
+		if !re.MatchString(prefix + a.Keys[c]) {
+			return configErr("the key supplied for %q does not match the validation regex %s: API Gateway would refuse it before the authorizer ran", c, def.Authorizer.ValidationRegex)
 		}
 	}
 	return nil

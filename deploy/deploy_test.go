@@ -724,6 +724,7 @@ func TestBadArgsCreateNothing(t *testing.T) {
 		{"bad stage name", func(a *Args) { a.Definition.Stage = "dev stage" }, `stage "dev stage"`},
 		{"short key length", func(a *Args) { a.KeyLength = 16 }, "key length 16"},
 		{"short supplied key", func(a *Args) { a.Keys = map[string]string{"mobile": "short"} }, "shorter than 32"},
+		{"key the regex refuses", func(a *Args) { a.Keys = map[string]string{"mobile": strings.Repeat("k", 40) + "!"} }, "validation regex"},
 		{"key for an unknown client", func(a *Args) { a.Keys = map[string]string{"web": strings.Repeat("k", 40)} }, `"web"`},
 		{"bad client route", func(a *Args) { a.Routes = map[string][]string{"mobile": {"FETCH /x"}} }, "FETCH"},
 		{"duplicate client", func(a *Args) { a.Clients = []string{"a", "a"} }, "twice"},
