@@ -59,6 +59,7 @@ func TestBuildIsReproducible(t *testing.T) {
 					t.Errorf("%s: SHA256 %s is not the archive's", name, a.SHA256)
 				}
 				checkBootstrap(t, za, tc.machine)
+				t.Logf("%s/%s.zip: %d bytes", tc.arch, name, len(za))
 			}
 		})
 	}
