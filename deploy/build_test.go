@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -166,5 +167,26 @@ func TestFailedBuildCreatesNothing(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(args.BuildDir); len(entries) > 1 {
 		t.Errorf("a failed build left archives: %v", entries)
+	}
+}
+
+// The Lambda functions never import the Pulumi SDK (or this package): it
+// would swell the binaries and their cold start.
+func TestFunctionsDoNotImportPulumi(t *testing.T) {
+	def := api.Default()
+	args := []string{"list", "-deps"}
+	for _, f := range def.Functions {
+		args = append(args, f.Package)
+	}
+	cmd := exec.Command("go", args...)
+	cmd.Dir = moduleDir(t)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.Contains(dep, "pulumi") || dep == "tollgate/deploy" {
+			t.Errorf("a function depends on %s", dep)
+		}
 	}
 }
