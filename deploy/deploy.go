@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"fmt"
 	"maps"
 	"path/filepath"
 	"regexp"
@@ -172,5 +171,3 @@ func (d *deployer) sortedRoutes() []api.Route {
 func (d *deployer) functionNames() []string { return slices.Sorted(maps.Keys(d.def().Functions)) }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-func errorf(format string, args ...any) error { return fmt.Errorf("deploy: "+format, args...) }
