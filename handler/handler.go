@@ -62,8 +62,9 @@ type response struct {
 }
 
 // Invoke answers one proxy event. Every outcome, including a malformed
-// event, is a proxy answer with a JSON body; the error is always nil, so
-// API Gateway never turns a caller's mistake into a 502.
+// event, is a proxy answer with a JSON body (a CORS preflight's 204 has
+// none); the error is always nil, so API Gateway never turns a caller's
+// mistake into a 502.
 func (h Handler) Invoke(_ context.Context, payload []byte) ([]byte, error) {
 	var ev event
 	if err := json.Unmarshal(payload, &ev); err != nil || ev.HTTPMethod == "" || ev.Path == "" {
