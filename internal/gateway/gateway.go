@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"tollgate/api"
+	"tollgate/internal/localaws"
 	"tollgate/internal/reqid"
 )
 
@@ -81,10 +82,10 @@ func New(cfg Config) (*Gateway, error) {
 		}
 	}
 	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
+		cfg.Region = localaws.Region
 	}
 	if cfg.AccountID == "" {
-		cfg.AccountID = "123456789012"
+		cfg.AccountID = localaws.AccountID
 	}
 	if cfg.APIID == "" {
 		cfg.APIID = "tglocal000"

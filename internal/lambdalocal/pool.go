@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"tollgate/internal/localaws"
 	"tollgate/internal/reqid"
 )
 
@@ -122,10 +123,10 @@ func NewPool(f Function) (*Pool, error) {
 		f.InitTimeout = 10 * time.Second
 	}
 	if f.Region == "" {
-		f.Region = "us-east-1"
+		f.Region = localaws.Region
 	}
 	if f.AccountID == "" {
-		f.AccountID = "123456789012"
+		f.AccountID = localaws.AccountID
 	}
 	if f.Logs == nil {
 		f.Logs = io.Discard

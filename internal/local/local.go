@@ -31,6 +31,7 @@ import (
 	"tollgate/internal/gateway"
 	"tollgate/internal/lambdabuild"
 	"tollgate/internal/lambdalocal"
+	"tollgate/internal/localaws"
 	"tollgate/internal/localsm"
 )
 
@@ -189,7 +190,7 @@ func fill(cfg *Config) error {
 		cfg.Region = cfg.Getenv("AWS_REGION")
 	}
 	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
+		cfg.Region = localaws.Region
 	}
 	if cfg.SecretID == "" {
 		cfg.SecretID = DefaultSecretID
@@ -259,7 +260,7 @@ func (m *Main) secrets(cfg Config, def *api.Definition) (map[string]string, erro
 				return nil, err
 			}
 		}
-		store, err := localsm.Open(cfg.SecretID, keys, cfg.Region, "123456789012",
+		store, err := localsm.Open(cfg.SecretID, keys, cfg.Region, localaws.AccountID,
 			slog.New(slog.NewTextHandler(cfg.FunctionLogs, nil)))
 		if err != nil {
 			return nil, err
