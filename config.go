@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -172,7 +173,7 @@ func loadConfig(ctx *pulumi.Context) (stackConfig, error) {
 
 	c.Region, _ = ctx.GetConfig("aws:region")
 	if c.Region == "" {
-		c.Region = cmpOr(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
+		c.Region = cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
 	}
 	if !region.MatchString(c.Region) {
 		return c, fmt.Errorf("%w: aws:region %q: set the Region to deploy to, like: pulumi config set aws:region eu-west-1", deploy.ErrConfig, c.Region)
@@ -189,15 +190,6 @@ func loadConfig(ctx *pulumi.Context) (stackConfig, error) {
 }
 
 var region = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
-
-func cmpOr(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
 
 // plan applies a usage plan setting, which needs usagePlan: true.
 func (c *stackConfig) plan(v string, set func(*deploy.UsagePlan) error) error {

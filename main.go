@@ -6,13 +6,10 @@
 package main
 
 import (
-	"path/filepath"
-
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"tollgate/deploy"
-	"tollgate/internal/lambdabuild"
 )
 
 func main() {
@@ -32,16 +29,9 @@ func program(ctx *pulumi.Context, buildDir string) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	moduleDir, err := lambdabuild.ModuleDir(".")
-	if err != nil {
-		return nil, err
-	}
 	args := cfg.Args
-	if buildDir == "" {
-		buildDir = filepath.Join(moduleDir, ".tollgate", "build", string(args.Arch))
-	}
-	args.Archives, err = deploy.Build(ctx.Context(), &args.Definition, args.Arch, moduleDir, buildDir)
-	if err != nil {
+	args.BuildDir = buildDir
+	if err := args.Build(ctx.Context()); err != nil {
 		return nil, err
 	}
 	provider, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{

@@ -66,7 +66,7 @@ type Args struct {
 	// BuildDir is where the archives are written; default
 	// ModuleDir/.tollgate/build/<arch>.
 	BuildDir string
-	// Archives, when set, are the functions' packages built by Build, and
+	// Archives, when set, are the functions' packages (Args.Build), and
 	// New builds nothing. Every function of Definition needs one.
 	Archives map[string]Archive
 

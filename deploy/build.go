@@ -70,6 +70,30 @@ func Build(ctx context.Context, def *api.Definition, arch Arch, moduleDir, dir s
 	return archives, nil
 }
 
+// Build builds a's functions as Build does, in a.ModuleDir (default the
+// tollgate module around the working directory) into a.BuildDir (default
+// ModuleDir/.tollgate/build/<arch>), and sets a.Archives.
+func (a *Args) Build(ctx context.Context) error {
+	arch := a.withDefaults().Arch
+	moduleDir := a.ModuleDir
+	if moduleDir == "" {
+		var err error
+		if moduleDir, err = lambdabuild.ModuleDir("."); err != nil {
+			return err
+		}
+	}
+	dir := a.BuildDir
+	if dir == "" {
+		dir = filepath.Join(moduleDir, ".tollgate", "build", string(arch))
+	}
+	archives, err := Build(ctx, &a.Definition, arch, moduleDir, dir)
+	if err != nil {
+		return err
+	}
+	a.Archives = archives
+	return nil
+}
+
 // zipBootstrap is a zip holding bin as an executable file named bootstrap,
 // what the provided.al2023 runtime starts.
 func zipBootstrap(bin []byte) ([]byte, error) {

@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"maps"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -15,7 +14,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"tollgate/api"
-	"tollgate/internal/lambdabuild"
 )
 
 // TypeToken is the component's Pulumi type.
@@ -73,19 +71,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		}
 	}
 	if args.Archives == nil {
-		moduleDir := args.ModuleDir
-		if moduleDir == "" {
-			var err error
-			if moduleDir, err = lambdabuild.ModuleDir("."); err != nil {
-				return nil, err
-			}
-		}
-		dir := args.BuildDir
-		if dir == "" {
-			dir = filepath.Join(moduleDir, ".tollgate", "build", string(args.Arch))
-		}
-		var err error
-		if args.Archives, err = Build(ctx.Context(), &args.Definition, args.Arch, moduleDir, dir); err != nil {
+		if err := args.Build(ctx.Context()); err != nil {
 			return nil, err
 		}
 	}
