@@ -104,9 +104,8 @@ type deployer struct {
 	api    *API
 	parent pulumi.ResourceOption
 
-	keys         map[string]pulumi.StringOutput // by client
-	usageKeys    map[string]pulumi.StringOutput // by client, with a usage plan
-	keyringJSON  pulumi.StringOutput
+	keys         pulumi.StringMap                // by client
+	usageKeys    map[string]pulumi.StringOutput  // by client, with a usage plan
 	logGroups    map[string]*cloudwatch.LogGroup // by function
 	accessLogs   *cloudwatch.LogGroup
 	rest         *apigateway.RestApi

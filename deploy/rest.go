@@ -365,11 +365,7 @@ func (d *deployer) outputs() {
 		return urls
 	}).(pulumi.StringMapOutput)
 	a.SecretARN = a.Secret.Arn
-	keys := pulumi.StringMap{}
-	for c, k := range d.keys {
-		keys[c] = k
-	}
-	a.APIKeys = pulumi.ToSecret(keys.ToStringMapOutput()).(pulumi.StringMapOutput)
+	a.APIKeys = pulumi.ToSecret(d.keys.ToStringMapOutput()).(pulumi.StringMapOutput)
 	a.Curl = d.stage.InvokeUrl.ApplyT(func(base string) string {
 		return curlLine(d.def(), d.args.Clients[0], strings.TrimSuffix(base, "/"))
 	}).(pulumi.StringOutput)

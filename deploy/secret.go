@@ -22,7 +22,7 @@ const usageKeyLength = 40
 // the old keys would stop working at once. Destroying the secret deletes
 // every version.
 func (d *deployer) keyring() error {
-	d.keys = map[string]pulumi.StringOutput{}
+	d.keys = pulumi.StringMap{}
 	d.usageKeys = map[string]pulumi.StringOutput{}
 	for _, c := range d.args.Clients {
 		if k, ok := d.args.Keys[c]; ok {
@@ -39,6 +39,7 @@ func (d *deployer) keyring() error {
 		}
 		d.keys[c] = pw.Result
 	}
+	usageKeys := pulumi.StringMap{}
 	if d.args.UsagePlan != nil {
 		// Usage keys do not rotate: a key kept as AWSPREVIOUS must still
 		// name an API key that exists.
@@ -51,32 +52,13 @@ func (d *deployer) keyring() error {
 				return err
 			}
 			d.usageKeys[c] = pw.Result
+			usageKeys[c] = pw.Result
 		}
 	}
 
-	var inputs []any
-	for _, c := range d.args.Clients {
-		inputs = append(inputs, d.keys[c])
-	}
-	for _, c := range d.args.Clients {
-		if k, ok := d.usageKeys[c]; ok {
-			inputs = append(inputs, k)
-		}
-	}
-	n := len(d.args.Clients)
-	d.keyringJSON = pulumi.ToSecret(pulumi.All(inputs...).ApplyT(func(vs []any) (string, error) {
-		index := map[string]int{}
-		for i, c := range d.args.Clients {
-			index[c] = i
-		}
-		kr := d.args.keyring(
-			func(c string) string { return vs[index[c]].(string) },
-			func(c string) string {
-				if len(vs) == n {
-					return ""
-				}
-				return vs[n+index[c]].(string)
-			})
+	keyring := pulumi.ToSecret(pulumi.All(d.keys, usageKeys).ApplyT(func(vs []any) (string, error) {
+		keys, usage := vs[0].(map[string]string), vs[1].(map[string]string)
+		kr := d.args.keyring(func(c string) string { return keys[c] }, func(c string) string { return usage[c] })
 		if err := kr.Validate(); err != nil {
 			return "", err
 		}
@@ -97,7 +79,7 @@ func (d *deployer) keyring() error {
 	}
 	_, err = secretsmanager.NewSecretVersion(d.ctx, d.child("keyring"), &secretsmanager.SecretVersionArgs{
 		SecretId:     secret.ID().ToStringOutput(),
-		SecretString: d.keyringJSON,
+		SecretString: keyring,
 	}, d.parent, pulumi.RetainOnDelete(true))
 	if err != nil {
 		return err
