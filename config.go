@@ -39,7 +39,9 @@ type setting struct {
 	set func(c *stackConfig, v string) error
 }
 
-// settings are every tollgate:* key, in Pulumi.yaml's order.
+// settings are every tollgate:* key, in Pulumi.yaml's order, which is the
+// order they are applied in: usagePlan comes before the settings of the
+// plan it creates.
 var settings = []setting{
 	{"arch", func(c *stackConfig, v string) error { c.Args.Arch = deploy.Arch(v); return nil }},
 	{"stage", func(c *stackConfig, v string) error { c.Args.Definition.Stage = v; return nil }},
@@ -135,15 +137,7 @@ func (c *stackConfig) setLogLevel(level string) {
 func loadConfig(ctx *pulumi.Context) (stackConfig, error) {
 	c := defaultConfig()
 	ns := ctx.Project() + ":"
-	// The usage plan's settings apply to the plan, so it is read first.
-	order := append([]setting{}, settings...)
-	for i, s := range order {
-		if s.key == "usagePlan" {
-			order = append(append([]setting{s}, order[:i]...), order[i+1:]...)
-			break
-		}
-	}
-	for _, s := range order {
+	for _, s := range settings {
 		v, ok := ctx.GetConfig(ns + s.key)
 		if !ok {
 			continue
