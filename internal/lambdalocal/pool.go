@@ -297,7 +297,7 @@ type instance struct {
 	n      int
 	cmd    *exec.Cmd
 	srv    *http.Server
-	exited chan struct{}
+	exited chan struct{} // closed once the process has exited and left the pool
 
 	mu        sync.Mutex
 	initTimer *time.Timer // stopped at the first call to next
@@ -366,12 +366,14 @@ func (p *Pool) start(n int) (*instance, error) {
 			}
 			cur.finish(result{err: reason})
 		}
-		close(in.exited) // before freed: see dispatch
 		p.mu.Lock()
 		delete(p.instances, in)
 		if in.settling {
 			p.settling--
 		}
+		// exited closes once the instance has left the pool, so Close's
+		// wait means gone; and before freed: see dispatch.
+		close(in.exited)
 		close(p.freed)
 		p.freed = make(chan struct{})
 		p.mu.Unlock()
