@@ -90,11 +90,21 @@
 // HTTP APIs have no 401 from a function, so their denials are simple
 // responses that are not authorized, which API Gateway answers with 403.
 //
+// # In a Lambda function
+//
+// NewFromEnv builds the authorizer from the function's environment: the
+// TOLLGATE_* settings (FromEnv), and a Secrets Manager client configured
+// only from the variables Lambda sets, AWS_REGION and the execution role's
+// credentials, plus the SDKs' endpoint overrides (SecretsManagerFromEnv).
+// cmd/authorizer is that call, Load, and lambda.Start.
+//
 // # Performance
 //
 // Authorizer implements lambda.Handler directly (no reflection), reads the
 // event in one pass without allocating, and reuses rendered answers per
 // stage prefix and key: a warm decision allocates nothing. The benchmarks in
 // this package measure it from event bytes to answer bytes beside the
-// idiomatic lambda.NewHandler implementation.
+// idiomatic lambda.NewHandler implementation; tollgate/bench compares it,
+// warm and cold, in process and as a whole Lambda process, with what users
+// would pick instead.
 package authorizer

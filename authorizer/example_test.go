@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 
 	"tollgate/authorizer"
 )
@@ -62,4 +64,33 @@ func ExampleFromEnv() {
 	fmt.Println(secretID, cfg.TokenHeader, cfg.Scheme, cfg.TTL, err)
 	// Output:
 	// tollgate/api-keys x-api-key none 1m0s <nil>
+}
+
+// NewFromEnv is how the Lambda function builds its authorizer. Here the
+// Secrets Manager endpoint is a stand-in served on loopback.
+func ExampleNewFromEnv() {
+	sm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"Name":"tollgate/keys","VersionId":"v1","SecretString":"{\"keys\":[{\"id\":\"mobile-app\",\"key\":\"tg_example_mobile_key_0123456789abcdefgh\"}]}"}`)
+	}))
+	defer sm.Close()
+	env := map[string]string{
+		authorizer.EnvSecretID: "tollgate/keys",
+		authorizer.EnvLogLevel: "error",
+		// What Lambda sets, and an endpoint override.
+		authorizer.EnvAWSRegion:          "eu-west-1",
+		authorizer.EnvAWSAccessKeyID:     "ASIAEXAMPLE",
+		authorizer.EnvAWSSecretAccessKey: "example",
+		authorizer.EnvAWSEndpoint:        sm.URL,
+	}
+	a, err := authorizer.NewFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(a.Load(context.Background()))
+	_, err = a.Invoke(context.Background(), []byte(`{"type":"TOKEN","authorizationToken":"Bearer nope","methodArn":"arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/hello"}`))
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// Unauthorized
 }

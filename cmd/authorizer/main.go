@@ -14,9 +14,12 @@
 //	TOLLGATE_FETCH_TIMEOUT   3s                        bound on one fetch of the secret
 //	TOLLGATE_LOG_LEVEL       info                      debug, info, warn or error
 //
-// The AWS SDK reads its own standard variables: AWS_REGION and the
-// credentials Lambda provides, and AWS_ENDPOINT_URL_SECRETS_MANAGER to point
-// it at another Secrets Manager endpoint (an emulator).
+// The AWS settings are those Lambda sets: AWS_REGION and the execution
+// role's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
+// AWS_ENDPOINT_URL_SECRETS_MANAGER points it at another Secrets Manager
+// endpoint (an emulator). Shared config files, SSO and instance metadata
+// are not read (authorizer.SecretsManagerFromEnv), which keeps the binary
+// small.
 //
 // A configuration error ends the process during init, so Lambda reports an
 // init failure and API Gateway answers 500: it fails closed.
@@ -28,36 +31,18 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"tollgate/authorizer"
 )
 
 func main() {
-	ctx := context.Background()
-	a, err := newAuthorizer(ctx, os.Getenv)
+	a, err := authorizer.NewFromEnv(os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tollgate authorizer:", err)
 		os.Exit(1)
 	}
 	// Fetch the keys during init. A failure is already logged, and
 	// requests fail closed and retry the fetch until it succeeds.
-	_ = a.Load(ctx)
+	_ = a.Load(context.Background())
 	lambda.Start(a)
-}
-
-// newAuthorizer builds the authorizer from the environment: its own
-// settings through getenv, the AWS SDK's from the process environment.
-func newAuthorizer(ctx context.Context, getenv func(string) string) (*authorizer.Authorizer, error) {
-	secretID, cfg, err := authorizer.FromEnv(getenv)
-	if err != nil {
-		return nil, err
-	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	cfg.Source = authorizer.SecretsManager(secretsmanager.NewFromConfig(awsCfg), secretID)
-	return authorizer.New(cfg)
 }

@@ -26,6 +26,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+
 	"tollgate/api"
 	"tollgate/authorizer"
 	"tollgate/internal/gateway"
@@ -79,8 +82,10 @@ type Config struct {
 	// a generated key. AccessLog receives the gateway's access log and
 	// FunctionLogs the functions' output. nil discards each.
 	Out, AccessLog, FunctionLogs io.Writer
-	// Getenv reads the environment, for the credentials passed to the
-	// authorizer; default os.Getenv.
+	// Getenv reads the environment: AWS_REGION, and the credentials
+	// passed to the authorizer with another SecretsEndpoint URL; default
+	// os.Getenv. With AWSEndpoint the SDK's credential chain reads the
+	// process environment and the AWS config files itself.
 	Getenv func(string) string
 }
 
@@ -133,7 +138,7 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 	}
 	m.URL = "http://" + ln.Addr().String()
 
-	authEnv, err := m.secrets(cfg, &def)
+	authEnv, err := m.secrets(ctx, cfg, &def)
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -239,19 +244,25 @@ func binaries(ctx context.Context, cfg Config, def *api.Definition) (map[string]
 }
 
 // secrets sets up where the authorizer reads its keys and returns its
-// environment.
-func (m *Main) secrets(cfg Config, def *api.Definition) (map[string]string, error) {
+// environment. The authorizer reads AWS credentials only from its
+// environment, as on Lambda (authorizer.SecretsManagerFromEnv).
+func (m *Main) secrets(ctx context.Context, cfg Config, def *api.Definition) (map[string]string, error) {
 	env := def.AuthorizerEnv(cfg.SecretID)
-	passCredentials := func() {
-		for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "HOME"} {
-			if v := cfg.Getenv(k); v != "" {
-				env[k] = v
-			}
-		}
-	}
 	switch cfg.SecretsEndpoint {
 	case AWSEndpoint:
-		passCredentials()
+		// Lambda hands a function its role's credentials in the
+		// environment; here they are the user's, found by the SDK's chain.
+		creds, err := awsCredentials(ctx, cfg.Region)
+		if err != nil {
+			return nil, err
+		}
+		env[authorizer.EnvAWSAccessKeyID], env[authorizer.EnvAWSSecretAccessKey] = creds.AccessKeyID, creds.SecretAccessKey
+		if creds.SessionToken != "" {
+			env[authorizer.EnvAWSSessionToken] = creds.SessionToken
+		}
+		if creds.CanExpire {
+			fmt.Fprintf(cfg.Out, "The AWS credentials given to the authorizer expire at %s; restart then.\n", creds.Expires.Local().Format(time.DateTime))
+		}
 	case "":
 		keys := cfg.KeysFile
 		if keys == "" {
@@ -271,12 +282,17 @@ func (m *Main) secrets(cfg Config, def *api.Definition) (map[string]string, erro
 		}
 		m.Store = store
 		m.serve(ln, store)
-		env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = "http://" + ln.Addr().String()
-		env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = "tollgate-local", "tollgate-local"
+		env[authorizer.EnvAWSEndpoint] = "http://" + ln.Addr().String()
+		env[authorizer.EnvAWSAccessKeyID], env[authorizer.EnvAWSSecretAccessKey] = "tollgate-local", "tollgate-local"
 	default:
-		env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = cfg.SecretsEndpoint
-		env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = "tollgate-local", "tollgate-local"
-		passCredentials()
+		env[authorizer.EnvAWSEndpoint] = cfg.SecretsEndpoint
+		env[authorizer.EnvAWSAccessKeyID], env[authorizer.EnvAWSSecretAccessKey] = "tollgate-local", "tollgate-local"
+		if id, secret := cfg.Getenv(authorizer.EnvAWSAccessKeyID), cfg.Getenv(authorizer.EnvAWSSecretAccessKey); id != "" && secret != "" {
+			env[authorizer.EnvAWSAccessKeyID], env[authorizer.EnvAWSSecretAccessKey] = id, secret
+			if tok := cfg.Getenv(authorizer.EnvAWSSessionToken); tok != "" {
+				env[authorizer.EnvAWSSessionToken] = tok
+			}
+		}
 	}
 	for k, v := range cfg.AuthorizerEnv {
 		env[k] = v
@@ -395,4 +411,18 @@ func (m *Main) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// awsCredentials finds the user's AWS credentials as the AWS CLI does:
+// environment, shared config and credentials files, SSO.
+func awsCredentials(ctx context.Context, region string) (aws.Credentials, error) {
+	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region))
+	if err != nil {
+		return aws.Credentials{}, fmt.Errorf("secrets endpoint %q: AWS configuration: %w", AWSEndpoint, err)
+	}
+	creds, err := awsCfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return aws.Credentials{}, fmt.Errorf("secrets endpoint %q: no AWS credentials (aws configure, or AWS_PROFILE): %w", AWSEndpoint, err)
+	}
+	return creds, nil
 }

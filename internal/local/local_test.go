@@ -104,3 +104,26 @@ func TestCloseStopsEveryProcess(t *testing.T) {
 		t.Error("the gateway still answers after Close")
 	}
 }
+
+// With -secrets-endpoint aws, the authorizer gets the user's credentials
+// in its environment, as Lambda gives a function its role's; the SDK's
+// chain finds them, and finding none stops the start with a clear error.
+func TestAWSCredentials(t *testing.T) {
+	for k, v := range map[string]string{
+		"HOME": t.TempDir(), "AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_PROFILE": "", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "",
+		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "", "AWS_WEB_IDENTITY_TOKEN_FILE": "",
+		"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "token",
+	} {
+		t.Setenv(k, v)
+	}
+	creds, err := awsCredentials(context.Background(), "eu-west-1")
+	if err != nil || creds.AccessKeyID != "AKIDEXAMPLE" || creds.SecretAccessKey != "secret" || creds.SessionToken != "token" {
+		t.Fatalf("awsCredentials = %+v, %v; want the environment's", creds, err)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	if _, err := awsCredentials(context.Background(), "eu-west-1"); err == nil || !strings.Contains(err.Error(), "no AWS credentials") {
+		t.Fatalf("awsCredentials with none = %v, want a no-credentials error", err)
+	}
+}
