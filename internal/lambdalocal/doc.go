@@ -19,6 +19,12 @@
 // instance that does not ask for its first invocation within the init
 // timeout is killed too.
 //
+// Function.Report receives what Lambda's REPORT log line tells of each
+// answered invocation: its duration and, for an instance's first, the
+// init duration (process start to the first call to next) and the
+// cold-start time (process start to the first answer). tollgate/bench
+// measures whole-process cold starts with it.
+//
 // Every instance runs in its own process group; Pool.Close kills them all
 // and waits for them. On Linux an instance is also killed if the process
 // that started it dies.

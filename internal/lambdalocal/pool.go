@@ -48,6 +48,22 @@ type Function struct {
 	// prefixed with the function's name and the instance's number; nil
 	// discards them.
 	Logs io.Writer
+	// Report, if set, is called with each invocation an instance answers
+	// (with a response or an error), after its caller has the answer: what
+	// Lambda's REPORT log line tells. It must not block.
+	Report func(Report)
+}
+
+// Report tells of one answered invocation, as Lambda's REPORT line does.
+type Report struct {
+	RequestID string
+	Instance  int           // the instance's number, from 1
+	Duration  time.Duration // from handing the invocation to the instance to its answer
+	// Init and ColdStart are set on an instance's first invocation only:
+	// the time from starting its process to its first call to next
+	// (Lambda's Init Duration), and to its first answer.
+	Init, ColdStart time.Duration
+	Err             *FunctionError // the error the function reported, or nil
 }
 
 // FunctionError is an invocation's failure: an error the function
@@ -162,6 +178,7 @@ type invocation struct {
 	id       string
 	payload  []byte
 	deadline time.Time
+	handed   time.Time   // when an instance took it
 	done     chan result // buffered: the first result wins
 	once     sync.Once
 }
@@ -300,9 +317,12 @@ type instance struct {
 	exited chan struct{} // closed once the process has exited and left the pool
 
 	mu        sync.Mutex
-	initTimer *time.Timer // stopped at the first call to next
-	dead      bool        // the process has exited
-	settling  bool        // counted in pool.settling
+	started   time.Time     // just before the process started
+	init      time.Duration // from started to the first call to next
+	answered  int           // invocations answered
+	initTimer *time.Timer   // stopped at the first call to next
+	dead      bool          // the process has exited
+	settling  bool          // counted in pool.settling
 	current   *invocation
 	timer     *time.Timer
 	reason    *FunctionError // why the instance was killed, or its init error
@@ -335,6 +355,7 @@ func (p *Pool) start(n int) (*instance, error) {
 	// The process may ask for its first invocation, and the init timer
 	// may fire, before Start returns: both wait for in.mu.
 	in.mu.Lock()
+	in.started = time.Now()
 	in.initTimer = time.AfterFunc(f.InitTimeout, func() {
 		in.killFor(&FunctionError{Type: ErrorTypeInit, Message: fmt.Sprintf("init did not finish within %v", f.InitTimeout)})
 	})
@@ -436,6 +457,9 @@ func (p *Pool) environment(api string, n int) []string {
 func (in *instance) next(w http.ResponseWriter, r *http.Request) {
 	in.mu.Lock()
 	in.initTimer.Stop()
+	if in.init == 0 {
+		in.init = time.Since(in.started)
+	}
 	busy := in.current != nil
 	in.mu.Unlock()
 	in.setSettling(false)
@@ -453,7 +477,8 @@ func (in *instance) next(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	timeout := p.fn.Timeout
-	inv.deadline = time.Now().Add(timeout)
+	inv.handed = time.Now()
+	inv.deadline = inv.handed.Add(timeout)
 	in.mu.Lock()
 	if in.dead {
 		// The process exited while this handler waited: hand the
@@ -486,20 +511,35 @@ func (in *instance) next(w http.ResponseWriter, r *http.Request) {
 	w.Write(inv.payload)
 }
 
-// take ends the current invocation if its id is id. The instance is then
-// settling until it calls next.
-func (in *instance) take(id string) *invocation {
+// take ends the current invocation if its id is id, and reports on it.
+// The instance is then settling until it calls next.
+func (in *instance) take(id string) (*invocation, Report) {
+	now := time.Now()
 	in.mu.Lock()
 	inv := in.current
 	if inv == nil || inv.id != id {
 		in.mu.Unlock()
-		return nil
+		return nil, Report{}
 	}
 	in.current = nil
 	in.timer.Stop()
+	r := Report{RequestID: inv.id, Instance: in.n, Duration: now.Sub(inv.handed)}
+	if in.answered == 0 {
+		r.Init, r.ColdStart = in.init, now.Sub(in.started)
+	}
+	in.answered++
 	in.mu.Unlock()
 	in.setSettling(true)
-	return inv
+	return inv, r
+}
+
+// answer gives inv its result, then reports on it.
+func (in *instance) answer(inv *invocation, res result, r Report) {
+	inv.finish(res)
+	if f := in.pool.fn.Report; f != nil {
+		errors.As(res.err, &r.Err)
+		f(r)
+	}
 }
 
 // setSettling records whether the instance is between an answer and its
@@ -523,7 +563,7 @@ func (in *instance) setSettling(v bool) {
 
 func (in *instance) response(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxResponseSize))
-	inv := in.take(r.PathValue("id"))
+	inv, report := in.take(r.PathValue("id"))
 	if inv == nil {
 		runtimeError(w, http.StatusBadRequest, "InvalidRequestID", "no invocation "+r.PathValue("id")+" in progress")
 		return
@@ -534,23 +574,23 @@ func (in *instance) response(w http.ResponseWriter, r *http.Request) {
 		if !errors.As(err, &tooLarge) {
 			fe = &FunctionError{Type: ErrorTypeUnspecified, Message: "reading the response: " + err.Error()}
 		}
-		inv.finish(result{err: fe})
+		in.answer(inv, result{err: fe}, report)
 		runtimeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", fe.Message)
 		return
 	}
-	inv.finish(result{payload: body})
+	in.answer(inv, result{payload: body}, report)
 	w.WriteHeader(http.StatusAccepted)
 	io.WriteString(w, `{"status":"OK"}`)
 }
 
 func (in *instance) error(w http.ResponseWriter, r *http.Request) {
 	fe := readFunctionError(r)
-	inv := in.take(r.PathValue("id"))
+	inv, report := in.take(r.PathValue("id"))
 	if inv == nil {
 		runtimeError(w, http.StatusBadRequest, "InvalidRequestID", "no invocation "+r.PathValue("id")+" in progress")
 		return
 	}
-	inv.finish(result{err: fe})
+	in.answer(inv, result{err: fe}, report)
 	w.WriteHeader(http.StatusAccepted)
 	io.WriteString(w, `{"status":"OK"}`)
 }

@@ -298,3 +298,38 @@ func TestNewPoolChecksTheBinary(t *testing.T) {
 		t.Fatal("NewPool without a name succeeded")
 	}
 }
+
+// Report tells what Lambda's REPORT line tells: the first invocation of an
+// instance carries its init and cold-start times, later ones do not. The
+// bounds below come from the sleeps the function is told to do, not from
+// how fast this machine is.
+func TestReport(t *testing.T) {
+	const initSleep, invokeSleep = 300 * time.Millisecond, 200 * time.Millisecond
+	reports := make(chan Report, 8)
+	p, _ := newPool(t, func(f *Function) {
+		f.Env = map[string]string{"TESTFN_INIT": "sleep:" + initSleep.String()}
+		f.Report = func(r Report) { reports <- r }
+	})
+	mustInvoke(t, p, `{"sleep":"`+invokeSleep.String()+`"}`, `"slept"`)
+	cold := <-reports
+	if cold.Instance != 1 || cold.RequestID == "" || cold.Err != nil {
+		t.Errorf("first report = %+v, want instance 1's answer", cold)
+	}
+	if cold.Init < initSleep || cold.Duration < invokeSleep || cold.ColdStart < cold.Init+cold.Duration {
+		t.Errorf("first report = %+v, want Init >= %v, Duration >= %v, ColdStart >= Init+Duration", cold, initSleep, invokeSleep)
+	}
+	_, err := invoke(t, p, `{"error":"no"}`)
+	wantFunctionError(t, err, "errorString", "no")
+	warm := <-reports
+	if warm.Instance != 1 || warm.RequestID == cold.RequestID || warm.Init != 0 || warm.ColdStart != 0 {
+		t.Errorf("second report = %+v, want a warm invocation of instance 1", warm)
+	}
+	if warm.Err == nil || warm.Err.Message != "no" {
+		t.Errorf("second report's Err = %v, want the function's error", warm.Err)
+	}
+	select {
+	case r := <-reports:
+		t.Errorf("unexpected report %+v", r)
+	default:
+	}
+}

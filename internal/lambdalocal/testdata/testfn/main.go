@@ -13,7 +13,8 @@
 //
 // TESTFN_INIT=exit makes it exit before starting; TESTFN_INIT=hang makes
 // it never start; TESTFN_INIT=report reports an init error to the Runtime
-// API, then exits.
+// API, then exits; TESTFN_INIT=sleep:D sleeps for the duration D, then
+// starts.
 package main
 
 import (
@@ -67,6 +68,10 @@ func handle(ctx context.Context, ev event) (any, error) {
 }
 
 func main() {
+	if d, ok := strings.CutPrefix(os.Getenv("TESTFN_INIT"), "sleep:"); ok {
+		dur, _ := time.ParseDuration(d)
+		time.Sleep(dur)
+	}
 	switch os.Getenv("TESTFN_INIT") {
 	case "exit":
 		fmt.Fprintln(os.Stderr, "init failed on purpose")
