@@ -7,11 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"testing"
-
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"tollgate/internal/jsonlog"
 )
@@ -46,36 +42,6 @@ func benchAuthorizer(b *testing.B, keys int) *Authorizer {
 	return a
 }
 
-// idiomatic is the authorizer most Go users would write: lambda.NewHandler
-// over a typed function (reflection and encoding/json on both sides) with
-// the same keys and the same constant-time comparison, for scale.
-func idiomatic(keys map[string]string) lambda.Handler {
-	return lambda.NewHandler(func(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-		token, ok := strings.CutPrefix(ev.AuthorizationToken, "Bearer ")
-		id, found := keys[token]
-		if !ok || !found {
-			return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
-		}
-		return idiomaticAllow(id, ev.MethodArn), nil
-	})
-}
-
-// idiomaticAllow is the peers' Allow on the whole stage.
-func idiomaticAllow(id, methodARN string) events.APIGatewayCustomAuthorizerResponse {
-	parts := strings.SplitN(methodARN, "/", 3)
-	return events.APIGatewayCustomAuthorizerResponse{
-		PrincipalID: id,
-		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
-			Version: "2012-10-17",
-			Statement: []events.IAMPolicyStatement{{
-				Action: []string{"execute-api:Invoke"}, Effect: "Allow",
-				Resource: []string{parts[0] + "/" + parts[1] + "/*/*"},
-			}},
-		},
-		Context: map[string]any{"keyId": id, "keyStage": StageCurrent},
-	}
-}
-
 // compactFixture is a fixture as API Gateway sends it: compact JSON.
 func compactFixture(b *testing.B, name string) []byte {
 	var buf bytes.Buffer
@@ -85,22 +51,9 @@ func compactFixture(b *testing.B, name string) []byte {
 	return buf.Bytes()
 }
 
-// idiomaticRequest is idiomatic for REQUEST events: the whole event
-// unmarshalled into events.APIGatewayCustomAuthorizerRequestTypeRequest.
-func idiomaticRequest(keys map[string]string) lambda.Handler {
-	return lambda.NewHandler(func(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-		token, ok := strings.CutPrefix(ev.Headers["Authorization"], "Bearer ")
-		id, found := keys[token]
-		if !ok || !found {
-			return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
-		}
-		return idiomaticAllow(id, ev.MethodArn), nil
-	})
-}
-
 // BenchmarkInvoke measures a warm decision from event bytes to answer
-// bytes. The idiomatic/* cases run the handlers above on the same events in
-// the same run, for the ratio.
+// bytes. tollgate/bench measures the same beside the peers users would
+// pick instead, cold and warm.
 func BenchmarkInvoke(b *testing.B) {
 	request := compactFixture(b, "events/request.json")
 	httpV2 := compactFixture(b, "events/http-v2.json")
@@ -125,23 +78,6 @@ func BenchmarkInvoke(b *testing.B) {
 				}
 			})
 		}
-	}
-	for _, bc := range []struct {
-		name  string
-		h     lambda.Handler
-		event []byte
-	}{
-		{"idiomatic/TOKEN/valid", idiomatic(map[string]string{mobileKey: "mobile-app"}), token},
-		{"idiomatic/REQUEST/valid", idiomaticRequest(map[string]string{mobileKey: "mobile-app"}), request},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			ctx := context.Background()
-			b.ReportAllocs()
-			b.SetBytes(int64(len(bc.event)))
-			for b.Loop() {
-				benchSink, _ = bc.h.Invoke(ctx, bc.event)
-			}
-		})
 	}
 }
 

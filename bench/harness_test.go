@@ -1,0 +1,261 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"tollgate/authorizer"
+	"tollgate/internal/jsonlog"
+	"tollgate/internal/lambdabuild"
+	"tollgate/internal/lambdalocal"
+	"tollgate/internal/localaws"
+	"tollgate/internal/localsm"
+)
+
+const (
+	// key is the key in the authorizer's event fixtures; unknownKey has its
+	// length and is in no keyring.
+	key        = "tg_test_mobile_app_key_0123456789abcdefghij"
+	unknownKey = "tg_test_nobody_has_this_key_0123456789abcd"
+	keyID      = "mobile-app"
+)
+
+// sink keeps answers alive so the compiler cannot drop the work.
+var sink []byte
+
+// event is one of the authorizer's fixtures (token, request, http-v2),
+// compact as API Gateway sends it, with the known key or the unknown one.
+func event(tb testing.TB, name string, valid bool) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "authorizer", "testdata", "events", name+".json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		tb.Fatal(err)
+	}
+	if !bytes.Contains(buf.Bytes(), []byte(key)) {
+		tb.Fatalf("fixture %s does not hold the key", name)
+	}
+	if !valid {
+		return bytes.ReplaceAll(buf.Bytes(), []byte(key), []byte(unknownKey))
+	}
+	return buf.Bytes()
+}
+
+// keyringDoc is a keyring of n keys, the first of them key.
+func keyringDoc(n int) []byte {
+	kr := authorizer.Keyring{Keys: []authorizer.Key{{ID: keyID, Key: key}}}
+	for i := 1; i < n; i++ {
+		kr.Keys = append(kr.Keys, authorizer.Key{ID: fmt.Sprintf("client-%03d", i), Key: fmt.Sprintf("tg_bench_client_%03d_key_0123456789abcdefghij", i)})
+	}
+	b, _ := json.Marshal(kr)
+	return b
+}
+
+// endpoint is a Secrets Manager endpoint on loopback serving one keyring,
+// counting the calls it answers.
+type endpoint struct {
+	url, secretID string
+	calls         atomic.Int64
+}
+
+// startEndpoint serves a keyring of keys keys. Without keepAlive every
+// answer closes its connection, so that each fresh client pays for its
+// own, as a cold Lambda does.
+func startEndpoint(tb testing.TB, keys int, keepAlive bool) *endpoint {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "keyring.json")
+	if err := os.WriteFile(path, keyringDoc(keys), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	store, err := localsm.Open("tollgate/bench", path, localaws.Region, localaws.AccountID, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e := &endpoint{secretID: store.ARN()}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.calls.Add(1)
+		store.ServeHTTP(w, r)
+	}))
+	srv.Config.SetKeepAlivesEnabled(keepAlive)
+	srv.Start()
+	tb.Cleanup(srv.Close)
+	e.url = srv.URL
+	return e
+}
+
+// env is a function's environment for this endpoint: what Lambda sets,
+// the endpoint override, and no AWS config files.
+func (e *endpoint) env(tb testing.TB) map[string]string {
+	none := filepath.Join(tb.TempDir(), "none")
+	return map[string]string{
+		authorizer.EnvSecretID:           e.secretID,
+		authorizer.EnvAWSEndpoint:        e.url,
+		authorizer.EnvAWSRegion:          localaws.Region,
+		authorizer.EnvAWSAccessKeyID:     "AKIDBENCH",
+		authorizer.EnvAWSSecretAccessKey: "bench",
+		"AWS_CONFIG_FILE":                none,
+		"AWS_SHARED_CREDENTIALS_FILE":    none,
+		"AWS_EC2_METADATA_DISABLED":      "true",
+	}
+}
+
+// setenv puts env in this process's environment, where the peers'
+// config.LoadDefaultConfig reads it.
+func setenv(tb testing.TB, env map[string]string) {
+	for k, v := range env {
+		tb.Setenv(k, v)
+	}
+}
+
+// newTollgate builds the authorizer as cmd/authorizer does
+// (authorizer.NewFromEnv), except that its decision log is encoded to
+// io.Discard rather than written to standard output.
+func newTollgate(tb testing.TB, env map[string]string) *authorizer.Authorizer {
+	tb.Helper()
+	getenv := func(k string) string { return env[k] }
+	secretID, cfg, err := authorizer.FromEnv(getenv)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	client, err := authorizer.SecretsManagerFromEnv(getenv)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.Source = authorizer.SecretsManager(client, secretID)
+	cfg.Logger = slog.New(jsonlog.New(io.Discard, slog.LevelInfo))
+	a, err := authorizer.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return a
+}
+
+// decision says what an answer decided: "allow", "deny" or what went
+// wrong. REST answers allow with the key's principal; HTTP simple answers
+// with isAuthorized.
+func decision(out []byte, err error) string {
+	if err != nil {
+		if err.Error() == "Unauthorized" {
+			return "deny"
+		}
+		return "error: " + err.Error()
+	}
+	var answer struct {
+		PrincipalID  string `json:"principalId"`
+		IsAuthorized *bool  `json:"isAuthorized"`
+	}
+	switch {
+	case json.Unmarshal(out, &answer) != nil:
+	case answer.PrincipalID == keyID, answer.IsAuthorized != nil && *answer.IsAuthorized:
+		return "allow"
+	case answer.IsAuthorized != nil:
+		return "deny"
+	}
+	return "unexpected answer " + string(out)
+}
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	built     map[string]string
+	buildErr  error
+)
+
+// TestMain removes the binaries built for the process benchmarks.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// binaries builds Functions for this machine, as lambdabuild builds them
+// for Lambda, once per test binary, and adds the Python peer.
+func binaries(tb testing.TB) map[string]string {
+	tb.Helper()
+	buildOnce.Do(func() {
+		var root string
+		if root, buildErr = lambdabuild.ModuleDir("."); buildErr != nil {
+			return
+		}
+		if buildDir, buildErr = os.MkdirTemp("", "tollgate-bench-"); buildErr != nil {
+			return
+		}
+		built, buildErr = lambdabuild.Build(context.Background(), root, buildDir,
+			lambdabuild.Target{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}, Functions)
+		if buildErr != nil {
+			return
+		}
+		if py, err := pythonBootstrap(root, buildDir); err == nil {
+			built["python"] = py
+		}
+	})
+	if buildErr != nil {
+		tb.Fatal(buildErr)
+	}
+	return built
+}
+
+// pythonBootstrap writes a bootstrap that execs the Python peer with the
+// interpreter that has boto3, resolved once so that no version manager's
+// shim runs at each start.
+func pythonBootstrap(root, dir string) (string, error) {
+	out, err := exec.Command("python3", "-c", "import boto3, sys; print(sys.executable)").Output()
+	if err != nil {
+		return "", fmt.Errorf("python3 with boto3: %w", err)
+	}
+	python := strings.TrimSpace(string(out))
+	script := filepath.Join(root, PythonPeer)
+	if strings.ContainsRune(python+script, '\'') {
+		return "", fmt.Errorf("cannot quote %s or %s", python, script)
+	}
+	path := filepath.Join(dir, "python", "bootstrap")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	return path, os.WriteFile(path, []byte("#!/bin/sh\nexec '"+python+"' '"+script+"'\n"), 0o755)
+}
+
+// binary is impl's bootstrap; a missing Python skips.
+func binary(tb testing.TB, impl string) string {
+	tb.Helper()
+	bin, ok := binaries(tb)[impl]
+	if !ok {
+		tb.Skipf("%s: no bootstrap (python3 with boto3 is needed for the Python peer)", impl)
+	}
+	return bin
+}
+
+// newPool runs impl's bootstrap behind the Lambda Runtime API, one
+// instance at a time; report, if set, receives lambdalocal's reports.
+func newPool(tb testing.TB, impl string, env map[string]string, report func(lambdalocal.Report)) *lambdalocal.Pool {
+	tb.Helper()
+	p, err := lambdalocal.NewPool(lambdalocal.Function{
+		Name: impl, Binary: binary(tb, impl), Env: env, MaxInstances: 1,
+		Timeout: 30 * time.Second, InitTimeout: 30 * time.Second, Report: report,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { p.Close() })
+	return p
+}
