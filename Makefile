@@ -3,6 +3,7 @@
 #
 #   make lambdas    dist/linux-{arm64,amd64}/{authorizer,handler}/bootstrap
 #   make sizes      the size of each binary, in bytes
+#   make bench      tollgate beside its peers, warm and cold (bench/README.md)
 #   make clean
 
 FUNCTIONS := authorizer handler
@@ -11,7 +12,7 @@ GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w -buildid="
 
 BINARIES := $(foreach a,$(ARCHES),$(foreach f,$(FUNCTIONS),dist/linux-$(a)/$(f)/bootstrap))
 
-.PHONY: lambdas sizes clean
+.PHONY: lambdas sizes bench clean
 lambdas: $(BINARIES)
 
 # Always rebuilt: go build is incremental and knows the real dependencies.
@@ -23,6 +24,9 @@ $(BINARIES): dist/linux-%/bootstrap:
 
 sizes: lambdas
 	@for b in $(BINARIES); do printf '%10d  %s\n' $$(stat -c %s $$b) $$b; done
+
+bench:
+	go run ./bench/cmd/tollbench
 
 clean:
 	rm -rf dist
