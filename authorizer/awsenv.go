@@ -35,9 +35,9 @@ const (
 // It does not read shared config files, SSO or instance metadata, as
 // config.LoadDefaultConfig would: a Lambda function never needs them, and
 // leaving them out keeps about 1.9 MB (STS, SSO and their clients) out of
-// the authorizer's linux/arm64 binary, 9.1 MB before, and out of its cold
-// start. A missing Region or missing
-// credentials is an error that names the variable.
+// the authorizer's linux/arm64 binary (9.1 MB before) and out of its cold
+// start. A missing Region or missing credentials is an error that names
+// the variable.
 func SecretsManagerFromEnv(getenv func(string) string) (*secretsmanager.Client, error) {
 	region := cmp.Or(getenv(EnvAWSRegion), getenv(EnvAWSDefaultRegion))
 	if region == "" {
