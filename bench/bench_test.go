@@ -17,13 +17,6 @@ import (
 	"tollgate/internal/lambdalocal"
 )
 
-// subject is one implementation's handler, from event bytes to answer
-// bytes.
-type subject struct {
-	impl string
-	h    lambda.Handler
-}
-
 // run benchmarks s on ev, after checking it decides want, and reports the
 // Secrets Manager calls each request made.
 func run(b *testing.B, s subject, ev []byte, want string, ep *endpoint) {
@@ -44,31 +37,9 @@ func run(b *testing.B, s subject, ev []byte, want string, ep *endpoint) {
 // BenchmarkWarm is a warm decision in process: TOKEN, REQUEST (about 2 KB)
 // and HTTP API 2.0 events, a known and an unknown key, 1 and 100 keys.
 func BenchmarkWarm(b *testing.B) {
-	ctx := context.Background()
 	for _, keys := range []int{1, 100} {
-		ep := startEndpoint(b, keys, true)
-		env := ep.env(b)
-		setenv(b, env)
-		tg := newTollgate(b, env)
-		if err := tg.Load(ctx); err != nil {
-			b.Fatal(err)
-		}
-		idiomatic, err := peers.NewIdiomatic(ctx, ep.secretID)
-		if err != nil {
-			b.Fatal(err)
-		}
-		seed, err := peers.NewSeed(ctx, ep.secretID)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, kind := range []struct {
-			name, fixture string
-			subjects      []subject
-		}{
-			{"TOKEN", "token", []subject{{"tollgate", tg}, {"idiomatic", lambda.NewHandler(idiomatic.Token)}, {"seed", lambda.NewHandler(seed.Token)}}},
-			{"REQUEST", "request", []subject{{"tollgate", tg}, {"idiomatic", lambda.NewHandler(idiomatic.Request)}}},
-			{"HTTP", "http-v2", []subject{{"tollgate", tg}, {"idiomatic", lambda.NewHandler(idiomatic.HTTP)}}},
-		} {
+		ep, kinds := deciders(b, keys)
+		for _, kind := range kinds {
 			for _, valid := range []bool{true, false} {
 				name, want := "valid", "allow"
 				if !valid {

@@ -19,7 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
+
 	"tollgate/authorizer"
+	"tollgate/bench/peers"
 	"tollgate/internal/jsonlog"
 	"tollgate/internal/lambdabuild"
 	"tollgate/internal/lambdalocal"
@@ -258,4 +261,44 @@ func newPool(tb testing.TB, impl string, env map[string]string, report func(lamb
 	}
 	tb.Cleanup(func() { p.Close() })
 	return p
+}
+
+// subject is one implementation's handler, from event bytes to answer
+// bytes.
+type subject struct {
+	impl string
+	h    lambda.Handler
+}
+
+// kind is an event type and the implementations that decide it.
+type kind struct {
+	name, fixture string
+	subjects      []subject
+}
+
+// deciders serves a keyring of keys keys and returns, for each event type,
+// tollgate and the peers loaded from it and ready to decide.
+func deciders(tb testing.TB, keys int) (*endpoint, []kind) {
+	tb.Helper()
+	ctx := context.Background()
+	ep := startEndpoint(tb, keys, true)
+	env := ep.env(tb)
+	setenv(tb, env)
+	tg := newTollgate(tb, env)
+	if err := tg.Load(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	idiomatic, err := peers.NewIdiomatic(ctx, ep.secretID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	seed, err := peers.NewSeed(ctx, ep.secretID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ep, []kind{
+		{"TOKEN", "token", []subject{{"tollgate", tg}, {"idiomatic", lambda.NewHandler(idiomatic.Token)}, {"seed", lambda.NewHandler(seed.Token)}}},
+		{"REQUEST", "request", []subject{{"tollgate", tg}, {"idiomatic", lambda.NewHandler(idiomatic.Request)}}},
+		{"HTTP", "http-v2", []subject{{"tollgate", tg}, {"idiomatic", lambda.NewHandler(idiomatic.HTTP)}}},
+	}
 }
