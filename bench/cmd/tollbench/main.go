@@ -100,8 +100,8 @@ func binarySizes(ctx context.Context, root string) ([]results.Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, impl := range []string{"tollgate", "idiomatic", "seed", "hello"} {
-			fi, err := os.Stat(paths[impl])
+		for impl, path := range paths {
+			fi, err := os.Stat(path)
 			if err != nil {
 				return nil, err
 			}

@@ -152,5 +152,5 @@ func checkTargets(rows []results.Row) []string {
 }
 
 func fmtNS(ns float64) string {
-	return results.Format(map[string]float64{"": ns}, "", "ns/op")
+	return results.Format(ns, "ns/op")
 }

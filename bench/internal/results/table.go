@@ -92,7 +92,12 @@ func Table(w io.Writer, rows []Row, impls []string) {
 	for _, r := range rows {
 		cells := []string{r.Figure, r.Unit}
 		for _, impl := range impls {
-			cells = append(cells, Format(r.Median, impl, r.Unit))
+			v, ok := r.Median[impl]
+			if !ok {
+				cells = append(cells, "")
+				continue
+			}
+			cells = append(cells, Format(v, r.Unit))
 		}
 		for _, impl := range impls[1:] {
 			cells = append(cells, Ratio(r.Median, impl, base))
@@ -101,13 +106,8 @@ func Table(w io.Writer, rows []Row, impls []string) {
 	}
 }
 
-// Format writes impl's value in the unit's natural scale, or "" if impl
-// has none.
-func Format(m map[string]float64, impl, unit string) string {
-	v, ok := m[impl]
-	if !ok {
-		return ""
-	}
+// Format writes v in the unit's natural scale.
+func Format(v float64, unit string) string {
 	switch {
 	case strings.HasSuffix(unit, "ns/op"):
 		return duration(v)
