@@ -83,6 +83,9 @@ type Config struct {
 	Logger *slog.Logger
 
 	now func() time.Time // for tests; nil means time.Now
+	// match, for tests, replaces the key comparison (keyTable.match):
+	// the timing test plants a leaky one to show it would be caught.
+	match func(t *keyTable, token []byte) (*entry, bool)
 }
 
 // Authorizer is an API Gateway Lambda authorizer. It implements
@@ -94,6 +97,7 @@ type Authorizer struct {
 	store  *keyStore
 	now    func() time.Time
 	since  func(time.Time) time.Duration
+	match  func(t *keyTable, token []byte) (*entry, bool)
 
 	logs    [FormatHTTP + 1]*slog.Logger // by EventFormat, with the format attribute bound
 	logNone *slog.Logger                 // for events whose format is unknown
@@ -156,11 +160,16 @@ func New(cfg Config) (*Authorizer, error) {
 	} else {
 		since = func(t time.Time) time.Duration { return now().Sub(t) }
 	}
+	match := cfg.match
+	if match == nil {
+		match = (*keyTable).match
+	}
 	a := &Authorizer{
 		header: header,
 		format: format,
 		now:    now,
 		since:  since,
+		match:  match,
 		store: &keyStore{
 			source:       cfg.Source,
 			stages:       slices.Clone(stages),
@@ -284,7 +293,7 @@ func (a *Authorizer) decide(ctx context.Context, payload []byte, now time.Time) 
 	if len(token) > MaxKeyLength {
 		return refuse(reasonUnknownKey)
 	}
-	e, ok := table.match(token)
+	e, ok := a.match(table, token)
 	if !ok {
 		return refuse(reasonUnknownKey)
 	}

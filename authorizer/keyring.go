@@ -269,15 +269,22 @@ func digestWords(d [32]byte) [4]uint64 {
 // matches, nor on the stored keys' lengths. Keys are distinct, so at most
 // one digest can match.
 func (t *keyTable) match(token []byte) (*entry, bool) {
-	d := digestWords(sha256.Sum256(token))
-	var idx, found uint64
-	subtle.WithDataIndependentTiming(func() {
-		idx, found = scanDigests(t.digests, &d)
-	})
+	idx, found := t.find(token)
 	if found == 0 {
 		return nil, false
 	}
 	return t.entries[idx-1], true
+}
+
+// find is match's comparison, all of it done in constant time: it returns
+// 1 + the index of the key equal to token (0 if none) and a non-zero found
+// when there is one. Only what match does with the result branches.
+func (t *keyTable) find(token []byte) (idx, found uint64) {
+	d := digestWords(sha256.Sum256(token))
+	subtle.WithDataIndependentTiming(func() {
+		idx, found = scanDigests(t.digests, &d)
+	})
+	return idx, found
 }
 
 // scanDigests returns 1 + the index of the digest equal to d (0 if none) and
