@@ -12,6 +12,8 @@
 // https://repost.aws/knowledge-center/api-gateway-403-error-lambda-authorizer.
 // For each request:
 //
+//  0. A request whose request line and header values pass API Gateway's
+//     quota of 10,240 bytes is REQUEST_TOO_LARGE (413).
 //  1. The route is matched as API Gateway does (api.Definition.Match); no
 //     route is MISSING_AUTHENTICATION_TOKEN (403).
 //  2. On a protected route, every identity source must be present and not

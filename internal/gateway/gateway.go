@@ -63,6 +63,24 @@ type Gateway struct {
 // request is refused with 414.
 const MaxMethodARN = 1600
 
+// MaxRequestHeaderBytes is API Gateway's quota on the "total combined size
+// of request line and header values"
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html).
+// A larger request is refused with REQUEST_TOO_LARGE (413) before anything
+// is invoked; AWS documents the quota but not the status it answers with.
+const MaxRequestHeaderBytes = 10240
+
+// requestHeaderBytes is the size the quota above counts.
+func requestHeaderBytes(r *http.Request) int {
+	n := len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto)
+	for _, vs := range r.Header {
+		for _, v := range vs {
+			n += len(v)
+		}
+	}
+	return n
+}
+
 // New checks cfg and returns its Gateway.
 func New(cfg Config) (*Gateway, error) {
 	if err := cfg.Definition.Validate(); err != nil {
@@ -155,6 +173,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amzn-RequestId", x.id)
 	defer g.logAccess(x)
 
+	if requestHeaderBytes(r) > MaxRequestHeaderBytes {
+		g.fail(x, api.RequestTooLarge, 0, "Request Too Long")
+		return
+	}
 	route, params, ok := g.def.Match(r.Method, r.URL.Path)
 	if !ok {
 		g.fail(x, api.MissingAuthenticationToken, 0, "Missing Authentication Token")

@@ -348,7 +348,9 @@ func NewKeyring(id string) (key string, doc []byte, err error) {
 }
 
 func (m *Main) serve(ln net.Listener, h http.Handler) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// Headers past 64 KB are refused by net/http (431) before they are
+	// read whole; the gateway refuses more than API Gateway's 10 KB itself.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 	m.servers = append(m.servers, srv)
 	go srv.Serve(ln)
 }
