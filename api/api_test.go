@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"tollgate/authorizer"
 	"tollgate/handler"
 )
 
@@ -394,5 +395,23 @@ func TestAllowOrigin(t *testing.T) {
 		if err := d.AllowOrigin(bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("AllowOrigin(%q) = %v, want ErrInvalid", bad, err)
 		}
+	}
+}
+
+// A slow Secrets Manager cannot hold a request past what API Gateway waits
+// for: the authorizer's fetch (retries included) ends within
+// authorizer.DefaultFetchTimeout, inside the function's timeout, inside
+// the 10 s an HTTP API waits for a Lambda authorizer
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html)
+// and the 29 s of a REST API's integration timeout. The cold start's own
+// fetch runs in the init phase, which Lambda bounds at 10 s.
+func TestAuthorizerTimeoutsNest(t *testing.T) {
+	fn := Default().Functions["authorizer"]
+	fetch := authorizer.DefaultFetchTimeout
+	if attempts := time.Duration(authorizer.MaxAttempts) * authorizer.AttemptTimeout; attempts < fetch {
+		t.Errorf("%d attempts of %v cannot fill the fetch timeout %v", authorizer.MaxAttempts, authorizer.AttemptTimeout, fetch)
+	}
+	if !(fetch < fn.Timeout && fn.Timeout <= 10*time.Second) {
+		t.Errorf("fetch timeout %v, function timeout %v: want fetch < function <= 10s", fetch, fn.Timeout)
 	}
 }

@@ -3,10 +3,14 @@ package authorizer
 import (
 	"cmp"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
@@ -26,6 +30,29 @@ const (
 	EnvAWSEndpointAll     = "AWS_ENDPOINT_URL"                    // when AWS_ENDPOINT_URL_SECRETS_MANAGER is unset
 	EnvAWSIgnoreEndpoints = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" // "true" ignores both
 )
+
+// Retries of the client SecretsManagerFromEnv returns. An attempt that
+// fails in a way worth retrying (a 5xx, throttling, a timeout, a dropped
+// or refused connection) is tried again after a pause of 50-100 ms, then
+// 100-200 ms, at most MaxAttempts times in all, and each attempt is cut
+// off after AttemptTimeout. The SDK's defaults (pauses of up to 2 and 4
+// seconds, no attempt timeout) would spend a whole fetch on one hung
+// connection or one pause. Config.FetchTimeout still bounds the whole
+// fetch, retries included.
+const (
+	MaxAttempts    = 3
+	AttemptTimeout = time.Second
+)
+
+// retryBackoff is the pause before retry attempt n (1 for the first):
+// 100 ms doubled for each attempt after it, half of it fixed and half
+// random, so that many cold starts retrying together spread out.
+type retryBackoff struct{}
+
+func (retryBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
+	d := 100 * time.Millisecond << min(max(attempt-1, 0), 4)
+	return d/2 + rand.N(d/2), nil
+}
 
 // SecretsManagerFromEnv returns a Secrets Manager client configured only
 // from the variables Lambda gives a function: the Region, and the
@@ -50,6 +77,11 @@ func SecretsManagerFromEnv(getenv func(string) string) (*secretsmanager.Client, 
 	opts := secretsmanager.Options{
 		Region:      region,
 		Credentials: credentials.NewStaticCredentialsProvider(id, secret, getenv(EnvAWSSessionToken)),
+		HTTPClient:  awshttp.NewBuildableClient().WithTimeout(AttemptTimeout),
+		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = MaxAttempts
+			o.Backoff = retryBackoff{}
+		}),
 	}
 	if !strings.EqualFold(getenv(EnvAWSIgnoreEndpoints), "true") {
 		name, endpoint := EnvAWSEndpoint, getenv(EnvAWSEndpoint)

@@ -336,6 +336,62 @@ func TestAuthorizerCrashes(t *testing.T) {
 	}
 }
 
+// The authorizer's processes killed again and again while requests with
+// valid and unknown keys keep coming: a request caught by a kill is a 500
+// (AUTHORIZER_FAILURE), every other one is answered as without the kills,
+// no unknown key is ever let in, and service recovers by itself.
+func TestAuthorizerKilledUnderLoad(t *testing.T) {
+	ttl := time.Duration(0)
+	m := start(t, func(c *Config) { c.TTL = &ttl })
+	want(t, send(t, m, "GET", "/hello", "Bearer "+mobileKey, ""), 200, "mobile-app", "")
+	stop := make(chan struct{})
+	var right, failed, wrong atomic.Int64
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				key, status := mobileKey, 200
+				if (w+i)%2 == 1 {
+					key, status = wrongKey, 401
+				}
+				a, err := trySend(m, "GET", "/hello", "Bearer "+key, "")
+				switch {
+				case err != nil:
+					t.Errorf("request failed: %v", err)
+					wrong.Add(1)
+				case a.status == status:
+					right.Add(1)
+				case a.status == 500:
+					failed.Add(1)
+				default:
+					t.Errorf("%s… answered %d: %s", key[:12], a.status, a.raw)
+					wrong.Add(1)
+				}
+			}
+		})
+	}
+	for range 5 {
+		time.Sleep(200 * time.Millisecond)
+		for _, pid := range m.Pools["authorizer"].PIDs() {
+			syscall.Kill(pid, syscall.SIGKILL) // it may have exited already
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	t.Logf("%d answered as without the kills, %d caught by a kill (500), %d wrong", right.Load(), failed.Load(), wrong.Load())
+	if right.Load() == 0 {
+		t.Error("no request was answered")
+	}
+	want(t, send(t, m, "GET", "/hello", "Bearer "+mobileKey, ""), 200, "mobile-app", "")
+	want(t, send(t, m, "GET", "/hello", "Bearer "+wrongKey, ""), 401, "UNAUTHORIZED", "Unauthorized")
+}
+
 func TestAuthorizerHangs(t *testing.T) {
 	ttl := time.Duration(0)
 	def := api.Default()
