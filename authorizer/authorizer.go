@@ -1,6 +1,7 @@
 package authorizer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -264,6 +265,11 @@ func (a *Authorizer) decide(ctx context.Context, payload []byte, now time.Time) 
 		return decision{format: ev.format, outcome: outcomeError, reason: err.Error(), err: err}
 	}
 	prefix, err := stagePrefix(ev.arn)
+	if err == nil && ev.format != FormatHTTP && bytes.IndexByte(ev.arn[prefix:], '/') < 1 {
+		// A REST method ARN's route is VERB/path ("GET/" for the root);
+		// the whole-stage Allow, <stage>/*/*, covers nothing else.
+		err = errBadARN
+	}
 	if err != nil {
 		return fail(fmt.Errorf("%w: %w", ErrMalformedEvent, err))
 	}
