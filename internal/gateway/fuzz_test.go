@@ -99,4 +99,3 @@ func validHeaderValue(v string) bool {
 	}
 	return v == strings.TrimSpace(v)
 }
-
