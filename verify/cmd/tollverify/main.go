@@ -1,0 +1,544 @@
+// Command tollverify produces the evidence VERIFY.md records: the timing
+// test with many measurements in several processes, every fuzz target for
+// a bounded time, the bad-input and fault tests, and the local gateway with
+// the real binaries under load from a second process, with every log line
+// scanned for keys. See the verify package for what each step shows.
+//
+//	go run ./verify/cmd/tollverify           # everything, about 12 minutes
+//	go run ./verify/cmd/tollverify -update   # and write the figures into VERIFY.md
+//	go run ./verify/cmd/tollverify -steps load -load-duration 10s
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"tollgate/internal/dudect"
+	"tollgate/internal/leakscan"
+	"tollgate/internal/local"
+	"tollgate/verify"
+)
+
+type options struct {
+	steps           map[string]bool
+	timingSamples   int
+	timingProcesses int
+	fuzzTime        time.Duration
+	loadDuration    time.Duration
+	loadConcurrency int
+	update          bool
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "-load-worker" {
+		// The load runs in a process of its own: its clients' CPU and
+		// memory are not the gateway's.
+		if err := loadWorker(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "tollverify load worker:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	var o options
+	steps := flag.String("steps", "timing,fuzz,tests,load", "steps to run, comma-separated")
+	flag.IntVar(&o.timingSamples, "timing-samples", 500_000, "measurements per pair in each timing process")
+	flag.IntVar(&o.timingProcesses, "timing-processes", 5, "timing processes; a leak must show in most")
+	flag.DurationVar(&o.fuzzTime, "fuzztime", 20*time.Second, "time for each fuzz target")
+	flag.DurationVar(&o.loadDuration, "load-duration", 60*time.Second, "load on each of the cached and uncached paths")
+	flag.IntVar(&o.loadConcurrency, "load-concurrency", 200, "concurrent connections of the load")
+	flag.BoolVar(&o.update, "update", false, "write the report into VERIFY.md")
+	flag.Parse()
+	o.steps = map[string]bool{}
+	for s := range strings.SplitSeq(*steps, ",") {
+		o.steps[strings.TrimSpace(s)] = true
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	report, failed := run(ctx, o)
+	fmt.Print(report)
+	if o.update {
+		if err := updateVerifyMD(report); err != nil {
+			fmt.Fprintln(os.Stderr, "tollverify:", err)
+			os.Exit(1)
+		}
+	}
+	if failed {
+		fmt.Fprintln(os.Stderr, "tollverify: FAILED (see above)")
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) (string, bool) {
+	root, err := moduleRoot()
+	if err != nil {
+		return err.Error() + "\n", true
+	}
+	var b strings.Builder
+	failed := false
+	cpu := cpuModel()
+	fmt.Fprintf(&b, "Machine: %s, %d CPUs, %s %s/%s. Run: `go run ./verify/cmd/tollverify -update` on %s.\n\n",
+		cpu, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02"))
+	for _, step := range []struct {
+		name string
+		fn   func(context.Context, string, options, *strings.Builder) bool
+	}{
+		{"timing", timing}, {"fuzz", fuzz}, {"tests", tests}, {"load", load},
+	} {
+		if !o.steps[step.name] {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "== %s\n", step.name)
+		if !step.fn(ctx, root, o, &b) {
+			failed = true
+		}
+		if ctx.Err() != nil {
+			fmt.Fprintln(&b, "\nInterrupted.")
+			return b.String(), true
+		}
+	}
+	return b.String(), failed
+}
+
+// ---- timing
+
+type pairRun struct {
+	Pair   string          `json:"pair"`
+	Keys   int             `json:"keys"`
+	Secret bool            `json:"secret"`
+	Note   string          `json:"note"`
+	Runs   []dudect.Result `json:"runs"`
+}
+
+func timing(ctx context.Context, root string, o options, b *strings.Builder) bool {
+	type key struct {
+		pair string
+		keys int
+	}
+	var order []key
+	byPair := map[key]*pairRun{}
+	ok, planted := true, true
+	dir, err := os.MkdirTemp("", "tollverify-timing")
+	if err != nil {
+		fmt.Fprintf(b, "timing: %v\n", err)
+		return false
+	}
+	defer os.RemoveAll(dir)
+	began := time.Now()
+	for p := range o.timingProcesses {
+		out := filepath.Join(dir, fmt.Sprintf("run%d.json", p))
+		cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-run", "^TestTiming$", "./authorizer")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "TOLLGATE_TIMING_RUNS=1", "TOLLGATE_TIMING_REPORT="+out,
+			fmt.Sprintf("TOLLGATE_TIMING_SAMPLES=%d", o.timingSamples), "TOLLGATE_TIMING_SECONDS=60")
+		res, err := cmd.CombinedOutput()
+		if err != nil {
+			// A failure here is a secret pair leaking in this process, or
+			// the planted leak missed; the table below says which.
+			fmt.Fprintf(os.Stderr, "timing process %d: %v\n%s", p+1, err, lastLines(res, 20))
+		}
+		var runs []pairRun
+		data, rerr := os.ReadFile(out)
+		if rerr == nil {
+			rerr = json.Unmarshal(data, &runs)
+		}
+		if rerr != nil {
+			fmt.Fprintf(b, "timing process %d wrote no report: %v\n%s\n", p+1, rerr, lastLines(res, 20))
+			return false
+		}
+		if bytes.Contains(res, []byte("--- FAIL: TestTiming/planted_leak")) {
+			ok, planted = false, false
+		}
+		for _, r := range runs {
+			k := key{r.Pair, r.Keys}
+			if byPair[k] == nil {
+				order = append(order, k)
+				byPair[k] = &pairRun{Pair: r.Pair, Keys: r.Keys, Secret: r.Secret, Note: r.Note}
+			}
+			byPair[k].Runs = append(byPair[k].Runs, r.Runs...)
+		}
+	}
+	fmt.Fprintf(b, "## Timing\n\n%d processes, each measuring every pair once with %d measurements (Welch's t, dudect's crops; %s in all). A pair leaks when |t| > %.1f in most processes. Secret pairs must not; the others differ in what the caller knows or in the configuration, and are expected to.\n\n",
+		o.timingProcesses, o.timingSamples, time.Since(began).Round(time.Second), dudect.Threshold)
+	fmt.Fprintln(b, "| pair | keys | secret | \\|t\\| per process | means, ns | verdict |")
+	fmt.Fprintln(b, "|---|---|---|---|---|---|")
+	for _, k := range order {
+		p := byPair[k]
+		var ts []string
+		for _, r := range p.Runs {
+			ts = append(ts, fmt.Sprintf("%.1f", r.T))
+		}
+		leak := dudect.Consistent(p.Runs)
+		verdict := "no leak"
+		switch {
+		case leak && p.Secret:
+			verdict, ok = "**LEAK**", false
+		case leak:
+			verdict = "differs, as expected"
+		case !p.Secret:
+			verdict = "no difference found"
+		}
+		keys := fmt.Sprint(p.Keys)
+		if p.Keys == 0 {
+			keys = "1 / 100"
+		}
+		m := p.Runs[0].MeanNs
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %.0f / %.0f | %s |\n", p.Pair, keys, map[bool]string{true: "yes", false: "no"}[p.Secret], strings.Join(ts, ", "), m[0], m[1], verdict)
+	}
+	fmt.Fprintf(b, "\nEvery process also ran the near/far-miss pairs with the key comparison swapped for a byte-by-byte one that stops at the first difference: %s.\n\n",
+		map[bool]string{true: "caught in every process", false: "**missed in at least one process**"}[planted])
+	return ok
+}
+
+// ---- fuzz
+
+var fuzzTargets = []struct{ pkg, name, what string }{
+	{"./authorizer", "FuzzExtract", "token extraction"},
+	{"./authorizer", "FuzzParseEvent", "event decoding"},
+	{"./authorizer", "FuzzScanner", "the JSON scanner under it"},
+	{"./authorizer", "FuzzParseKeyring", "keyring parsing"},
+	{"./authorizer", "FuzzPolicy", "ARN and policy building"},
+	{"./authorizer", "FuzzInvoke", "whole decisions: Allow only for a stored key, inside the request's stage"},
+	{"./internal/gateway", "FuzzGateway", "the local gateway's request handling"},
+	{"./internal/iam", "FuzzMatch", "IAM wildcard matching"},
+	{"./api", "FuzzMatch", "route matching"},
+	{"./api", "FuzzTemplate", "gateway response templates"},
+	{"./handler", "FuzzInvoke", "the handler's events"},
+	{"./internal/swar", "FuzzJSONSpecial", "the scanner's word-at-a-time search"},
+}
+
+var execsRE = regexp.MustCompile(`execs: (\d+)`)
+
+func fuzz(ctx context.Context, root string, o options, b *strings.Builder) bool {
+	ok := true
+	fmt.Fprintf(b, "## Fuzzing\n\nEach target for %s (`go test -run '^$' -fuzz '^Target$' -fuzztime %s PKG`). A failure's input is kept in the package's testdata/fuzz and becomes a test.\n\n", o.fuzzTime, o.fuzzTime)
+	fmt.Fprintln(b, "| target | what | executions | result |")
+	fmt.Fprintln(b, "|---|---|---|---|")
+	for _, t := range fuzzTargets {
+		cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-fuzz", "^"+t.name+"$", "-fuzztime", o.fuzzTime.String(), t.pkg)
+		cmd.Dir = root
+		out, err := cmd.CombinedOutput()
+		execs := "?"
+		if m := execsRE.FindAllSubmatch(out, -1); len(m) > 0 {
+			execs = string(m[len(m)-1][1])
+		}
+		result := "passed"
+		if err != nil {
+			result, ok = "**FAILED**", false
+			fmt.Fprintf(os.Stderr, "%s %s:\n%s", t.pkg, t.name, lastLines(out, 30))
+		}
+		fmt.Fprintf(b, "| %s %s | %s | %s | %s |\n", strings.TrimPrefix(t.pkg, "./"), t.name, t.what, execs, result)
+	}
+	fmt.Fprintln(b)
+	return ok
+}
+
+// ---- tests
+
+var verifyTests = []struct{ pkg, pattern, what string }{
+	{"./authorizer", "^(TestBadInput|TestBadSecret|TestOtherPartitions|TestLenientSchemeForms)$", "bad tokens, headers, events and secrets at the authorizer"},
+	{"./internal/gateway", "^(TestBadRequests)$", "the same at the front door, through net/http and the gateway"},
+	{"./authorizer", "^(TestSecretsManagerFaults)$", "Secrets Manager slow, 500, throttling, malformed, refusing; cold and on refresh"},
+	{"./api", "^(TestAuthorizerTimeoutsNest)$", "fetch timeout < function timeout <= API Gateway's 10 s"},
+	{"./internal/local", "^(TestAuthorizerCrashes|TestAuthorizerKilledUnderLoad|TestAuthorizerHangs|TestSecretsEndpointDownThenBack)$", "the authorizer's process killed or hung, Secrets Manager down, with the real binaries"},
+}
+
+var passRE = regexp.MustCompile(`(?m)^\s*--- PASS: (\S+)`)
+
+func tests(ctx context.Context, root string, o options, b *strings.Builder) bool {
+	ok := true
+	fmt.Fprintln(b, "## Bad input and faults\n\nEach a test in the quick run too (`go test -race ./...`); here run again, with `-race`.\n\n| tests | what | passed | result |\n|---|---|---|---|")
+	for _, t := range verifyTests {
+		cmd := exec.CommandContext(ctx, "go", "test", "-race", "-count=1", "-v", "-run", t.pattern, t.pkg)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "TOLLGATE_REQUIRE_MOTO=1")
+		out, err := cmd.CombinedOutput()
+		passed := len(passRE.FindAll(out, -1))
+		result := "passed"
+		if err != nil {
+			result, ok = "**FAILED**", false
+			fmt.Fprintf(os.Stderr, "%s %s:\n%s", t.pkg, t.pattern, lastLines(out, 40))
+		}
+		fmt.Fprintf(b, "| %s `%s` | %s | %d (with subtests) | %s |\n", strings.TrimPrefix(t.pkg, "./"), strings.Trim(t.pattern, "^$()"), t.what, passed, result)
+	}
+	fmt.Fprintln(b)
+	return ok
+}
+
+// ---- load
+
+func load(ctx context.Context, root string, o options, b *strings.Builder) bool {
+	dir, err := os.MkdirTemp("", "tollverify-load")
+	if err != nil {
+		fmt.Fprintf(b, "load: %v\n", err)
+		return false
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "tollgate-local")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/local")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(b, "load: building cmd/local: %v\n%s\n", err, out)
+		return false
+	}
+	full, _, err := local.NewKeyring("full")
+	if err != nil {
+		fmt.Fprintf(b, "load: %v\n", err)
+		return false
+	}
+	scoped, _, _ := local.NewKeyring("scoped")
+	unknown, _, _ := local.NewKeyring("nobody")
+	keys := filepath.Join(dir, "keyring.json")
+	doc := fmt.Sprintf(`{"keys":[{"id":"full","key":%q},{"id":"scoped","key":%q,"routes":["GET /customers"]}]}`, full, scoped)
+	if err := os.WriteFile(keys, []byte(doc), 0o600); err != nil {
+		fmt.Fprintf(b, "load: %v\n", err)
+		return false
+	}
+	// A mix of valid, route-scoped and invalid keys, half of it allowed.
+	targets := []verify.Target{
+		{Name: "full key, GET /hello", Method: "GET", Path: "/hello", Token: "Bearer " + full, Status: 200, Principal: "full"},
+		{Name: "unknown key", Method: "GET", Path: "/hello", Token: "Bearer " + unknown, Status: 401},
+		{Name: "scoped key on its route", Method: "GET", Path: "/customers", Token: "Bearer " + scoped, Status: 200, Principal: "scoped"},
+		{Name: "no token", Method: "GET", Path: "/customers", Status: 401},
+		{Name: "full key, POST /orders", Method: "POST", Path: "/orders", Token: "Bearer " + full, Status: 200, Principal: "full"},
+		{Name: "scoped key off its route", Method: "GET", Path: "/hello", Token: "Bearer " + scoped, Status: 403},
+		{Name: "full key, GET /customers", Method: "GET", Path: "/customers", Token: "Bearer " + full, Status: 200, Principal: "full"},
+		{Name: "a key in lower-case scheme", Method: "GET", Path: "/hello", Token: "bearer " + full, Status: 401},
+	}
+	fmt.Fprintf(b, "## Load\n\nThe local gateway (`cmd/local`, real authorizer and handler binaries, local Secrets Manager) under %s of load from a second process at %d concurrent keep-alive connections on loopback, mixing %d kinds of request: the full key on three routes, a route-scoped key on and off its route, an unknown key, no token, a lower-case scheme. Memory is the resident size of the gateway and every function process it runs.\n\n",
+		o.loadDuration, o.loadConcurrency, len(targets))
+	fmt.Fprintln(b, "| path | requests | req/s | p50 | p99 | max | wrong | 5xx | memory at 25 / 50 / 75 / 100 % | log lines scanned | key bytes in logs |")
+	fmt.Fprintln(b, "|---|---|---|---|---|---|---|---|---|---|---|")
+	ok := true
+	var notes []string
+	for _, p := range []struct{ name, ttl string }{{"cached (result TTL 5m)", "5m"}, {"uncached (TTL 0)", "0"}} {
+		r, mem, lines, leaks, err := loadOnce(ctx, root, bin, keys, p.ttl, targets, o)
+		if err != nil {
+			fmt.Fprintf(b, "| %s | %v |\n", p.name, err)
+			ok = false
+			continue
+		}
+		var ms []string
+		for _, m := range mem {
+			ms = append(ms, fmt.Sprintf("%.0f", float64(m)/(1<<20)))
+		}
+		fmt.Fprintf(b, "| %s | %d | %.0f | %s | %s | %s | %d | %d | %s MB | %d | %d |\n", p.name, r.Requests, r.RPS,
+			r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.Max.Round(time.Millisecond), r.Wrong, r.Unexpected5xx, strings.Join(ms, " / "), lines, len(leaks))
+		if r.Wrong > 0 || r.Unexpected5xx > 0 || len(leaks) > 0 || r.Requests == 0 {
+			ok = false
+			for _, e := range r.Examples {
+				fmt.Fprintf(os.Stderr, "%s: %s\n", p.name, e)
+			}
+			for _, l := range leaks {
+				fmt.Fprintf(os.Stderr, "%s: log %v\n", p.name, l)
+			}
+		}
+		if len(mem) == 4 && float64(mem[3]) > 1.10*float64(mem[1]) {
+			notes = append(notes, fmt.Sprintf("**%s: memory grew by more than 10 %% over the second half.**", p.name))
+			ok = false
+		}
+	}
+	fmt.Fprintln(b, "\nMemory counts as stopped growing when its size at the end is within 10 % of its size at half time.")
+	for _, n := range notes {
+		fmt.Fprintln(b, "\n"+n)
+	}
+	return ok
+}
+
+// loadOnce runs the gateway with result TTL ttl, loads it from a worker
+// process, and returns the load's result, the memory at each quarter, and
+// the gateway's log lines scanned and the keys found in them.
+func loadOnce(ctx context.Context, root, bin, keys, ttl string, targets []verify.Target, o options) (verify.LoadResult, []int64, int, []leakscan.Leak, error) {
+	var r verify.LoadResult
+	logPath := keys + "." + ttl + ".log"
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return r, nil, 0, nil, err
+	}
+	defer logf.Close()
+	gw := exec.CommandContext(ctx, bin, "-addr", "127.0.0.1:0", "-keys", keys, "-ttl", ttl)
+	gw.Dir = root // it builds the functions from the checkout
+	gw.Stderr = logf
+	stdout, _ := gw.StdoutPipe()
+	if err := gw.Start(); err != nil {
+		return r, nil, 0, nil, err
+	}
+	defer func() {
+		gw.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- gw.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			gw.Process.Kill()
+		}
+	}()
+	url, err := waitForURL(stdout, 3*time.Minute)
+	if err != nil {
+		return r, nil, 0, nil, err
+	}
+	go io.Copy(io.Discard, stdout)
+
+	// Sample memory while the worker loads the gateway.
+	samples := make(chan []int64, 1)
+	stopSampling := make(chan struct{})
+	go func() {
+		var s []int64
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopSampling:
+				samples <- s
+				return
+			case <-tick.C:
+				if m, err := verify.TreeRSS(gw.Process.Pid); err == nil {
+					s = append(s, m)
+				}
+			}
+		}
+	}()
+	plan, _ := json.Marshal(workerPlan{URL: url, Targets: targets, Concurrency: o.loadConcurrency, Duration: o.loadDuration})
+	self, err := os.Executable()
+	if err != nil {
+		return r, nil, 0, nil, err
+	}
+	worker := exec.CommandContext(ctx, self, "-load-worker")
+	worker.Stdin = bytes.NewReader(plan)
+	worker.Stderr = os.Stderr
+	out, werr := worker.Output()
+	close(stopSampling)
+	s := <-samples
+	if werr != nil {
+		return r, nil, 0, nil, fmt.Errorf("load worker: %w", werr)
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		return r, nil, 0, nil, err
+	}
+	var mem []int64 // at each quarter of the run
+	for _, q := range []float64{0.25, 0.5, 0.75, 1} {
+		if len(s) > 0 {
+			mem = append(mem, s[max(0, int(q*float64(len(s)))-1)])
+		}
+	}
+	// Every line the gateway and its functions wrote: the access log, the
+	// functions' output, the authorizer's decisions.
+	gw.Process.Signal(os.Interrupt)
+	gw.Wait()
+	logf.Sync()
+	f, err := os.Open(logPath)
+	if err != nil {
+		return r, mem, 0, nil, err
+	}
+	defer f.Close()
+	lines, leaks, err := leakscan.New(strings.TrimPrefix(targets[0].Token, "Bearer "), strings.TrimPrefix(targets[1].Token, "Bearer "), strings.TrimPrefix(targets[2].Token, "Bearer ")).Scan(f)
+	if lines == 0 && err == nil {
+		err = errors.New("the gateway wrote no log lines to scan")
+	}
+	return r, mem, lines, leaks, err
+}
+
+var urlRE = regexp.MustCompile(`on (http://127\.0\.0\.1:\d+) `)
+
+// waitForURL reads the gateway's greeting until it names its URL.
+func waitForURL(r io.Reader, limit time.Duration) (string, error) {
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			if m := urlRE.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+				return
+			}
+		}
+		close(found)
+	}()
+	select {
+	case u, ok := <-found:
+		if !ok {
+			return "", errors.New("the gateway exited without serving")
+		}
+		return u, nil
+	case <-time.After(limit):
+		return "", fmt.Errorf("the gateway did not serve within %v", limit)
+	}
+}
+
+type workerPlan struct {
+	URL         string          `json:"url"`
+	Targets     []verify.Target `json:"targets"`
+	Concurrency int             `json:"concurrency"`
+	Duration    time.Duration   `json:"duration"`
+}
+
+func loadWorker(in io.Reader, out io.Writer) error {
+	var p workerPlan
+	if err := json.NewDecoder(in).Decode(&p); err != nil {
+		return err
+	}
+	// Warm up: one of each, so the run measures a started gateway.
+	verify.Load(context.Background(), p.URL, p.Targets, 1, time.Minute, len(p.Targets))
+	r := verify.Load(context.Background(), p.URL, p.Targets, p.Concurrency, p.Duration, 0)
+	return json.NewEncoder(out).Encode(r)
+}
+
+// ---- helpers
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil || len(bytes.TrimSpace(out)) == 0 || string(bytes.TrimSpace(out)) == os.DevNull {
+		return "", errors.New("tollverify: run it inside the tollgate module")
+	}
+	return filepath.Dir(string(bytes.TrimSpace(out))), nil
+}
+
+func cpuModel() string {
+	data, _ := os.ReadFile("/proc/cpuinfo")
+	for line := range strings.Lines(string(data)) {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n") + "\n"
+}
+
+const beginMarker, endMarker = "<!-- tollverify -->", "<!-- /tollverify -->"
+
+// updateVerifyMD puts report between the markers in VERIFY.md.
+func updateVerifyMD(report string) error {
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(root, "VERIFY.md")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s := string(data)
+	i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s has no %s … %s section", path, beginMarker, endMarker)
+	}
+	s = s[:i+len(beginMarker)] + "\n" + report + s[j:]
+	return os.WriteFile(path, []byte(s), 0o644)
+}

@@ -1,0 +1,30 @@
+// Package verify holds what `make verify` (go run ./verify/cmd/tollverify)
+// needs beyond the tests themselves: a load generator that checks every
+// answer (Load) and the memory of a process tree (TreeRSS). The command
+// produces the evidence VERIFY.md records, each part rerunnable on its own:
+//
+//   - Timing: authorizer.TestTiming in several processes with many
+//     measurements. It compares, in the manner of dudect
+//     (internal/dudect), the whole decision from event bytes to answer for
+//     pairs of input classes: near vs far misses, which stored key
+//     matched, stored key lengths, the comparison alone, and, expected to
+//     differ because the caller knows them, valid vs unknown keys, short vs
+//     long tokens, 1 vs 100 keys. Each process also plants a leaky
+//     comparison and must catch it.
+//   - Fuzzing: every fuzz target for a bounded time, among them properties
+//     (FuzzInvoke, FuzzPolicy, FuzzGateway): no Allow without a stored key,
+//     every Allow inside the request's API and stage.
+//   - Bad input and faults: the tests that feed malformed tokens, headers,
+//     events and secrets, that break Secrets Manager in five ways at cold
+//     start and on refresh, and that kill the authorizer's process under
+//     load in the local gateway.
+//   - Load: cmd/local with the real binaries, loaded from a second process
+//     over loopback with a mix of valid, route-scoped and invalid keys,
+//     cached and uncached: wrong answers, 5xx, requests per second,
+//     p50/p99, and memory over the run; then every line the gateway and its
+//     functions logged is scanned for key bytes (internal/leakscan).
+//
+// The quick test run (go test -race ./...) runs the same timing test with
+// fewer measurements, every fuzz target's seed corpus, and every bad-input
+// and fault test.
+package verify
