@@ -4,6 +4,7 @@
 #   make lambdas    dist/linux-{arm64,amd64}/{authorizer,handler}/bootstrap
 #   make sizes      the size of each binary, in bytes
 #   make bench      tollgate beside its peers, warm and cold (bench/README.md)
+#   make verify     timing, fuzzing, faults and load; figures into VERIFY.md
 #   make clean
 
 FUNCTIONS := authorizer handler
@@ -12,7 +13,7 @@ GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w -buildid="
 
 BINARIES := $(foreach a,$(ARCHES),$(foreach f,$(FUNCTIONS),dist/linux-$(a)/$(f)/bootstrap))
 
-.PHONY: lambdas sizes bench clean
+.PHONY: lambdas sizes bench verify clean
 lambdas: $(BINARIES)
 
 # Always rebuilt: go build is incremental and knows the real dependencies.
@@ -27,6 +28,9 @@ sizes: lambdas
 
 bench:
 	go run ./bench/cmd/tollbench
+
+verify:
+	go run ./verify/cmd/tollverify -update
 
 clean:
 	rm -rf dist

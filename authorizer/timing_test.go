@@ -36,7 +36,7 @@ import (
 // Environment, for go run ./verify/cmd/tollverify (defaults for CI):
 //
 //	TOLLGATE_TIMING_SAMPLES  measurements per run, both classes   10000
-//	TOLLGATE_TIMING_RUNS     runs per pair; a leak shows in most  5
+//	TOLLGATE_TIMING_RUNS     runs per pair; a leak shows in most  7
 //	TOLLGATE_TIMING_SECONDS  the longest one run may take         5
 //	TOLLGATE_TIMING_REPORT   a file to write every pair's runs to (JSON);
 //	                         set, the public pairs are measured too
@@ -332,7 +332,7 @@ func timingSettings(t *testing.T) (cfg dudect.Config, runs int, report string) {
 	}
 	cfg.Samples = num("TOLLGATE_TIMING_SAMPLES", 10_000)
 	cfg.MaxDuration = time.Duration(num("TOLLGATE_TIMING_SECONDS", 5)) * time.Second
-	return cfg, num("TOLLGATE_TIMING_RUNS", 5), os.Getenv("TOLLGATE_TIMING_REPORT")
+	return cfg, num("TOLLGATE_TIMING_RUNS", 7), os.Getenv("TOLLGATE_TIMING_REPORT")
 }
 
 // TimingPairResult is one pair's line in the report; tollverify reads it.

@@ -29,6 +29,7 @@ import (
 
 	"tollgate/bench"
 	"tollgate/bench/internal/results"
+	"tollgate/internal/mdsection"
 	"tollgate/internal/lambdabuild"
 )
 
@@ -81,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *update {
-		return updateReadme(filepath.Join(root, "bench", "README.md"), report.Bytes())
+		return mdsection.Replace(filepath.Join(root, "bench", "README.md"), marker, report.Bytes())
 	}
 	return nil
 }
@@ -134,16 +135,3 @@ func write(w io.Writer, set *results.Set, sizes []results.Result, command string
 }
 
 const marker = "<!-- tollbench -->"
-
-// updateReadme replaces what lies between the two markers in path.
-func updateReadme(path string, report []byte) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	parts := strings.Split(string(b), marker)
-	if len(parts) != 3 {
-		return fmt.Errorf("%s: want the marker %s exactly twice", path, marker)
-	}
-	return os.WriteFile(path, []byte(parts[0]+marker+"\n"+string(report)+marker+parts[2]), 0o644)
-}

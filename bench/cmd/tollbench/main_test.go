@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -46,21 +45,5 @@ func TestCheckTargets(t *testing.T) {
 	}
 	if got := checkTargets(nil)[0]; !strings.HasPrefix(got, "not measured") {
 		t.Errorf("with no figures: %s", got)
-	}
-}
-
-func TestUpdateReadme(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "README.md")
-	os.WriteFile(path, []byte("# bench\n\n"+marker+"\nold table\n"+marker+"\n\nafter\n"), 0o644)
-	if err := updateReadme(path, []byte("new table\n")); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(path)
-	if want := "# bench\n\n" + marker + "\nnew table\n" + marker + "\n\nafter\n"; string(b) != want {
-		t.Errorf("README =\n%s\nwant\n%s", b, want)
-	}
-	os.WriteFile(path, []byte("no markers\n"), 0o644)
-	if err := updateReadme(path, []byte("x")); err == nil {
-		t.Error("updateReadme without markers succeeded")
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"tollgate/internal/dudect"
 	"tollgate/internal/leakscan"
 	"tollgate/internal/local"
+	"tollgate/internal/mdsection"
 	"tollgate/verify"
 )
 
@@ -521,24 +522,11 @@ func lastLines(b []byte, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n") + "\n"
 }
 
-const beginMarker, endMarker = "<!-- tollverify -->", "<!-- /tollverify -->"
-
 // updateVerifyMD puts report between the markers in VERIFY.md.
 func updateVerifyMD(report string) error {
 	root, err := moduleRoot()
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(root, "VERIFY.md")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	s := string(data)
-	i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker)
-	if i < 0 || j < i {
-		return fmt.Errorf("%s has no %s … %s section", path, beginMarker, endMarker)
-	}
-	s = s[:i+len(beginMarker)] + "\n" + report + s[j:]
-	return os.WriteFile(path, []byte(s), 0o644)
+	return mdsection.Replace(filepath.Join(root, "VERIFY.md"), "<!-- tollverify -->", []byte(report))
 }
