@@ -29,8 +29,8 @@ import (
 
 	"tollgate/bench"
 	"tollgate/bench/internal/results"
-	"tollgate/internal/mdsection"
 	"tollgate/internal/lambdabuild"
+	"tollgate/internal/mdsection"
 )
 
 func main() {
