@@ -25,6 +25,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -142,11 +143,9 @@ func timing(ctx context.Context, root string, o options, b *strings.Builder) boo
 	began := time.Now()
 	for p := range o.timingProcesses {
 		out := filepath.Join(dir, fmt.Sprintf("run%d.json", p))
-		cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-run", "^TestTiming$", "./authorizer")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "TOLLGATE_TIMING_RUNS=1", "TOLLGATE_TIMING_REPORT="+out,
-			fmt.Sprintf("TOLLGATE_TIMING_SAMPLES=%d", o.timingSamples), "TOLLGATE_TIMING_SECONDS=60")
-		res, err := cmd.CombinedOutput()
+		res, err := goCmd(ctx, root, []string{"TOLLGATE_TIMING_RUNS=1", "TOLLGATE_TIMING_REPORT=" + out,
+			fmt.Sprintf("TOLLGATE_TIMING_SAMPLES=%d", o.timingSamples), "TOLLGATE_TIMING_SECONDS=60"},
+			"test", "-count=1", "-run", "^TestTiming$", "./authorizer")
 		if err != nil {
 			// A failure here is a secret pair leaking in this process, or
 			// the planted leak missed; the table below says which.
@@ -230,9 +229,7 @@ func fuzz(ctx context.Context, root string, o options, b *strings.Builder) bool 
 	fmt.Fprintln(b, "| target | what | executions | result |")
 	fmt.Fprintln(b, "|---|---|---|---|")
 	for _, t := range fuzzTargets {
-		cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-fuzz", "^"+t.name+"$", "-fuzztime", o.fuzzTime.String(), t.pkg)
-		cmd.Dir = root
-		out, err := cmd.CombinedOutput()
+		out, err := goCmd(ctx, root, nil, "test", "-run", "^$", "-fuzz", "^"+t.name+"$", "-fuzztime", o.fuzzTime.String(), t.pkg)
 		execs := "?"
 		if m := execsRE.FindAllSubmatch(out, -1); len(m) > 0 {
 			execs = string(m[len(m)-1][1])
@@ -264,10 +261,7 @@ func tests(ctx context.Context, root string, o options, b *strings.Builder) bool
 	ok := true
 	fmt.Fprintln(b, "## Bad input and faults\n\nEach a test in the quick run too (`go test -race ./...`); here run again, with `-race`.\n\n| tests | what | passed | result |\n|---|---|---|---|")
 	for _, t := range verifyTests {
-		cmd := exec.CommandContext(ctx, "go", "test", "-race", "-count=1", "-v", "-run", t.pattern, t.pkg)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "TOLLGATE_REQUIRE_MOTO=1")
-		out, err := cmd.CombinedOutput()
+		out, err := goCmd(ctx, root, []string{"TOLLGATE_REQUIRE_MOTO=1"}, "test", "-race", "-count=1", "-v", "-run", t.pattern, t.pkg)
 		passed := len(passRE.FindAll(out, -1))
 		result := "passed"
 		if err != nil {
@@ -290,9 +284,7 @@ func load(ctx context.Context, root string, o options, b *strings.Builder) bool 
 	}
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "tollgate-local")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/local")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
+	if out, err := goCmd(ctx, root, nil, "build", "-o", bin, "./cmd/local"); err != nil {
 		fmt.Fprintf(b, "load: building cmd/local: %v\n%s\n", err, out)
 		return false
 	}
@@ -327,7 +319,7 @@ func load(ctx context.Context, root string, o options, b *strings.Builder) bool 
 	ok := true
 	var notes []string
 	for _, p := range []struct{ name, ttl string }{{"cached (result TTL 5m)", "5m"}, {"uncached (TTL 0)", "0"}} {
-		r, mem, lines, leaks, err := loadOnce(ctx, root, bin, keys, p.ttl, targets, o)
+		r, mem, lines, leaks, err := loadOnce(ctx, root, bin, keys, p.ttl, targets, []string{full, scoped, unknown}, o)
 		if err != nil {
 			fmt.Fprintf(b, "| %s | %v |\n", p.name, err)
 			ok = false
@@ -362,8 +354,8 @@ func load(ctx context.Context, root string, o options, b *strings.Builder) bool 
 
 // loadOnce runs the gateway with result TTL ttl, loads it from a worker
 // process, and returns the load's result, the memory at each quarter, and
-// the gateway's log lines scanned and the keys found in them.
-func loadOnce(ctx context.Context, root, bin, keys, ttl string, targets []verify.Target, o options) (verify.LoadResult, []int64, int, []leakscan.Leak, error) {
+// the gateway's log lines scanned and the secrets found in them.
+func loadOnce(ctx context.Context, root, bin, keys, ttl string, targets []verify.Target, secrets []string, o options) (verify.LoadResult, []int64, int, []leakscan.Leak, error) {
 	var r verify.LoadResult
 	logPath := keys + "." + ttl + ".log"
 	logf, err := os.Create(logPath)
@@ -378,7 +370,9 @@ func loadOnce(ctx context.Context, root, bin, keys, ttl string, targets []verify
 	if err := gw.Start(); err != nil {
 		return r, nil, 0, nil, err
 	}
-	defer func() {
+	// stop asks the gateway to stop (it stops its functions), and kills
+	// it if it has not within 15 s.
+	stop := sync.OnceFunc(func() {
 		gw.Process.Signal(os.Interrupt)
 		done := make(chan error, 1)
 		go func() { done <- gw.Wait() }()
@@ -386,8 +380,10 @@ func loadOnce(ctx context.Context, root, bin, keys, ttl string, targets []verify
 		case <-done:
 		case <-time.After(15 * time.Second):
 			gw.Process.Kill()
+			<-done
 		}
-	}()
+	})
+	defer stop()
 	url, err := waitForURL(stdout, 3*time.Minute)
 	if err != nil {
 		return r, nil, 0, nil, err
@@ -438,15 +434,13 @@ func loadOnce(ctx context.Context, root, bin, keys, ttl string, targets []verify
 	}
 	// Every line the gateway and its functions wrote: the access log, the
 	// functions' output, the authorizer's decisions.
-	gw.Process.Signal(os.Interrupt)
-	gw.Wait()
-	logf.Sync()
+	stop()
 	f, err := os.Open(logPath)
 	if err != nil {
 		return r, mem, 0, nil, err
 	}
 	defer f.Close()
-	lines, leaks, err := leakscan.New(strings.TrimPrefix(targets[0].Token, "Bearer "), strings.TrimPrefix(targets[1].Token, "Bearer "), strings.TrimPrefix(targets[2].Token, "Bearer ")).Scan(f)
+	lines, leaks, err := leakscan.New(secrets...).Scan(f)
 	if lines == 0 && err == nil {
 		err = errors.New("the gateway wrote no log lines to scan")
 	}
@@ -498,6 +492,15 @@ func loadWorker(in io.Reader, out io.Writer) error {
 }
 
 // ---- helpers
+
+// goCmd runs the go command in root with env added to this process's
+// environment, and returns its combined output.
+func goCmd(ctx context.Context, root string, env []string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), env...)
+	return cmd.CombinedOutput()
+}
 
 func moduleRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
