@@ -46,6 +46,7 @@ func rawTokenEvent(token string) []byte {
 
 // requestWith is the REQUEST fixture with its Authorization values replaced.
 func requestWith(t testing.TB, single string, multi []string) []byte {
+	t.Helper()
 	return edit(t, fixture(t, "events/request.json"), func(ev map[string]any) {
 		ev["headers"].(map[string]any)["Authorization"] = single
 		ev["multiValueHeaders"].(map[string]any)["Authorization"] = multi

@@ -205,10 +205,7 @@ func timingPairs() []timingPair {
 					k := keys[mid].Key
 					var events [2][]byte
 					for c, tok := range []string{flip(k, len(k)-1), flip(k, 0)} {
-						events[c] = edit(tb, fixture(tb, "events/request.json"), func(ev map[string]any) {
-							ev["headers"].(map[string]any)["Authorization"] = "Bearer " + tok
-							ev["multiValueHeaders"].(map[string]any)["Authorization"] = []string{"Bearer " + tok}
-						})
+						events[c] = requestWith(tb, "Bearer "+tok, []string{"Bearer " + tok})
 					}
 					return decide(tb, timingAuthorizer(tb, keys, match), events, [2]string{unauthorized, unauthorized})
 				},

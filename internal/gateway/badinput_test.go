@@ -20,11 +20,6 @@ import (
 	"tollgate/internal/logsink"
 )
 
-const (
-	validKey  = "tg_test_mobile_app_key_0123456789abcdefghij"
-	ordersKey = "tg_test_orders_bot_key_0123456789abcdefghij"
-)
-
 // realAuthorizer runs tollgate's authorizer in process, answering as the
 // Lambda runtime would: an error is a function error with its message.
 type realAuthorizer struct {

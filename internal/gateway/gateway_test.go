@@ -19,7 +19,9 @@ import (
 )
 
 const (
-	goodToken = "Bearer tg_test_mobile_app_key_0123456789abcdefghij"
+	validKey  = "tg_test_mobile_app_key_0123456789abcdefghij" // keys of newRealAuthorizer's keyring
+	ordersKey = "tg_test_orders_bot_key_0123456789abcdefghij" // routes: GET /customers
+	goodToken = "Bearer " + validKey
 	stageARN  = "arn:aws:execute-api:us-east-1:123456789012:tglocal000/dev"
 )
 
