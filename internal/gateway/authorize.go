@@ -313,7 +313,10 @@ type cached struct {
 	expires time.Time
 }
 
-const maxCached = 10000
+const (
+	maxCached    = 10000
+	keepWhenFull = maxCached * 7 / 8
+)
 
 func newResultCache(ttl time.Duration) *resultCache {
 	return &resultCache{ttl: ttl, entries: map[string]cached{}}
@@ -339,13 +342,17 @@ func (c *resultCache) put(key string, p policy, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.entries) >= maxCached {
+		// Make room for many entries at once, so that a flood of new
+		// tokens costs each put a small share of one sweep rather than a
+		// sweep each: first what has expired, then any entries, down to
+		// keepWhenFull.
 		for k, e := range c.entries {
 			if !now.Before(e.expires) {
 				delete(c.entries, k)
 			}
 		}
 		for k := range c.entries {
-			if len(c.entries) < maxCached {
+			if len(c.entries) <= keepWhenFull {
 				break
 			}
 			delete(c.entries, k)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -296,5 +297,47 @@ func TestNewChecksItsConfig(t *testing.T) {
 	}
 	if _, err := New(Config{Definition: api.Default(), Functions: map[string]Invoker{"handler": &fn{}}}); err == nil || !strings.Contains(err.Error(), `"authorizer"`) {
 		t.Errorf("New without the authorizer's invoker = %v", err)
+	}
+}
+
+// The cache holds at most maxCached entries, so callers who send a new
+// token with every request cannot grow the gateway without bound. When it
+// is full, expired entries go first, then any others, an eighth of them
+// at once: an entry dropped early only costs one more call to the
+// authorizer.
+func TestResultCacheBounded(t *testing.T) {
+	c := newResultCache(time.Minute)
+	t0 := time.Date(2026, 11, 21, 6, 29, 15, 0, time.UTC)
+	for i := range maxCached {
+		c.put(strconv.Itoa(i), policy{}, t0)
+	}
+	if len(c.entries) != maxCached {
+		t.Fatalf("%d entries after %d puts", len(c.entries), maxCached)
+	}
+	// Full and nothing expired: an eighth of the entries make room.
+	c.put("late", policy{}, t0.Add(30*time.Second))
+	if len(c.entries) != keepWhenFull+1 {
+		t.Errorf("full cache, nothing expired: %d entries, want %d", len(c.entries), keepWhenFull+1)
+	}
+	if _, ok := c.get("late", t0.Add(30*time.Second)); !ok {
+		t.Error("the entry just put is not there")
+	}
+	// Full again with entries from t0+30s, then t0's expire: only they go.
+	for i := 0; len(c.entries) < maxCached; i++ {
+		c.put("fresh"+strconv.Itoa(i), policy{}, t0.Add(30*time.Second))
+	}
+	c.put("later", policy{}, t0.Add(time.Minute))
+	if want := maxCached - keepWhenFull + 1; len(c.entries) != want {
+		t.Errorf("full cache, t0's entries expired: %d entries, want %d (those from t0+30s, and later)", len(c.entries), want)
+	}
+	if _, ok := c.get("late", t0.Add(time.Minute)); !ok {
+		t.Error("an entry that had not expired went before one that had")
+	}
+	// Three times the bound in distinct tokens, none expiring.
+	for i := range 3 * maxCached {
+		c.put("flood"+strconv.Itoa(i), policy{}, t0.Add(time.Minute))
+		if len(c.entries) > maxCached {
+			t.Fatalf("%d entries after %d distinct tokens", len(c.entries), i+1)
+		}
 	}
 }
