@@ -1,7 +1,9 @@
 // Package verify holds what `make verify` (go run ./verify/cmd/tollverify)
 // needs beyond the tests themselves: a load generator that checks every
-// answer (Load) and the memory of a process tree (TreeRSS). The command
-// produces the evidence VERIFY.md records, each part rerunnable on its own:
+// answer (Load), and the memory of a process tree (Snapshot), compared
+// between two moments so that processes started in between are told apart
+// from processes that grew (Compare). The command produces the evidence
+// VERIFY.md records, each part rerunnable on its own:
 //
 //   - Timing: authorizer.TestTiming in several processes with many
 //     measurements. It compares, in the manner of dudect
@@ -22,7 +24,11 @@
 //     over loopback with a mix of valid, route-scoped and invalid keys,
 //     cached and uncached: wrong answers, 5xx, requests per second,
 //     p50/p99, and memory over the run; then every line the gateway and its
-//     functions logged is scanned for key bytes (internal/leakscan).
+//     functions logged is scanned for key bytes (internal/leakscan). The
+//     gateway starts function instances on demand, as Lambda does, so its
+//     tree grows by whole processes up to the functions' bound; memory has
+//     stopped growing when, over the second half, neither the gateway nor
+//     the instances alive throughout grew by more than 10 %.
 //
 // The quick test run (go test -race ./...) runs the same timing test with
 // fewer measurements, every fuzz target's seed corpus, and every bad-input

@@ -8,11 +8,21 @@ import (
 	"strings"
 )
 
-// TreeRSS is the resident memory, in bytes, of process pid and every
-// process descended from it, read from Linux's /proc. Processes that exit
-// while it reads are left out.
-func TreeRSS(pid int) (int64, error) {
-	var total int64
+// Proc is one process of a tree, as Linux's /proc tells of it.
+type Proc struct {
+	PID int
+	// Exe is the path of its executable; empty if /proc does not say
+	// (the process is exiting, or belongs to another user).
+	Exe string
+	// RSS is its resident memory in bytes.
+	RSS int64
+}
+
+// Tree returns process pid, first, and every process descended from it.
+// Processes that exit while it reads are left out; pid itself gone is an
+// error.
+func Tree(pid int) ([]Proc, error) {
+	var procs []Proc
 	seen := map[int]bool{}
 	queue := []int{pid}
 	for len(queue) > 0 {
@@ -25,11 +35,12 @@ func TreeRSS(pid int) (int64, error) {
 		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p))
 		if err != nil {
 			if p == pid {
-				return 0, err
+				return nil, err
 			}
 			continue
 		}
-		total += vmRSS(status)
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", p))
+		procs = append(procs, Proc{PID: p, Exe: exe, RSS: vmRSS(status)})
 		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", p))
 		for _, task := range tasks {
 			children, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", p, task.Name()))
@@ -40,7 +51,7 @@ func TreeRSS(pid int) (int64, error) {
 			}
 		}
 	}
-	return total, nil
+	return procs, nil
 }
 
 // vmRSS reads the VmRSS line of a /proc/<pid>/status file.

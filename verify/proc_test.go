@@ -5,31 +5,53 @@ package verify
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"testing"
 )
 
-// The tree of a process with a child holds at least the child's memory on
-// top of its own.
-func TestTreeRSS(t *testing.T) {
-	self, err := TreeRSS(os.Getpid())
-	if err != nil || self <= 0 {
-		t.Fatalf("TreeRSS(self) = %d, %v", self, err)
+// A process's tree starts with the process and holds its children, each
+// with its executable and memory.
+func TestTree(t *testing.T) {
+	self, err := Tree(os.Getpid())
+	if err != nil || len(self) == 0 || self[0].PID != os.Getpid() || self[0].RSS <= 0 {
+		t.Fatalf("Tree(self) = %+v, %v", self, err)
 	}
-	child := exec.Command("sleep", "5")
-	if err := child.Start(); err != nil {
+	if exe, _ := os.Executable(); self[0].Exe != exe {
+		t.Errorf("Tree(self)[0].Exe = %q, want %q", self[0].Exe, exe)
+	}
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
 		t.Skip("no sleep command:", err)
 	}
+	child := exec.Command(sleep, "5")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
 	defer child.Process.Kill()
-	alone, err := TreeRSS(child.Process.Pid)
-	if err != nil || alone <= 0 {
-		t.Fatalf("TreeRSS(child) = %d, %v", alone, err)
+	alone, err := Tree(child.Process.Pid)
+	if err != nil || len(alone) != 1 || alone[0].RSS <= 0 {
+		t.Fatalf("Tree(child) = %+v, %v", alone, err)
 	}
-	with, _ := TreeRSS(os.Getpid())
-	if with < alone {
-		t.Errorf("TreeRSS(self) = %d with a child of %d", with, alone)
+	if want, _ := filepath.EvalSymlinks(sleep); alone[0].Exe != want {
+		t.Errorf("Tree(child)[0].Exe = %q, want %q", alone[0].Exe, want)
 	}
-	if _, err := TreeRSS(1 << 30); err == nil {
-		t.Error("TreeRSS of no process: no error")
+	with, _ := Tree(os.Getpid())
+	if !slices.ContainsFunc(with, func(p Proc) bool { return p.PID == child.Process.Pid }) {
+		t.Errorf("Tree(self) = %+v, without child %d", with, child.Process.Pid)
+	}
+	if _, err := Tree(1 << 30); err == nil {
+		t.Error("Tree of no process: no error")
+	}
+}
+
+func TestSnapshot(t *testing.T) {
+	m, err := Snapshot(os.Getpid())
+	if err != nil || m.Root <= 0 || m.Total() < m.Root {
+		t.Fatalf("Snapshot(self) = %+v, %v", m, err)
+	}
+	if _, err := Snapshot(1 << 30); err == nil {
+		t.Error("Snapshot of no process: no error")
 	}
 }
 

@@ -20,6 +20,10 @@ import (
 	"tollgate/internal/reqid"
 )
 
+// DefaultMaxInstances is a function's bound on concurrent instances when
+// it sets none.
+const DefaultMaxInstances = 32
+
 // Function is a Lambda function to run locally.
 type Function struct {
 	// Name is the function's name (AWS_LAMBDA_FUNCTION_NAME).
@@ -35,7 +39,7 @@ type Function struct {
 	// It is not enforced.
 	MemoryMB int
 	// MaxInstances bounds concurrent instances, like reserved concurrency;
-	// 0 means 32.
+	// 0 means DefaultMaxInstances.
 	MaxInstances int
 	// InitTimeout bounds an instance's start, until it first asks for an
 	// invocation; 0 means 10 seconds, Lambda's init limit.
@@ -133,7 +137,7 @@ func NewPool(f Function) (*Pool, error) {
 		f.MemoryMB = 128
 	}
 	if f.MaxInstances == 0 {
-		f.MaxInstances = 32
+		f.MaxInstances = DefaultMaxInstances
 	}
 	if f.InitTimeout == 0 {
 		f.InitTimeout = 10 * time.Second

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"tollgate/internal/dudect"
+	"tollgate/internal/lambdalocal"
 	"tollgate/internal/leakscan"
 	"tollgate/internal/local"
 	"tollgate/internal/mdsection"
@@ -317,7 +318,7 @@ func load(ctx context.Context, root string, o options, b *strings.Builder) bool 
 	fmt.Fprintln(b, "| path | requests | req/s | p50 | p99 | max | wrong | 5xx | memory at 25 / 50 / 75 / 100 % | log lines scanned | key bytes in logs |")
 	fmt.Fprintln(b, "|---|---|---|---|---|---|---|---|---|---|---|")
 	ok := true
-	var notes []string
+	var memory, notes []string
 	for _, p := range []struct{ name, ttl string }{{"cached (result TTL 5m)", "5m"}, {"uncached (TTL 0)", "0"}} {
 		r, mem, lines, leaks, err := loadOnce(ctx, root, bin, keys, p.ttl, targets, []string{full, scoped, unknown}, o)
 		if err != nil {
@@ -326,8 +327,8 @@ func load(ctx context.Context, root string, o options, b *strings.Builder) bool 
 			continue
 		}
 		var ms []string
-		for _, m := range mem {
-			ms = append(ms, fmt.Sprintf("%.0f", float64(m)/(1<<20)))
+		for _, m := range mem.quarters {
+			ms = append(ms, megabytes(m.Total()))
 		}
 		fmt.Fprintf(b, "| %s | %d | %.0f | %s | %s | %s | %d | %d | %s MB | %d | %d |\n", p.name, r.Requests, r.RPS,
 			r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.Max.Round(time.Millisecond), r.Wrong, r.Unexpected5xx, strings.Join(ms, " / "), lines, len(leaks))
@@ -340,27 +341,94 @@ func load(ctx context.Context, root string, o options, b *strings.Builder) bool 
 				fmt.Fprintf(os.Stderr, "%s: log %v\n", p.name, l)
 			}
 		}
-		if len(mem) == 4 && float64(mem[3]) > 1.10*float64(mem[1]) {
-			notes = append(notes, fmt.Sprintf("**%s: memory grew by more than 10 %% over the second half.**", p.name))
-			ok = false
-		}
+		rows, verdict, settled := mem.report(p.name, o.loadDuration)
+		memory = append(memory, rows...)
+		notes = append(notes, verdict)
+		ok = ok && settled
 	}
-	fmt.Fprintln(b, "\nMemory counts as stopped growing when its size at the end is within 10 % of its size at half time.")
+	fmt.Fprintln(b, "\nMemory over each run, the gateway and its function instances apart:")
+	fmt.Fprintln(b, "\n| path | at | total | gateway | function instances | mean per instance |")
+	fmt.Fprintln(b, "|---|---|---|---|---|---|")
+	for _, row := range memory {
+		fmt.Fprintln(b, row)
+	}
+	fmt.Fprintf(b, "\nThe local gateway starts a function instance when an invocation finds none idle, as Lambda does, up to %d per function; the tree grows by whole processes until there are enough for the load. Memory counts as stopped growing when, from half time to the end, neither the gateway nor the instances alive at both moments grew by more than 10 %%, and no function passed its bound.\n", lambdalocal.DefaultMaxInstances)
 	for _, n := range notes {
 		fmt.Fprintln(b, "\n"+n)
 	}
 	return ok
 }
 
+// memoryRun is the memory of the gateway's tree over a load: every
+// sample, and the samples at each quarter of the run.
+type memoryRun struct {
+	samples  []verify.Memory
+	quarters []verify.Memory // at 25, 50, 75 and 100 %
+}
+
+func newMemoryRun(samples []verify.Memory) memoryRun {
+	m := memoryRun{samples: samples}
+	for _, q := range []float64{0.25, 0.5, 0.75, 1} {
+		if len(samples) > 0 {
+			m.quarters = append(m.quarters, samples[max(0, int(q*float64(len(samples)))-1)])
+		}
+	}
+	return m
+}
+
+// report gives the run's rows of the memory table, its verdict in a
+// sentence, and whether memory stopped growing.
+func (m memoryRun) report(name string, d time.Duration) (rows []string, verdict string, settled bool) {
+	if len(m.quarters) < 4 {
+		return nil, fmt.Sprintf("**%s: too few memory samples (%d).**", name, len(m.samples)), false
+	}
+	for i, q := range m.quarters {
+		rows = append(rows, fmt.Sprintf("| %s | %s | %s MB | %s MB | %d (%s) | %s MB |", name, d*time.Duration(i+1)/4,
+			megabytes(q.Total()), megabytes(q.Root), len(q.Procs), q, megabytes(q.Mean())))
+	}
+	most := map[string]int{}
+	for _, s := range m.samples {
+		for fn, n := range s.Counts() {
+			most[fn] = max(most[fn], n)
+		}
+	}
+	var over []string
+	for fn, n := range most {
+		if n > lambdalocal.DefaultMaxInstances {
+			over = append(over, fmt.Sprintf("%s ran %d instances", fn, n))
+		}
+	}
+	half, end := m.quarters[1], m.quarters[3]
+	g := verify.Compare(half, end)
+	settled = g.Root <= 1.10 && g.Survivors <= 1.10 && len(over) == 0
+	verdict = fmt.Sprintf("%s, from half time to the end: total ×%.2f; the gateway ×%.2f; the %d instances alive at both moments ×%.2f; %d started, %d ended.",
+		name, float64(end.Total())/float64(half.Total()), g.Root, g.Survived, g.Survivors, g.Started, g.Ended)
+	if len(over) > 0 {
+		verdict += " " + strings.Join(over, ", ") + ", past the bound."
+	}
+	// What the tree comes to when every function runs its most instances,
+	// each of the mean size measured at the end.
+	ceiling := end.Root + int64(len(end.Counts())*lambdalocal.DefaultMaxInstances)*end.Mean()
+	verdict += fmt.Sprintf(" With every function at its bound: about %s MB.", megabytes(ceiling))
+	if !settled {
+		verdict = "**" + verdict + " Memory did not stop growing.**"
+	}
+	return rows, verdict, settled
+}
+
+func megabytes(n int64) string { return fmt.Sprintf("%.0f", float64(n)/(1<<20)) }
+
 // loadOnce runs the gateway with result TTL ttl, loads it from a worker
-// process, and returns the load's result, the memory at each quarter, and
-// the gateway's log lines scanned and the secrets found in them.
-func loadOnce(ctx context.Context, root, bin, keys, ttl string, targets []verify.Target, secrets []string, o options) (verify.LoadResult, []int64, int, []leakscan.Leak, error) {
+// process, and returns the load's result, the memory of the gateway's
+// tree over it, and the gateway's log lines scanned and the secrets found
+// in them.
+func loadOnce(ctx context.Context, root, bin, keys, ttl string, targets []verify.Target, secrets []string, o options) (verify.LoadResult, memoryRun, int, []leakscan.Leak, error) {
+	var mem memoryRun
 	var r verify.LoadResult
 	logPath := keys + "." + ttl + ".log"
 	logf, err := os.Create(logPath)
 	if err != nil {
-		return r, nil, 0, nil, err
+		return r, mem, 0, nil, err
 	}
 	defer logf.Close()
 	gw := exec.CommandContext(ctx, bin, "-addr", "127.0.0.1:0", "-keys", keys, "-ttl", ttl)
@@ -368,7 +436,7 @@ func loadOnce(ctx context.Context, root, bin, keys, ttl string, targets []verify
 	gw.Stderr = logf
 	stdout, _ := gw.StdoutPipe()
 	if err := gw.Start(); err != nil {
-		return r, nil, 0, nil, err
+		return r, mem, 0, nil, err
 	}
 	// stop asks the gateway to stop (it stops its functions), and kills
 	// it if it has not within 15 s.
@@ -386,15 +454,15 @@ func loadOnce(ctx context.Context, root, bin, keys, ttl string, targets []verify
 	defer stop()
 	url, err := waitForURL(stdout, 3*time.Minute)
 	if err != nil {
-		return r, nil, 0, nil, err
+		return r, mem, 0, nil, err
 	}
 	go io.Copy(io.Discard, stdout)
 
 	// Sample memory while the worker loads the gateway.
-	samples := make(chan []int64, 1)
+	samples := make(chan []verify.Memory, 1)
 	stopSampling := make(chan struct{})
 	go func() {
-		var s []int64
+		var s []verify.Memory
 		tick := time.NewTicker(250 * time.Millisecond)
 		defer tick.Stop()
 		for {
@@ -403,7 +471,7 @@ func loadOnce(ctx context.Context, root, bin, keys, ttl string, targets []verify
 				samples <- s
 				return
 			case <-tick.C:
-				if m, err := verify.TreeRSS(gw.Process.Pid); err == nil {
+				if m, err := verify.Snapshot(gw.Process.Pid); err == nil {
 					s = append(s, m)
 				}
 			}
@@ -412,25 +480,19 @@ func loadOnce(ctx context.Context, root, bin, keys, ttl string, targets []verify
 	plan, _ := json.Marshal(workerPlan{URL: url, Targets: targets, Concurrency: o.loadConcurrency, Duration: o.loadDuration})
 	self, err := os.Executable()
 	if err != nil {
-		return r, nil, 0, nil, err
+		return r, mem, 0, nil, err
 	}
 	worker := exec.CommandContext(ctx, self, "-load-worker")
 	worker.Stdin = bytes.NewReader(plan)
 	worker.Stderr = os.Stderr
 	out, werr := worker.Output()
 	close(stopSampling)
-	s := <-samples
+	mem = newMemoryRun(<-samples)
 	if werr != nil {
-		return r, nil, 0, nil, fmt.Errorf("load worker: %w", werr)
+		return r, mem, 0, nil, fmt.Errorf("load worker: %w", werr)
 	}
 	if err := json.Unmarshal(out, &r); err != nil {
-		return r, nil, 0, nil, err
-	}
-	var mem []int64 // at each quarter of the run
-	for _, q := range []float64{0.25, 0.5, 0.75, 1} {
-		if len(s) > 0 {
-			mem = append(mem, s[max(0, int(q*float64(len(s)))-1)])
-		}
+		return r, mem, 0, nil, err
 	}
 	// Every line the gateway and its functions wrote: the access log, the
 	// functions' output, the authorizer's decisions.
