@@ -18,12 +18,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -379,7 +381,7 @@ func newMemoryRun(samples []verify.Memory) memoryRun {
 // report gives the run's rows of the memory table, its verdict in a
 // sentence, and whether memory stopped growing.
 func (m memoryRun) report(name string, d time.Duration) (rows []string, verdict string, settled bool) {
-	if len(m.quarters) < 4 {
+	if len(m.samples) < 4 { // fewer, and quarters would repeat a sample
 		return nil, fmt.Sprintf("**%s: too few memory samples (%d).**", name, len(m.samples)), false
 	}
 	for i, q := range m.quarters {
@@ -393,8 +395,8 @@ func (m memoryRun) report(name string, d time.Duration) (rows []string, verdict 
 		}
 	}
 	var over []string
-	for fn, n := range most {
-		if n > lambdalocal.DefaultMaxInstances {
+	for _, fn := range slices.Sorted(maps.Keys(most)) {
+		if n := most[fn]; n > lambdalocal.DefaultMaxInstances {
 			over = append(over, fmt.Sprintf("%s ran %d instances", fn, n))
 		}
 	}
