@@ -302,8 +302,8 @@ func TestNewChecksItsConfig(t *testing.T) {
 
 // The cache holds at most maxCached entries, so callers who send a new
 // token with every request cannot grow the gateway without bound. When it
-// is full, expired entries go first, then any others, an eighth of them
-// at once: an entry dropped early only costs one more call to the
+// is full, expired entries go first, then any others until an eighth of
+// it is free: an entry dropped early only costs one more call to the
 // authorizer.
 func TestResultCacheBounded(t *testing.T) {
 	c := newResultCache(time.Minute)

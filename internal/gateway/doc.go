@@ -28,8 +28,8 @@
 //     that is not a string, number or boolean, or with policy elements
 //     this gateway does not evaluate (NotAction, NotResource, Condition)
 //     is AUTHORIZER_CONFIGURATION_ERROR (500). Only answers are cached,
-//     at most 10,000: a full cache drops expired answers, then an eighth
-//     of the rest.
+//     at most 10,000: a full cache drops expired answers, then others
+//     until an eighth of it is free.
 //  4. The policy, cached or not, is evaluated against this request's own
 //     method ARN with IAM wildcards: a matching Deny is ACCESS_DENIED (403,
 //     "… with an explicit deny"), no matching Allow is ACCESS_DENIED (403).
