@@ -26,11 +26,11 @@ func (h *hoarder) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 }
 
 // Serving a request keeps nothing once it is answered: after thousands
-// more requests, allowed, refused (401) and denied (403), through the real
-// authorizer and handler, the live heap is what it was, to within a few bytes a request.
-// This is the in-process side of tollverify's load, which judges the
-// resident memory of the gateway's processes; a planted leak of one event
-// a request shows that the test sees what it is after.
+// more requests, allowed, refused (401) and denied (403), through the
+// real authorizer and handler, the live heap is what it was, to within a
+// few bytes a request. This is the in-process side of tollverify's load,
+// which judges the resident memory of the gateway's processes; a planted
+// leak of one event a request shows that the test sees what it is after.
 func TestRequestsRetainNothing(t *testing.T) {
 	const (
 		warm     = 500
