@@ -583,8 +583,7 @@ func (in *instance) response(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.answer(inv, result{payload: body}, report)
-	w.WriteHeader(http.StatusAccepted)
-	io.WriteString(w, `{"status":"OK"}`)
+	accepted(w)
 }
 
 func (in *instance) error(w http.ResponseWriter, r *http.Request) {
@@ -595,8 +594,7 @@ func (in *instance) error(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.answer(inv, result{err: fe}, report)
-	w.WriteHeader(http.StatusAccepted)
-	io.WriteString(w, `{"status":"OK"}`)
+	accepted(w)
 }
 
 func (in *instance) initError(w http.ResponseWriter, r *http.Request) {
@@ -606,8 +604,7 @@ func (in *instance) initError(w http.ResponseWriter, r *http.Request) {
 		in.reason = &FunctionError{Type: ErrorTypeInit, Message: fe.Type + ": " + fe.Message}
 	}
 	in.mu.Unlock()
-	w.WriteHeader(http.StatusAccepted)
-	io.WriteString(w, `{"status":"OK"}`)
+	accepted(w)
 	// The runtime exits after reporting; if it does not, it is killed
 	// when its init timer fires.
 }
@@ -626,6 +623,12 @@ func readFunctionError(r *http.Request) *FunctionError {
 		fe.Type = ErrorTypeUnspecified
 	}
 	return fe
+}
+
+// accepted is the Runtime API's reply to a response or an error it took.
+func accepted(w http.ResponseWriter) {
+	w.WriteHeader(http.StatusAccepted)
+	io.WriteString(w, `{"status":"OK"}`)
 }
 
 func runtimeError(w http.ResponseWriter, status int, typ, msg string) {
