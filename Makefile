@@ -9,7 +9,7 @@
 
 FUNCTIONS := authorizer handler
 ARCHES    := arm64 amd64
-GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w -buildid="
+GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -buildvcs=false -ldflags="-s -w -buildid="
 
 BINARIES := $(foreach a,$(ARCHES),$(foreach f,$(FUNCTIONS),dist/linux-$(a)/$(f)/bootstrap))
 

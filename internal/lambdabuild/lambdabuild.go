@@ -7,7 +7,14 @@
 // Builds are static (CGO_ENABLED=0), use the lambda.norpc tag (the Go RPC
 // entry point only the retired go1.x runtime needed), and are
 // reproducible: -trimpath and an empty build id make the same source give
-// the same bytes.
+// the same bytes, and -buildvcs=false keeps version control out of them
+// (Go's default, -buildvcs=auto, stamps the commit and whether the tree
+// is modified into every binary, so every commit or edit anywhere in the
+// repository would change every function; and in a checkout owned by
+// another user, as in many CI containers, git refuses and the build fails
+// with "error obtaining VCS status"). The caller's GOFLAGS are kept: the
+// flags above come after them on the command line, and Go applies the
+// command line last (go help environment).
 package lambdabuild
 
 import (
@@ -21,7 +28,7 @@ import (
 )
 
 // Flags are the go build flags of every function.
-var Flags = []string{"-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w -buildid="}
+var Flags = []string{"-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid="}
 
 // Target is what to build for.
 type Target struct {
@@ -39,7 +46,7 @@ func Build(ctx context.Context, moduleDir, outDir string, t Target, packages map
 		args = append(args, "-o", out, pkg)
 		cmd := exec.CommandContext(ctx, "go", args...)
 		cmd.Dir = moduleDir
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+t.GOOS, "GOARCH="+t.GOARCH, "GOFLAGS=")
+		cmd.Env = buildEnv(os.Environ(), t)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Run(); err != nil {
@@ -48,6 +55,22 @@ func Build(ctx context.Context, moduleDir, outDir string, t Target, packages map
 		paths[name] = out
 	}
 	return paths, nil
+}
+
+// buildEnv is environ for a build for t: the target's GOOS and GOARCH,
+// cgo off, everything else (GOFLAGS, GOPROXY, GOPRIVATE…) as the caller
+// has it.
+func buildEnv(environ []string, t Target) []string {
+	env := make([]string, 0, len(environ)+3)
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "CGO_ENABLED", "GOOS", "GOARCH":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "CGO_ENABLED=0", "GOOS="+t.GOOS, "GOARCH="+t.GOARCH)
 }
 
 // ModuleDir finds the root of the tollgate module from dir upwards.
