@@ -1,0 +1,258 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// localDocument is d's document with local integration URIs.
+func localDocument(t *testing.T, d Definition, usagePlan bool) []byte {
+	t.Helper()
+	doc, err := d.Document(DocumentOptions{IntegrationURI: LocalURI, UsagePlan: usagePlan})
+	if err != nil {
+		t.Fatalf("Document: %v", err)
+	}
+	return doc
+}
+
+// definitions are the shapes the document must carry: the default API,
+// REQUEST authorizers, ANY and greedy routes, path parameters, CORS and
+// changed gateway responses.
+func definitions(t *testing.T) map[string]Definition {
+	t.Helper()
+	out := map[string]Definition{"default": Default()}
+
+	req := Default()
+	req.Authorizer.Type, req.Authorizer.ValidationRegex, req.Authorizer.ResultTTL = Request, "", 0
+	req.Authorizer.IdentitySources = []string{"method.request.header.X-Api-Key", "method.request.querystring.tenant", "context.httpMethod"}
+	out["request"] = req
+
+	routes := Default()
+	routes.Routes = append(slices.Clone(routes.Routes),
+		Route{Method: "ANY", Path: "/files/{path+}", Function: "handler", Protected: true},
+		Route{Method: "GET", Path: "/orders/{id}", Function: "handler", Protected: true},
+		Route{Method: "DELETE", Path: "/orders/{id}/items/{item}", Function: "handler", Protected: true},
+		Route{Method: "ANY", Path: "/", Function: "handler"},
+		Route{Method: "HEAD", Path: "/health", Function: "handler"})
+	out["routes"] = routes
+
+	cors := Default()
+	if err := cors.AllowOrigin("https://app.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	out["cors"] = cors
+
+	resp := Default()
+	resp.Responses = maps.Clone(resp.Responses)
+	resp.Responses[AccessDenied] = GatewayResponse{StatusCode: 404, Template: `{"message":"Not found"}`, Headers: map[string]string{"X-Reason": "scope"}}
+	resp.Responses[Throttled] = GatewayResponse{}
+	out["responses"] = resp
+	return out
+}
+
+// What the local gateway serves is what the document deploys: the routes,
+// the authorizer and the gateway responses read back from the document are
+// the Definition's.
+func TestDocumentRoundTrip(t *testing.T) {
+	for name, d := range definitions(t) {
+		t.Run(name, func(t *testing.T) {
+			for _, plan := range []bool{false, true} {
+				got, err := ParseDocument(localDocument(t, d, plan), LocalFunction)
+				if err != nil {
+					t.Fatalf("ParseDocument: %v", err)
+				}
+				want := d.sortedRoutes()
+				gotRoutes := got.sortedRoutes()
+				if !slices.Equal(gotRoutes, want) {
+					t.Errorf("routes =\n%v\nwant\n%v", gotRoutes, want)
+				}
+				if !reflect.DeepEqual(got.Authorizer, d.Authorizer) {
+					t.Errorf("authorizer = %+v, want %+v", got.Authorizer, d.Authorizer)
+				}
+				if !reflect.DeepEqual(got.Responses, d.Responses) {
+					t.Errorf("responses = %+v, want %+v", got.Responses, d.Responses)
+				}
+				if got.Name != d.Name {
+					t.Errorf("name = %q, want %q", got.Name, d.Name)
+				}
+			}
+		})
+	}
+}
+
+// The same Definition gives the same bytes (its hash names a
+// deployment), and any change to what API Gateway serves gives others.
+func TestDocumentIsDeterministic(t *testing.T) {
+	base := localDocument(t, Default(), false)
+	for range 5 {
+		if again := localDocument(t, Default(), false); string(again) != string(base) {
+			t.Fatal("two documents of the same Definition differ")
+		}
+	}
+	seen := map[string]string{DocumentHash(base): "the default"}
+	for name, d := range definitions(t) {
+		if name == "default" {
+			continue
+		}
+		h := DocumentHash(localDocument(t, d, false))
+		if other, dup := seen[h]; dup {
+			t.Errorf("%s gives the same document as %s", name, other)
+		}
+		seen[h] = name
+	}
+	if h := DocumentHash(localDocument(t, Default(), true)); seen[h] != "" {
+		t.Error("a usage plan does not change the document")
+	}
+}
+
+// The document's shape, as API Gateway's import reads it.
+func TestDocumentShape(t *testing.T) {
+	var doc struct {
+		OpenAPI    string                               `json:"openapi"`
+		Paths      map[string]map[string]map[string]any `json:"paths"`
+		Components struct {
+			SecuritySchemes map[string]map[string]any `json:"securitySchemes"`
+		} `json:"components"`
+		KeySource string                    `json:"x-amazon-apigateway-api-key-source"`
+		Responses map[string]map[string]any `json:"x-amazon-apigateway-gateway-responses"`
+	}
+	d := definitions(t)["routes"]
+	if err := json.Unmarshal(localDocument(t, d, true), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.OpenAPI != "3.0.1" || doc.KeySource != "AUTHORIZER" {
+		t.Errorf("openapi %q, key source %q", doc.OpenAPI, doc.KeySource)
+	}
+	get := doc.Paths["/hello"]["get"]
+	integration := get["x-amazon-apigateway-integration"].(map[string]any)
+	if integration["type"] != "aws_proxy" || integration["httpMethod"] != "POST" || integration["uri"] != LocalURI("handler") {
+		t.Errorf("GET /hello integration = %v", integration)
+	}
+	security, _ := json.Marshal(get["security"])
+	if string(security) != `[{"api_key":[],"authorizer":[]}]` {
+		t.Errorf("GET /hello security = %s, want the authorizer and an API key", security)
+	}
+	if _, ok := doc.Paths["/health"]["get"]["security"]; ok {
+		t.Error("the public GET /health requires something")
+	}
+	anyOp := doc.Paths["/files/{path+}"]["x-amazon-apigateway-any-method"]
+	params, _ := json.Marshal(anyOp["parameters"])
+	if !strings.Contains(string(params), `"name":"path"`) || !strings.Contains(string(params), `"in":"path"`) {
+		t.Errorf("ANY /files/{path+} parameters = %s, want the greedy parameter named path", params)
+	}
+	scheme := doc.Components.SecuritySchemes["authorizer"]
+	authz := scheme["x-amazon-apigateway-authorizer"].(map[string]any)
+	if scheme["type"] != "apiKey" || scheme["name"] != "Authorization" || scheme["in"] != "header" || scheme["x-amazon-apigateway-authtype"] != "custom" {
+		t.Errorf("authorizer scheme = %v", scheme)
+	}
+	if authz["type"] != "token" || authz["identitySource"] != "method.request.header.Authorization" ||
+		authz["authorizerResultTtlInSeconds"] != 300.0 || authz["identityValidationExpression"] != BearerRegex || authz["authorizerUri"] != LocalURI("authorizer") {
+		t.Errorf("x-amazon-apigateway-authorizer = %v", authz)
+	}
+	if k := doc.Components.SecuritySchemes[APIKeySecurityScheme]; k["name"] != "x-api-key" || k["in"] != "header" {
+		t.Errorf("api key scheme = %v", k)
+	}
+	unauth := doc.Responses["UNAUTHORIZED"]
+	if _, ok := unauth["statusCode"]; ok {
+		t.Errorf("UNAUTHORIZED sets a status: %v", unauth)
+	}
+	if p := unauth["responseParameters"].(map[string]any); p["gatewayresponse.header.WWW-Authenticate"] != `'Bearer realm="tollgate"'` {
+		t.Errorf("UNAUTHORIZED parameters = %v", p)
+	}
+
+	if err := json.Unmarshal(localDocument(t, definitions(t)["responses"], false), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Responses["ACCESS_DENIED"]["statusCode"] != "404" {
+		t.Errorf("ACCESS_DENIED statusCode = %v, want the string \"404\" (the extension's type)", doc.Responses["ACCESS_DENIED"]["statusCode"])
+	}
+	if doc.KeySource != "HEADER" {
+		t.Errorf("key source without a usage plan = %q, want HEADER", doc.KeySource)
+	}
+
+	req := definitions(t)["request"]
+	if err := json.Unmarshal(localDocument(t, req, false), &doc); err != nil {
+		t.Fatal(err)
+	}
+	authz = doc.Components.SecuritySchemes["authorizer"]["x-amazon-apigateway-authorizer"].(map[string]any)
+	if authz["type"] != "request" || authz["identitySource"] != "method.request.header.X-Api-Key, method.request.querystring.tenant, context.httpMethod" ||
+		authz["authorizerResultTtlInSeconds"] != 0.0 || authz["identityValidationExpression"] != nil {
+		t.Errorf("REQUEST authorizer = %v", authz)
+	}
+}
+
+func TestDocumentRefusesInvalid(t *testing.T) {
+	d := Default()
+	d.Routes = nil
+	if _, err := d.Document(DocumentOptions{IntegrationURI: LocalURI}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Document of an API without routes = %v, want ErrInvalid", err)
+	}
+	d = Default()
+	if _, err := d.Document(DocumentOptions{}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Document without integration URIs = %v, want ErrInvalid", err)
+	}
+}
+
+func TestParseDocumentRefuses(t *testing.T) {
+	good := string(localDocument(t, Default(), false))
+	cases := map[string]string{
+		"not JSON":               "{",
+		"another integration":    strings.Replace(good, `"aws_proxy"`, `"http_proxy"`, 1),
+		"an unknown function":    strings.Replace(good, LocalURI("handler"), "arn:aws:lambda:x", 1),
+		"a non-static parameter": strings.Replace(good, `"'Bearer realm=\"tollgate\"'"`, `"method.request.header.x"`, 1),
+		"a bad status":           strings.Replace(good, `"UNAUTHORIZED": {`, `"UNAUTHORIZED": {"statusCode": "four",`, 1),
+	}
+	for name, doc := range cases {
+		if doc == good {
+			t.Fatalf("%s: the case changes nothing", name)
+		}
+		if _, err := ParseDocument([]byte(doc), LocalFunction); !errors.Is(err, ErrDocument) {
+			t.Errorf("%s: ParseDocument = %v, want ErrDocument", name, err)
+		}
+	}
+}
+
+func TestLocalURI(t *testing.T) {
+	for _, fn := range []string{"handler", "a", "my-fn_2"} {
+		if got, err := LocalFunction(LocalURI(fn)); err != nil || got != fn {
+			t.Errorf("LocalFunction(LocalURI(%q)) = %q, %v", fn, got, err)
+		}
+	}
+	for _, uri := range []string{"", LocalURI(""), "arn:aws:lambda:us-east-1:123456789012:function:x", strings.TrimSuffix(LocalURI("x"), "/invocations")} {
+		if _, err := LocalFunction(uri); err == nil {
+			t.Errorf("LocalFunction(%q) succeeded", uri)
+		}
+	}
+}
+
+// FuzzDocument: any valid Definition built from the fuzzer's routes gives
+// a document that validates and reads back to the same routes.
+func FuzzDocument(f *testing.F) {
+	f.Add("GET", "/hello", true, "ANY", "/files/{path+}", false, uint16(300))
+	f.Add("POST", "/a/{b}/c", false, "DELETE", "/a/{b}", true, uint16(0))
+	f.Fuzz(func(t *testing.T, m1, p1 string, prot1 bool, m2, p2 string, prot2 bool, ttl uint16) {
+		d := Default()
+		d.Routes = []Route{{Method: m1, Path: p1, Function: "handler", Protected: prot1}, {Method: m2, Path: p2, Function: "handler", Protected: prot2}}
+		d.Authorizer.ResultTTL = time.Duration(ttl%3601) * time.Second
+		if d.Validate() != nil {
+			return
+		}
+		doc, err := d.Document(DocumentOptions{IntegrationURI: LocalURI})
+		if err != nil {
+			t.Fatalf("valid definition %v: Document: %v", d.Routes, err)
+		}
+		got, err := ParseDocument(doc, LocalFunction)
+		if err != nil {
+			t.Fatalf("ParseDocument: %v", err)
+		}
+		if !slices.Equal(got.sortedRoutes(), d.sortedRoutes()) || got.Authorizer.ResultTTL != d.Authorizer.ResultTTL {
+			t.Fatalf("read back %v %v, want %v %v", got.Routes, got.Authorizer.ResultTTL, d.Routes, d.Authorizer.ResultTTL)
+		}
+	})
+}
