@@ -21,7 +21,10 @@ import (
 // stackConfig is everything the program reads from the stack's
 // configuration.
 type stackConfig struct {
-	Args   deploy.Args
+	Args deploy.Args
+	// Name names the API and prefixes every resource: the project's name,
+	// '-', the stack's.
+	Name   string
 	Region string
 	Tags   map[string]string
 
@@ -180,6 +183,10 @@ func loadConfig(ctx *pulumi.Context) (stackConfig, error) {
 		tags[k] = v
 	}
 	c.Tags = tags
+	c.Name = ctx.Project() + "-" + ctx.Stack()
+	if err := deploy.CheckName(c.Name, &c.Args.Definition); err != nil {
+		return c, fmt.Errorf("%w (the project name %q, '-', and the stack name %q)", err, ctx.Project(), ctx.Stack())
+	}
 	return c, c.Args.Validate()
 }
 

@@ -6,7 +6,6 @@
 package main
 
 import (
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"tollgate/deploy"
@@ -22,8 +21,9 @@ func main() {
 // program reads and checks the configuration and builds the functions
 // into buildDir (default .tollgate/build/<arch> in the module) before it
 // creates anything, so a mistake or a compile error leaves the stack
-// untouched; then it creates the AWS provider with the stack's default
-// tags, the API, and the stack's outputs, which it returns.
+// untouched; then it creates the AWS provider from the stack's aws:*
+// settings and default tags, the API, and the stack's outputs, which it
+// returns.
 func program(ctx *pulumi.Context, buildDir string) (pulumi.Map, error) {
 	cfg, err := loadConfig(ctx)
 	if err != nil {
@@ -34,14 +34,11 @@ func program(ctx *pulumi.Context, buildDir string) (pulumi.Map, error) {
 	if err := args.Build(ctx.Context()); err != nil {
 		return nil, err
 	}
-	provider, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{
-		Region:      pulumi.String(cfg.Region),
-		DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: pulumi.ToStringMap(cfg.Tags)},
-	})
+	provider, err := newProvider(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	a, err := deploy.New(ctx, ctx.Project()+"-"+ctx.Stack(), args, pulumi.Provider(provider))
+	a, err := deploy.New(ctx, cfg.Name, args, pulumi.Provider(provider))
 	if err != nil {
 		return nil, err
 	}
@@ -51,6 +48,7 @@ func program(ctx *pulumi.Context, buildDir string) (pulumi.Map, error) {
 		"secretArn": a.SecretARN,
 		"apiKeys":   a.APIKeys,
 		"curl":      a.Curl,
+		"openapi":   a.Document,
 	}
 	for k, v := range outputs {
 		ctx.Export(k, v)

@@ -100,7 +100,7 @@ func (d *Definition) Document(opts DocumentOptions) ([]byte, error) {
 	}
 	doc.Extensions[extAPIKeySource] = keySource
 
-	for _, r := range d.sortedRoutes() {
+	for _, r := range d.SortedRoutes() {
 		item := doc.Paths.Value(r.Path)
 		if item == nil {
 			item = &openapi3.PathItem{}
@@ -186,8 +186,8 @@ func (d *Definition) authorizerScheme(uri string) *openapi3.SecurityScheme {
 	}
 }
 
-// sortedRoutes are d's routes in a stable order.
-func (d *Definition) sortedRoutes() []Route {
+// SortedRoutes are d's routes in a stable order, by method and path.
+func (d *Definition) SortedRoutes() []Route {
 	rs := slices.Clone(d.Routes)
 	slices.SortFunc(rs, func(a, b Route) int { return strings.Compare(a.String(), b.String()) })
 	return rs

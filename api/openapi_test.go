@@ -67,8 +67,8 @@ func TestDocumentRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatalf("ParseDocument: %v", err)
 				}
-				want := d.sortedRoutes()
-				gotRoutes := got.sortedRoutes()
+				want := d.SortedRoutes()
+				gotRoutes := got.SortedRoutes()
 				if !slices.Equal(gotRoutes, want) {
 					t.Errorf("routes =\n%v\nwant\n%v", gotRoutes, want)
 				}
@@ -251,8 +251,8 @@ func FuzzDocument(f *testing.F) {
 		if err != nil {
 			t.Fatalf("ParseDocument: %v", err)
 		}
-		if !slices.Equal(got.sortedRoutes(), d.sortedRoutes()) {
-			t.Fatalf("read back %v, want %v", got.sortedRoutes(), d.sortedRoutes())
+		if !slices.Equal(got.SortedRoutes(), d.SortedRoutes()) {
+			t.Fatalf("read back %v, want %v", got.SortedRoutes(), d.SortedRoutes())
 		}
 		// Without a protected route the document declares no authorizer.
 		if want := d.Authorizer; (prot1 || prot2) && !reflect.DeepEqual(got.Authorizer, want) {

@@ -39,12 +39,15 @@ type API struct {
 	// Curl is a command that calls the first protected route with the
 	// first client's key, read from the stack's outputs.
 	Curl pulumi.StringOutput
+	// Document is the REST API's OpenAPI document, as deployed: the
+	// Definition's (api.Definition.Document) with the functions' invoke
+	// ARNs.
+	Document pulumi.StringOutput
 
-	RestAPI    *apigateway.RestApi
-	Stage      *apigateway.Stage
-	Authorizer *apigateway.Authorizer
-	Functions  map[string]*lambda.Function
-	Secret     *secretsmanager.Secret
+	RestAPI   *apigateway.RestApi
+	Stage     *apigateway.Stage
+	Functions map[string]*lambda.Function
+	Secret    *secretsmanager.Secret
 }
 
 var componentName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,50}$`)
@@ -52,6 +55,37 @@ var componentName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,50}$`)
 // FunctionName is the Lambda function name of a tollgate API's function:
 // the component's name, '-', and the function's name in the Definition.
 func FunctionName(component, function string) string { return component + "-" + function }
+
+// MaxFunctionName is the longest FunctionName New accepts. Each function's
+// IAM role is autonamed from the same name: Pulumi appends '-' and 7
+// random hex digits (pulumi/pulumi sdk/go/common/resource/resource_id.go,
+// NewUniqueName, which refuses a name that would pass the maximum), and
+// IAM role names are at most 64 characters (pulumi-aws
+// provider/resources.go, aws_iam_role: tfbridge.AutoName("name", 64, "-");
+// terraform-provider-aws internal/service/iam/role.go, roleNameMaxLen).
+// Lambda alone would allow 64 (internal/service/lambda/validate.go,
+// validFunctionName).
+const MaxFunctionName = 64 - 8
+
+// CheckName reports whether name can name a tollgate API of def: every
+// name derived from it fits the limits AWS and the provider set. Its
+// error wraps ErrConfig and says how long name may be.
+func CheckName(name string, def *api.Definition) error {
+	if !componentName.MatchString(name) {
+		return configErr("name %q: use 1 to 50 letters, digits, '-' or '_' (it prefixes function names)", name)
+	}
+	longest := ""
+	for fn := range def.Functions {
+		if len(fn) > len(longest) || len(fn) == len(longest) && fn < longest {
+			longest = fn
+		}
+	}
+	if n := len(FunctionName(name, longest)); n > MaxFunctionName {
+		return configErr("name %q is %d characters too long: function %q would be %q, and its role's name, with the 8 characters Pulumi adds, would pass IAM's 64; use a name of at most %d characters",
+			name, n-MaxFunctionName, longest, FunctionName(name, longest), MaxFunctionName-1-len(longest))
+	}
+	return nil
+}
 
 // New validates args, builds the functions (unless args.Archives holds
 // them) and creates the API's resources as children of one component. A
@@ -62,13 +96,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := args.Validate(); err != nil {
 		return nil, err
 	}
-	if !componentName.MatchString(name) {
-		return nil, configErr("name %q: use 1 to 50 letters, digits, '-' or '_' (it prefixes function names)", name)
-	}
-	for fn := range args.Definition.Functions {
-		if n := len(FunctionName(name, fn)); n > 64 {
-			return nil, configErr("function name %q is %d characters, Lambda allows 64", FunctionName(name, fn), n)
-		}
+	if err := CheckName(name, &args.Definition); err != nil {
+		return nil, err
 	}
 	if args.Archives == nil {
 		if err := args.Build(ctx.Context()); err != nil {
@@ -81,7 +110,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	d := &deployer{ctx: ctx, name: name, args: args, api: a, parent: pulumi.Parent(a)}
-	for _, step := range []func() error{d.keyring, d.logs, d.functions, d.restAPI, d.routes, d.responses, d.deployment, d.usagePlan} {
+	for _, step := range []func() error{d.keyring, d.logs, d.functions, d.restAPI, d.deployment, d.usagePlan} {
 		if err := step(); err != nil {
 			return nil, err
 		}
@@ -93,6 +122,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"secretArn": a.SecretARN,
 		"apiKeys":   a.APIKeys,
 		"curl":      a.Curl,
+		"openapi":   a.Document,
 	})
 }
 
@@ -104,16 +134,13 @@ type deployer struct {
 	api    *API
 	parent pulumi.ResourceOption
 
-	keys         pulumi.StringMap                // by client
-	usageKeys    map[string]pulumi.StringOutput  // by client, with a usage plan
-	logGroups    map[string]*cloudwatch.LogGroup // by function
-	accessLogs   *cloudwatch.LogGroup
-	rest         *apigateway.RestApi
-	resourceIDs  map[string]pulumi.StringOutput // by path
-	authorizer   *apigateway.Authorizer
-	changes      []any // what a new deployment depends on
-	dependencies []pulumi.Resource
-	stage        *apigateway.Stage
+	keys       pulumi.StringMap                // by client
+	usageKeys  map[string]pulumi.StringOutput  // by client, with a usage plan
+	logGroups  map[string]*cloudwatch.LogGroup // by function
+	accessLogs *cloudwatch.LogGroup
+	document   pulumi.StringOutput // the OpenAPI document, with the functions' invoke ARNs
+	rest       *apigateway.RestApi
+	stage      *apigateway.Stage
 }
 
 // child names a child resource: the component's name, '-', what it is.
@@ -143,14 +170,6 @@ func routeARN(r api.Route) string {
 		}
 	}
 	return method + "/" + strings.Join(segs, "/")
-}
-
-// sortedRoutes are the Definition's routes in a stable order, so resource
-// names do not depend on the order routes are listed in.
-func (d *deployer) sortedRoutes() []api.Route {
-	rs := slices.Clone(d.def().Routes)
-	slices.SortFunc(rs, func(a, b api.Route) int { return strings.Compare(a.String(), b.String()) })
-	return rs
 }
 
 func (d *deployer) functionNames() []string { return slices.Sorted(maps.Keys(d.def().Functions)) }

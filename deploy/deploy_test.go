@@ -3,6 +3,7 @@ package deploy
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"reflect"
 	"slices"
@@ -30,21 +31,17 @@ const (
 	tFunction      = "aws:lambda/function:Function"
 	tPermission    = "aws:lambda/permission:Permission"
 	tRestAPI       = "aws:apigateway/restApi:RestApi"
-	tResource      = "aws:apigateway/resource:Resource"
-	tMethod        = "aws:apigateway/method:Method"
-	tIntegration   = "aws:apigateway/integration:Integration"
-	tAuthorizer    = "aws:apigateway/authorizer:Authorizer"
 	tDeployment    = "aws:apigateway/deployment:Deployment"
 	tStage         = "aws:apigateway/stage:Stage"
 	tMethodSetting = "aws:apigateway/methodSettings:MethodSettings"
-	tResponse      = "aws:apigateway/response:Response"
 	tUsagePlan     = "aws:apigateway/usagePlan:UsagePlan"
 	tAPIKey        = "aws:apigateway/apiKey:ApiKey"
 	tUsagePlanKey  = "aws:apigateway/usagePlanKey:UsagePlanKey"
 	tAccount       = "aws:apigateway/account:Account"
 )
 
-const secretARN = "arn:aws:secretsmanager:" + testRegion + ":" + testAccount + ":secret:tollgate-dev-keyring-AbCdEf"
+// secretARN is the keyring secret's ARN: its name is autonamed.
+var secretARN = "arn:aws:secretsmanager:" + testRegion + ":" + testAccount + ":secret:" + pulumimock.Autonamed("tollgate-dev-keyring") + "-AbCdEf"
 
 // storedKeyring is the keyring the secret version holds, parsed as the
 // authorizer parses it.
@@ -204,7 +201,7 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 			}
 		}
 
-		authz := policyOf(t, m.Named(t, tRolePolicy, "tollgate-dev-authorizer-policy"))
+		authz := policyOf(t, m.Named(t, tRolePolicy, "tollgate-dev-authorizer"))
 		want := []Statement{
 			{Effect: "Allow", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents"},
 				Resource: []string{"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/tollgate-dev-authorizer:*"}},
@@ -217,16 +214,17 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 		if !reflect.DeepEqual(authz.Statement, want) {
 			t.Errorf("authorizer policy (kms %q) =\n%+v\nwant\n%+v", kms, authz.Statement, want)
 		}
-		handler := policyOf(t, m.Named(t, tRolePolicy, "tollgate-dev-handler-policy"))
+		handler := policyOf(t, m.Named(t, tRolePolicy, "tollgate-dev-handler"))
 		if !reflect.DeepEqual(handler.Statement, []Statement{{
 			Effect: "Allow", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents"},
 			Resource: []string{"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/tollgate-dev-handler:*"}}}) {
 			t.Errorf("handler policy = %+v, want only its own logs", handler.Statement)
 		}
-		if m.Named(t, tRolePolicy, "tollgate-dev-authorizer-policy").Str("role") != "tollgate-dev-authorizer-role-id" {
+		role := m.Named(t, tRole, "tollgate-dev-authorizer")
+		if m.Named(t, tRolePolicy, "tollgate-dev-authorizer").Str("role") != role.ID {
 			t.Error("the authorizer's policy is not on the authorizer's role")
 		}
-		if fn := m.Named(t, tFunction, "tollgate-dev-authorizer"); fn.Str("role") != "arn:aws:iam::123456789012:role/tollgate-dev-authorizer-role" {
+		if fn := m.Named(t, tFunction, "tollgate-dev-authorizer"); fn.Str("role") != "arn:aws:iam::123456789012:role/"+pulumimock.Autonamed("tollgate-dev-authorizer") {
 			t.Errorf("authorizer role = %q, want its own role", fn.Str("role"))
 		}
 	}
@@ -304,108 +302,87 @@ func TestFunctions(t *testing.T) {
 	}
 }
 
-// Promise 5: the REST API, its resources, methods, authorizer,
-// integrations and scoped permissions.
+// deployedDocument is the REST API's body, and the routes, authorizer and
+// gateway responses API Gateway reads from it, with each integration URI
+// mapped back to the function whose invoke ARN it is.
+func deployedDocument(t *testing.T, m *mocks) (string, api.Definition) {
+	t.Helper()
+	body := m.One(t, tRestAPI).Str("body")
+	byURI := map[string]string{}
+	for _, fn := range m.Of(tFunction) {
+		byURI[invokeARN(strings.TrimPrefix(fn.Str("name"), "tollgate-dev-"))] = strings.TrimPrefix(fn.Str("name"), "tollgate-dev-")
+	}
+	def, err := api.ParseDocument([]byte(body), func(uri string) (string, error) {
+		if fn, ok := byURI[uri]; ok {
+			return fn, nil
+		}
+		return "", fmt.Errorf("%q is no function's invoke ARN", uri)
+	})
+	if err != nil {
+		t.Fatalf("the REST API's body: %v", err)
+	}
+	return body, def
+}
+
+func invokeARN(fn string) string {
+	return "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:tollgate-dev-" + fn + "/invocations"
+}
+
+// Promise 5: the REST API is the Definition's OpenAPI document, imported
+// in overwrite mode, with the functions' invoke ARNs; no resource per
+// route; Lambda permissions scoped to this API.
 func TestRestAPI(t *testing.T) {
 	args := testArgs(t)
 	args.Definition.Routes = append(args.Definition.Routes,
 		api.Route{Method: "GET", Path: "/orders/{id}", Function: "handler", Protected: true},
 		api.Route{Method: "ANY", Path: "/files/{path+}", Function: "handler", Protected: true})
-	m, _ := mustRun(t, args)
+	m, a := mustRun(t, args)
 	def := args.Definition
 
 	rest := m.One(t, tRestAPI)
-	if rest.Obj("endpointConfiguration")["types"] != "REGIONAL" {
-		t.Errorf("endpoint configuration = %v, want REGIONAL", rest.Inputs["endpointConfiguration"])
+	if rest.Obj("endpointConfiguration")["types"] != "REGIONAL" || rest.Str("putRestApiMode") != "overwrite" ||
+		rest.Str("apiKeySource") != "HEADER" || rest.Str("name") != "tollgate-dev" {
+		t.Errorf("REST API = %v", rest.Inputs)
 	}
-	if _, ok := rest.Inputs["apiKeySource"]; ok {
-		t.Error("apiKeySource set without a usage plan")
-	}
-	var paths []string
-	byID := map[string]registered{}
-	for _, r := range m.Of(tResource) {
-		byID[r.ID] = r
-	}
-	fullPath := func(id string) string {
-		p := ""
-		for id != "root-id" {
-			r, ok := byID[id]
-			if !ok {
-				t.Fatalf("resource id %q is neither the root nor a resource", id)
-			}
-			p = "/" + r.Str("pathPart") + p
-			id = r.Str("parentId")
-		}
-		return p
-	}
-	for _, r := range m.Of(tResource) {
-		paths = append(paths, fullPath(r.ID))
-	}
-	sort.Strings(paths)
-	wantPaths := []string{"/customers", "/files", "/files/{path+}", "/health", "/hello", "/orders", "/orders/{id}"}
-	if !slices.Equal(paths, wantPaths) {
-		t.Errorf("resources = %q, want %q", paths, wantPaths)
-	}
-
-	authz := m.One(t, tAuthorizer)
-	invokeARN := func(fn string) string {
-		return "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:tollgate-dev-" + fn + "/invocations"
-	}
-	if authz.Str("type") != "TOKEN" || authz.Str("identitySource") != "method.request.header.Authorization" ||
-		authz.Str("identityValidationExpression") != api.BearerRegex || authz.Inputs["authorizerResultTtlInSeconds"] != 300.0 ||
-		authz.Str("authorizerUri") != invokeARN("authorizer") || authz.Str("restApi") != testAPIID {
-		t.Errorf("authorizer = %v", authz.Inputs)
-	}
-
-	methods := map[string]registered{}
-	for _, mt := range m.Of(tMethod) {
-		methods[mt.Str("httpMethod")+" "+fullPath(mt.Str("resourceId"))] = mt
-	}
-	if len(methods) != len(def.Routes) {
-		t.Errorf("%d methods, want one per route (%d)", len(methods), len(def.Routes))
-	}
-	for _, r := range def.Routes {
-		mt, ok := methods[r.String()]
-		if !ok {
-			t.Errorf("no method for %s", r)
-			continue
-		}
-		wantAuth, wantID := "NONE", ""
-		if r.Protected {
-			wantAuth, wantID = "CUSTOM", authz.ID
-		}
-		if mt.Str("authorization") != wantAuth || mt.Str("authorizerId") != wantID {
-			t.Errorf("%s: authorization %q authorizer %q, want %q %q", r, mt.Str("authorization"), mt.Str("authorizerId"), wantAuth, wantID)
+	for _, typ := range []string{"aws:apigateway/resource:Resource", "aws:apigateway/method:Method", "aws:apigateway/integration:Integration", "aws:apigateway/authorizer:Authorizer", "aws:apigateway/response:Response"} {
+		if n := len(m.Of(typ)); n != 0 {
+			t.Errorf("%d %s: the document holds them", n, typ)
 		}
 	}
-	if got := methods["GET /orders/{id}"].Obj("requestParameters"); !reflect.DeepEqual(got, map[string]any{"method.request.path.id": true}) {
-		t.Errorf("GET /orders/{id} request parameters = %v", got)
+	body, got := deployedDocument(t, m)
+	if !slices.Equal(got.SortedRoutes(), def.SortedRoutes()) {
+		t.Errorf("the document's routes =\n%v\nwant\n%v", got.SortedRoutes(), def.SortedRoutes())
 	}
-	if got := methods["ANY /files/{path+}"].Obj("requestParameters"); !reflect.DeepEqual(got, map[string]any{"method.request.path.path": true}) {
-		t.Errorf("ANY /files/{path+} request parameters = %v", got)
+	if !reflect.DeepEqual(got.Authorizer, def.Authorizer) {
+		t.Errorf("the document's authorizer = %+v, want %+v", got.Authorizer, def.Authorizer)
 	}
-
-	integrations := m.Of(tIntegration)
-	if len(integrations) != len(def.Routes) {
-		t.Errorf("%d integrations, want %d", len(integrations), len(def.Routes))
+	want, err := def.Document(api.DocumentOptions{IntegrationURI: invokeARN})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, in := range integrations {
-		if in.Str("type") != "AWS_PROXY" || in.Str("integrationHttpMethod") != "POST" || in.Str("uri") != invokeARN("handler") {
-			t.Errorf("integration %s = %v, want AWS_PROXY POST to the handler", in.Name, in.Inputs)
-		}
+	if body != string(want) {
+		t.Error("the REST API's body is not the Definition's document with the functions' invoke ARNs")
+	}
+	if doc := await[string](t, a.Document); doc != body {
+		t.Error("the Document output is not the REST API's body")
 	}
 
 	exec := "arn:aws:execute-api:eu-west-1:123456789012:" + testAPIID
 	var sources []string
+	ids := map[string]bool{}
 	for _, p := range m.Of(tPermission) {
 		if p.Str("action") != "lambda:InvokeFunction" || p.Str("principal") != "apigateway.amazonaws.com" {
 			t.Errorf("permission %s = %v", p.Name, p.Inputs)
 		}
+		if ids[p.Str("statementId")] {
+			t.Errorf("statement id %s is used twice", p.Str("statementId"))
+		}
+		ids[p.Str("statementId")] = true
 		sources = append(sources, p.Str("function")+" "+p.Str("sourceArn"))
 	}
 	sort.Strings(sources)
-	want := []string{
-		"tollgate-dev-authorizer " + exec + "/authorizers/" + authz.ID,
+	wantSources := []string{
+		"tollgate-dev-authorizer " + exec + "/authorizers/*",
 		"tollgate-dev-handler " + exec + "/*/*/files/*",
 		"tollgate-dev-handler " + exec + "/*/GET/customers",
 		"tollgate-dev-handler " + exec + "/*/GET/health",
@@ -413,8 +390,37 @@ func TestRestAPI(t *testing.T) {
 		"tollgate-dev-handler " + exec + "/*/GET/orders/*",
 		"tollgate-dev-handler " + exec + "/*/POST/orders",
 	}
-	if !slices.Equal(sources, want) {
-		t.Errorf("permissions =\n%s\nwant\n%s", strings.Join(sources, "\n"), strings.Join(want, "\n"))
+	if !slices.Equal(sources, wantSources) {
+		t.Errorf("permissions =\n%s\nwant\n%s", strings.Join(sources, "\n"), strings.Join(wantSources, "\n"))
+	}
+}
+
+// Defect: route permissions were named "<name>-GET/hello", and Pulumi
+// autonamed their statement ids from that, which Lambda refuses. Every
+// route's statement id is now set, valid, unique and stable.
+func TestStatementIDs(t *testing.T) {
+	routes := []api.Route{
+		{Method: "GET", Path: "/hello"}, {Method: "ANY", Path: "/files/{path+}"}, {Method: "GET", Path: "/"},
+		{Method: "GET", Path: "/a.b"}, {Method: "GET", Path: "/a_b"}, {Method: "GET", Path: "/a~b"},
+		{Method: "DELETE", Path: "/" + strings.Repeat("segment/", 40) + "{id}"},
+	}
+	rule := pulumimock.Provider[tPermission]
+	seen := map[string]api.Route{}
+	for _, r := range routes {
+		id := StatementID(r)
+		if err := rule.Check(map[string]any{"statementId": id, "action": "lambda:InvokeFunction", "function": "f", "principal": "apigateway.amazonaws.com"}); err != nil {
+			t.Errorf("StatementID(%s) = %q: %v", r, id, err)
+		}
+		if other, dup := seen[id]; dup {
+			t.Errorf("%s and %s share statement id %q", r, other, id)
+		}
+		seen[id] = r
+		if StatementID(r) != id {
+			t.Errorf("StatementID(%s) is not stable", r)
+		}
+	}
+	if got := StatementID(api.Route{Method: "GET", Path: "/hello"}); !strings.HasPrefix(got, "route-GET-hello-") {
+		t.Errorf("StatementID(GET /hello) = %q, want it readable", got)
 	}
 }
 
@@ -424,13 +430,9 @@ func TestRequestAuthorizer(t *testing.T) {
 	a.Type, a.ValidationRegex, a.ResultTTL = api.Request, "", 0
 	a.IdentitySources = []string{"method.request.header.X-Api-Key", "method.request.querystring.tenant"}
 	m, _ := mustRun(t, args)
-	authz := m.One(t, tAuthorizer)
-	if authz.Str("type") != "REQUEST" || authz.Str("identitySource") != "method.request.header.X-Api-Key,method.request.querystring.tenant" ||
-		authz.Inputs["authorizerResultTtlInSeconds"] != 0.0 {
-		t.Errorf("authorizer = %v", authz.Inputs)
-	}
-	if _, ok := authz.Inputs["identityValidationExpression"]; ok {
-		t.Error("a REQUEST authorizer got a validation expression")
+	_, got := deployedDocument(t, m)
+	if !reflect.DeepEqual(got.Authorizer, args.Definition.Authorizer) {
+		t.Errorf("the document's authorizer = %+v, want %+v", got.Authorizer, args.Definition.Authorizer)
 	}
 	env := m.Named(t, tFunction, "tollgate-dev-authorizer").Obj("environment")["variables"].(map[string]any)
 	if env[authorizer.EnvTokenHeader] != "X-Api-Key" {
@@ -443,14 +445,15 @@ func deploymentTrigger(t *testing.T, args Args) string {
 	t.Helper()
 	m, _ := mustRun(t, args)
 	d := m.One(t, tDeployment)
-	h, _ := d.Obj("triggers")["redeployment"].(string)
-	if len(h) != 64 {
-		t.Fatalf("deployment triggers = %v, want a sha256", d.Inputs["triggers"])
+	h, _ := d.Obj("triggers")["document"].(string)
+	body, _ := deployedDocument(t, m)
+	if h != api.DocumentHash([]byte(body)) {
+		t.Fatalf("deployment triggers = %v, want the document's SHA-256", d.Inputs["triggers"])
 	}
 	return h
 }
 
-// Promise 6: the deployment is replaced whenever what it snapshots
+// Promise 6: the deployment is replaced exactly when the document
 // changes, new before old; the stage has throttling, access logs and
 // metrics.
 func TestDeploymentAndStage(t *testing.T) {
@@ -460,42 +463,14 @@ func TestDeploymentAndStage(t *testing.T) {
 	if d.RPC.GetDeleteBeforeReplace() {
 		t.Error("the deployment is deleted before its replacement exists")
 	}
-	deps := d.RPC.GetDependencies()
-	for _, typ := range []string{tMethod, tIntegration, tAuthorizer, tResponse} {
-		for _, r := range m.Of(typ) {
-			if !slices.ContainsFunc(deps, func(u string) bool { return strings.HasSuffix(u, "::"+r.Name) }) {
-				t.Errorf("the deployment does not depend on %s %s", typ, r.Name)
-			}
-		}
+	if d.Str("restApi") != testAPIID {
+		t.Errorf("deployment restApi = %q", d.Str("restApi"))
 	}
 
 	base := deploymentTrigger(t, args)
 	if again := deploymentTrigger(t, args); again != base {
 		t.Error("the same API gave another trigger: every up would redeploy")
 	}
-	changes := map[string]func(a *Args){
-		"a route": func(a *Args) {
-			a.Definition.Routes = append(slices.Clone(a.Definition.Routes), api.Route{Method: "GET", Path: "/more", Function: "handler"})
-		},
-		"protection": func(a *Args) {
-			a.Definition.Routes = slices.Clone(a.Definition.Routes)
-			a.Definition.Routes[3].Protected = true
-		},
-		"the authorizer's TTL": func(a *Args) { a.Definition.Authorizer.ResultTTL = time.Minute },
-		"a gateway response": func(a *Args) {
-			a.Definition.Responses = maps.Clone(a.Definition.Responses)
-			a.Definition.Responses[api.AccessDenied] = api.GatewayResponse{Template: `{"m":"no"}`}
-		},
-		"the usage plan": func(a *Args) { a.UsagePlan = &UsagePlan{QuotaPeriod: "DAY"} },
-	}
-	for what, change := range changes {
-		a := testArgs(t)
-		change(&a)
-		if deploymentTrigger(t, a) == base {
-			t.Errorf("changing %s does not replace the deployment", what)
-		}
-	}
-
 	stage := m.One(t, tStage)
 	if stage.Str("stageName") != "dev" || stage.Str("deployment") != d.ID || stage.Str("restApi") != testAPIID {
 		t.Errorf("stage = %v", stage.Inputs)
@@ -520,31 +495,63 @@ func TestDeploymentAndStage(t *testing.T) {
 	if s := m.One(t, tMethodSetting).Obj("settings"); s["throttlingRateLimit"] != 5.5 || s["throttlingBurstLimit"] != 3.0 {
 		t.Errorf("throttle = %v, want 5.5/s burst 3", s)
 	}
+	if deploymentTrigger(t, args) != base {
+		t.Error("changing the stage's throttle (not the API) replaced the deployment")
+	}
 }
 
-// The account-level role for access logs: created by default by the
-// program, optional for the component.
+// Account settings that coexist: the logging role is one per account,
+// created by the first stack that finds none and used by the others; every
+// stack sets the same role; nothing is deleted or reset on destroy.
 func TestAccountLogsRole(t *testing.T) {
 	args := testArgs(t)
 	m, _ := mustRun(t, args)
-	if n := len(m.Of(tAccount)); n != 0 {
-		t.Errorf("%d account settings without AccountLogsRole", n)
+	if n := len(m.Of(tAccount)); n != 0 || len(m.Invokes) != 0 {
+		t.Errorf("%d account settings and invokes %q without AccountLogsRole", n, m.Invokes)
 	}
 	args.AccountLogsRole = true
 	m, _ = mustRun(t, args)
+	roleARN := "arn:aws:iam::123456789012:role/" + AccountLogsRoleName
 	acct := m.One(t, tAccount)
-	if acct.Inputs["resetOnDelete"] != true || acct.Str("cloudwatchRoleArn") != "arn:aws:iam::123456789012:role/tollgate-dev-apigateway-logs-role" {
-		t.Errorf("account = %v, want our role, reset on destroy", acct.Inputs)
+	if acct.Inputs["resetOnDelete"] != false || acct.Str("cloudwatchRoleArn") != roleARN || !acct.RPC.GetRetainOnDelete() {
+		t.Errorf("account = %v (retained %v), want the shared role, never reset, retained on destroy", acct.Inputs, acct.RPC.GetRetainOnDelete())
 	}
-	if got := m.One(t, tAttachment).Str("policyArn"); got != "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs" {
-		t.Errorf("policy = %q", got)
+	role := m.Named(t, tRole, "tollgate-dev-apigateway-logs-role")
+	if role.Str("name") != AccountLogsRoleName || !role.RPC.GetRetainOnDelete() {
+		t.Errorf("logging role = %v (retained %v), want %s, retained on destroy", role.Inputs, role.RPC.GetRetainOnDelete(), AccountLogsRoleName)
+	}
+	att := m.One(t, tAttachment)
+	if att.Str("policyArn") != "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs" || !att.RPC.GetRetainOnDelete() {
+		t.Errorf("policy attachment = %v", att.Inputs)
 	}
 	if !slices.ContainsFunc(m.One(t, tStage).RPC.GetDependencies(), func(u string) bool { return strings.HasSuffix(u, "::tollgate-dev-apigateway-account") }) {
 		t.Error("the stage does not wait for the account's logging role")
 	}
+
+	// A second stack in the same account finds the role and creates none.
+	other := &pulumimock.Mocks{Roles: map[string]string{AccountLogsRoleName: roleARN, "unrelated": "arn:aws:iam::123456789012:role/unrelated"}}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		_, err := New(ctx, "tollgate-prod", args)
+		return err
+	}, pulumi.WithMocks("tollgate", "prod", other))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range other.Of(tRole) {
+		if r.Str("name") == AccountLogsRoleName {
+			t.Error("a second stack creates the shared logging role again")
+		}
+	}
+	if n := len(other.Of(tAttachment)); n != 0 {
+		t.Errorf("a second stack attaches %d policies to the shared role", n)
+	}
+	if got := other.One(t, tAccount).Str("cloudwatchRoleArn"); got != roleARN {
+		t.Errorf("the second stack sets %q, want the same role", got)
+	}
 }
 
-// Promise 7: gateway responses from the shared definition.
+// Promise 7: gateway responses from the shared definition, in the
+// document.
 func TestGatewayResponses(t *testing.T) {
 	for _, origin := range []string{"", "https://app.example.com"} {
 		args := testArgs(t)
@@ -554,45 +561,16 @@ func TestGatewayResponses(t *testing.T) {
 			}
 		}
 		m, _ := mustRun(t, args)
-		got := map[string]registered{}
-		for _, r := range m.Of(tResponse) {
-			got[r.Str("responseType")] = r
-		}
-		for _, typ := range []api.ResponseType{api.Unauthorized, api.AccessDenied, api.AuthorizerFailure, api.AuthorizerConfigurationError, api.Default4XX, api.Default5XX} {
-			r, ok := got[string(typ)]
-			if !ok {
-				t.Errorf("no gateway response %s", typ)
-				continue
-			}
-			want := args.Definition.Response(typ)
-			if r.Obj("responseTemplates")["application/json"] != want.Template {
-				t.Errorf("%s template = %v, want the local gateway's %q", typ, r.Inputs["responseTemplates"], want.Template)
-			}
-			params := r.Obj("responseParameters")
-			for h, v := range want.Headers {
-				if params["gatewayresponse.header."+h] != "'"+v+"'" {
-					t.Errorf("%s header %s = %v, want '%s'", typ, h, params["gatewayresponse.header."+h], v)
-				}
-			}
-			if len(params) != len(want.Headers) {
-				t.Errorf("%s headers = %v, want %v", typ, params, want.Headers)
-			}
-			if origin != "" && params["gatewayresponse.header.Access-Control-Allow-Origin"] != "'"+origin+"'" {
-				t.Errorf("%s has no CORS header", typ)
-			}
-			if _, ok := r.Inputs["statusCode"]; ok && want.StatusCode == 0 {
-				t.Errorf("%s sets a status", typ)
-			}
-		}
-		if len(got) != len(args.Definition.Responses) {
-			t.Errorf("%d gateway responses, want %d", len(got), len(args.Definition.Responses))
+		_, got := deployedDocument(t, m)
+		if !reflect.DeepEqual(got.Responses, args.Definition.Responses) {
+			t.Errorf("CORS %q: the document's gateway responses = %+v, want %+v", origin, got.Responses, args.Definition.Responses)
 		}
 		preflights := 0
-		for _, mt := range m.Of(tMethod) {
-			if mt.Str("httpMethod") == "OPTIONS" {
+		for _, r := range got.Routes {
+			if r.Method == "OPTIONS" {
 				preflights++
-				if mt.Str("authorization") != "NONE" {
-					t.Errorf("preflight %s needs authorization %q; a browser's preflight carries no key", mt.Name, mt.Str("authorization"))
+				if r.Protected {
+					t.Errorf("preflight %s needs the authorizer; a browser's preflight carries no key", r)
 				}
 			}
 		}
@@ -661,9 +639,25 @@ func TestUsagePlan(t *testing.T) {
 			t.Errorf("usage plan key %v does not put a client's usage key on the plan", pk.Inputs)
 		}
 	}
-	for _, mt := range m.Of(tMethod) {
-		if want := mt.Str("authorization") == "CUSTOM"; mt.Inputs["apiKeyRequired"] != want {
-			t.Errorf("%s apiKeyRequired = %v, want %v (protected methods only)", mt.Name, mt.Inputs["apiKeyRequired"], want)
+	body, _ := deployedDocument(t, m)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Security []map[string][]string `json:"security"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range args.Definition.Routes {
+		op := doc.Paths[r.Path][strings.ToLower(r.Method)]
+		keyRequired := false
+		for _, req := range op.Security {
+			if _, ok := req[api.APIKeySecurityScheme]; ok {
+				keyRequired = true
+			}
+		}
+		if keyRequired != r.Protected {
+			t.Errorf("%s requires an API key: %v, want %v (protected methods only)", r, keyRequired, r.Protected)
 		}
 	}
 

@@ -77,7 +77,9 @@ func (d *deployer) functions() error {
 	for _, fn := range d.functionNames() {
 		f := def.Functions[fn]
 		isAuthorizer := fn == def.Authorizer.Function
-		role, err := iam.NewRole(d.ctx, d.child(fn+"-role"), &iam.RoleArgs{
+		// The role's logical name is the function's: Pulumi autonames the
+		// role from it (see MaxFunctionName).
+		role, err := iam.NewRole(d.ctx, FunctionName(d.name, fn), &iam.RoleArgs{
 			Description:      pulumi.Sprintf("tollgate %s: the %s function", d.name, fn),
 			AssumeRolePolicy: pulumi.String(trustPolicy("lambda.amazonaws.com")),
 		}, d.parent)
@@ -106,7 +108,7 @@ func (d *deployer) functions() error {
 			}
 			return p.String()
 		}).(pulumi.StringOutput)
-		rolePolicy, err := iam.NewRolePolicy(d.ctx, d.child(fn+"-policy"), &iam.RolePolicyArgs{
+		rolePolicy, err := iam.NewRolePolicy(d.ctx, FunctionName(d.name, fn), &iam.RolePolicyArgs{
 			Role:   role.ID(),
 			Policy: policy,
 		}, d.parent)

@@ -3,9 +3,7 @@ package deploy
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -17,222 +15,141 @@ import (
 	"tollgate/api"
 )
 
-// restAPI creates the regional REST API and its Lambda authorizer.
+// restAPI creates the regional REST API from the Definition's OpenAPI
+// document (api.Definition.Document): its routes, integrations,
+// authorizer, gateway responses and API key source are the document, so
+// there is no resource per route, method or integration to go stale. The
+// provider puts the document in "overwrite" mode, so a route removed from
+// the Definition is removed from the API, and a renamed path parameter
+// replaces the old one in one step (terraform-provider-aws
+// internal/service/apigateway/rest_api.go: put_rest_api_mode defaults to
+// overwrite, and after a put the name, description, API key source and
+// endpoint configuration set as arguments are applied again).
 func (d *deployer) restAPI() error {
 	def := d.def()
-	restArgs := &apigateway.RestApiArgs{
-		Name:                  pulumi.String(d.name),
-		Description:           pulumi.Sprintf("tollgate %s", def.Name),
-		EndpointConfiguration: &apigateway.RestApiEndpointConfigurationArgs{Types: pulumi.String("REGIONAL")},
+	var uris []any
+	for _, fn := range d.functionNames() {
+		uris = append(uris, d.api.Functions[fn].InvokeArn)
 	}
-	if d.args.UsagePlan != nil {
+	usagePlan := d.args.UsagePlan != nil
+	names := d.functionNames()
+	d.document = pulumi.All(uris...).ApplyT(func(vs []any) (string, error) {
+		byName := map[string]string{}
+		for i, v := range vs {
+			byName[names[i]] = v.(string)
+		}
+		doc, err := def.Document(api.DocumentOptions{
+			IntegrationURI: func(fn string) string { return byName[fn] },
+			UsagePlan:      usagePlan,
+		})
+		return string(doc), err
+	}).(pulumi.StringOutput)
+
+	keySource := "HEADER"
+	if usagePlan {
 		// The authorizer returns each client's usage key.
-		restArgs.ApiKeySource = pulumi.String("AUTHORIZER")
+		keySource = "AUTHORIZER"
 	}
 	var err error
-	d.rest, err = apigateway.NewRestApi(d.ctx, d.child("api"), restArgs, d.parent)
+	d.rest, err = apigateway.NewRestApi(d.ctx, d.child("api"), &apigateway.RestApiArgs{
+		Name:                  pulumi.String(d.name),
+		Description:           pulumi.Sprintf("tollgate %s", def.Name),
+		Body:                  d.document,
+		PutRestApiMode:        pulumi.String("overwrite"),
+		ApiKeySource:          pulumi.String(keySource),
+		EndpointConfiguration: &apigateway.RestApiEndpointConfigurationArgs{Types: pulumi.String("REGIONAL")},
+	}, d.parent)
 	if err != nil {
 		return err
 	}
 	d.api.RestAPI = d.rest
-
-	a := def.Authorizer
-	fn := d.api.Functions[a.Function]
-	authArgs := &apigateway.AuthorizerArgs{
-		RestApi:                      d.rest.ID(),
-		Name:                         pulumi.String(d.name + "-" + a.Function),
-		Type:                         pulumi.String(string(a.Type)),
-		AuthorizerUri:                fn.InvokeArn,
-		IdentitySource:               pulumi.String(strings.Join(a.IdentitySources, ",")),
-		AuthorizerResultTtlInSeconds: pulumi.Int(int(a.ResultTTL.Seconds())),
-	}
-	if a.ValidationRegex != "" {
-		authArgs.IdentityValidationExpression = pulumi.String(a.ValidationRegex)
-	}
-	d.authorizer, err = apigateway.NewAuthorizer(d.ctx, d.child("authorizer"), authArgs, d.parent)
-	if err != nil {
-		return err
-	}
-	d.api.Authorizer = d.authorizer
-	_, err = lambda.NewPermission(d.ctx, d.child("authorizer-invoke"), &lambda.PermissionArgs{
-		Action:    pulumi.String("lambda:InvokeFunction"),
-		Function:  fn.Name,
-		Principal: pulumi.String("apigateway.amazonaws.com"),
-		SourceArn: pulumi.Sprintf("%s/authorizers/%s", d.rest.ExecutionArn, d.authorizer.ID()),
-	}, d.parent)
-	if err != nil {
-		return err
-	}
-	d.changes = append(d.changes, d.authorizer.ID(), fn.InvokeArn)
-	d.dependencies = append(d.dependencies, d.authorizer)
-	return nil
+	return d.permissions()
 }
 
-// routes creates the resource tree, a method and an AWS_PROXY integration
-// for each route, and the permission for API Gateway to call each route's
-// function for that method and path only.
-func (d *deployer) routes() error {
-	d.resourceIDs = map[string]pulumi.StringOutput{"/": d.rest.RootResourceId}
-	for _, r := range d.sortedRoutes() {
-		if err := d.resource(r.Path); err != nil {
-			return err
-		}
-		methodArgs := &apigateway.MethodArgs{
-			RestApi:       d.rest.ID(),
-			ResourceId:    d.resourceIDs[r.Path],
-			HttpMethod:    pulumi.String(r.Method),
-			Authorization: pulumi.String("NONE"),
-			// API keys meter protected routes only: public ones have
-			// no authorizer to name a key.
-			ApiKeyRequired: pulumi.Bool(r.Protected && d.args.UsagePlan != nil),
-		}
-		if r.Protected {
-			methodArgs.Authorization = pulumi.String("CUSTOM")
-			methodArgs.AuthorizerId = d.authorizer.ID()
-		}
-		if params := pathParameters(r.Path); len(params) > 0 {
-			rp := pulumi.BoolMap{}
-			for _, p := range params {
-				rp["method.request.path."+p] = pulumi.Bool(true)
-			}
-			methodArgs.RequestParameters = rp
-		}
-		key := r.Method + r.Path
-		method, err := apigateway.NewMethod(d.ctx, d.child(key), methodArgs, d.parent)
-		if err != nil {
-			return err
-		}
-		fn := d.api.Functions[r.Function]
-		integration, err := apigateway.NewIntegration(d.ctx, d.child(key), &apigateway.IntegrationArgs{
-			RestApi:               d.rest.ID(),
-			ResourceId:            d.resourceIDs[r.Path],
-			HttpMethod:            method.HttpMethod,
-			Type:                  pulumi.String("AWS_PROXY"),
-			IntegrationHttpMethod: pulumi.String("POST"),
-			Uri:                   fn.InvokeArn,
-		}, d.parent)
-		if err != nil {
-			return err
-		}
-		_, err = lambda.NewPermission(d.ctx, d.child(key), &lambda.PermissionArgs{
-			Action:    pulumi.String("lambda:InvokeFunction"),
-			Function:  fn.Name,
-			Principal: pulumi.String("apigateway.amazonaws.com"),
-			SourceArn: pulumi.Sprintf("%s/*/%s", d.rest.ExecutionArn, routeARN(r)),
-		}, d.parent)
-		if err != nil {
-			return err
-		}
-		d.changes = append(d.changes, method.ID(), integration.ID(), fn.InvokeArn)
-		d.dependencies = append(d.dependencies, method, integration)
-	}
-	return nil
-}
-
-// resource creates the API Gateway resource for path and its parents.
-func (d *deployer) resource(path string) error {
-	if _, ok := d.resourceIDs[path]; ok {
-		return nil
-	}
-	i := strings.LastIndexByte(path, '/')
-	parent := path[:i]
-	if parent == "" {
-		parent = "/"
-	}
-	if err := d.resource(parent); err != nil {
-		return err
-	}
-	res, err := apigateway.NewResource(d.ctx, d.child("resource"+path), &apigateway.ResourceArgs{
-		RestApi:  d.rest.ID(),
-		ParentId: d.resourceIDs[parent],
-		PathPart: pulumi.String(path[i+1:]),
-	}, d.parent)
-	if err != nil {
-		return err
-	}
-	d.resourceIDs[path] = res.ID().ToStringOutput()
-	return nil
-}
-
-// pathParameters are the names of path's parameters, "{name}" or "{name+}".
-func pathParameters(path string) []string {
-	var names []string
-	for _, s := range strings.Split(path, "/") {
-		if strings.HasPrefix(s, "{") {
-			names = append(names, strings.TrimSuffix(strings.Trim(s, "{}"), "+"))
-		}
-	}
-	return names
-}
-
-// responses creates the Definition's gateway responses: the same JSON
-// bodies and headers the local gateway answers with.
-func (d *deployer) responses() error {
+// permissions let API Gateway call the functions: the authorizer from
+// this API's authorizers only, each route's function for that route's
+// method and path only. Each permission's statement id is set, not left
+// to Pulumi's autonaming: autonaming derives it from the logical name
+// (pulumi-aws provider/resources.go, aws_lambda_permission statement_id:
+// tfbridge.AutoName("statementId", 100, "-")), and Lambda allows only
+// letters, digits, '-' and '_' in it (terraform-provider-aws
+// internal/service/lambda/validate.go, validPolicyStatementID).
+func (d *deployer) permissions() error {
 	def := d.def()
-	for _, t := range slices.Sorted(maps.Keys(def.Responses)) {
-		r := def.Responses[t]
-		template := r.Template
-		if template == "" {
-			template = api.DefaultTemplate
-		}
-		args := &apigateway.ResponseArgs{
-			RestApiId:         d.rest.ID().ToStringOutput(),
-			ResponseType:      pulumi.String(string(t)),
-			ResponseTemplates: pulumi.StringMap{"application/json": pulumi.String(template)},
-		}
-		if r.StatusCode != 0 {
-			args.StatusCode = pulumi.String(itoa(r.StatusCode))
-		}
-		if len(r.Headers) > 0 {
-			params := pulumi.StringMap{}
-			for name, v := range r.Headers {
-				params["gatewayresponse.header."+name] = pulumi.String("'" + v + "'")
-			}
-			args.ResponseParameters = params
-		}
-		resp, err := apigateway.NewResponse(d.ctx, d.child("response-"+string(t)), args, d.parent)
+	if protected := slices.ContainsFunc(def.Routes, func(r api.Route) bool { return r.Protected }); protected {
+		fn := d.api.Functions[def.Authorizer.Function]
+		_, err := lambda.NewPermission(d.ctx, d.child("authorizer-invoke"), &lambda.PermissionArgs{
+			StatementId: pulumi.String("tollgate-authorizer"),
+			Action:      pulumi.String("lambda:InvokeFunction"),
+			Function:    fn.Name,
+			Principal:   pulumi.String("apigateway.amazonaws.com"),
+			// The authorizer's id is API Gateway's, made when the document
+			// is imported; the permission names every authorizer of this API.
+			SourceArn: pulumi.Sprintf("%s/authorizers/*", d.rest.ExecutionArn),
+		}, d.parent)
 		if err != nil {
 			return err
 		}
-		d.changes = append(d.changes, resp.ID())
-		d.dependencies = append(d.dependencies, resp)
+	}
+	for _, r := range d.def().SortedRoutes() {
+		id := StatementID(r)
+		_, err := lambda.NewPermission(d.ctx, d.child(id), &lambda.PermissionArgs{
+			StatementId: pulumi.String(id),
+			Action:      pulumi.String("lambda:InvokeFunction"),
+			Function:    d.api.Functions[r.Function].Name,
+			Principal:   pulumi.String("apigateway.amazonaws.com"),
+			SourceArn:   pulumi.Sprintf("%s/*/%s", d.rest.ExecutionArn, routeARN(r)),
+		}, d.parent)
+		if err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// StatementID is the Lambda permission statement id of route r: "route-",
+// the method, the path with every character Lambda refuses in a statement
+// id made '_', and 8 hex digits of the route's SHA-256, so that two routes
+// whose paths differ only in such characters still differ; at most 100
+// characters (terraform-provider-aws internal/service/lambda/validate.go,
+// validPolicyStatementID: ^[0-9A-Za-z_-]+$, 1 to 100).
+func StatementID(r api.Route) string {
+	sum := sha256.Sum256([]byte(r.String()))
+	slug := []byte(strings.TrimPrefix(r.Path, "/"))
+	for i, c := range slug {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			slug[i] = '_'
+		}
+	}
+	const max = 100 - len("route-") - 1 - 1 - 8 // the two '-' around the slug and the hash
+	head := r.Method
+	if len(slug) > 0 {
+		head += "-" + string(slug)
+	}
+	if len(head) > max {
+		head = head[:max]
+	}
+	return "route-" + head + "-" + hex.EncodeToString(sum[:4])
 }
 
 // deployment creates the deployment, the stage serving it with access logs,
 // and the stage's throttle and metrics.
 //
-// A deployment is a snapshot: a change to a method, an integration, the
-// authorizer or a gateway response reaches callers only through a new one.
-// Its trigger is a hash of the Definition's routes, authorizer and
-// responses and of the ids those resources got, so any such change
-// replaces it; the new deployment is created, the stage moved to it, and
-// only then the old one deleted.
+// A deployment is a snapshot of the API: a change reaches callers only
+// through a new one. Its trigger is the SHA-256 of the OpenAPI document,
+// so adding, removing or renaming a route, or changing the authorizer or
+// a gateway response, replaces it, and nothing else does. The new
+// deployment is created after the REST API has taken the new document (it
+// takes the API's id, which resolves once the API's update is done), the
+// stage is moved to it, and only then is the old one deleted.
 func (d *deployer) deployment() error {
 	def := d.def()
-	shape, err := json.Marshal(struct {
-		Routes     []api.Route
-		Authorizer api.Authorizer
-		Responses  map[api.ResponseType]api.GatewayResponse
-		UsagePlan  bool
-	}{d.sortedRoutes(), def.Authorizer, def.Responses, d.args.UsagePlan != nil})
-	if err != nil {
-		return err
-	}
-	trigger := pulumi.All(d.changes...).ApplyT(func(vs []any) string {
-		h := sha256.New()
-		h.Write(shape)
-		for _, v := range vs {
-			fmt.Fprintf(h, "\x00%v", v)
-		}
-		return hex.EncodeToString(h.Sum(nil))
-	}).(pulumi.StringOutput)
+	trigger := d.document.ApplyT(func(doc string) string { return api.DocumentHash([]byte(doc)) }).(pulumi.StringOutput)
 	deployment, err := apigateway.NewDeployment(d.ctx, d.child("deployment"), &apigateway.DeploymentArgs{
 		RestApi:     d.rest.ID(),
 		Description: pulumi.Sprintf("tollgate %s", d.name),
-		Triggers:    pulumi.StringMap{"redeployment": trigger},
-	}, d.parent, pulumi.DependsOn(d.dependencies), pulumi.DeleteBeforeReplace(false))
+		Triggers:    pulumi.StringMap{"document": trigger},
+	}, d.parent, pulumi.DeleteBeforeReplace(false))
 	if err != nil {
 		return err
 	}
@@ -272,31 +189,63 @@ func (d *deployer) deployment() error {
 	return err
 }
 
-// accountLogsRole creates the role API Gateway writes access logs with and
-// sets it in the Region's account settings, reset when destroyed. The role
-// serves every API of the account in the Region, so it carries AWS's
-// managed policy for this purpose rather than one scoped to this API.
+// AccountLogsRoleName is the IAM role tollgate creates for API Gateway to
+// write CloudWatch logs with, when the account has none of that name: one
+// role for the whole account (IAM is global), shared by every tollgate
+// stack in every Region.
+const AccountLogsRoleName = "tollgate-apigateway-cloudwatch-logs"
+
+// accountLogsRole makes the Region's API Gateway account settings name a
+// role API Gateway may write access logs with, without making the stacks
+// of one account fight over it (the setting is one per account and
+// Region; https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html):
+//
+//   - the role is AccountLogsRoleName. If the account has no role of that
+//     name (iam:ListRoles, through the provider's getRoles), this stack
+//     creates it; otherwise it uses the one there and creates nothing;
+//   - every stack sets the same role in the account settings, so the last
+//     `up` changes nothing another stack relies on;
+//   - nothing is reset or deleted on destroy: the role and the setting are
+//     retained (pulumi.RetainOnDelete, and the provider's reset_on_delete
+//     left false), because other APIs of the account may log through them.
+//
+// The role carries AWS's managed policy for this purpose, as it serves
+// every API of the account.
 func (d *deployer) accountLogsRole() (*apigateway.Account, error) {
-	role, err := iam.NewRole(d.ctx, d.child("apigateway-logs-role"), &iam.RoleArgs{
-		Description:      pulumi.String("API Gateway: write CloudWatch logs (account setting, created by tollgate)"),
-		AssumeRolePolicy: pulumi.String(trustPolicy("apigateway.amazonaws.com")),
-	}, d.parent)
+	found, err := iam.GetRoles(d.ctx, &iam.GetRolesArgs{NameRegex: pulumi.StringRef("^" + AccountLogsRoleName + "$")}, pulumi.Parent(d.api))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("looking for the API Gateway logging role %s: %w", AccountLogsRoleName, err)
 	}
-	attachment, err := iam.NewRolePolicyAttachment(d.ctx, d.child("apigateway-logs-policy"), &iam.RolePolicyAttachmentArgs{
-		Role: role.Name,
-		PolicyArn: role.Arn.ApplyT(func(arn string) string {
-			return "arn:" + partitionOf(arn) + ":iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
-		}).(pulumi.StringOutput),
-	}, d.parent)
-	if err != nil {
-		return nil, err
+	retain := pulumi.RetainOnDelete(true)
+	var roleARN pulumi.StringInput
+	deps := []pulumi.Resource{}
+	if len(found.Arns) == 1 {
+		roleARN = pulumi.String(found.Arns[0])
+	} else {
+		role, err := iam.NewRole(d.ctx, d.child("apigateway-logs-role"), &iam.RoleArgs{
+			Name:             pulumi.String(AccountLogsRoleName),
+			Description:      pulumi.String("API Gateway: write CloudWatch logs (the account setting; created by tollgate, shared by every tollgate stack)"),
+			AssumeRolePolicy: pulumi.String(trustPolicy("apigateway.amazonaws.com")),
+		}, d.parent, retain)
+		if err != nil {
+			return nil, err
+		}
+		attachment, err := iam.NewRolePolicyAttachment(d.ctx, d.child("apigateway-logs-policy"), &iam.RolePolicyAttachmentArgs{
+			Role: role.Name,
+			PolicyArn: role.Arn.ApplyT(func(arn string) string {
+				return "arn:" + partitionOf(arn) + ":iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+			}).(pulumi.StringOutput),
+		}, d.parent, retain)
+		if err != nil {
+			return nil, err
+		}
+		roleARN = role.Arn
+		deps = append(deps, attachment)
 	}
 	return apigateway.NewAccount(d.ctx, d.child("apigateway-account"), &apigateway.AccountArgs{
-		CloudwatchRoleArn: role.Arn,
-		ResetOnDelete:     pulumi.Bool(true),
-	}, d.parent, pulumi.DependsOn([]pulumi.Resource{attachment}))
+		CloudwatchRoleArn: roleARN,
+		ResetOnDelete:     pulumi.Bool(false),
+	}, d.parent, retain, pulumi.DependsOn(deps))
 }
 
 // usagePlan creates the usage plan and an API key on it for every client,
@@ -369,6 +318,7 @@ func (d *deployer) outputs() {
 	a.Curl = d.stage.InvokeUrl.ApplyT(func(base string) string {
 		return curlLine(d.def(), d.args.Clients[0], strings.TrimSuffix(base, "/"))
 	}).(pulumi.StringOutput)
+	a.Document = d.document
 }
 
 // curlLine is a shell command that calls the first protected route (the

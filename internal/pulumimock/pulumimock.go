@@ -1,13 +1,19 @@
 // Package pulumimock records what a Pulumi program registers, answering
-// for the AWS and random providers with fixed identifiers the way they
-// would (ARNs, invoke URLs, generated passwords), so tests can assert on
-// every resource's inputs and options as a deploy would send them.
+// for the AWS and random providers the way they would: it autonames
+// resources and refuses the values the provider refuses (Provider, each
+// rule citing its source), and answers with fixed identifiers (ARNs,
+// invoke URLs, generated passwords), so tests can assert on every
+// resource's inputs and options as a deploy would send them, and a name
+// or value AWS would refuse fails the test as it would fail a preview.
 package pulumimock
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -44,11 +50,35 @@ func (r Resource) Obj(key string) map[string]any { m, _ := r.Inputs[key].(map[st
 // fixed identifiers, and records every resource, as a deploy would create
 // it. Use it with pulumi.WithMocks.
 type Mocks struct {
+	// Roles are the IAM roles the account already has, name to ARN, as
+	// aws:iam/getRoles answers.
+	Roles map[string]string
+
 	mu        sync.Mutex
 	Resources []Resource
+	Invokes   []string
 }
 
+// Call answers the invokes the program makes: aws:iam/getRoles, matching
+// the name regex against Roles.
 func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	m.mu.Lock()
+	m.Invokes = append(m.Invokes, args.Token)
+	m.mu.Unlock()
+	switch args.Token {
+	case "aws:iam/getRoles:getRoles":
+		re, err := regexp.Compile(args.Args["nameRegex"].StringValue())
+		if err != nil {
+			return nil, fmt.Errorf("getRoles: nameRegex: %w", err)
+		}
+		var names, arns []string
+		for _, name := range slices.Sorted(maps.Keys(m.Roles)) {
+			if re.MatchString(name) {
+				names, arns = append(names, name), append(arns, m.Roles[name])
+			}
+		}
+		return resource.NewPropertyMapFromMap(map[string]any{"names": names, "arns": arns, "id": Region}), nil
+	}
 	return nil, fmt.Errorf("unexpected invoke %s", args.Token)
 }
 
@@ -79,13 +109,35 @@ func plain(v resource.PropertyValue) (any, bool) {
 	return v.Mappable(), false
 }
 
+// NewResource answers a registration as the provider would: it autonames
+// the resource, checks its inputs against Provider's rules for its type
+// (refusing a type with none), and answers with the resource's outputs.
 func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	r := Resource{Type: args.TypeToken, Name: args.Name, Inputs: map[string]any{}, Secrets: map[string]bool{}, RPC: args.RegisterRPC}
 	for k, v := range args.Inputs {
 		r.Inputs[string(k)], r.Secrets[string(k)] = plain(v)
 	}
+	rules, known := Provider[args.TypeToken]
+	if !args.Custom {
+		// A component: the program's own, nothing a provider sees.
+		rules, known = TypeRules{}, true
+	}
+	if !known {
+		return "", nil, fmt.Errorf("%s %s: the mocks know no provider rules for this type; add them, with their sources, to pulumimock.Provider", args.TypeToken, args.Name)
+	}
+	if a := rules.Autoname; a != nil {
+		if err := a.apply(args.Name, r.Inputs); err != nil {
+			return "", nil, fmt.Errorf("%s %s: %w", args.TypeToken, args.Name, err)
+		}
+	}
+	if err := rules.Check(r.Inputs); err != nil {
+		return "", nil, fmt.Errorf("%s %s: %w", args.TypeToken, args.Name, err)
+	}
 	out := args.Inputs.Copy()
 	set := func(k string, v any) { out[resource.PropertyKey(k)] = resource.NewPropertyValue(v) }
+	if a := rules.Autoname; a != nil {
+		set(a.Prop, r.Inputs[a.Prop])
+	}
 	id := args.Name + "-id"
 	switch args.TypeToken {
 	case "aws:apigateway/restApi:RestApi":
@@ -97,13 +149,18 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		set("arn", arn)
 		set("invokeArn", "arn:aws:apigateway:"+Region+":lambda:path/2015-03-31/functions/"+arn+"/invocations")
 	case "aws:secretsmanager/secret:Secret":
-		id = "arn:aws:secretsmanager:" + Region + ":" + Account + ":secret:" + args.Name + "-AbCdEf"
+		// Secrets Manager appends '-' and 6 random characters to the name.
+		id = "arn:aws:secretsmanager:" + Region + ":" + Account + ":secret:" + r.Str("name") + "-AbCdEf"
 		set("arn", id)
 	case "aws:cloudwatch/logGroup:LogGroup":
 		set("arn", "arn:aws:logs:"+Region+":"+Account+":log-group:"+r.Str("name"))
 	case "aws:iam/role:Role":
-		set("arn", "arn:aws:iam::"+Account+":role/"+args.Name)
-		set("name", args.Name)
+		// The provider's id of a role is its name
+		// (tf internal/service/iam/role.go: d.SetId(roleName)).
+		id = r.Str("name")
+		set("arn", "arn:aws:iam::"+Account+":role/"+id)
+	case "aws:lambda/permission:Permission":
+		id = r.Str("statementId")
 	case "aws:apigateway/stage:Stage":
 		set("invokeUrl", "https://"+APIID+".execute-api."+Region+".amazonaws.com/"+r.Str("stageName"))
 	case "random:index/randomPassword:RandomPassword":

@@ -1,0 +1,458 @@
+package pulumimock
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// The provider's facts the mocks apply, each copied from the source named
+// beside it. Paths below are in these repositories:
+//
+//	pulumi-aws:  github.com/pulumi/pulumi-aws (v6)
+//	tf:          github.com/hashicorp/terraform-provider-aws
+//	sdk:         github.com/pulumi/pulumi-aws/sdk/v6/go/aws (the doc comments, generated from the provider's docs)
+//	random sdk:  github.com/pulumi/pulumi-random/sdk/v4/go/random
+//	pulumi sdk:  github.com/pulumi/pulumi/sdk/v3
+
+// Autoname is how the provider names a resource whose name property is
+// not set: the logical name, '-', and 7 random hex digits (pulumi-aws
+// provider/resources.go, tfbridge.AutoName(prop, max, "-"), which calls
+// pulumi sdk go/common/resource/resource_id.go NewUniqueName), refused
+// when that would be longer than Max ("name '…' plus 7 random chars is
+// longer than maximum length …").
+type Autoname struct {
+	Prop string
+	Max  int
+}
+
+// Rule is one check the provider makes of an input property.
+type Rule struct {
+	// Prop is the property, dotted for nested objects
+	// ("loggingConfig.logFormat").
+	Prop string
+	// Required: the provider refuses the resource without it.
+	Required bool
+	// Check refuses a value, if set.
+	Check func(v any) error
+	// Source is where the fact comes from.
+	Source string
+}
+
+// TypeRules are everything the mocks know of one resource type.
+type TypeRules struct {
+	Autoname *Autoname
+	Rules    []Rule
+}
+
+// randomSuffix is the 7 characters the mocks' autonaming appends: derived
+// from the name, so a test run (and the golden plan) is reproducible, as a
+// real stack's names are once in its state.
+func randomSuffix(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return hex.EncodeToString(sum[:])[:7]
+}
+
+// Autonamed is the name the mocks' autonaming gives a resource of that
+// logical name.
+func Autonamed(logical string) string { return logical + "-" + randomSuffix(logical) }
+
+// autoname applies a to inputs, as the provider's Check does.
+func (a *Autoname) apply(logical string, inputs map[string]any) error {
+	if _, set := inputs[a.Prop]; set {
+		return nil
+	}
+	prefix := logical + "-"
+	if len(prefix)+7 > a.Max {
+		return fmt.Errorf("%s: name '%s' plus 7 random chars is longer than maximum length %d", a.Prop, prefix, a.Max)
+	}
+	inputs[a.Prop] = Autonamed(logical)
+	return nil
+}
+
+// lookup finds a dotted property in inputs.
+func lookup(inputs map[string]any, prop string) (any, bool) {
+	var cur any = inputs
+	for _, k := range strings.Split(prop, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[k]; !ok || cur == nil {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// Check applies t's rules to a resource's inputs, as the provider checks them.
+func (t TypeRules) Check(inputs map[string]any) error {
+	for _, r := range t.Rules {
+		v, ok := lookup(inputs, r.Prop)
+		if !ok {
+			if r.Required {
+				return fmt.Errorf("%s is required (%s)", r.Prop, r.Source)
+			}
+			continue
+		}
+		if r.Check != nil {
+			if err := r.Check(v); err != nil {
+				return fmt.Errorf("%s: %v (%s)", r.Prop, err, r.Source)
+			}
+		}
+	}
+	return nil
+}
+
+// Checks, in the manner of terraform-plugin-sdk's helper/validation.
+
+func str(v any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("%v is not a string", v)
+	}
+	return s, nil
+}
+
+func num(v any) (float64, error) {
+	n, ok := v.(float64)
+	if !ok {
+		return 0, fmt.Errorf("%v is not a number", v)
+	}
+	return n, nil
+}
+
+func match(pattern string, min, max int) func(any) error {
+	re := regexp.MustCompile(pattern)
+	return func(v any) error {
+		s, err := str(v)
+		if err != nil {
+			return err
+		}
+		if n := utf8.RuneCountInString(s); n < min || n > max {
+			return fmt.Errorf("%q is %d characters, want %d to %d", s, n, min, max)
+		}
+		if !re.MatchString(s) {
+			return fmt.Errorf("%q does not match %s", s, pattern)
+		}
+		return nil
+	}
+}
+
+func oneOf(values ...string) func(any) error {
+	return func(v any) error {
+		s, err := str(v)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(values, s) {
+			return fmt.Errorf("%q is not one of %q", s, values)
+		}
+		return nil
+	}
+}
+
+func between(lo, hi float64) func(any) error {
+	return func(v any) error {
+		n, err := num(v)
+		if err != nil {
+			return err
+		}
+		if n < lo || n > hi || n != float64(int64(n)) {
+			return fmt.Errorf("%v is not a whole number from %v to %v", n, lo, hi)
+		}
+		return nil
+	}
+}
+
+func inInts(values ...float64) func(any) error {
+	return func(v any) error {
+		n, err := num(v)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(values, n) {
+			return fmt.Errorf("%v is not one of %v", n, values)
+		}
+		return nil
+	}
+}
+
+func isJSON(v any) error {
+	s, err := str(v)
+	if err != nil {
+		return err
+	}
+	if !json.Valid([]byte(s)) {
+		return fmt.Errorf("%q is not JSON", s)
+	}
+	return nil
+}
+
+// validARN is tf internal/verify/validate.go ValidARN: an ARN whose
+// partition, region and account are well formed.
+func validARN(v any) error {
+	s, err := str(v)
+	if err != nil {
+		return err
+	}
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" {
+		return fmt.Errorf("%q is not an ARN", s)
+	}
+	partition, service, region, account := parts[1], parts[2], parts[3], parts[4]
+	if !regexp.MustCompile(`^aws(-[a-z]+)*$`).MatchString(partition) {
+		return fmt.Errorf("%q: partition %q", s, partition)
+	}
+	if service == "" || parts[5] == "" {
+		return fmt.Errorf("%q: no service or resource", s)
+	}
+	if region != "" && !regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`).MatchString(region) {
+		return fmt.Errorf("%q: region %q", s, region)
+	}
+	if account != "" && !regexp.MustCompile(`^(aws|aws-managed|third-party|\d{12}|cw.{10})$`).MatchString(account) {
+		return fmt.Errorf("%q: account %q", s, account)
+	}
+	return nil
+}
+
+// functionName is tf internal/service/lambda/validate.go validFunctionName:
+// a name or ARN of the pattern, at most 140 characters, the name itself at
+// most 64.
+func functionName(v any) error {
+	s, err := str(v)
+	if err != nil {
+		return err
+	}
+	if err := match(`^(arn:[\w-]+:lambda:)?([a-z]{2}-(?:[a-z]+-){1,2}\d{1}:)?(\d{12}:)?(function:)?([0-9A-Za-z_-]+)(:(\$LATEST|[0-9A-Za-z_-]+))?$`, 1, 140)(s); err != nil {
+		return err
+	}
+	name := s
+	if i := strings.LastIndex(s, ":function:"); i >= 0 {
+		name = s[i+len(":function:"):]
+	}
+	if len(name) > 64 {
+		return fmt.Errorf("function name %q is %d characters, want at most 64", name, len(name))
+	}
+	return nil
+}
+
+func notARN(v any) error {
+	if validARN(v) == nil {
+		return fmt.Errorf("%v must be the role's name, not its ARN", v)
+	}
+	return nil
+}
+
+func noCurlyQuotes(v any) error {
+	s, err := str(v)
+	if err != nil {
+		return err
+	}
+	if len(s) > 1000 || strings.ContainsAny(s, "“‘") {
+		return fmt.Errorf("%q: at most 1000 characters, without “ or ‘", s)
+	}
+	return nil
+}
+
+func maxLen(n int) func(any) error {
+	return func(v any) error {
+		s, err := str(v)
+		if err != nil {
+			return err
+		}
+		if utf8.RuneCountInString(s) > n {
+			return fmt.Errorf("%q is longer than %d characters", s, n)
+		}
+		return nil
+	}
+}
+
+// openAPIBody is what API Gateway imports: an OpenAPI document, here one
+// kin-openapi loads.
+func openAPIBody(v any) error {
+	s, err := str(v)
+	if err != nil {
+		return err
+	}
+	if _, err := openapi3.NewLoader().LoadFromData([]byte(s)); err != nil {
+		return fmt.Errorf("not an OpenAPI document: %v", err)
+	}
+	return nil
+}
+
+// envNames is the Lambda API's rule for environment variable names,
+// [a-zA-Z]([a-zA-Z0-9_])+
+// (https://docs.aws.amazon.com/lambda/latest/api/API_Environment.html).
+func envNames(v any) error {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("%v is not a map", v)
+	}
+	re := regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9_])+$`)
+	for k := range m {
+		if !re.MatchString(k) {
+			return fmt.Errorf("variable name %q does not match [a-zA-Z]([a-zA-Z0-9_])+", k)
+		}
+	}
+	return nil
+}
+
+func oneArchitecture(v any) error {
+	a, ok := v.([]any)
+	if !ok || len(a) != 1 {
+		return fmt.Errorf("%v: want exactly one architecture", v)
+	}
+	return oneOf("arm64", "x86_64")(a[0])
+}
+
+const (
+	srcAutonameDefault = "pulumi-aws provider/resources.go: setAutonaming, AutoName(\"name\", 255, \"-\") for every resource with a name input"
+	srcRoleName        = "pulumi-aws provider/resources.go aws_iam_role AutoName(\"name\", 64); tf internal/service/iam/role.go validResourceName(roleNameMaxLen=64), internal/service/iam/validate.go ^[\\w+=,.@-]*$"
+	srcRolePolicyName  = "tf internal/service/iam/validate.go validRolePolicyName: 1 to 128, ^[\\w+=,.@-]*$"
+	srcLambdaValidate  = "tf internal/service/lambda/validate.go"
+	srcLambdaFunction  = "tf internal/service/lambda/function.go"
+	srcRestAPI         = "tf internal/service/apigateway/rest_api.go"
+	srcAPIKey          = "tf internal/service/apigateway/api_key.go: value StringLenBetween(20, 128)"
+	srcSecret          = "tf internal/service/secretsmanager/secret.go"
+	srcVerifyARN       = "tf internal/verify/validate.go ValidARN"
+)
+
+// Provider are the rules of every resource type tollgate registers. A type
+// missing here is refused, so a new resource cannot slip past the mocks.
+var Provider = map[string]TypeRules{
+	"pulumi:providers:aws": {Rules: []Rule{
+		{Prop: "region", Required: true, Check: match(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`, 1, 64), Source: "the provider needs a Region (sdk provider.go region)"},
+	}},
+	"random:index/randomPassword:RandomPassword": {Rules: []Rule{
+		{Prop: "length", Required: true, Check: between(1, 1<<20), Source: "random sdk randomPassword.go: the minimum value for length is 1"},
+	}},
+	"aws:secretsmanager/secret:Secret": {
+		Autoname: &Autoname{Prop: "name", Max: 255},
+		Rules: []Rule{
+			{Prop: "name", Check: match(`^[0-9A-Za-z/_+=.@-]+$`, 1, 512), Source: "sdk secretsmanager/secret.go name: letters, digits and /_+=.@-; " + srcAutonameDefault},
+			{Prop: "recoveryWindowInDays", Check: func(v any) error {
+				if inInts(0)(v) == nil {
+					return nil
+				}
+				return between(7, 30)(v)
+			}, Source: srcSecret + ": recovery_window_in_days 0 or 7 to 30"},
+			{Prop: "kmsKeyId", Check: validARN, Source: "tollgate passes a key ARN; " + srcVerifyARN},
+		},
+	},
+	"aws:secretsmanager/secretVersion:SecretVersion": {Rules: []Rule{
+		{Prop: "secretId", Required: true, Source: "tf internal/service/secretsmanager/secret_version.go: secret_id Required"},
+	}},
+	"aws:iam/role:Role": {
+		Autoname: &Autoname{Prop: "name", Max: 64},
+		Rules: []Rule{
+			{Prop: "name", Check: match(`^[\w+=,.@-]*$`, 1, 64), Source: srcRoleName},
+			{Prop: "description", Check: noCurlyQuotes, Source: "tf internal/service/iam/role.go: description 0 to 1000, no “ or ‘"},
+			{Prop: "assumeRolePolicy", Required: true, Check: isJSON, Source: "tf internal/service/iam/role.go: assume_role_policy Required, StringIsJSON"},
+		},
+	},
+	"aws:iam/rolePolicy:RolePolicy": {
+		Autoname: &Autoname{Prop: "name", Max: 255},
+		Rules: []Rule{
+			{Prop: "name", Check: match(`^[\w+=,.@-]*$`, 1, 128), Source: srcRolePolicyName + "; " + srcAutonameDefault},
+			{Prop: "role", Required: true, Check: func(v any) error {
+				if err := match(`[\w+=,.@-]+`, 1, 128)(v); err != nil {
+					return err
+				}
+				return notARN(v)
+			}, Source: "tf internal/service/iam/validate.go validRolePolicyRole: 1 to 128, the role's name not its ARN"},
+			{Prop: "policy", Required: true, Check: isJSON, Source: "tf internal/service/iam/role_policy.go: policy Required, a policy document"},
+		},
+	},
+	"aws:iam/rolePolicyAttachment:RolePolicyAttachment": {Rules: []Rule{
+		{Prop: "role", Required: true, Check: notARN, Source: "tf internal/service/iam/role_policy_attachment.go: role is the role's name"},
+		{Prop: "policyArn", Required: true, Check: validARN, Source: srcVerifyARN},
+	}},
+	"aws:cloudwatch/logGroup:LogGroup": {
+		Autoname: &Autoname{Prop: "name", Max: 255},
+		Rules: []Rule{
+			{Prop: "name", Check: match(`^[0-9A-Za-z_./#-]+$`, 1, 512), Source: srcLambdaValidate + " validLogGroupName (the CloudWatch Logs rule); " + srcAutonameDefault},
+			{Prop: "retentionInDays", Check: inInts(0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653), Source: "sdk cloudwatch/logGroup.go retentionInDays: the possible values"},
+		},
+	},
+	"aws:lambda/function:Function": {Rules: []Rule{
+		// tollgate names every function itself (deploy.FunctionName).
+		{Prop: "name", Required: true, Check: functionName, Source: srcLambdaValidate + " validFunctionName"},
+		{Prop: "role", Required: true, Check: validARN, Source: srcLambdaFunction + ": role Required, ValidARN"},
+		{Prop: "handler", Check: match(`.`, 1, 128), Source: srcLambdaFunction + ": handler StringLenBetween(1, 128)"},
+		{Prop: "runtime", Check: oneOf("provided.al2023", "provided.al2"), Source: srcLambdaFunction + ": runtime enum.Validate[awstypes.Runtime] (the OS-only runtimes a bootstrap binary runs on)"},
+		{Prop: "architectures", Check: oneArchitecture, Source: srcLambdaFunction + ": architectures MaxItems 1, enum.Validate[awstypes.Architecture] (arm64, x86_64)"},
+		{Prop: "memorySize", Check: between(128, 10240), Source: srcLambdaFunction + ": memory_size IntBetween(128, 10240)"},
+		{Prop: "timeout", Check: between(1, 900), Source: srcLambdaFunction + ": timeout IntBetween(1, 900)"},
+		{Prop: "reservedConcurrentExecutions", Check: between(-1, 1<<31), Source: srcLambdaFunction + ": reserved_concurrent_executions IntAtLeast(-1)"},
+		{Prop: "description", Check: maxLen(256), Source: "https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html: Description, 0 to 256 characters"},
+		{Prop: "environment.variables", Check: envNames, Source: "https://docs.aws.amazon.com/lambda/latest/api/API_Environment.html"},
+		{Prop: "loggingConfig.logFormat", Required: true, Check: oneOf("JSON", "Text"), Source: srcLambdaFunction + ": logging_config.log_format Required, enum.Validate[awstypes.LogFormat]"},
+		{Prop: "loggingConfig.logGroup", Check: match(`^[0-9A-Za-z_./#-]+$`, 1, 512), Source: srcLambdaValidate + " validLogGroupName"},
+	}},
+	"aws:lambda/permission:Permission": {
+		Autoname: &Autoname{Prop: "statementId", Max: 100},
+		Rules: []Rule{
+			{Prop: "statementId", Check: match(`^[0-9A-Za-z_-]+$`, 1, 100), Source: srcLambdaValidate + " validPolicyStatementID; pulumi-aws provider/resources.go aws_lambda_permission AutoName(\"statementId\", 100, \"-\")"},
+			{Prop: "action", Required: true, Check: match(`^(lambda:[*]|lambda:[A-Za-z]+|[*])$`, 1, 256), Source: srcLambdaValidate + " validPermissionAction"},
+			{Prop: "function", Required: true, Check: functionName, Source: srcLambdaValidate + " validFunctionName"},
+			{Prop: "principal", Required: true, Source: "tf internal/service/lambda/permission.go: principal Required"},
+			{Prop: "sourceArn", Check: validARN, Source: "tf internal/service/lambda/permission.go: source_arn ValidARN"},
+		},
+	},
+	"aws:apigateway/restApi:RestApi": {
+		Autoname: &Autoname{Prop: "name", Max: 255},
+		Rules: []Rule{
+			{Prop: "name", Required: true, Source: srcRestAPI + ": name Required; " + srcAutonameDefault},
+			{Prop: "apiKeySource", Check: oneOf("HEADER", "AUTHORIZER"), Source: srcRestAPI + ": api_key_source enum.Validate[types.ApiKeySourceType]"},
+			{Prop: "endpointConfiguration.types", Check: oneOf("EDGE", "REGIONAL", "PRIVATE"), Source: srcRestAPI + ": endpoint_configuration.types, one of enum.Validate[types.EndpointType]"},
+			{Prop: "putRestApiMode", Check: oneOf("merge", "overwrite"), Source: srcRestAPI + ": put_rest_api_mode enum.Validate[types.PutMode]"},
+			{Prop: "body", Check: openAPIBody, Source: srcRestAPI + ": body, put with PutRestApi (an OpenAPI document)"},
+		},
+	},
+	"aws:apigateway/deployment:Deployment": {Rules: []Rule{
+		{Prop: "restApi", Required: true, Source: "tf internal/service/apigateway/deployment.go: rest_api_id Required"},
+	}},
+	"aws:apigateway/stage:Stage": {Rules: []Rule{
+		{Prop: "restApi", Required: true, Source: "tf internal/service/apigateway/stage.go: rest_api_id Required"},
+		{Prop: "deployment", Required: true, Source: "tf internal/service/apigateway/stage.go: deployment_id Required"},
+		{Prop: "stageName", Required: true, Check: match(`^[A-Za-z0-9_-]+$`, 1, 128), Source: "https://docs.aws.amazon.com/apigateway/latest/api/API_CreateStage.html: letters, digits, - and _, at most 128"},
+		{Prop: "accessLogSettings.destinationArn", Check: validARN, Source: "tf internal/service/apigateway/stage.go: access_log_settings.destination_arn ValidARN"},
+		{Prop: "accessLogSettings.format", Check: match(`.`, 1, 1<<20), Source: "tf internal/service/apigateway/stage.go: access_log_settings.format Required"},
+	}},
+	"aws:apigateway/methodSettings:MethodSettings": {Rules: []Rule{
+		{Prop: "restApi", Required: true, Source: "tf internal/service/apigateway/method_settings.go: rest_api_id Required"},
+		{Prop: "stageName", Required: true, Source: "tf internal/service/apigateway/method_settings.go: stage_name Required"},
+		{Prop: "methodPath", Required: true, Source: "tf internal/service/apigateway/method_settings.go: method_path Required"},
+		{Prop: "settings.loggingLevel", Check: oneOf("OFF", "ERROR", "INFO"), Source: "sdk apigateway/pulumiTypes.go MethodSettingsSettings.LoggingLevel: OFF, ERROR and INFO"},
+	}},
+	"aws:apigateway/usagePlan:UsagePlan": {
+		Autoname: &Autoname{Prop: "name", Max: 255},
+		Rules: []Rule{
+			{Prop: "name", Required: true, Source: "tf internal/service/apigateway/usage_plan.go: name Required; " + srcAutonameDefault},
+			{Prop: "quotaSettings.period", Check: oneOf("DAY", "WEEK", "MONTH"), Source: "sdk apigateway/pulumiTypes.go UsagePlanQuotaSettings.Period: DAY, WEEK or MONTH"},
+		},
+	},
+	"aws:apigateway/apiKey:ApiKey": {
+		Autoname: &Autoname{Prop: "name", Max: 255},
+		Rules: []Rule{
+			{Prop: "name", Required: true, Source: "tf internal/service/apigateway/api_key.go: name Required; " + srcAutonameDefault},
+			{Prop: "value", Check: match(`.`, 20, 128), Source: srcAPIKey},
+		},
+	},
+	"aws:apigateway/usagePlanKey:UsagePlanKey": {Rules: []Rule{
+		{Prop: "keyId", Required: true, Source: "tf internal/service/apigateway/usage_plan_key.go: key_id Required"},
+		{Prop: "usagePlanId", Required: true, Source: "tf internal/service/apigateway/usage_plan_key.go: usage_plan_id Required"},
+		{Prop: "keyType", Required: true, Check: oneOf("API_KEY"), Source: "sdk apigateway/usagePlanKey.go keyType: the valid key type is API_KEY"},
+	}},
+	"aws:apigateway/account:Account": {Rules: []Rule{
+		{Prop: "cloudwatchRoleArn", Check: validARN, Source: "sdk apigateway/account.go cloudwatchRoleArn: the ARN of an IAM role; " + srcVerifyARN},
+	}},
+}
