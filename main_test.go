@@ -472,11 +472,11 @@ func TestStackNamesAndSettingsAtTheirEdges(t *testing.T) {
 		"tollgate:clients":      `["` + client + `","b"]`,
 		"tollgate:clientRoutes": `{"b":["GET /hello","ANY /customers","POST /orders"]}`,
 		"tollgate:keyLength":    "1024", "tollgate:rotation": "2147483647", "tollgate:recoveryWindowInDays": "30",
-		"tollgate:kmsKeyArn":                     "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-		"tollgate:authorizerType":                "REQUEST",
-		"tollgate:identitySources":               `["method.request.header.X-Api-Key","method.request.querystring.tenant","context.httpMethod","stageVariables.v"]`,
-		"tollgate:authorizerResultTtlInSeconds":  "3600",
-		"tollgate:authorizerMemory":              "10240", "tollgate:authorizerTimeout": "900", "tollgate:authorizerReservedConcurrency": "1000",
+		"tollgate:kmsKeyArn":                    "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+		"tollgate:authorizerType":               "REQUEST",
+		"tollgate:identitySources":              `["method.request.header.X-Api-Key","method.request.querystring.tenant","context.httpMethod","stageVariables.v"]`,
+		"tollgate:authorizerResultTtlInSeconds": "3600",
+		"tollgate:authorizerMemory":             "10240", "tollgate:authorizerTimeout": "900", "tollgate:authorizerReservedConcurrency": "1000",
 		"tollgate:handlerMemory": "10240", "tollgate:handlerTimeout": "900", "tollgate:handlerReservedConcurrency": "1000",
 		"tollgate:logLevel": "error", "tollgate:logRetentionDays": "3653",
 		"tollgate:throttleRateLimit": "10000", "tollgate:throttleBurstLimit": "5000",
@@ -510,7 +510,6 @@ func TestStackNamesAndSettingsAtTheirEdges(t *testing.T) {
 		t.Errorf("%d resources created before the error", len(m.Resources))
 	}
 }
-
 
 // A compile error stops the program with the compiler's message before
 // any resource, the provider included, is created.
