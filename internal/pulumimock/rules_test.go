@@ -1,0 +1,198 @@
+package pulumimock
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+const (
+	goodARN    = "arn:aws:iam::123456789012:role/r"
+	goodDoc    = `{"openapi":"3.0.1","info":{"title":"t","version":"1"},"paths":{}}`
+	goodPolicy = `{"Version":"2012-10-17","Statement":[]}`
+)
+
+// good are inputs each type's rules accept.
+var good = map[string]map[string]any{
+	"pulumi:providers:aws":                              {"region": "eu-west-1"},
+	"random:index/randomPassword:RandomPassword":        {"length": 40.0},
+	"aws:secretsmanager/secret:Secret":                  {"name": "tollgate-dev/keyring_1+=.@", "recoveryWindowInDays": 0.0, "kmsKeyId": "arn:aws:kms:eu-west-1:123456789012:key/k"},
+	"aws:secretsmanager/secretVersion:SecretVersion":    {"secretId": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:s"},
+	"aws:iam/role:Role":                                 {"name": "a+b=c,d.e@f-g_h", "description": "tollgate", "assumeRolePolicy": goodPolicy},
+	"aws:iam/rolePolicy:RolePolicy":                     {"name": "p", "role": "r", "policy": goodPolicy},
+	"aws:iam/rolePolicyAttachment:RolePolicyAttachment": {"role": "r", "policyArn": "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"},
+	"aws:cloudwatch/logGroup:LogGroup":                  {"name": "/aws/lambda/x#1", "retentionInDays": 14.0},
+	"aws:lambda/function:Function": {
+		"name": strings.Repeat("f", 64), "role": goodARN, "handler": "bootstrap", "runtime": "provided.al2023",
+		"architectures": []any{"arm64"}, "memorySize": 128.0, "timeout": 900.0, "reservedConcurrentExecutions": -1.0,
+		"description": strings.Repeat("d", 256), "environment": map[string]any{"variables": map[string]any{"TOLLGATE_X": "1"}},
+		"loggingConfig": map[string]any{"logFormat": "Text", "logGroup": "/aws/lambda/f"},
+	},
+	"aws:lambda/permission:Permission":             {"statementId": strings.Repeat("s", 100), "action": "lambda:InvokeFunction", "function": "f", "principal": "apigateway.amazonaws.com", "sourceArn": "arn:aws:execute-api:eu-west-1:123456789012:a1/*/GET/x"},
+	"aws:apigateway/restApi:RestApi":               {"name": "api", "apiKeySource": "HEADER", "endpointConfiguration": map[string]any{"types": "REGIONAL"}, "putRestApiMode": "overwrite", "body": goodDoc},
+	"aws:apigateway/deployment:Deployment":         {"restApi": "a1"},
+	"aws:apigateway/stage:Stage":                   {"restApi": "a1", "deployment": "d1", "stageName": strings.Repeat("s", 128), "accessLogSettings": map[string]any{"destinationArn": "arn:aws:logs:eu-west-1:123456789012:log-group:/x", "format": "{}"}},
+	"aws:apigateway/methodSettings:MethodSettings": {"restApi": "a1", "stageName": "dev", "methodPath": "*/*", "settings": map[string]any{"loggingLevel": "OFF"}},
+	"aws:apigateway/usagePlan:UsagePlan":           {"name": "plan", "quotaSettings": map[string]any{"period": "DAY"}},
+	"aws:apigateway/apiKey:ApiKey":                 {"name": "k", "value": strings.Repeat("v", 20)},
+	"aws:apigateway/usagePlanKey:UsagePlanKey":     {"keyId": "k", "usagePlanId": "p", "keyType": "API_KEY"},
+	"aws:apigateway/account:Account":               {"cloudwatchRoleArn": goodARN},
+}
+
+// bad are planted values each checked rule must refuse, by type and
+// property: at least one per rule with a Check.
+var bad = map[string]map[string][]any{
+	"pulumi:providers:aws":                       {"region": {"eu-west", "EU-WEST-1"}},
+	"random:index/randomPassword:RandomPassword": {"length": {0.0, 1.5}},
+	"aws:secretsmanager/secret:Secret": {
+		"name": {"", "a b", "a#b", strings.Repeat("n", 513)}, "recoveryWindowInDays": {1.0, 6.0, 31.0}, "kmsKeyId": {"alias/mine"},
+	},
+	"aws:iam/role:Role": {
+		"name": {"tollgate-dev-GET/hello", strings.Repeat("r", 65), ""}, "description": {"a “quote”", strings.Repeat("d", 1001)}, "assumeRolePolicy": {"{"},
+	},
+	"aws:iam/rolePolicy:RolePolicy": {
+		"name": {strings.Repeat("p", 129), "a/b"}, "role": {goodARN, strings.Repeat("r", 129)}, "policy": {"not json"},
+	},
+	"aws:iam/rolePolicyAttachment:RolePolicyAttachment": {"role": {goodARN}, "policyArn": {"AmazonAPIGatewayPushToCloudWatchLogs", "arn:aws:iam::1234:policy/x"}},
+	"aws:cloudwatch/logGroup:LogGroup":                  {"name": {"/aws/lambda/a b", strings.Repeat("l", 513), "a:b"}, "retentionInDays": {10.0, 2.0}},
+	"aws:lambda/function:Function": {
+		"name": {strings.Repeat("f", 65), "a/b", ""}, "role": {"role"}, "handler": {strings.Repeat("h", 129)},
+		"runtime": {"go1.x", "provided"}, "architectures": {[]any{"arm"}, []any{"arm64", "x86_64"}, []any{}},
+		"memorySize": {127.0, 10241.0}, "timeout": {0.0, 901.0}, "reservedConcurrentExecutions": {-2.0},
+		"description": {strings.Repeat("d", 257)}, "environment.variables": {map[string]any{"1X": "v"}, map[string]any{"A-B": "v"}},
+		"loggingConfig.logFormat": {"text", "XML"}, "loggingConfig.logGroup": {"a b"},
+	},
+	"aws:lambda/permission:Permission": {
+		"statementId": {"tollgate-dev-GET/hello", strings.Repeat("s", 101), "a{b}"}, "action": {"lambda:Invoke-Function", "InvokeFunction"},
+		"function": {strings.Repeat("f", 65), "a b"}, "sourceArn": {"execute-api:x", "arn:aws:execute-api:EU:123456789012:a1/*"},
+	},
+	"aws:apigateway/restApi:RestApi": {
+		"apiKeySource": {"QUERY"}, "endpointConfiguration.types": {"regional", "GLOBAL"}, "putRestApiMode": {"replace"}, "body": {"{", "not a document"},
+	},
+	"aws:apigateway/stage:Stage": {
+		"stageName": {"my stage", strings.Repeat("s", 129), "$default"}, "accessLogSettings.destinationArn": {"/aws/apigateway/x"}, "accessLogSettings.format": {""},
+	},
+	"aws:apigateway/methodSettings:MethodSettings": {"settings.loggingLevel": {"DEBUG", "off"}},
+	"aws:apigateway/usagePlan:UsagePlan":           {"quotaSettings.period": {"YEAR"}},
+	"aws:apigateway/apiKey:ApiKey":                 {"value": {strings.Repeat("v", 19), strings.Repeat("v", 129)}},
+	"aws:apigateway/usagePlanKey:UsagePlanKey":     {"keyType": {"KEY"}},
+	"aws:apigateway/account:Account":               {"cloudwatchRoleArn": {"role/x"}},
+}
+
+// set puts v at a dotted property of a copy of inputs.
+func set(inputs map[string]any, prop string, v any) map[string]any {
+	out := deepCopy(inputs)
+	keys := strings.Split(prop, ".")
+	m := out
+	for _, k := range keys[:len(keys)-1] {
+		next, _ := m[k].(map[string]any)
+		if next == nil {
+			next = map[string]any{}
+		}
+		m[k] = next
+		m = next
+	}
+	if v == nil {
+		delete(m, keys[len(keys)-1])
+	} else {
+		m[keys[len(keys)-1]] = v
+	}
+	return out
+}
+
+func deepCopy(m map[string]any) map[string]any {
+	out := maps.Clone(m)
+	for k, v := range out {
+		if sub, ok := v.(map[string]any); ok {
+			out[k] = deepCopy(sub)
+		}
+	}
+	return out
+}
+
+// Every rule fires on a planted bad value (or a missing required
+// property), and accepts the good inputs; every rule with a check has a
+// planted value here.
+func TestRulesFire(t *testing.T) {
+	for _, typ := range slices.Sorted(maps.Keys(Provider)) {
+		rules := Provider[typ]
+		inputs, ok := good[typ]
+		if !ok {
+			t.Errorf("%s: no good inputs in this test", typ)
+			continue
+		}
+		if err := rules.Check(inputs); err != nil {
+			t.Errorf("%s: good inputs refused: %v", typ, err)
+		}
+		for _, r := range rules.Rules {
+			if r.Source == "" {
+				t.Errorf("%s %s: the rule cites no source", typ, r.Prop)
+			}
+			if r.Required {
+				if err := rules.Check(set(inputs, r.Prop, nil)); err == nil || !strings.Contains(err.Error(), r.Prop+" is required") {
+					t.Errorf("%s without %s: %v, want it required", typ, r.Prop, err)
+				}
+			}
+			if r.Check == nil {
+				continue
+			}
+			values := bad[typ][r.Prop]
+			if len(values) == 0 {
+				t.Errorf("%s %s: no planted bad value tests this rule", typ, r.Prop)
+			}
+			for _, v := range values {
+				err := rules.Check(set(inputs, r.Prop, v))
+				if err == nil || !strings.HasPrefix(err.Error(), r.Prop+":") || !strings.Contains(err.Error(), r.Source) {
+					t.Errorf("%s %s = %v: %v, want the rule to refuse it, citing its source", typ, r.Prop, v, err)
+				}
+			}
+		}
+	}
+}
+
+// Autonaming: the logical name, '-', 7 hex digits; refused past the
+// maximum, as the engine refuses it at preview.
+func TestAutoname(t *testing.T) {
+	a := &Autoname{Prop: "name", Max: 64}
+	in := map[string]any{}
+	if err := a.apply(strings.Repeat("r", 56), in); err != nil {
+		t.Fatalf("a 56-character logical name: %v", err)
+	}
+	if got := in["name"].(string); len(got) != 64 || !strings.HasPrefix(got, strings.Repeat("r", 56)+"-") || got != Autonamed(strings.Repeat("r", 56)) {
+		t.Errorf("autoname = %q, want 56 characters, '-', 7 hex digits", got)
+	}
+	err := a.apply("tollgate-a-stack-name-of-twenty-seven-apigateway-logs-role", map[string]any{})
+	if err == nil || !strings.Contains(err.Error(), "plus 7 random chars is longer than maximum length 64") {
+		t.Errorf("a 58-character logical name: %v, want the engine's refusal", err)
+	}
+	set := map[string]any{"name": "mine"}
+	if err := a.apply(strings.Repeat("r", 100), set); err != nil || set["name"] != "mine" {
+		t.Errorf("a set name was autonamed: %v %v", set, err)
+	}
+}
+
+// The mocks refuse a type they know no rules for, and a resource whose
+// inputs break a rule; they autoname one that sets no name.
+func TestNewResourceAppliesTheProvider(t *testing.T) {
+	m := &Mocks{}
+	if _, _, err := m.NewResource(pulumi.MockResourceArgs{TypeToken: "aws:apigateway/method:Method", Name: "m", Custom: true}); err == nil {
+		t.Error("a type without rules was accepted")
+	}
+	_, _, err := m.NewResource(pulumi.MockResourceArgs{TypeToken: "aws:lambda/permission:Permission", Name: "tollgate-dev-GET/hello", Custom: true,
+		Inputs: resource.NewPropertyMapFromMap(map[string]any{"action": "lambda:InvokeFunction", "function": "f", "principal": "apigateway.amazonaws.com"})})
+	if err == nil || !strings.Contains(err.Error(), "statementId") {
+		t.Errorf("a permission autonamed from %q: %v, want the statement id refused", "tollgate-dev-GET/hello", err)
+	}
+	id, out, err := m.NewResource(pulumi.MockResourceArgs{TypeToken: "aws:iam/role:Role", Name: "tollgate-dev-handler", Custom: true,
+		Inputs: resource.NewPropertyMapFromMap(map[string]any{"assumeRolePolicy": goodPolicy})})
+	if err != nil || id != Autonamed("tollgate-dev-handler") || out["name"].StringValue() != id {
+		t.Errorf("role = %q %v %v, want autonamed, its id its name", id, out, err)
+	}
+	if _, _, err := m.NewResource(pulumi.MockResourceArgs{TypeToken: "tollgate:index:API", Name: "c"}); err != nil {
+		t.Errorf("a component: %v", err)
+	}
+}
