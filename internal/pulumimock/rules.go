@@ -50,6 +50,15 @@ type Rule struct {
 type TypeRules struct {
 	Autoname *Autoname
 	Rules    []Rule
+	// Replace are the inputs whose change replaces the resource (the
+	// provider's ForceNew), and ReplaceSource where that comes from; "*"
+	// is every input.
+	Replace       []string
+	ReplaceSource string
+	// Identity are the inputs AWS keeps unique (a function's name, a
+	// statement id in a function's policy): a replacement created before
+	// its predecessor is deleted, with the same identity, is refused.
+	Identity []string
 }
 
 // randomSuffix is the 7 characters the mocks' autonaming appends: derived
@@ -331,10 +340,13 @@ var Provider = map[string]TypeRules{
 	"pulumi:providers:aws": {Rules: []Rule{
 		{Prop: "region", Required: true, Check: match(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`, 1, 64), Source: "the provider needs a Region (sdk provider.go region)"},
 	}},
-	"random:index/randomPassword:RandomPassword": {Rules: []Rule{
-		{Prop: "length", Required: true, Check: between(1, 1<<20), Source: "random sdk randomPassword.go: the minimum value for length is 1"},
-	}},
+	"random:index/randomPassword:RandomPassword": {
+		Replace: []string{"*"}, ReplaceSource: "pulumi-random: every input of a random resource replaces it (terraform-provider-random: RequiresReplace on each attribute)",
+		Rules: []Rule{
+			{Prop: "length", Required: true, Check: between(1, 1<<20), Source: "random sdk randomPassword.go: the minimum value for length is 1"},
+		}},
 	"aws:secretsmanager/secret:Secret": {
+		Replace: []string{"name"}, ReplaceSource: srcSecret + ": name ForceNew", Identity: []string{"name"},
 		Autoname: &Autoname{Prop: "name", Max: 255},
 		Rules: []Rule{
 			{Prop: "name", Check: match(`^[0-9A-Za-z/_+=.@-]+$`, 1, 512), Source: "sdk secretsmanager/secret.go name: letters, digits and /_+=.@-; " + srcAutonameDefault},
@@ -347,10 +359,13 @@ var Provider = map[string]TypeRules{
 			{Prop: "kmsKeyId", Check: validARN, Source: "tollgate passes a key ARN; " + srcVerifyARN},
 		},
 	},
-	"aws:secretsmanager/secretVersion:SecretVersion": {Rules: []Rule{
-		{Prop: "secretId", Required: true, Source: "tf internal/service/secretsmanager/secret_version.go: secret_id Required"},
-	}},
+	"aws:secretsmanager/secretVersion:SecretVersion": {
+		Replace: []string{"secretId", "secretString"}, ReplaceSource: "tf internal/service/secretsmanager/secret_version.go: secret_id and secret_string ForceNew",
+		Rules: []Rule{
+			{Prop: "secretId", Required: true, Source: "tf internal/service/secretsmanager/secret_version.go: secret_id Required"},
+		}},
 	"aws:iam/role:Role": {
+		Replace: []string{"name", "path"}, ReplaceSource: "tf internal/service/iam/role.go: name and path ForceNew", Identity: []string{"name"},
 		Autoname: &Autoname{Prop: "name", Max: 64},
 		Rules: []Rule{
 			{Prop: "name", Check: match(`^[\w+=,.@-]*$`, 1, 64), Source: srcRoleName},
@@ -359,6 +374,7 @@ var Provider = map[string]TypeRules{
 		},
 	},
 	"aws:iam/rolePolicy:RolePolicy": {
+		Replace: []string{"name", "role"}, ReplaceSource: "tf internal/service/iam/role_policy.go: name and role ForceNew", Identity: []string{"name", "role"},
 		Autoname: &Autoname{Prop: "name", Max: 255},
 		Rules: []Rule{
 			{Prop: "name", Check: match(`^[\w+=,.@-]*$`, 1, 128), Source: srcRolePolicyName + "; " + srcAutonameDefault},
@@ -371,33 +387,39 @@ var Provider = map[string]TypeRules{
 			{Prop: "policy", Required: true, Check: isJSON, Source: "tf internal/service/iam/role_policy.go: policy Required, a policy document"},
 		},
 	},
-	"aws:iam/rolePolicyAttachment:RolePolicyAttachment": {Rules: []Rule{
-		{Prop: "role", Required: true, Check: notARN, Source: "tf internal/service/iam/role_policy_attachment.go: role is the role's name"},
-		{Prop: "policyArn", Required: true, Check: validARN, Source: srcVerifyARN},
-	}},
+	"aws:iam/rolePolicyAttachment:RolePolicyAttachment": {
+		Replace: []string{"role", "policyArn"}, ReplaceSource: "tf internal/service/iam/role_policy_attachment.go: role and policy_arn ForceNew", Identity: []string{"role", "policyArn"},
+		Rules: []Rule{
+			{Prop: "role", Required: true, Check: notARN, Source: "tf internal/service/iam/role_policy_attachment.go: role is the role's name"},
+			{Prop: "policyArn", Required: true, Check: validARN, Source: srcVerifyARN},
+		}},
 	"aws:cloudwatch/logGroup:LogGroup": {
+		Replace: []string{"name"}, ReplaceSource: "tf internal/service/logs/group.go: name ForceNew", Identity: []string{"name"},
 		Autoname: &Autoname{Prop: "name", Max: 255},
 		Rules: []Rule{
 			{Prop: "name", Check: match(`^[0-9A-Za-z_./#-]+$`, 1, 512), Source: srcLambdaValidate + " validLogGroupName (the CloudWatch Logs rule); " + srcAutonameDefault},
 			{Prop: "retentionInDays", Check: inInts(0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653), Source: "sdk cloudwatch/logGroup.go retentionInDays: the possible values"},
 		},
 	},
-	"aws:lambda/function:Function": {Rules: []Rule{
-		// tollgate names every function itself (deploy.FunctionName).
-		{Prop: "name", Required: true, Check: functionName, Source: srcLambdaValidate + " validFunctionName"},
-		{Prop: "role", Required: true, Check: validARN, Source: srcLambdaFunction + ": role Required, ValidARN"},
-		{Prop: "handler", Check: match(`.`, 1, 128), Source: srcLambdaFunction + ": handler StringLenBetween(1, 128)"},
-		{Prop: "runtime", Check: oneOf("provided.al2023", "provided.al2"), Source: srcLambdaFunction + ": runtime enum.Validate[awstypes.Runtime] (the OS-only runtimes a bootstrap binary runs on)"},
-		{Prop: "architectures", Check: oneArchitecture, Source: srcLambdaFunction + ": architectures MaxItems 1, enum.Validate[awstypes.Architecture] (arm64, x86_64)"},
-		{Prop: "memorySize", Check: between(128, 10240), Source: srcLambdaFunction + ": memory_size IntBetween(128, 10240)"},
-		{Prop: "timeout", Check: between(1, 900), Source: srcLambdaFunction + ": timeout IntBetween(1, 900)"},
-		{Prop: "reservedConcurrentExecutions", Check: between(-1, 1<<31), Source: srcLambdaFunction + ": reserved_concurrent_executions IntAtLeast(-1)"},
-		{Prop: "description", Check: maxLen(256), Source: "https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html: Description, 0 to 256 characters"},
-		{Prop: "environment.variables", Check: envNames, Source: "https://docs.aws.amazon.com/lambda/latest/api/API_Environment.html"},
-		{Prop: "loggingConfig.logFormat", Required: true, Check: oneOf("JSON", "Text"), Source: srcLambdaFunction + ": logging_config.log_format Required, enum.Validate[awstypes.LogFormat]"},
-		{Prop: "loggingConfig.logGroup", Check: match(`^[0-9A-Za-z_./#-]+$`, 1, 512), Source: srcLambdaValidate + " validLogGroupName"},
-	}},
+	"aws:lambda/function:Function": {
+		Replace: []string{"name"}, ReplaceSource: srcLambdaFunction + ": function_name ForceNew", Identity: []string{"name"},
+		Rules: []Rule{
+			// tollgate names every function itself (deploy.FunctionName).
+			{Prop: "name", Required: true, Check: functionName, Source: srcLambdaValidate + " validFunctionName"},
+			{Prop: "role", Required: true, Check: validARN, Source: srcLambdaFunction + ": role Required, ValidARN"},
+			{Prop: "handler", Check: match(`.`, 1, 128), Source: srcLambdaFunction + ": handler StringLenBetween(1, 128)"},
+			{Prop: "runtime", Check: oneOf("provided.al2023", "provided.al2"), Source: srcLambdaFunction + ": runtime enum.Validate[awstypes.Runtime] (the OS-only runtimes a bootstrap binary runs on)"},
+			{Prop: "architectures", Check: oneArchitecture, Source: srcLambdaFunction + ": architectures MaxItems 1, enum.Validate[awstypes.Architecture] (arm64, x86_64)"},
+			{Prop: "memorySize", Check: between(128, 10240), Source: srcLambdaFunction + ": memory_size IntBetween(128, 10240)"},
+			{Prop: "timeout", Check: between(1, 900), Source: srcLambdaFunction + ": timeout IntBetween(1, 900)"},
+			{Prop: "reservedConcurrentExecutions", Check: between(-1, 1<<31), Source: srcLambdaFunction + ": reserved_concurrent_executions IntAtLeast(-1)"},
+			{Prop: "description", Check: maxLen(256), Source: "https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html: Description, 0 to 256 characters"},
+			{Prop: "environment.variables", Check: envNames, Source: "https://docs.aws.amazon.com/lambda/latest/api/API_Environment.html"},
+			{Prop: "loggingConfig.logFormat", Required: true, Check: oneOf("JSON", "Text"), Source: srcLambdaFunction + ": logging_config.log_format Required, enum.Validate[awstypes.LogFormat]"},
+			{Prop: "loggingConfig.logGroup", Check: match(`^[0-9A-Za-z_./#-]+$`, 1, 512), Source: srcLambdaValidate + " validLogGroupName"},
+		}},
 	"aws:lambda/permission:Permission": {
+		Replace: []string{"*"}, ReplaceSource: "tf internal/service/lambda/permission.go: no update; every argument ForceNew", Identity: []string{"function", "statementId"},
 		Autoname: &Autoname{Prop: "statementId", Max: 100},
 		Rules: []Rule{
 			{Prop: "statementId", Check: match(`^[0-9A-Za-z_-]+$`, 1, 100), Source: srcLambdaValidate + " validPolicyStatementID; pulumi-aws provider/resources.go aws_lambda_permission AutoName(\"statementId\", 100, \"-\")"},
@@ -417,22 +439,28 @@ var Provider = map[string]TypeRules{
 			{Prop: "body", Check: openAPIBody, Source: srcRestAPI + ": body, put with PutRestApi (an OpenAPI document)"},
 		},
 	},
-	"aws:apigateway/deployment:Deployment": {Rules: []Rule{
-		{Prop: "restApi", Required: true, Source: "tf internal/service/apigateway/deployment.go: rest_api_id Required"},
-	}},
-	"aws:apigateway/stage:Stage": {Rules: []Rule{
-		{Prop: "restApi", Required: true, Source: "tf internal/service/apigateway/stage.go: rest_api_id Required"},
-		{Prop: "deployment", Required: true, Source: "tf internal/service/apigateway/stage.go: deployment_id Required"},
-		{Prop: "stageName", Required: true, Check: match(`^[A-Za-z0-9_-]+$`, 1, 128), Source: "https://docs.aws.amazon.com/apigateway/latest/api/API_CreateStage.html: letters, digits, - and _, at most 128"},
-		{Prop: "accessLogSettings.destinationArn", Check: validARN, Source: "tf internal/service/apigateway/stage.go: access_log_settings.destination_arn ValidARN"},
-		{Prop: "accessLogSettings.format", Check: match(`.`, 1, 1<<20), Source: "tf internal/service/apigateway/stage.go: access_log_settings.format Required"},
-	}},
-	"aws:apigateway/methodSettings:MethodSettings": {Rules: []Rule{
-		{Prop: "restApi", Required: true, Source: "tf internal/service/apigateway/method_settings.go: rest_api_id Required"},
-		{Prop: "stageName", Required: true, Source: "tf internal/service/apigateway/method_settings.go: stage_name Required"},
-		{Prop: "methodPath", Required: true, Source: "tf internal/service/apigateway/method_settings.go: method_path Required"},
-		{Prop: "settings.loggingLevel", Check: oneOf("OFF", "ERROR", "INFO"), Source: "sdk apigateway/pulumiTypes.go MethodSettingsSettings.LoggingLevel: OFF, ERROR and INFO"},
-	}},
+	"aws:apigateway/deployment:Deployment": {
+		Replace: []string{"restApi", "triggers"}, ReplaceSource: "tf internal/service/apigateway/deployment.go: rest_api_id and triggers ForceNew",
+		Rules: []Rule{
+			{Prop: "restApi", Required: true, Source: "tf internal/service/apigateway/deployment.go: rest_api_id Required"},
+		}},
+	"aws:apigateway/stage:Stage": {
+		Replace: []string{"restApi", "stageName"}, ReplaceSource: "tf internal/service/apigateway/stage.go: rest_api_id and stage_name ForceNew", Identity: []string{"restApi", "stageName"},
+		Rules: []Rule{
+			{Prop: "restApi", Required: true, Source: "tf internal/service/apigateway/stage.go: rest_api_id Required"},
+			{Prop: "deployment", Required: true, Source: "tf internal/service/apigateway/stage.go: deployment_id Required"},
+			{Prop: "stageName", Required: true, Check: match(`^[A-Za-z0-9_-]+$`, 1, 128), Source: "https://docs.aws.amazon.com/apigateway/latest/api/API_CreateStage.html: letters, digits, - and _, at most 128"},
+			{Prop: "accessLogSettings.destinationArn", Check: validARN, Source: "tf internal/service/apigateway/stage.go: access_log_settings.destination_arn ValidARN"},
+			{Prop: "accessLogSettings.format", Check: match(`.`, 1, 1<<20), Source: "tf internal/service/apigateway/stage.go: access_log_settings.format Required"},
+		}},
+	"aws:apigateway/methodSettings:MethodSettings": {
+		Replace: []string{"restApi", "stageName", "methodPath"}, ReplaceSource: "tf internal/service/apigateway/method_settings.go: rest_api_id, stage_name and method_path ForceNew",
+		Rules: []Rule{
+			{Prop: "restApi", Required: true, Source: "tf internal/service/apigateway/method_settings.go: rest_api_id Required"},
+			{Prop: "stageName", Required: true, Source: "tf internal/service/apigateway/method_settings.go: stage_name Required"},
+			{Prop: "methodPath", Required: true, Source: "tf internal/service/apigateway/method_settings.go: method_path Required"},
+			{Prop: "settings.loggingLevel", Check: oneOf("OFF", "ERROR", "INFO"), Source: "sdk apigateway/pulumiTypes.go MethodSettingsSettings.LoggingLevel: OFF, ERROR and INFO"},
+		}},
 	"aws:apigateway/usagePlan:UsagePlan": {
 		Autoname: &Autoname{Prop: "name", Max: 255},
 		Rules: []Rule{
@@ -441,17 +469,20 @@ var Provider = map[string]TypeRules{
 		},
 	},
 	"aws:apigateway/apiKey:ApiKey": {
+		Replace: []string{"name", "value"}, ReplaceSource: srcAPIKey + "; name and value ForceNew", Identity: []string{"value"},
 		Autoname: &Autoname{Prop: "name", Max: 255},
 		Rules: []Rule{
 			{Prop: "name", Required: true, Source: "tf internal/service/apigateway/api_key.go: name Required; " + srcAutonameDefault},
 			{Prop: "value", Check: match(`.`, 20, 128), Source: srcAPIKey},
 		},
 	},
-	"aws:apigateway/usagePlanKey:UsagePlanKey": {Rules: []Rule{
-		{Prop: "keyId", Required: true, Source: "tf internal/service/apigateway/usage_plan_key.go: key_id Required"},
-		{Prop: "usagePlanId", Required: true, Source: "tf internal/service/apigateway/usage_plan_key.go: usage_plan_id Required"},
-		{Prop: "keyType", Required: true, Check: oneOf("API_KEY"), Source: "sdk apigateway/usagePlanKey.go keyType: the valid key type is API_KEY"},
-	}},
+	"aws:apigateway/usagePlanKey:UsagePlanKey": {
+		Replace: []string{"*"}, ReplaceSource: "tf internal/service/apigateway/usage_plan_key.go: key_id, key_type and usage_plan_id ForceNew", Identity: []string{"keyId", "usagePlanId"},
+		Rules: []Rule{
+			{Prop: "keyId", Required: true, Source: "tf internal/service/apigateway/usage_plan_key.go: key_id Required"},
+			{Prop: "usagePlanId", Required: true, Source: "tf internal/service/apigateway/usage_plan_key.go: usage_plan_id Required"},
+			{Prop: "keyType", Required: true, Check: oneOf("API_KEY"), Source: "sdk apigateway/usagePlanKey.go keyType: the valid key type is API_KEY"},
+		}},
 	"aws:apigateway/account:Account": {Rules: []Rule{
 		{Prop: "cloudwatchRoleArn", Check: validARN, Source: "sdk apigateway/account.go cloudwatchRoleArn: the ARN of an IAM role; " + srcVerifyARN},
 	}},
