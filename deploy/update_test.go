@@ -66,7 +66,7 @@ func TestUpdates(t *testing.T) {
 			"aws:apigateway/apiKey:ApiKey tollgate-dev-api-key-mobile":   pulumimock.Create, "aws:apigateway/apiKey:ApiKey tollgate-dev-api-key-reports": pulumimock.Create,
 			"aws:apigateway/usagePlanKey:UsagePlanKey tollgate-dev-usage-plan-key-mobile":  pulumimock.Create,
 			"aws:apigateway/usagePlanKey:UsagePlanKey tollgate-dev-usage-plan-key-reports": pulumimock.Create,
-			pw + "tollgate-dev-usage-key-mobile": pulumimock.Create, pw + "tollgate-dev-usage-key-reports": pulumimock.Create,
+			pw + "tollgate-dev-usage-key-mobile":                                           pulumimock.Create, pw + "tollgate-dev-usage-key-reports": pulumimock.Create,
 			version: pulumimock.Replace}}},
 	}
 	base := updateBase(t)
