@@ -22,6 +22,8 @@
 //	-authorizer-type TYPE    TOKEN or REQUEST (default TOKEN)
 //	-region REGION           AWS region (default $AWS_REGION or us-east-1)
 //	-quiet                   no access log or function output on stderr
+//	-openapi                 print the API's OpenAPI document (what `pulumi up`
+//	                         deploys, with stand-in function ARNs) and exit
 //
 // Ctrl-C stops it and every process it started.
 package main
@@ -49,8 +51,16 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
-	cfg, err := parseFlags(args, stderr)
+	cfg, openapi, err := parseFlags(args, stderr)
 	if err != nil {
+		return err
+	}
+	if openapi {
+		_, doc, err := local.Served(cfg.API())
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", doc)
 		return err
 	}
 	cfg.Out = stdout
@@ -66,8 +76,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return m.Close()
 }
 
-func parseFlags(args []string, stderr io.Writer) (local.Config, error) {
-	var cfg local.Config
+func parseFlags(args []string, stderr io.Writer) (cfg local.Config, openapi bool, err error) {
 	fs := flag.NewFlagSet("local", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address")
@@ -79,16 +88,17 @@ func parseFlags(args []string, stderr io.Writer) (local.Config, error) {
 	typ := fs.String("authorizer-type", "", "TOKEN or REQUEST (default TOKEN)")
 	cors := fs.String("cors-origin", "", `origin whose pages may call the API, or "*" (CORS; as the corsAllowOrigin setting)`)
 	quiet := fs.Bool("quiet", false, "no access log or function output")
+	fs.BoolVar(&openapi, "openapi", false, "print the API's OpenAPI document and exit")
 	if err := fs.Parse(args); err != nil {
-		return cfg, err
+		return cfg, false, err
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+		return cfg, false, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	if *ttl != "" {
 		d, err := time.ParseDuration(*ttl)
 		if err != nil {
-			return cfg, fmt.Errorf("-ttl %q: %w", *ttl, err)
+			return cfg, false, fmt.Errorf("-ttl %q: %w", *ttl, err)
 		}
 		cfg.TTL = &d
 	}
@@ -96,17 +106,17 @@ func parseFlags(args []string, stderr io.Writer) (local.Config, error) {
 	case "", api.Token, api.Request:
 		cfg.AuthorizerType = t
 	default:
-		return cfg, fmt.Errorf("-authorizer-type %q: want TOKEN or REQUEST", *typ)
+		return cfg, false, fmt.Errorf("-authorizer-type %q: want TOKEN or REQUEST", *typ)
 	}
 	if *cors != "" {
 		def := api.Default()
 		if err := def.AllowOrigin(*cors); err != nil {
-			return cfg, fmt.Errorf("-cors-origin: %w", err)
+			return cfg, false, fmt.Errorf("-cors-origin: %w", err)
 		}
 		cfg.Definition = &def
 	}
 	if !*quiet {
 		cfg.AccessLog, cfg.FunctionLogs = stderr, stderr
 	}
-	return cfg, nil
+	return cfg, openapi, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"strings"
 	"testing"
@@ -10,7 +11,7 @@ import (
 )
 
 func TestParseFlags(t *testing.T) {
-	cfg, err := parseFlags([]string{"-addr", "127.0.0.1:9000", "-ttl", "0", "-authorizer-type", "request", "-secrets-endpoint", "http://127.0.0.1:5000", "-secret-id", "s", "-quiet"}, io.Discard)
+	cfg, _, err := parseFlags([]string{"-addr", "127.0.0.1:9000", "-ttl", "0", "-authorizer-type", "request", "-secrets-endpoint", "http://127.0.0.1:5000", "-secret-id", "s", "-quiet"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -18,17 +19,17 @@ func TestParseFlags(t *testing.T) {
 		cfg.SecretsEndpoint != "http://127.0.0.1:5000" || cfg.SecretID != "s" || cfg.AccessLog != nil {
 		t.Errorf("parseFlags() = %+v", cfg)
 	}
-	cfg, err = parseFlags(nil, io.Discard)
+	cfg, _, err = parseFlags(nil, io.Discard)
 	if err != nil || cfg.TTL != nil || cfg.AuthorizerType != "" || cfg.Addr != "127.0.0.1:8080" || cfg.AccessLog == nil {
 		t.Errorf("parseFlags(nil) = %+v, %v; want the defaults, logs on", cfg, err)
 	}
-	if cfg, _ := parseFlags([]string{"-ttl", "90s"}, io.Discard); cfg.TTL == nil || *cfg.TTL != 90*time.Second {
+	if cfg, _, _ := parseFlags([]string{"-ttl", "90s"}, io.Discard); cfg.TTL == nil || *cfg.TTL != 90*time.Second {
 		t.Errorf("-ttl 90s = %v", cfg.TTL)
 	}
 	if cfg.Definition != nil {
 		t.Error("a Definition without -cors-origin: want the default API")
 	}
-	cfg, err = parseFlags([]string{"-cors-origin", "http://localhost:3000"}, io.Discard)
+	cfg, _, err = parseFlags([]string{"-cors-origin", "http://localhost:3000"}, io.Discard)
 	if err != nil || cfg.Definition == nil || cfg.Definition.Response(api.AccessDenied).Headers["Access-Control-Allow-Origin"] != "http://localhost:3000" {
 		t.Errorf("-cors-origin: %v, %v; want the default API allowing the origin", cfg.Definition, err)
 	}
@@ -45,7 +46,7 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-cors-origin", "localhost:3000"}, "-cors-origin"},
 		{[]string{"-nope"}, "flag provided but not defined"},
 	} {
-		_, err := parseFlags(tt.args, io.Discard)
+		_, _, err := parseFlags(tt.args, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("parseFlags(%q) = %v, want an error naming %q", tt.args, err, tt.want)
 		}
@@ -70,5 +71,23 @@ func TestRunStopsOnConfigErrors(t *testing.T) {
 		if strings.Contains(out.String(), "Building") {
 			t.Errorf("run(%q) started building before refusing its configuration", tt.args)
 		}
+	}
+}
+
+// -openapi prints the document the local gateway serves, which is the
+// one the deploy imports (with stand-in ARNs), shaped by the other flags.
+func TestPrintOpenAPI(t *testing.T) {
+	var out bytes.Buffer
+	if err := run([]string{"-openapi", "-authorizer-type", "REQUEST", "-ttl", "0"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	def := api.Default()
+	def.Authorizer.Type, def.Authorizer.ValidationRegex, def.Authorizer.ResultTTL = api.Request, "", 0
+	want, err := def.Document(api.DocumentOptions{IntegrationURI: api.LocalURI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != string(want)+"\n" {
+		t.Errorf("-openapi printed\n%s\nwant\n%s", out.String(), want)
 	}
 }

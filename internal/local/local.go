@@ -92,7 +92,10 @@ type Config struct {
 // Main is a running local tollgate.
 type Main struct {
 	URL     string // the API's base URL, like http://127.0.0.1:8080
-	Gateway *gateway.Gateway
+	// Document is the OpenAPI document the gateway serves: the one the
+	// deploy imports, with local stand-ins for the functions' ARNs.
+	Document []byte
+	Gateway  *gateway.Gateway
 	Pools   map[string]*lambdalocal.Pool // by function name
 	Store   *localsm.Store               // nil with another endpoint
 
@@ -112,23 +115,11 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 	if err := fill(&cfg); err != nil {
 		return nil, err
 	}
-	def := api.Default()
-	if cfg.Definition != nil {
-		def = *cfg.Definition
-	}
-	if cfg.TTL != nil {
-		def.Authorizer.ResultTTL = *cfg.TTL
-	}
-	if cfg.AuthorizerType != "" {
-		def.Authorizer.Type = cfg.AuthorizerType
-		if cfg.AuthorizerType == api.Request {
-			def.Authorizer.ValidationRegex = ""
-		}
-	}
-	if err := def.Validate(); err != nil {
+	def, doc, err := Served(cfg.API())
+	if err != nil {
 		return nil, err
 	}
-	m.def = def
+	m.def, m.Document = def, doc
 
 	// Listen first: a busy port is the likeliest mistake, and the
 	// quickest to report.
@@ -182,6 +173,47 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 	}
 	m.serve(ln, m.Gateway)
 	return m, nil
+}
+
+// API is the Definition cfg serves: cfg.Definition (default
+// api.Default()) with cfg's TTL and authorizer type.
+func (cfg Config) API() api.Definition {
+	def := api.Default()
+	if cfg.Definition != nil {
+		def = *cfg.Definition
+	}
+	if cfg.TTL != nil {
+		def.Authorizer.ResultTTL = *cfg.TTL
+	}
+	if cfg.AuthorizerType != "" {
+		def.Authorizer.Type = cfg.AuthorizerType
+		if cfg.AuthorizerType == api.Request {
+			def.Authorizer.ValidationRegex = ""
+		}
+	}
+	return def
+}
+
+// Served is what the local gateway serves for def: its OpenAPI document
+// (api.Definition.Document, as `pulumi up` deploys it, with
+// api.LocalURI for the functions' ARNs), and def with the routes, the
+// authorizer and the gateway responses read back from that document, so
+// that what runs locally is what the document deploys. The functions,
+// stage and access log, which the document does not hold, are def's.
+func Served(def api.Definition) (api.Definition, []byte, error) {
+	doc, err := def.Document(api.DocumentOptions{IntegrationURI: api.LocalURI})
+	if err != nil {
+		return def, nil, err
+	}
+	read, err := api.ParseDocument(doc, api.LocalFunction)
+	if err != nil {
+		return def, nil, err
+	}
+	def.Routes, def.Responses = read.Routes, read.Responses
+	if read.Authorizer.Function != "" {
+		def.Authorizer = read.Authorizer
+	}
+	return def, doc, def.Validate()
 }
 
 func fill(cfg *Config) error {

@@ -7,11 +7,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 
+	"tollgate/api"
 	"tollgate/authorizer"
 )
 
@@ -125,5 +128,41 @@ func TestAWSCredentials(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
 	if _, err := awsCredentials(context.Background(), "eu-west-1"); err == nil || !strings.Contains(err.Error(), "no AWS credentials") {
 		t.Fatalf("awsCredentials with none = %v, want a no-credentials error", err)
+	}
+}
+
+// The local gateway serves its OpenAPI document: the routes, authorizer
+// and gateway responses it is given are read back from the document the
+// deploy imports, and they are the Definition's.
+func TestServedIsTheDocument(t *testing.T) {
+	cors := api.Default()
+	if err := cors.AllowOrigin("*"); err != nil {
+		t.Fatal(err)
+	}
+	req := api.Default()
+	req.Authorizer.Type, req.Authorizer.ValidationRegex = api.Request, ""
+	public := api.Default()
+	public.Routes = []api.Route{{Method: "GET", Path: "/health", Function: "handler"}}
+	for name, def := range map[string]api.Definition{"default": api.Default(), "cors": cors, "request": req, "public only": public} {
+		t.Run(name, func(t *testing.T) {
+			served, doc, err := Served(def)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := def.Document(api.DocumentOptions{IntegrationURI: api.LocalURI})
+			if err != nil || string(doc) != string(want) {
+				t.Fatalf("Served's document is not the Definition's (%v)", err)
+			}
+			if !slices.Equal(served.SortedRoutes(), def.SortedRoutes()) || !reflect.DeepEqual(served.Responses, def.Responses) ||
+				!reflect.DeepEqual(served.Authorizer, def.Authorizer) || !reflect.DeepEqual(served.Functions, def.Functions) ||
+				served.Stage != def.Stage || !reflect.DeepEqual(served.AccessLog, def.AccessLog) {
+				t.Errorf("served %+v\nwant %+v", served, def)
+			}
+		})
+	}
+	bad := api.Default()
+	bad.Routes = nil
+	if _, _, err := Served(bad); err == nil {
+		t.Error("Served an API without routes")
 	}
 }
