@@ -91,13 +91,13 @@ type Config struct {
 
 // Main is a running local tollgate.
 type Main struct {
-	URL     string // the API's base URL, like http://127.0.0.1:8080
+	URL string // the API's base URL, like http://127.0.0.1:8080
 	// Document is the OpenAPI document the gateway serves: the one the
 	// deploy imports, with local stand-ins for the functions' ARNs.
 	Document []byte
 	Gateway  *gateway.Gateway
-	Pools   map[string]*lambdalocal.Pool // by function name
-	Store   *localsm.Store               // nil with another endpoint
+	Pools    map[string]*lambdalocal.Pool // by function name
+	Store    *localsm.Store               // nil with another endpoint
 
 	def     api.Definition
 	servers []*http.Server
