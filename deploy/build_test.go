@@ -190,3 +190,93 @@ func TestFunctionsDoNotImportPulumi(t *testing.T) {
 		}
 	}
 }
+
+// git runs git in dir, as a user with no git configuration would.
+func git(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"}, args...)...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// A second `up` changes nothing: the archives built from two commits and
+// from an uncommitted edit of the same function source are byte-identical,
+// whatever the caller's GOFLAGS. (Go's default -buildvcs=auto stamps the
+// commit and a "modified" flag into every binary, so every commit or edit
+// anywhere in the repository redeployed every function; this failed
+// before lambdabuild passed -buildvcs=false.)
+func TestArchivesIgnoreVersionControl(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two functions three times")
+	}
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	// A user's environment: GOFLAGS of their own, nothing about VCS (this
+	// machine's go env file sets -buildvcs=false; GOENV=off leaves it out).
+	t.Setenv("GOENV", "off")
+	t.Setenv("GOFLAGS", "-mod=mod")
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod":                 "module example.com/fns\n\ngo 1.22\n",
+		"cmd/authorizer/main.go": "package main\n\nfunc main() { println(\"authorizer\") }\n",
+		"cmd/handler/main.go":    "package main\n\nfunc main() { println(\"handler\") }\n",
+		"README.md":              "fns\n",
+		"docs/note.md":           "one\n",
+	}
+	for name, body := range files {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git(t, dir, "init", "-q")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "one")
+	def := api.Default()
+	build := func(what string) map[string]Archive {
+		t.Helper()
+		archives, err := Build(context.Background(), &def, ARM64, dir, t.TempDir())
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return archives
+	}
+	first := build("first commit")
+	os.WriteFile(filepath.Join(dir, "docs/note.md"), []byte("two\n"), 0o644)
+	git(t, dir, "commit", "-qam", "two")
+	second := build("second commit")
+	os.WriteFile(filepath.Join(dir, "README.md"), []byte("edited, not committed\n"), 0o644)
+	dirty := build("uncommitted edit")
+	for name := range def.Functions {
+		if first[name].SHA256 != second[name].SHA256 {
+			t.Errorf("%s: two commits of the same source built different archives", name)
+		}
+		if first[name].SHA256 != dirty[name].SHA256 {
+			t.Errorf("%s: an uncommitted edit elsewhere built a different archive", name)
+		}
+	}
+}
+
+// BenchmarkBuild is what a preview spends building tollgate's two
+// functions for Lambda (arm64) before it registers anything: with the Go
+// build cache warm, as on every preview after the first. For the first,
+// run it with an empty cache:
+//
+//	GOCACHE=$(mktemp -d) go test ./deploy -run '^$' -bench Build -benchtime 1x
+func BenchmarkBuild(b *testing.B) {
+	def := api.Default()
+	dir, err := lambdabuild.ModuleDir(".")
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := b.TempDir()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Build(context.Background(), &def, ARM64, dir, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -79,78 +78,6 @@ func TestModuleDir(t *testing.T) {
 	os.WriteFile(filepath.Join(other, "go.mod"), []byte("module example.com/other\n"), 0o644)
 	if _, err := ModuleDir(other); err == nil || !strings.Contains(err.Error(), "another Go module") {
 		t.Errorf("ModuleDir in another module = %v", err)
-	}
-}
-
-// git runs git in dir, as a user with no git configuration would.
-func git(t *testing.T, dir string, args ...string) {
-	t.Helper()
-	cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"}, args...)...)
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
-
-// A function built from two commits and from an uncommitted edit of the
-// same source is the same binary, whatever the caller's GOFLAGS (Go's
-// default -buildvcs=auto stamps the commit and a "modified" flag into
-// every binary, so each commit or edit would redeploy every function).
-func TestBuildIgnoresVersionControl(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a binary three times")
-	}
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("no git")
-	}
-	// The caller's GOFLAGS, as on a user's machine: nothing about VCS.
-	t.Setenv("GOFLAGS", "-mod=mod")
-	t.Setenv("GOENV", "off") // this machine's go env file sets -buildvcs=false; a user's does not
-	dir := t.TempDir()
-	files := map[string]string{
-		"go.mod":       "module example.com/fn\n\ngo 1.22\n",
-		"main.go":      "package main\n\nfunc main() { println(\"fn\") }\n",
-		"README.md":    "fn\n",
-		"cmd/x/x.go":   "package main\n\nfunc main() {}\n",
-		"docs/note.md": "one\n",
-	}
-	for name, body := range files {
-		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	git(t, dir, "init", "-q")
-	git(t, dir, "add", ".")
-	git(t, dir, "commit", "-qm", "one")
-
-	host := Target{runtime.GOOS, runtime.GOARCH}
-	build := func(what string) []byte {
-		t.Helper()
-		paths, err := Build(context.Background(), dir, t.TempDir(), host, map[string]string{"fn": "."})
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		b, err := os.ReadFile(paths["fn"])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	first := build("first commit")
-	os.WriteFile(filepath.Join(dir, "docs/note.md"), []byte("two\n"), 0o644)
-	git(t, dir, "commit", "-qam", "two")
-	second := build("second commit")
-	os.WriteFile(filepath.Join(dir, "README.md"), []byte("edited, not committed\n"), 0o644)
-	dirty := build("uncommitted edit")
-	if !bytes.Equal(first, second) {
-		t.Error("two commits of the same function source built different binaries")
-	}
-	if !bytes.Equal(first, dirty) {
-		t.Error("an uncommitted edit outside the function built a different binary")
-	}
-	if bytes.Contains(first, []byte("vcs.revision")) {
-		t.Error("the binary carries vcs.revision")
 	}
 }
 
