@@ -4,9 +4,10 @@
 // sources, validation regex, result TTL), the gateway responses and the
 // access log format.
 //
-// One Definition serves both worlds: the Pulumi program renders it to API
-// Gateway resources, and the local gateway (cmd/local) serves it on
-// localhost with the same semantics. So the definition holds only what
+// One Definition serves both worlds through one OpenAPI 3.0 document with
+// API Gateway's extensions (Document): the Pulumi program imports it as
+// the REST API, and the local gateway (cmd/local) serves what it reads
+// back from it (ParseDocument) on localhost with the same semantics. So the definition holds only what
 // both can honour, and Validate refuses, before anything is deployed or
 // served, whatever API Gateway would refuse or tollgate could not serve
 // safely (such as a REQUEST authorizer whose cache key leaves out the
@@ -22,6 +23,8 @@
 //     https://docs.aws.amazon.com/apigateway/latest/developerguide/configure-api-gateway-lambda-authorization.html
 //   - gateway responses:
 //     https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
+//   - the OpenAPI extensions:
+//     https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions.html
 //   - access log variables:
 //     https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html
 package api

@@ -29,25 +29,37 @@
 //     api.Definition.AuthorizerEnv, with the secret's ARN), optional
 //     reserved concurrency. The archives come from Build: the same source
 //     gives the same bytes, so an unchanged function shows no diff.
-//   - The REST API (regional): a resource per path segment, a method and an
-//     AWS_PROXY integration per route, one CUSTOM authorizer (TOKEN or
-//     REQUEST) with the Definition's identity sources, validation regex and
-//     result TTL, and Lambda permissions scoped to this API: the
-//     authorizer's to .../authorizers/<id>, each route's to
-//     .../*/<METHOD>/<path>.
-//   - A deployment replaced whenever a route, the authorizer, an
-//     integration or a gateway response changes (a hash trigger; the new one
-//     is created before the old is deleted), and a stage with throttling,
-//     JSON access logs (api.AccessLogFormat) and method metrics.
-//   - Gateway responses from the Definition: the same bodies and headers
-//     the local gateway (internal/gateway) answers with.
+//   - The REST API (regional), imported from one OpenAPI document
+//     (api.Definition.Document, with the functions' invoke ARNs; the
+//     Document output): every route with its AWS_PROXY integration, the
+//     CUSTOM authorizer (TOKEN or REQUEST, identity sources, validation
+//     regex, result TTL), the gateway responses (the same bodies and
+//     headers the local gateway answers with) and the API key source.
+//     The provider puts it in overwrite mode, so a removed route is gone.
+//     There is no resource per route, method or integration.
+//   - Lambda permissions scoped to this API: the authorizer's to
+//     .../authorizers/*, each route's to .../*/<METHOD>/<path>, each with
+//     a statement id of its own (StatementID).
+//   - A deployment whose trigger is the document's SHA-256, so it is
+//     replaced exactly when the document changes (the new one is created
+//     before the old is deleted), and a stage with throttling, JSON access
+//     logs (api.AccessLogFormat) and method metrics.
+//   - With Args.AccountLogsRole: the Region's API Gateway account settings
+//     name the account's logging role, AccountLogsRoleName, created only
+//     if the account has none; both are retained on destroy, since every
+//     tollgate stack of the account shares them.
 //   - With Args.UsagePlan: a usage plan with quota and throttle, an API key
 //     per client on it, the keys' usageKey in the keyring, and the API's
 //     key source AUTHORIZER.
 //
-// New checks Args (Args.Validate) and builds the functions before it
+// New checks Args (Args.Validate) and its name (CheckName: every derived
+// name must fit the provider's limits) and builds the functions before it
 // registers anything: a configuration error, wrapping ErrConfig, or a
 // compile error leaves the stack untouched.
+//
+// The provider's behaviour this package relies on (autonaming, validation,
+// which changes replace a resource) is cited beside each use, and the
+// tests run New against mocks that apply it (internal/pulumimock).
 //
 // Resource tags come from the AWS provider New is given (the root program
 // sets default tags from the stack's configuration).

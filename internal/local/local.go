@@ -1,7 +1,8 @@
 // Package local runs tollgate on this machine: it builds the Lambda
 // functions for the host, runs them as processes behind the local Lambda
 // Runtime API (lambdalocal), serves the API through the local API Gateway
-// (gateway) and, unless told to use another endpoint, serves the keyring
+// (gateway) from the OpenAPI document the deploy imports (Served) and,
+// unless told to use another endpoint, serves the keyring
 // through a local Secrets Manager endpoint (localsm). cmd/local parses
 // flags and signals and hands off to Start; the end-to-end tests use the
 // same Start on port 0.
