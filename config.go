@@ -128,10 +128,9 @@ func defaultConfig() stackConfig {
 
 // setLogLevel sets the authorizer's log level.
 func (c *stackConfig) setLogLevel(level string) {
-	c.function("authorizer", func(f *api.Function) error {
-		f.Env = map[string]string{authorizer.EnvLogLevel: level}
-		return nil
-	})
+	f := c.Args.Definition.Functions["authorizer"]
+	f.Env = map[string]string{authorizer.EnvLogLevel: level}
+	c.Args.Definition.Functions["authorizer"] = f
 }
 
 // loadConfig reads the stack's configuration: every tollgate:* setting,

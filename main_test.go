@@ -515,10 +515,16 @@ func TestStackNamesAndSettingsAtTheirEdges(t *testing.T) {
 // any resource, the provider included, is created.
 func TestFailedBuildCreatesNothing(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(dir+"/go.mod", []byte("module tollgate\n\ngo 1.26.0\n"), 0o644)
+	if err := os.WriteFile(dir+"/go.mod", []byte("module tollgate\n\ngo 1.26.0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, fn := range []string{"authorizer", "handler"} {
-		os.MkdirAll(dir+"/cmd/"+fn, 0o755)
-		os.WriteFile(dir+"/cmd/"+fn+"/main.go", []byte("package main\n\nfunc main() { missing"+fn+"() }\n"), 0o644)
+		if err := os.MkdirAll(dir+"/cmd/"+fn, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dir+"/cmd/"+fn+"/main.go", []byte("package main\n\nfunc main() { missing"+fn+"() }\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cfg := devStack(t)
 	t.Chdir(dir)

@@ -29,7 +29,7 @@ func newSecretEndpoint(t *testing.T) *secretEndpoint {
 		e.calls.Add(1)
 		e.last.Store(r)
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		json.NewEncoder(w).Encode(map[string]any{
+		_ = json.NewEncoder(w).Encode(map[string]any{
 			"ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:s-abcdef", "Name": "s", "VersionId": "v1",
 			"SecretString": `{"keys":[{"id":"env","key":"` + envKey + `"}]}`, "VersionStages": []string{"AWSCURRENT"},
 		})

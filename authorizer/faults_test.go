@@ -60,10 +60,10 @@ func newFaultyEndpoint(t *testing.T) *faultyEndpoint {
 	}
 	e := &faultyEndpoint{addr: ln.Addr().String(), ln: ln, keyring: keyringOf(faultKey), done: make(chan struct{})}
 	e.srv = &http.Server{Handler: http.HandlerFunc(e.serve)}
-	go e.srv.Serve(ln)
+	go func() { _ = e.srv.Serve(ln) }()
 	t.Cleanup(func() {
 		close(e.done)
-		e.srv.Close()
+		_ = e.srv.Close()
 	})
 	return e
 }
@@ -84,7 +84,7 @@ func (e *faultyEndpoint) set(t *testing.T, fault string) {
 	case fault == faultRefuse && was != faultRefuse:
 		// Close the listener, and the client's idle keep-alive
 		// connections with it, which would otherwise still be served.
-		e.ln.Close()
+		_ = e.ln.Close()
 		e.srv.SetKeepAlivesEnabled(false)
 	case fault != faultRefuse && was == faultRefuse:
 		e.srv.SetKeepAlivesEnabled(true)
@@ -93,7 +93,7 @@ func (e *faultyEndpoint) set(t *testing.T, fault string) {
 			t.Fatalf("listen again on %s: %v", e.addr, err)
 		}
 		e.ln = ln
-		go e.srv.Serve(ln)
+		go func() { _ = e.srv.Serve(ln) }()
 	}
 }
 
@@ -104,7 +104,10 @@ func (e *faultyEndpoint) rotate(key string) {
 }
 
 func (e *faultyEndpoint) serve(w http.ResponseWriter, r *http.Request) {
-	var in struct{ SecretId, VersionStage string }
+	var in struct {
+		SecretID     string `json:"SecretId"`
+		VersionStage string
+	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -138,7 +141,7 @@ func (e *faultyEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"ARN":"arn:aws:secretsmanager:eu-west-1:123456789012:secret:x","SecretString":"{\"keys\":[{`)
 		return
 	}
-	json.NewEncoder(w).Encode(map[string]any{
+	_ = json.NewEncoder(w).Encode(map[string]any{
 		"ARN":  "arn:aws:secretsmanager:eu-west-1:123456789012:secret:" + faultSecret + "-abcdef",
 		"Name": faultSecret, "VersionId": "v1", "SecretString": keyring, "VersionStages": []string{authorizer.StageCurrent},
 	})

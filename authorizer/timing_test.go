@@ -53,7 +53,7 @@ func timingKeys(n int) []Key {
 	keys := make([]Key, n)
 	for i := range keys {
 		var b [32]byte
-		rng.Read(b[:])
+		_, _ = rng.Read(b[:])
 		keys[i] = Key{ID: fmt.Sprintf("key-%03d", i), Key: "tg_" + base64.RawURLEncoding.EncodeToString(b[:])}
 	}
 	return keys

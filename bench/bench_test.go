@@ -142,7 +142,7 @@ func BenchmarkColdProcess(b *testing.B) {
 				reports := make(chan lambdalocal.Report, 1)
 				p := newPool(b, impl, env, func(r lambdalocal.Report) { reports <- r })
 				out, err := p.Invoke(context.Background(), ev)
-				p.Close()
+				_ = p.Close()
 				if got := decision(out, err); got != "allow" && !(impl == "hello" && string(out) == `"hello"`) {
 					b.Fatalf("%s decided %s, want allow", impl, got)
 				}

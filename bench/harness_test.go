@@ -186,7 +186,7 @@ var (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if buildDir != "" {
-		os.RemoveAll(buildDir)
+		_ = os.RemoveAll(buildDir)
 	}
 	os.Exit(code)
 }
@@ -259,7 +259,7 @@ func newPool(tb testing.TB, impl string, env map[string]string, report func(lamb
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { p.Close() })
+	tb.Cleanup(func() { _ = p.Close() })
 	return p
 }
 

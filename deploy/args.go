@@ -26,8 +26,9 @@ type Arch string
 const (
 	// ARM64 is AWS Graviton, Lambda's cheaper and usually faster choice.
 	ARM64 Arch = "arm64"
-	// X86_64 is 64-bit x86.
-	X86_64 Arch = "x86_64"
+	// X86_64 is 64-bit x86, named as Lambda names it.
+	X86_64 Arch = "x86_64" //nolint:staticcheck // ST1003: the name is Lambda's, x86_64
+
 )
 
 // goarch is the Go architecture that builds for a.

@@ -86,7 +86,7 @@ func checkBootstrap(t *testing.T, archive []byte, machine elf.Machine) {
 		t.Fatal(err)
 	}
 	bin, err := io.ReadAll(rc)
-	rc.Close()
+	_ = rc.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,9 +143,15 @@ func TestNewBuilds(t *testing.T) {
 // resource is registered.
 func TestFailedBuildCreatesNothing(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module tollgate\n\ngo 1.26.0\n"), 0o644)
-	os.MkdirAll(filepath.Join(dir, "cmd", "broken"), 0o755)
-	os.WriteFile(filepath.Join(dir, "cmd", "broken", "main.go"), []byte("package main\n\nfunc main() { undefinedThing() }\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module tollgate\n\ngo 1.26.0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "cmd", "broken"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cmd", "broken", "main.go"), []byte("package main\n\nfunc main() { undefinedThing() }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	args := testArgs(t)
 	args.Archives = nil
@@ -227,7 +233,9 @@ func TestArchivesIgnoreVersionControl(t *testing.T) {
 		"docs/note.md":           "one\n",
 	}
 	for name, body := range files {
-		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -245,10 +253,14 @@ func TestArchivesIgnoreVersionControl(t *testing.T) {
 		return archives
 	}
 	first := build("first commit")
-	os.WriteFile(filepath.Join(dir, "docs/note.md"), []byte("two\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "docs/note.md"), []byte("two\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	git(t, dir, "commit", "-qam", "two")
 	second := build("second commit")
-	os.WriteFile(filepath.Join(dir, "README.md"), []byte("edited, not committed\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte("edited, not committed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	dirty := build("uncommitted edit")
 	for name := range def.Functions {
 		if first[name].SHA256 != second[name].SHA256 {

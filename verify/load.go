@@ -83,7 +83,7 @@ func Load(ctx context.Context, base string, targets []Target, concurrency int, d
 					continue
 				}
 				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
+				_ = resp.Body.Close()
 				me.lat = append(me.lat, time.Since(t0))
 				if resp.StatusCode >= 500 {
 					me.fivexx++

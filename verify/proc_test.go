@@ -28,7 +28,7 @@ func TestTree(t *testing.T) {
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer child.Process.Kill()
+	defer func() { _ = child.Process.Kill() }()
 	alone, err := Tree(child.Process.Pid)
 	if err != nil || len(alone) != 1 || alone[0].RSS <= 0 {
 		t.Fatalf("Tree(child) = %+v, %v", alone, err)

@@ -23,7 +23,7 @@ func (g *Gateway) logAccess(x *exchange) {
 	}
 	line = append(line, '}', '\n')
 	g.logMu.Lock()
-	g.cfg.AccessLog.Write(line)
+	_, _ = g.cfg.AccessLog.Write(line)
 	g.logMu.Unlock()
 }
 

@@ -77,7 +77,9 @@ func TestCachedPolicyScopedToOneMethodARN(t *testing.T) {
 	s := newSetup(t, nil)
 	s.auth.set(func(_ context.Context, event []byte) ([]byte, error) {
 		var ev tokenEvent
-		json.Unmarshal(event, &ev)
+		if err := json.Unmarshal(event, &ev); err != nil {
+			t.Fatal(err)
+		}
 		return []byte(policyAnswer(`[{"Action":"execute-api:Invoke","Effect":"Allow","Resource":"` + ev.MethodARN + `"}]`)), nil
 	})
 	wantStatus(t, s, call{auth: goodToken}, 200)

@@ -216,7 +216,7 @@ func (g *Gateway) fail(x *exchange, t api.ResponseType, status int, message stri
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	x.w.WriteHeader(resp.StatusCode)
-	x.w.Write(body)
+	_, _ = x.w.Write(body)
 	x.status, x.responseLength = resp.StatusCode, len(body)
 }
 
@@ -265,7 +265,7 @@ func (g *Gateway) integrate(x *exchange) {
 	h.Set("x-amzn-RequestId", x.id)
 	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
 	x.w.WriteHeader(resp.StatusCode)
-	x.w.Write(resp.body)
+	_, _ = x.w.Write(resp.body)
 	x.status, x.responseLength = resp.StatusCode, len(resp.body)
 }
 

@@ -75,7 +75,9 @@ func TestModuleDir(t *testing.T) {
 		t.Error("ModuleDir outside any module succeeded")
 	}
 	other := t.TempDir()
-	os.WriteFile(filepath.Join(other, "go.mod"), []byte("module example.com/other\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(other, "go.mod"), []byte("module example.com/other\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := ModuleDir(other); err == nil || !strings.Contains(err.Error(), "another Go module") {
 		t.Errorf("ModuleDir in another module = %v", err)
 	}

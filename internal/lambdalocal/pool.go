@@ -345,7 +345,7 @@ func (p *Pool) start(n int) (*instance, error) {
 	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", in.error)
 	mux.HandleFunc("POST /2018-06-01/runtime/init/error", in.initError)
 	in.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go in.srv.Serve(ln)
+	go func() { _ = in.srv.Serve(ln) }()
 
 	f := p.fn
 	cmd := exec.Command(f.Binary)
@@ -367,13 +367,13 @@ func (p *Pool) start(n int) (*instance, error) {
 	in.mu.Unlock()
 	if err != nil {
 		in.initTimer.Stop()
-		in.srv.Close()
+		_ = in.srv.Close()
 		return nil, fmt.Errorf("lambdalocal: start %s: %w", f.Name, err)
 	}
 	go func() {
 		err := cmd.Wait()
 		cmd.Stdout.(*lineWriter).Flush()
-		in.srv.Close()
+		_ = in.srv.Close()
 		in.mu.Lock()
 		in.initTimer.Stop()
 		in.dead = true
@@ -512,7 +512,7 @@ func (in *instance) next(w http.ResponseWriter, r *http.Request) {
 	h.Set("Lambda-Runtime-Invoked-Function-Arn", p.ARN())
 	h.Set("Lambda-Runtime-Trace-Id", reqid.TraceID(inv.id, time.Now())+";Sampled=0")
 	h.Set("Content-Type", "application/json")
-	w.Write(inv.payload)
+	_, _ = w.Write(inv.payload)
 }
 
 // take ends the current invocation if its id is id, and reports on it.
@@ -634,7 +634,7 @@ func accepted(w http.ResponseWriter) {
 func runtimeError(w http.ResponseWriter, status int, typ, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(FunctionError{Type: typ, Message: msg})
+	_ = json.NewEncoder(w).Encode(FunctionError{Type: typ, Message: msg})
 }
 
 // killFor kills the instance, recording why for the invocation it runs.
@@ -672,7 +672,7 @@ func (l *lineWriter) Write(p []byte) (int, error) {
 			break
 		}
 		line := l.buf.Next(i + 1)
-		l.w.Write(append([]byte(l.prefix), line...))
+		_, _ = l.w.Write(append([]byte(l.prefix), line...))
 	}
 	return len(p), nil
 }
@@ -682,7 +682,7 @@ func (l *lineWriter) Flush() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.buf.Len() > 0 {
-		l.w.Write(append(append([]byte(l.prefix), l.buf.Bytes()...), '\n'))
+		_, _ = l.w.Write(append(append([]byte(l.prefix), l.buf.Bytes()...), '\n'))
 		l.buf.Reset()
 	}
 }

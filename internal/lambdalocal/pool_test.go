@@ -30,11 +30,11 @@ func TestMain(m *testing.M) {
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building the test function: %v\n%s", err, out)
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir)
 		os.Exit(1)
 	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }
 
@@ -49,7 +49,7 @@ func newPool(t *testing.T, edit func(f *Function)) (*Pool, *logsink.Buffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.Close() })
+	t.Cleanup(func() { _ = p.Close() })
 	return p, logs
 }
 
@@ -240,7 +240,7 @@ func TestScaleOut(t *testing.T) {
 func TestLogs(t *testing.T) {
 	p, logs := newPool(t, nil)
 	mustInvoke(t, p, `{"log":"hello from the function"}`, `"logged"`)
-	p.Close()
+	_ = p.Close()
 	if !strings.Contains(logs.String(), "[testfn 1] hello from the function\n") {
 		t.Errorf("logs = %q", logs.String())
 	}
@@ -259,7 +259,7 @@ func TestCloseKillsEveryInstance(t *testing.T) {
 		pids = append(pids, in.cmd.Process.Pid)
 	}
 	p.mu.Unlock()
-	p.Close()
+	_ = p.Close()
 	if s := p.Stats(); s.Instances != 0 {
 		t.Errorf("after Close, %d instances", s.Instances)
 	}

@@ -10,6 +10,6 @@ import (
 // killGroup kills the instance's process and everything it started.
 func killGroup(cmd *exec.Cmd) {
 	if cmd != nil && cmd.Process != nil {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
 }

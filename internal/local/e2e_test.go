@@ -58,12 +58,12 @@ func TestMain(m *testing.M) {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir)
 		os.Exit(1)
 	}
 	binDir = dir
 	code := m.Run()
-	os.RemoveAll(dir)
+	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }
 
@@ -93,7 +93,7 @@ func start(t *testing.T, edit func(c *Config)) *Main {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		m.Close()
+		_ = m.Close()
 		if t.Failed() {
 			t.Logf("logs:\n%s", logs)
 		}
@@ -131,7 +131,7 @@ func trySend(m *Main, method, path, token, body string) (answer, error) {
 	if err != nil {
 		return answer{}, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return answer{}, err
@@ -280,7 +280,9 @@ func (f *flakyEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func TestSecretsEndpointDownThenBack(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keyring.json")
-	os.WriteFile(path, []byte(keyring), 0o600)
+	if err := os.WriteFile(path, []byte(keyring), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	store, err := localsm.Open("tollgate/e2e/keyring", path, "us-east-1", "123456789012", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -378,7 +380,7 @@ func TestAuthorizerKilledUnderLoad(t *testing.T) {
 	for range 5 {
 		time.Sleep(200 * time.Millisecond)
 		for _, pid := range m.Pools["authorizer"].PIDs() {
-			syscall.Kill(pid, syscall.SIGKILL) // it may have exited already
+			_ = syscall.Kill(pid, syscall.SIGKILL) // it may have exited already
 		}
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -496,7 +498,7 @@ func TestCORS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != origin ||
 		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
 		t.Errorf("preflight = %d %v, want 204 allowing the origin and the Authorization header", resp.StatusCode, resp.Header)

@@ -63,8 +63,8 @@ func load(t *testing.T, url, token string, n, c int, limit time.Duration) loadRe
 					bad.Add(1)
 					continue
 				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
 				lat[w] = append(lat[w], time.Since(t0))
 				if resp.StatusCode != 200 {
 					bad.Add(1)

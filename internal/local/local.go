@@ -110,7 +110,7 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 	m := &Main{Pools: map[string]*lambdalocal.Pool{}}
 	defer func() {
 		if err != nil {
-			m.Close()
+			_ = m.Close()
 		}
 	}()
 	if err := fill(&cfg); err != nil {
@@ -132,12 +132,12 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 
 	authEnv, err := m.secrets(ctx, cfg, &def)
 	if err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return nil, err
 	}
 	bins, err := binaries(ctx, cfg, &def)
 	if err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return nil, err
 	}
 	invokers := map[string]gateway.Invoker{}
@@ -156,7 +156,7 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 			Logs:     cfg.FunctionLogs,
 		})
 		if err != nil {
-			ln.Close()
+			_ = ln.Close()
 			return nil, err
 		}
 		m.Pools[name] = p
@@ -169,7 +169,7 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 		AccessLog:  cfg.AccessLog,
 	})
 	if err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return nil, err
 	}
 	m.serve(ln, m.Gateway)
@@ -353,7 +353,7 @@ func devKeyring(cfg Config) (string, error) {
 		return "", err
 	}
 	if _, err := f.Write(doc); err != nil {
-		f.Close()
+		_ = f.Close()
 		return "", err
 	}
 	if err := f.Close(); err != nil {
@@ -385,7 +385,7 @@ func (m *Main) serve(ln net.Listener, h http.Handler) {
 	// read whole; the gateway refuses more than API Gateway's 10 KB itself.
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 	m.servers = append(m.servers, srv)
-	go srv.Serve(ln)
+	go func() { _ = srv.Serve(ln) }()
 }
 
 // Routes prints what the user can call: one curl line per route.

@@ -32,7 +32,7 @@ func TestDevelopmentKeyring(t *testing.T) {
 		if a := send(t, m, "GET", "/health", "", ""); a.status != 200 {
 			t.Fatalf("GET /health = %d", a.status)
 		}
-		m.Close()
+		_ = m.Close()
 		return out.String()
 	}
 	first := run()
@@ -70,7 +70,7 @@ func TestBusyPort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	_, err = Start(context.Background(), Config{Addr: ln.Addr().String(), BinDir: binDir, StateDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "listen on "+ln.Addr().String()) {
 		t.Fatalf("Start on a busy port = %v", err)
@@ -79,7 +79,9 @@ func TestBusyPort(t *testing.T) {
 
 func TestInvalidKeysFile(t *testing.T) {
 	keys := filepath.Join(t.TempDir(), "keys.json")
-	os.WriteFile(keys, []byte(`{"keys":[{"id":"weak","key":"hunter2"}]}`), 0o600)
+	if err := os.WriteFile(keys, []byte(`{"keys":[{"id":"weak","key":"hunter2"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	_, err := Start(context.Background(), Config{Addr: "127.0.0.1:0", BinDir: binDir, StateDir: t.TempDir(), KeysFile: keys})
 	if err == nil || !strings.Contains(err.Error(), `key "weak"`) || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("Start with a weak key = %v, want an error naming the key by id only", err)
@@ -97,7 +99,7 @@ func TestCloseStopsEveryProcess(t *testing.T) {
 	if len(pids) != 2 {
 		t.Fatalf("%d function processes running, want 2", len(pids))
 	}
-	m.Close()
+	_ = m.Close()
 	for _, pid := range pids {
 		if syscall.Kill(pid, 0) == nil {
 			t.Errorf("process %d still running after Close", pid)

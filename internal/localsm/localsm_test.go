@@ -109,7 +109,7 @@ func TestEditingTheFileRotates(t *testing.T) {
 	wantValue(t, c, "tollgate/dev/keyring", "AWSPREVIOUS", keyringB)
 
 	// A deleted file serves the last version.
-	os.Remove(path)
+	_ = os.Remove(path)
 	wantValue(t, c, "tollgate/dev/keyring", "AWSCURRENT", keyringC)
 }
 

@@ -12,7 +12,7 @@ func TestConcurrentWrites(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 100 {
-				b.Write([]byte("line\n"))
+				_, _ = b.Write([]byte("line\n"))
 				_ = b.String()
 			}
 		})

@@ -10,7 +10,9 @@ const marker = "<!-- figures -->"
 
 func TestReplace(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "README.md")
-	os.WriteFile(path, []byte("# bench\n\n"+marker+"\nold table\n"+marker+"\n\nafter\n"), 0o644)
+	if err := os.WriteFile(path, []byte("# bench\n\n"+marker+"\nold table\n"+marker+"\n\nafter\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := Replace(path, marker, []byte("new table\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -19,7 +21,9 @@ func TestReplace(t *testing.T) {
 		t.Errorf("README =\n%s\nwant\n%s", b, want)
 	}
 	for _, doc := range []string{"no markers\n", marker + " once\n", marker + marker + marker} {
-		os.WriteFile(path, []byte(doc), 0o644)
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		if err := Replace(path, marker, []byte("x")); err == nil {
 			t.Errorf("Replace in %q succeeded", doc)
 		}

@@ -63,7 +63,7 @@ func Start(t testing.TB) *Server {
 	for {
 		resp, err := http.Get(s.URL + "/moto-api/")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			return s
 		}
 		select {
@@ -136,6 +136,6 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }

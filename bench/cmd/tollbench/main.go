@@ -94,7 +94,7 @@ func binarySizes(ctx context.Context, root string) ([]results.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	var rs []results.Result
 	for _, arch := range []string{"arm64", "amd64"} {
 		paths, err := lambdabuild.Build(ctx, root, filepath.Join(dir, arch), lambdabuild.Target{GOOS: "linux", GOARCH: arch}, bench.Functions)

@@ -14,7 +14,7 @@ func fixtureRows(t *testing.T, armBytes float64) []results.Row {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	set, err := results.Parse(f)
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@ func sample(t *testing.T) *Set {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	set, err := Parse(f)
 	if err != nil {
 		t.Fatal(err)

@@ -142,7 +142,7 @@ func timing(ctx context.Context, root string, o options, b *strings.Builder) boo
 		fmt.Fprintf(b, "timing: %v\n", err)
 		return false
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	began := time.Now()
 	for p := range o.timingProcesses {
 		out := filepath.Join(dir, fmt.Sprintf("run%d.json", p))
@@ -285,7 +285,7 @@ func load(ctx context.Context, root string, o options, b *strings.Builder) bool 
 		fmt.Fprintf(b, "load: %v\n", err)
 		return false
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	bin := filepath.Join(dir, "tollgate-local")
 	if out, err := goCmd(ctx, root, nil, "build", "-o", bin, "./cmd/local"); err != nil {
 		fmt.Fprintf(b, "load: building cmd/local: %v\n%s\n", err, out)
@@ -432,7 +432,7 @@ func loadOnce(ctx context.Context, root, bin, keys, ttl string, targets []verify
 	if err != nil {
 		return r, mem, 0, nil, err
 	}
-	defer logf.Close()
+	defer func() { _ = logf.Close() }()
 	gw := exec.CommandContext(ctx, bin, "-addr", "127.0.0.1:0", "-keys", keys, "-ttl", ttl)
 	gw.Dir = root // it builds the functions from the checkout
 	gw.Stderr = logf
@@ -443,13 +443,13 @@ func loadOnce(ctx context.Context, root, bin, keys, ttl string, targets []verify
 	// stop asks the gateway to stop (it stops its functions), and kills
 	// it if it has not within 15 s.
 	stop := sync.OnceFunc(func() {
-		gw.Process.Signal(os.Interrupt)
+		_ = gw.Process.Signal(os.Interrupt)
 		done := make(chan error, 1)
 		go func() { done <- gw.Wait() }()
 		select {
 		case <-done:
 		case <-time.After(15 * time.Second):
-			gw.Process.Kill()
+			_ = gw.Process.Kill()
 			<-done
 		}
 	})
@@ -458,7 +458,7 @@ func loadOnce(ctx context.Context, root, bin, keys, ttl string, targets []verify
 	if err != nil {
 		return r, mem, 0, nil, err
 	}
-	go io.Copy(io.Discard, stdout)
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
 
 	// Sample memory while the worker loads the gateway.
 	samples := make(chan []verify.Memory, 1)
@@ -503,7 +503,7 @@ func loadOnce(ctx context.Context, root, bin, keys, ttl string, targets []verify
 	if err != nil {
 		return r, mem, 0, nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	lines, leaks, err := leakscan.New(secrets...).Scan(f)
 	if lines == 0 && err == nil {
 		err = errors.New("the gateway wrote no log lines to scan")
