@@ -27,6 +27,8 @@ type stackConfig struct {
 	Name   string
 	Region string
 	Tags   map[string]string
+	// provider are the AWS provider's inputs (providerInputs).
+	provider pulumi.Map
 
 	validationRegex string
 	corsAllowOrigin string
@@ -182,6 +184,10 @@ func loadConfig(ctx *pulumi.Context) (stackConfig, error) {
 		tags[k] = v
 	}
 	c.Tags = tags
+	var err error
+	if c.provider, err = providerInputs(ctx, c); err != nil {
+		return c, err
+	}
 	c.Name = ctx.Project() + "-" + ctx.Stack()
 	if err := deploy.CheckName(c.Name, &c.Args.Definition); err != nil {
 		return c, fmt.Errorf("%w (the project name %q, '-', and the stack name %q)", err, ctx.Project(), ctx.Stack())

@@ -346,13 +346,7 @@ func TestProgram(t *testing.T) {
 		t.Fatal(err)
 	}
 	provider := m.One(t, "pulumi:providers:aws")
-	var defaultTags struct {
-		Tags map[string]any `json:"tags"`
-	}
-	if err := json.Unmarshal([]byte(provider.Str("defaultTags")), &defaultTags); err != nil {
-		t.Fatalf("provider defaultTags %q: %v", provider.Str("defaultTags"), err)
-	}
-	tags := defaultTags.Tags
+	tags := provider.Obj("defaultTags")["tags"].(map[string]any)
 	wantTags := map[string]any{"tollgate:project": "tollgate", "tollgate:stack": "dev", "environment": "dev"}
 	if !reflect.DeepEqual(tags, wantTags) || provider.Str("region") != "eu-west-1" {
 		t.Errorf("provider = %v, want region eu-west-1 and default tags %v", provider.Inputs, wantTags)
@@ -424,9 +418,20 @@ func TestProviderHonoursStackSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := m.One(t, "pulumi:providers:aws")
-	for _, k := range []string{"profile", "assumeRole", "sharedCredentialsFiles", "allowedAccountIds", "skipMetadataApiCheck", "accessKey"} {
+	for _, k := range []string{"profile", "accessKey"} {
 		if p.Str(k) != cfg["aws:"+k] {
 			t.Errorf("provider %s = %q, want the stack's %q", k, p.Str(k), cfg["aws:"+k])
+		}
+	}
+	wantTyped := map[string]any{
+		"assumeRole":             map[string]any{"roleArn": "arn:aws:iam::210987654321:role/deploy", "sessionName": "tollgate"},
+		"sharedCredentialsFiles": []any{"/home/me/.aws/credentials"},
+		"allowedAccountIds":      []any{"210987654321"},
+		"skipMetadataApiCheck":   false,
+	}
+	for k, want := range wantTyped {
+		if got := p.Inputs[k]; !reflect.DeepEqual(got, want) {
+			t.Errorf("provider %s = %#v, want the stack's %#v, typed as the provider's argument", k, got, want)
 		}
 	}
 	if !p.Secrets["accessKey"] {
@@ -435,14 +440,17 @@ func TestProviderHonoursStackSettings(t *testing.T) {
 	if p.Str("region") != "us-west-2" {
 		t.Errorf("region = %q", p.Str("region"))
 	}
-	var dt struct {
-		Tags map[string]string `json:"tags"`
+	tags, _ := p.Obj("defaultTags")["tags"].(map[string]any)
+	if tags["team"] != "payments" || tags["tollgate:stack"] != "dev" {
+		t.Errorf("defaultTags = %v, want the stack's and tollgate's", p.Inputs["defaultTags"])
 	}
-	if err := json.Unmarshal([]byte(p.Str("defaultTags")), &dt); err != nil || dt.Tags["team"] != "payments" || dt.Tags["tollgate:stack"] != "dev" {
-		t.Errorf("defaultTags = %q (%v), want the stack's and tollgate's", p.Str("defaultTags"), err)
+	if settings := providerSettings(); settings["assumeRole"] == nil || settings["profile"] == nil || len(settings) < 30 {
+		t.Errorf("providerSettings = %v, want every argument of the provider", settings)
 	}
-	if keys := providerSettings(); !slices.Contains(keys, "assumeRole") || !slices.Contains(keys, "profile") || len(keys) < 30 {
-		t.Errorf("providerSettings = %q, want every argument of the provider", keys)
+
+	cfg["aws:skipMetadataApiCheck"] = "maybe"
+	if m, _, _, err := runProgram(t, cfg); !errors.Is(err, deploy.ErrConfig) || !strings.Contains(err.Error(), "aws:skipMetadataApiCheck") || len(m.Resources) != 0 {
+		t.Errorf("a setting of the wrong type: %v, %d resources; want a configuration error naming it, before anything is created", err, len(m.Resources))
 	}
 }
 
