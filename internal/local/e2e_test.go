@@ -9,6 +9,7 @@ package local
 // ../shared/reference/apigateway-authorizer-semantics.md.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -316,6 +317,34 @@ func signalAuthorizers(t *testing.T, m *Main, sig syscall.Signal) {
 			t.Fatal(err)
 		}
 	}
+	if sig == syscall.SIGSTOP {
+		for _, pid := range pids {
+			waitStopped(t, pid)
+		}
+	}
+}
+
+// waitStopped waits until the process has stopped. A SIGSTOP takes effect
+// as the process's threads next enter the kernel: on a loaded machine a
+// stopped authorizer was seen answering one more invocation first
+// (TestAuthorizerCrashes failed about once in ten runs beside other
+// tests). Where /proc is not, it waits a moment instead.
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			time.Sleep(50 * time.Millisecond)
+			return
+		}
+		// pid (comm) state ...: the state follows the last ')'.
+		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'T' {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("process %d did not stop within 5s", pid)
 }
 
 func TestAuthorizerCrashes(t *testing.T) {
