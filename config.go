@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"tollgate/api"
@@ -27,8 +28,8 @@ type stackConfig struct {
 	Name   string
 	Region string
 	Tags   map[string]string
-	// provider are the AWS provider's inputs (providerInputs).
-	provider pulumi.Map
+	// provider are the AWS provider's arguments (providerArgs).
+	provider *aws.ProviderArgs
 
 	validationRegex string
 	corsAllowOrigin string
@@ -185,7 +186,7 @@ func loadConfig(ctx *pulumi.Context) (stackConfig, error) {
 	}
 	c.Tags = tags
 	var err error
-	if c.provider, err = providerInputs(ctx, c); err != nil {
+	if c.provider, err = providerArgs(ctx, c); err != nil {
 		return c, err
 	}
 	c.Name = ctx.Project() + "-" + ctx.Stack()

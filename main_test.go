@@ -423,12 +423,16 @@ func TestProviderHonoursStackSettings(t *testing.T) {
 			t.Errorf("provider %s = %q, want the stack's %q", k, p.Str(k), cfg["aws:"+k])
 		}
 	}
+	if role := p.Obj("assumeRole"); role["roleArn"] != "arn:aws:iam::210987654321:role/deploy" || role["sessionName"] != "tollgate" {
+		t.Errorf("provider assumeRole = %v, want the stack's", role)
+	}
 	wantTyped := map[string]any{
-		"assumeRole":             map[string]any{"roleArn": "arn:aws:iam::210987654321:role/deploy", "sessionName": "tollgate"},
 		"sharedCredentialsFiles": []any{"/home/me/.aws/credentials"},
 		"allowedAccountIds":      []any{"210987654321"},
 		"skipMetadataApiCheck":   false,
 	}
+	// The SDK's own defaults stay, as aws.NewProvider sets them.
+	wantTyped["skipRegionValidation"] = true
 	for k, want := range wantTyped {
 		if got := p.Inputs[k]; !reflect.DeepEqual(got, want) {
 			t.Errorf("provider %s = %#v, want the stack's %#v, typed as the provider's argument", k, got, want)

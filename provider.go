@@ -27,48 +27,52 @@ func providerSettings() map[string]reflect.Type {
 	return settings
 }
 
-// newProvider is the AWS provider every resource is created with. Pulumi
+// newProvider is the AWS provider every resource is created with, made
+// as aws.NewProvider makes it (its defaults, its secret inputs, its
+// plugin version) from cfg's arguments (providerArgs).
+func newProvider(ctx *pulumi.Context, cfg stackConfig) (*aws.Provider, error) {
+	return aws.NewProvider(ctx, "aws", cfg.provider)
+}
+
+// providerArgs are the provider's arguments for the stack. Pulumi
 // configures the default provider from the stack's aws:* settings; an
 // explicit provider reads none of them (pulumi/pulumi-aws#1307), so each
 // one the stack sets (aws:profile, aws:assumeRole,
-// aws:sharedCredentialsFiles, aws:allowedAccountIds, …) is passed on here
-// with the type the provider's arguments give it: text as it is, other
-// values (objects, lists, booleans, numbers) decoded from the JSON the CLI
-// passes them in, a secret setting staying secret. The region is the one
-// loadConfig settled on, and the default tags are the stack's
-// aws:defaultTags with tollgate's added.
-func newProvider(ctx *pulumi.Context, cfg stackConfig) (*aws.Provider, error) {
-	var p aws.Provider
-	if err := ctx.RegisterResource("pulumi:providers:aws", "aws", cfg.provider, &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
-}
-
-// providerInputs are the provider's inputs for the stack (see newProvider),
-// read and checked with the rest of the configuration, so that a setting
-// of the wrong type stops the program before anything is built.
-func providerInputs(ctx *pulumi.Context, cfg stackConfig) (pulumi.Map, error) {
-	inputs := pulumi.Map{}
-	for k, typ := range providerSettings() {
+// aws:sharedCredentialsFiles, aws:allowedAccountIds, …) is passed on here,
+// decoded into the argument's own type (text as it is; objects, lists,
+// booleans and numbers from the JSON the CLI passes them in), a secret
+// setting staying secret. The region is the one loadConfig settled on, and
+// the default tags are the stack's aws:defaultTags with tollgate's added.
+// They are read with the rest of the configuration, so that a setting of
+// the wrong type stops the program before anything is built.
+func providerArgs(ctx *pulumi.Context, cfg stackConfig) (*aws.ProviderArgs, error) {
+	args := &aws.ProviderArgs{}
+	fields := reflect.ValueOf(args).Elem()
+	plain := aws.ProviderArgs{}.ElementType()
+	for i := range plain.NumField() {
+		f := plain.Field(i)
+		k, _, _ := strings.Cut(f.Tag.Get("pulumi"), ",")
 		v, ok := ctx.GetConfig("aws:" + k)
 		if !ok || k == "region" || k == "defaultTags" {
 			continue
 		}
-		var in pulumi.Input = pulumi.String(v)
-		if typ.Kind() != reflect.Pointer || typ.Elem().Kind() != reflect.String {
-			var decoded any
-			if err := json.Unmarshal([]byte(v), &decoded); err != nil {
-				return nil, fmt.Errorf("%w: aws:%s: %q is not a %s: %v", deploy.ErrConfig, k, v, typ, err)
-			}
-			in = pulumi.Any(decoded)
+		value := reflect.New(f.Type)
+		if f.Type == reflect.TypeFor[*string]() {
+			value.Elem().Set(reflect.ValueOf(&v))
+		} else if err := json.Unmarshal([]byte(v), value.Interface()); err != nil {
+			return nil, fmt.Errorf("%w: aws:%s: %q is not a %s: %v", deploy.ErrConfig, k, v, f.Type, err)
 		}
+		out := pulumi.ToOutput(value.Elem().Interface())
 		if ctx.IsConfigSecret("aws:" + k) {
-			in = pulumi.ToSecret(in)
+			out = pulumi.ToSecret(out)
 		}
-		inputs[k] = in
+		field := fields.FieldByName(f.Name)
+		if !field.IsValid() || !reflect.TypeOf(out).AssignableTo(field.Type()) {
+			return nil, fmt.Errorf("aws:%s: the provider's argument %s cannot take a %T", k, f.Name, out)
+		}
+		field.Set(reflect.ValueOf(out))
 	}
-	inputs["region"] = pulumi.String(cfg.Region)
+	args.Region = pulumi.StringPtr(cfg.Region)
 	tags := map[string]string{}
 	if v, ok := ctx.GetConfig("aws:defaultTags"); ok {
 		var dt struct {
@@ -80,6 +84,6 @@ func providerInputs(ctx *pulumi.Context, cfg stackConfig) (pulumi.Map, error) {
 		maps.Copy(tags, dt.Tags)
 	}
 	maps.Copy(tags, cfg.Tags)
-	inputs["defaultTags"] = pulumi.Map{"tags": pulumi.ToStringMap(tags)}
-	return inputs, nil
+	args.DefaultTags = &aws.ProviderDefaultTagsArgs{Tags: pulumi.ToStringMap(tags)}
+	return args, nil
 }
