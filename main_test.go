@@ -346,6 +346,9 @@ func TestProgram(t *testing.T) {
 		t.Fatal(err)
 	}
 	provider := m.One(t, "pulumi:providers:aws")
+	if provider.RPC.GetVersion() == "" {
+		t.Error("the provider has no plugin version: the engine could pick another AWS provider than the SDK's")
+	}
 	tags := provider.Obj("defaultTags")["tags"].(map[string]any)
 	wantTags := map[string]any{"tollgate:project": "tollgate", "tollgate:stack": "dev", "environment": "dev"}
 	if !reflect.DeepEqual(tags, wantTags) || provider.Str("region") != "eu-west-1" {
