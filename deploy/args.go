@@ -112,10 +112,13 @@ type Args struct {
 	// then gets an API Gateway API key on the plan, returned by the
 	// authorizer as usageIdentifierKey (API key source AUTHORIZER).
 	UsagePlan *UsagePlan
-	// AccountLogsRole, when set, creates the IAM role API Gateway needs to
-	// write access logs and sets it in the Region's API Gateway account
-	// settings (one per account and Region, reset on destroy). Leave it
-	// unset when the account already has one.
+	// AccountLogsRole, when set, makes the Region's API Gateway account
+	// settings (one per account and Region) name a role API Gateway may
+	// write access logs with: the account's AccountLogsRoleName, created
+	// if the account has none. Every tollgate stack sets the same role,
+	// and neither the role nor the setting is deleted or reset on
+	// destroy, since other stacks may log through them. Leave it unset
+	// when the account's settings name a role of your own.
 	AccountLogsRole bool
 }
 
