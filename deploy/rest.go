@@ -27,12 +27,12 @@ import (
 // endpoint configuration set as arguments are applied again).
 func (d *deployer) restAPI() error {
 	def := d.def()
+	names := d.functionNames()
 	var uris []any
-	for _, fn := range d.functionNames() {
+	for _, fn := range names {
 		uris = append(uris, d.api.Functions[fn].InvokeArn)
 	}
 	usagePlan := d.args.UsagePlan != nil
-	names := d.functionNames()
 	d.document = pulumi.All(uris...).ApplyT(func(vs []any) (string, error) {
 		byName := map[string]string{}
 		for i, v := range vs {

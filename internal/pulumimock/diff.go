@@ -23,9 +23,9 @@ const (
 // replaced (an input the provider cannot change in place, Replace, has
 // changed). Unchanged resources are left out.
 func Diff(before, after *Mocks) map[string]Change {
-	old := index(before)
+	old, now := index(before), index(after)
 	out := map[string]Change{}
-	for key, r := range index(after) {
+	for key, r := range now {
 		o, ok := old[key]
 		switch {
 		case !ok:
@@ -37,7 +37,7 @@ func Diff(before, after *Mocks) map[string]Change {
 		}
 	}
 	for key := range old {
-		if _, ok := index(after)[key]; !ok {
+		if _, ok := now[key]; !ok {
 			out[key] = Delete
 		}
 	}
