@@ -224,15 +224,12 @@ func validateDocument(doc *openapi3.T) error {
 	paths := openapi3.NewPaths()
 	for path, item := range check.Paths.Map() {
 		paths.Set(strings.ReplaceAll(path, "+}", "}"), item)
-		if raw, ok := item.Extensions[extAnyMethod]; ok {
-			rb, _ := json.Marshal(raw)
-			var op openapi3.Operation
-			if err := json.Unmarshal(rb, &op); err != nil {
-				return fmt.Errorf("%w: document: %s %s: %v", ErrInvalid, extAnyMethod, path, err)
-			}
-			if err := op.Validate(context.Background()); err != nil {
-				return fmt.Errorf("%w: document: %s %s: %v", ErrInvalid, extAnyMethod, path, err)
-			}
+		op, err := anyMethod(item)
+		if err == nil && op != nil {
+			err = op.Validate(context.Background())
+		}
+		if err != nil {
+			return fmt.Errorf("%w: document: %s %s: %v", ErrInvalid, extAnyMethod, path, err)
 		}
 	}
 	check.Paths = paths
@@ -240,6 +237,21 @@ func validateDocument(doc *openapi3.T) error {
 		return fmt.Errorf("%w: document: %v", ErrInvalid, err)
 	}
 	return nil
+}
+
+// anyMethod is the operation under a path's
+// x-amazon-apigateway-any-method, or nil: an extension, not an OpenAPI
+// operation, so the loader leaves it undecoded.
+func anyMethod(item *openapi3.PathItem) (*openapi3.Operation, error) {
+	raw, ok := item.Extensions[extAnyMethod]
+	if !ok {
+		return nil, nil
+	}
+	var op openapi3.Operation
+	if err := remarshal(raw, &op); err != nil {
+		return nil, err
+	}
+	return &op, nil
 }
 
 // DocumentHash is the SHA-256 of a document, hex-encoded: what names a
@@ -308,13 +320,12 @@ func ParseDocument(doc []byte, function func(uri string) (string, error)) (Defin
 	for _, path := range slices.Sorted(maps.Keys(t.Paths.Map())) {
 		item := t.Paths.Value(path)
 		ops := item.Operations()
-		if raw, ok := item.Extensions[extAnyMethod]; ok {
-			b, _ := json.Marshal(raw)
-			var op openapi3.Operation
-			if err := json.Unmarshal(b, &op); err != nil {
-				return Definition{}, docErr("%s %s: %v", extAnyMethod, path, err)
-			}
-			ops["ANY"] = &op
+		op, err := anyMethod(item)
+		if err != nil {
+			return Definition{}, docErr("%s %s: %v", extAnyMethod, path, err)
+		}
+		if op != nil {
+			ops["ANY"] = op
 		}
 		for _, method := range slices.Sorted(maps.Keys(ops)) {
 			r, err := parseRoute(method, path, ops[method], scheme, function)
