@@ -2,12 +2,12 @@ package authorizer
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -21,10 +21,6 @@ const (
 	DefaultMaxStale     = 30 * time.Minute
 	DefaultFetchTimeout = 3 * time.Second
 )
-
-// DefaultStages are the secret version stages loaded when Config.Stages is
-// empty: the current keys, and the ones they replaced at the last rotation.
-var DefaultStages = []string{StageCurrent, StagePrevious}
 
 var (
 	// ErrUnauthorized is the error whose message API Gateway turns into
@@ -44,10 +40,9 @@ type Config struct {
 	// Source reads the keyring secret. Required.
 	Source SecretSource
 
-	// Stages are the secret version stages whose keys are accepted, in
-	// order of preference; default DefaultStages. The first one must
-	// exist; if the secret is found deleted, every key is revoked.
-	Stages []string
+	// Function names the function in metrics; default the
+	// AWS_LAMBDA_FUNCTION_NAME Lambda sets, else "authorizer".
+	Function string
 
 	// TokenHeader is the header REQUEST and HTTP API events are read from,
 	// looked up ignoring case; default "Authorization". TOKEN events carry
@@ -110,18 +105,7 @@ func New(cfg Config) (*Authorizer, error) {
 	if cfg.Source == nil {
 		return nil, errors.New("authorizer: Config.Source is required")
 	}
-	stages := cfg.Stages
-	if len(stages) == 0 {
-		stages = DefaultStages
-	}
-	for i, st := range stages {
-		if st == "" {
-			return nil, errors.New("authorizer: empty stage name in Config.Stages")
-		}
-		if slices.Contains(stages[:i], st) {
-			return nil, fmt.Errorf("authorizer: stage %q listed twice in Config.Stages", st)
-		}
-	}
+	function := cmp.Or(cfg.Function, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), "authorizer")
 	header := cfg.TokenHeader
 	if header == "" {
 		header = DefaultTokenHeader
@@ -173,7 +157,7 @@ func New(cfg Config) (*Authorizer, error) {
 		match:  match,
 		store: &keyStore{
 			source:       cfg.Source,
-			stages:       slices.Clone(stages),
+			function:     function,
 			format:       format,
 			ttl:          ttl,
 			maxStale:     maxStale,
@@ -299,9 +283,19 @@ func (a *Authorizer) decide(ctx context.Context, payload []byte, now time.Time) 
 	if len(token) > MaxKeyLength {
 		return refuse(reasonUnknownKey)
 	}
+	if hasKeyPrefix(token) && !CheckKey(token) {
+		// A tollgate key with a wrong checksum is a typo (or a guess):
+		// refused before any lookup. The check reads only the token.
+		return refuse(reasonMistypedKey)
+	}
 	e, ok := a.match(table, token)
 	if !ok {
 		return refuse(reasonUnknownKey)
+	}
+	if reason := e.usableAt(now); reason != "" {
+		d := refuse(reason)
+		d.principal = e.id
+		return d
 	}
 	d := decision{format: ev.format, outcome: outcomeAllow, principal: e.id}
 	if !e.permits(ev.arn, prefix) {

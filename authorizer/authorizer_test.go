@@ -43,7 +43,7 @@ func TestOutcomes(t *testing.T) {
 		wantDeny   []string // REST: Deny resources (an explicit deny)
 		wantSimple string   // HTTP API: the exact answer
 		principal  string
-		stage      string // keyStage in the context
+		stage      string // keyVersion in the context
 	}{
 		// 401: no token, or a token that is not a well-formed credential.
 		{name: "TOKEN empty token", event: tokenEvent("", testARN), wantErr: ErrUnauthorized},
@@ -64,22 +64,22 @@ func TestOutcomes(t *testing.T) {
 		// 401: well-formed but unknown.
 		{name: "TOKEN unknown key", event: tokenEvent("Bearer "+unknownKey, testARN), wantErr: ErrUnauthorized},
 		// Allow on the whole stage.
-		{name: "TOKEN valid key", event: tokenEvent("Bearer "+mobileKey, testARN), wantAllow: []string{allStage}, principal: "mobile-app", stage: StageCurrent},
-		{name: "TOKEN lower-case scheme", event: tokenEvent("bearer "+mobileKey, testARN), wantAllow: []string{allStage}, principal: "mobile-app", stage: StageCurrent},
-		{name: "TOKEN upper-case scheme, two spaces", event: tokenEvent("BEARER  "+mobileKey, testARN), wantAllow: []string{allStage}, principal: "mobile-app", stage: StageCurrent},
-		{name: "TOKEN rotated key from AWSPREVIOUS", event: tokenEvent("Bearer "+oldMobileKey, testARN), wantAllow: []string{allStage}, principal: "mobile-app", stage: StagePrevious},
-		{name: "TOKEN root resource", event: tokenEvent("Bearer "+mobileKey, testPrefix+"GET/"), wantAllow: []string{allStage}, principal: "mobile-app", stage: StageCurrent},
+		{name: "TOKEN valid key", event: tokenEvent("Bearer "+mobileKey, testARN), wantAllow: []string{allStage}, principal: "mobile-app", stage: versionCurrent},
+		{name: "TOKEN lower-case scheme", event: tokenEvent("bearer "+mobileKey, testARN), wantAllow: []string{allStage}, principal: "mobile-app", stage: versionCurrent},
+		{name: "TOKEN upper-case scheme, two spaces", event: tokenEvent("BEARER  "+mobileKey, testARN), wantAllow: []string{allStage}, principal: "mobile-app", stage: versionCurrent},
+		{name: "TOKEN rotated key within its grace", event: tokenEvent("Bearer "+oldMobileKey, testARN), wantAllow: []string{allStage}, principal: "mobile-app", stage: versionPrevious},
+		{name: "TOKEN root resource", event: tokenEvent("Bearer "+mobileKey, testPrefix+"GET/"), wantAllow: []string{allStage}, principal: "mobile-app", stage: versionCurrent},
 		{name: "TOKEN aws-cn partition kept", event: tokenEvent("Bearer "+mobileKey, "arn:aws-cn:execute-api:cn-north-1:123456789012:a1b2c3d4e5/prod/GET/hello"),
-			wantAllow: []string{"arn:aws-cn:execute-api:cn-north-1:123456789012:a1b2c3d4e5/prod/*/*"}, principal: "mobile-app", stage: StageCurrent},
+			wantAllow: []string{"arn:aws-cn:execute-api:cn-north-1:123456789012:a1b2c3d4e5/prod/*/*"}, principal: "mobile-app", stage: versionCurrent},
 		{name: "TOKEN aws-us-gov partition kept", event: tokenEvent("Bearer "+mobileKey, "arn:aws-us-gov:execute-api:us-gov-west-1:123456789012:a1b2c3d4e5/v1/POST/orders"),
-			wantAllow: []string{"arn:aws-us-gov:execute-api:us-gov-west-1:123456789012:a1b2c3d4e5/v1/*/*"}, principal: "mobile-app", stage: StageCurrent},
+			wantAllow: []string{"arn:aws-us-gov:execute-api:us-gov-west-1:123456789012:a1b2c3d4e5/v1/*/*"}, principal: "mobile-app", stage: versionCurrent},
 		// Route-scoped keys: Allow exactly their routes; an explicit Deny
 		// outside them (403).
-		{name: "TOKEN scoped key on its route", event: tokenEvent("Bearer "+ordersKey, testPrefix+"GET/orders/42"), wantAllow: ordersRoutes, principal: "orders-bot", stage: StageCurrent},
-		{name: "TOKEN scoped key on its exact route", event: tokenEvent("Bearer "+ordersKey, testPrefix+"POST/orders"), wantAllow: ordersRoutes, principal: "orders-bot", stage: StageCurrent},
-		{name: "TOKEN scoped key outside its routes", event: tokenEvent("Bearer "+ordersKey, testARN), wantDeny: []string{testARN}, principal: "orders-bot", stage: StageCurrent},
-		{name: "TOKEN scoped key, other method", event: tokenEvent("Bearer "+ordersKey, testPrefix+"DELETE/orders/42"), wantDeny: []string{testPrefix + "DELETE/orders/42"}, principal: "orders-bot", stage: StageCurrent},
-		{name: "TOKEN usage key", event: tokenEvent("Bearer "+partnerKey, testARN), wantAllow: []string{allStage}, principal: "partner", stage: StageCurrent},
+		{name: "TOKEN scoped key on its route", event: tokenEvent("Bearer "+ordersKey, testPrefix+"GET/orders/42"), wantAllow: ordersRoutes, principal: "orders-bot", stage: versionCurrent},
+		{name: "TOKEN scoped key on its exact route", event: tokenEvent("Bearer "+ordersKey, testPrefix+"POST/orders"), wantAllow: ordersRoutes, principal: "orders-bot", stage: versionCurrent},
+		{name: "TOKEN scoped key outside its routes", event: tokenEvent("Bearer "+ordersKey, testARN), wantDeny: []string{testARN}, principal: "orders-bot", stage: versionCurrent},
+		{name: "TOKEN scoped key, other method", event: tokenEvent("Bearer "+ordersKey, testPrefix+"DELETE/orders/42"), wantDeny: []string{testPrefix + "DELETE/orders/42"}, principal: "orders-bot", stage: versionCurrent},
+		{name: "TOKEN usage key", event: tokenEvent("Bearer "+partnerKey, testARN), wantAllow: []string{allStage}, principal: "partner", stage: versionCurrent},
 		// 500: the event cannot be decided.
 		{name: "not JSON", event: []byte(`Bearer x`), wantErr: ErrMalformedEvent},
 		{name: "empty payload", event: []byte(``), wantErr: ErrMalformedEvent},
@@ -103,8 +103,8 @@ func TestOutcomes(t *testing.T) {
 
 		// REQUEST events: the header is found whatever its casing; several
 		// values are never a way around the check.
-		{name: "REQUEST valid key", event: request, wantAllow: []string{allStage}, principal: "mobile-app", stage: StageCurrent},
-		{name: "REQUEST lower-case header name", event: setHeader(request, "authorization", "Bearer "+mobileKey), wantAllow: []string{allStage}, principal: "mobile-app", stage: StageCurrent},
+		{name: "REQUEST valid key", event: request, wantAllow: []string{allStage}, principal: "mobile-app", stage: versionCurrent},
+		{name: "REQUEST lower-case header name", event: setHeader(request, "authorization", "Bearer "+mobileKey), wantAllow: []string{allStage}, principal: "mobile-app", stage: versionCurrent},
 		{name: "REQUEST unknown key", event: setHeader(request, "Authorization", "Bearer "+unknownKey), wantErr: ErrUnauthorized},
 		{name: "REQUEST no header", event: edit(t, request, func(ev map[string]any) {
 			delete(ev["headers"].(map[string]any), "Authorization")
@@ -112,7 +112,7 @@ func TestOutcomes(t *testing.T) {
 		}), wantErr: ErrUnauthorized},
 		{name: "REQUEST null headers", event: edit(t, request, func(ev map[string]any) { ev["headers"], ev["multiValueHeaders"] = nil, nil }), wantErr: ErrUnauthorized},
 		{name: "REQUEST only multiValueHeaders", event: edit(t, request, func(ev map[string]any) { delete(ev["headers"].(map[string]any), "Authorization") }),
-			wantAllow: []string{allStage}, principal: "mobile-app", stage: StageCurrent},
+			wantAllow: []string{allStage}, principal: "mobile-app", stage: versionCurrent},
 		{name: "REQUEST two values in multiValueHeaders", event: edit(t, request, func(ev map[string]any) {
 			ev["multiValueHeaders"].(map[string]any)["Authorization"] = []string{"Bearer " + unknownKey, "Bearer " + mobileKey}
 		}), wantErr: ErrUnauthorized},
@@ -123,18 +123,18 @@ func TestOutcomes(t *testing.T) {
 			ev["multiValueHeaders"].(map[string]any)["Authorization"] = []string{"Bearer " + ordersKey}
 		}), wantErr: ErrUnauthorized},
 		{name: "REQUEST scoped key outside its routes", event: setHeader(request, "Authorization", "Bearer "+ordersKey),
-			wantDeny: []string{testPrefix + "GET/customers"}, principal: "orders-bot", stage: StageCurrent},
+			wantDeny: []string{testPrefix + "GET/customers"}, principal: "orders-bot", stage: versionCurrent},
 
 		// HTTP API payload 2.0: simple responses.
-		{name: "HTTP valid key", event: httpV2, wantSimple: `{"isAuthorized":true,"context":{"keyId":"mobile-app","keyStage":"AWSCURRENT"}}`},
-		{name: "HTTP rotated key", event: setHeader(httpV2, "authorization", "Bearer "+oldMobileKey), wantSimple: `{"isAuthorized":true,"context":{"keyId":"mobile-app","keyStage":"AWSPREVIOUS"}}`},
+		{name: "HTTP valid key", event: httpV2, wantSimple: `{"isAuthorized":true,"context":{"keyId":"mobile-app","keyVersion":"current"}}`},
+		{name: "HTTP rotated key", event: setHeader(httpV2, "authorization", "Bearer "+oldMobileKey), wantSimple: `{"isAuthorized":true,"context":{"keyId":"mobile-app","keyVersion":"previous"}}`},
 		{name: "HTTP unknown key", event: setHeader(httpV2, "authorization", "Bearer "+unknownKey), wantSimple: `{"isAuthorized":false}`},
 		{name: "HTTP no header", event: edit(t, httpV2, func(ev map[string]any) { delete(ev["headers"].(map[string]any), "authorization") }), wantSimple: `{"isAuthorized":false}`},
 		{name: "HTTP comma-joined duplicate headers", event: setHeader(httpV2, "authorization", "Bearer "+unknownKey+",Bearer "+mobileKey), wantSimple: `{"isAuthorized":false}`},
 		{name: "HTTP scoped key outside its routes", event: setHeader(httpV2, "authorization", "Bearer "+ordersKey),
-			wantSimple: `{"isAuthorized":false,"context":{"keyId":"orders-bot","keyStage":"AWSCURRENT"}}`},
+			wantSimple: `{"isAuthorized":false,"context":{"keyId":"orders-bot","keyVersion":"current"}}`},
 		{name: "HTTP scoped key on its route", event: edit(t, setHeader(httpV2, "authorization", "Bearer "+ordersKey), func(ev map[string]any) { ev["routeArn"] = testPrefix + "POST/orders" }),
-			wantSimple: `{"isAuthorized":true,"context":{"keyId":"orders-bot","keyStage":"AWSCURRENT"}}`},
+			wantSimple: `{"isAuthorized":true,"context":{"keyId":"orders-bot","keyVersion":"current"}}`},
 	}
 	a, logs := newTestAuthorizer(t, Config{}, nil)
 	for _, tt := range tests {
@@ -184,7 +184,7 @@ func TestOutcomes(t *testing.T) {
 				if got := ans.resources("Deny"); !slices.Equal(got, tt.wantDeny) {
 					t.Errorf("Deny resources = %q, want %q", got, tt.wantDeny)
 				}
-				wantCtx := map[string]any{"keyId": tt.principal, "keyStage": tt.stage}
+				wantCtx := map[string]any{"keyId": tt.principal, "keyVersion": tt.stage}
 				if !mapsEqual(ans.Context, wantCtx) {
 					t.Errorf("context = %v, want %v", ans.Context, wantCtx)
 				}

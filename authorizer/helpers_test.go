@@ -76,10 +76,7 @@ func (s *stages) count() int {
 }
 
 func testStages(t testing.TB) *stages {
-	return &stages{values: map[string][]byte{
-		StageCurrent:  fixture(t, "keyrings/current.json"),
-		StagePrevious: fixture(t, "keyrings/previous.json"),
-	}}
+	return &stages{values: map[string][]byte{StageCurrent: fixture(t, "keyrings/current.json")}}
 }
 
 // logBuffer collects log output safely across goroutines.
@@ -103,12 +100,17 @@ func (l *logBuffer) lines(t testing.TB) []map[string]any {
 }
 
 // newFakeClock is a settable clock for the key store's TTL and ages.
+// It starts a week before the grace of mobile-app's previous key in
+// testdata/keyrings/current.json ends.
 func newFakeClock() *fakeclock.Clock {
-	return fakeclock.New(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC))
+	return fakeclock.New(testNow)
 }
 
+var testNow = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+
 // newTestAuthorizer builds an authorizer over src (testStages when nil) whose
-// logs go to the returned buffer at level Debug.
+// logs go to the returned buffer at level Debug, at testNow unless cfg has
+// a clock.
 func newTestAuthorizer(t testing.TB, cfg Config, src SecretSource) (*Authorizer, *logBuffer) {
 	t.Helper()
 	if src == nil {
@@ -116,6 +118,9 @@ func newTestAuthorizer(t testing.TB, cfg Config, src SecretSource) (*Authorizer,
 	}
 	logs := &logBuffer{}
 	cfg.Source = src
+	if cfg.now == nil {
+		cfg.now = newFakeClock().Now // a fixed instant
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

@@ -5,10 +5,12 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // MinKeyLength is the shortest key a keyring may hold, in bytes.
@@ -26,23 +28,45 @@ type Key struct {
 	// ID names the client. It becomes the policy's principalId and appears
 	// in logs; it is not secret. Letters, digits and . _ - : @ only.
 	ID string `json:"id"`
-	// Key is the secret the client presents. At least MinKeyLength and at
-	// most MaxKeyLength bytes of visible ASCII without commas; with a
-	// scheme such as Bearer, only the RFC 6750 b64token characters.
-	Key string `json:"key"`
+	// SHA256 is the lower-case hex SHA-256 of the client's key (Digest):
+	// what the keyring stores, so that a reader of the secret cannot call
+	// the API. Exactly one of SHA256 and Key is set.
+	SHA256 string `json:"sha256,omitempty"`
+	// Key is the key itself, the format of keyrings before digests. It
+	// keeps working; ToDigests converts a keyring. At least MinKeyLength
+	// and at most MaxKeyLength bytes of visible ASCII without commas; with
+	// a scheme such as Bearer, only the RFC 6750 b64token characters.
+	Key string `json:"key,omitempty"`
 	// Routes, when present, are the only routes the key may call, as
 	// "METHOD /path" with IAM wildcards in the path ("GET /orders/*").
-	// METHOD is an HTTP method, or ANY or * for every method. Without
-	// Routes, the key may call every route of the stage.
+	// METHOD is an HTTP method, or ANY or * for each of them. Without
+	// Routes, the key may call every route of the stage; an empty list is
+	// refused.
 	Routes []string `json:"routes,omitempty"`
 	// UsageKey is an API Gateway API key value returned as the policy's
 	// usageIdentifierKey, for usage plans with the AUTHORIZER key source.
 	UsageKey string `json:"usageKey,omitempty"`
+	// Expires, when set, is the instant the key stops working.
+	Expires *time.Time `json:"expires,omitempty"`
+	// Disabled keys are refused, and logged as such.
+	Disabled bool `json:"disabled,omitempty"`
+	// Previous are the client's keys replaced at a rotation, each working
+	// until its Until: the grace a rotation gives callers to move to the
+	// new key. They share the client's id, routes and usage key.
+	Previous []PreviousKey `json:"previous,omitempty"`
+}
+
+// PreviousKey is a key replaced at a rotation, by digest, with the end of
+// its grace.
+type PreviousKey struct {
+	SHA256 string    `json:"sha256"`
+	Until  time.Time `json:"until"`
 }
 
 // Keyring is the document kept in the Secrets Manager secret:
 //
-//	{"keys":[{"id":"mobile-app","key":"…","routes":["GET /orders/*"],"usageKey":"…"}]}
+//	{"keys":[{"id":"mobile-app","sha256":"…","routes":["GET /orders/*"],"usageKey":"…",
+//	          "expires":"2027-06-30T00:00:00Z","previous":[{"sha256":"…","until":"2026-12-08T00:00:00Z"}]}]}
 type Keyring struct {
 	Keys []Key `json:"keys"`
 }
@@ -80,21 +104,27 @@ func ParseKeyring(secret []byte) (Keyring, error) {
 }
 
 // describeJSONError turns a decoding error into words that cannot quote the
-// secret: encoding/json's syntax errors carry only offsets, but a type error
-// could name a value, so only its field and type are kept.
+// secret: encoding/json's syntax errors carry only offsets, and a type error
+// names the field by its place in the structure; time.Time's parse errors
+// quote the text, so they are reduced to what the field wants.
 func describeJSONError(err error) string {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var tim *time.ParseError
 	switch {
 	case errors.As(err, &syn):
 		return fmt.Sprintf("invalid JSON at byte %d", syn.Offset)
 	case errors.As(err, &typ):
 		return fmt.Sprintf("field %q holds a JSON %s, want %s", typ.Field, typ.Value, typ.Type)
+	case errors.As(err, &tim):
+		return "a time is not RFC 3339 (like 2026-12-08T00:00:00Z)"
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		// A field name is structure, not a value, but a key pasted where
-		// a name belongs would be quoted: name only what cannot be a key.
-		if name := strings.TrimPrefix(err.Error(), "json: unknown field "); len(name) < MinKeyLength {
-			return "unknown field " + name
+		// a name belongs would be quoted: name only what cannot be a key
+		// or a usage key (every secret is at least MinUsageKeyLength long).
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if len(name) <= 16 && strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == "" {
+			return fmt.Sprintf("unknown field %q", name)
 		}
 		return "unknown field"
 	}
@@ -102,18 +132,40 @@ func describeJSONError(err error) string {
 }
 
 // Validate checks every rule a keyring must meet: at least one key; ids
-// present, well-formed and unique; keys of MinKeyLength to MaxKeyLength
-// bytes of visible ASCII without commas, and no key twice; routes
-// well-formed; usage keys at least MinUsageKeyLength characters.
+// present, well-formed, unique and not a key or usage key of the keyring
+// (ids are logged); each key either a digest (64 hex digits) or a key of
+// MinKeyLength to MaxKeyLength bytes of visible ASCII without commas, with
+// a correct checksum if it has KeyPrefix; no key twice, current or
+// previous; routes well-formed and, when present, not empty; usage keys at
+// least MinUsageKeyLength characters; previous keys with their end of
+// grace. Errors name keys by id or position and routes by position, never
+// by value.
 func (k Keyring) Validate() error {
 	if len(k.Keys) == 0 {
 		return fmt.Errorf("%w: no keys", ErrMalformedKeyring)
 	}
-	ids := make(map[string]bool, len(k.Keys))
 	digests := make(map[[32]byte]string, len(k.Keys))
+	secrets := make(map[[32]byte]bool, len(k.Keys)) // digests of keys and usage keys
+	for _, key := range k.Keys {
+		if d, err := key.digest(); err == nil {
+			secrets[d] = true
+		}
+		for _, p := range key.Previous {
+			if d, ok := parseDigest(p.SHA256); ok {
+				secrets[d] = true
+			}
+		}
+		if key.UsageKey != "" {
+			secrets[sha256.Sum256([]byte(key.UsageKey))] = true
+		}
+	}
+	ids := make(map[string]bool, len(k.Keys))
 	for i, key := range k.Keys {
 		if err := validateID(key.ID); err != nil {
 			return fmt.Errorf("%w: key #%d: %w", ErrMalformedKeyring, i+1, err)
+		}
+		if secrets[sha256.Sum256([]byte(key.ID))] {
+			return fmt.Errorf("%w: key #%d: the id is a key or usage key of this keyring; ids are logged, keys never", ErrMalformedKeyring, i+1)
 		}
 		fail := func(format string, args ...any) error {
 			return fmt.Errorf("%w: key %q: %s", ErrMalformedKeyring, key.ID, fmt.Sprintf(format, args...))
@@ -122,22 +174,33 @@ func (k Keyring) Validate() error {
 			return fail("duplicate id")
 		}
 		ids[key.ID] = true
-		switch {
-		case len(key.Key) < MinKeyLength:
-			return fail("shorter than %d bytes", MinKeyLength)
-		case len(key.Key) > MaxKeyLength:
-			return fail("longer than %d bytes", MaxKeyLength)
-		case !isRawKey([]byte(key.Key)):
-			return fail("holds a character that cannot be sent in an HTTP header (visible ASCII without commas only)")
+		d, err := key.digest()
+		if err != nil {
+			return fail("%v", err)
 		}
-		d := sha256.Sum256([]byte(key.Key))
 		if other, dup := digests[d]; dup {
 			return fail("same key as key %q", other)
 		}
 		digests[d] = key.ID
-		for _, r := range key.Routes {
-			if _, err := routeResource(r); err != nil {
-				return fail("route %q: %v", r, err)
+		for j, p := range key.Previous {
+			pd, ok := parseDigest(p.SHA256)
+			switch {
+			case !ok:
+				return fail("previous key #%d: sha256 is not 64 hex digits", j+1)
+			case p.Until.IsZero():
+				return fail("previous key #%d: no until (the end of its grace)", j+1)
+			}
+			if other, dup := digests[pd]; dup {
+				return fail("previous key #%d: same key as key %q", j+1, other)
+			}
+			digests[pd] = key.ID
+		}
+		if key.Routes != nil && len(key.Routes) == 0 {
+			return fail("empty route list: omit routes to allow every route, or list the routes")
+		}
+		for j, r := range key.Routes {
+			if _, err := routeResources(r); err != nil {
+				return fail("route #%d: %v", j+1, err)
 			}
 		}
 		if key.UsageKey != "" {
@@ -152,6 +215,53 @@ func (k Keyring) Validate() error {
 	return nil
 }
 
+// digest returns the SHA-256 the key is matched by: its sha256, or the hash
+// of its plain key after that key's checks.
+func (key Key) digest() ([32]byte, error) {
+	switch {
+	case key.SHA256 != "" && key.Key != "":
+		return [32]byte{}, errors.New("both sha256 and key: keep only sha256")
+	case key.SHA256 != "":
+		d, ok := parseDigest(key.SHA256)
+		if !ok {
+			return d, errors.New("sha256 is not 64 hex digits")
+		}
+		return d, nil
+	case key.Key == "":
+		return [32]byte{}, errors.New("no sha256 (or key)")
+	case len(key.Key) < MinKeyLength:
+		return [32]byte{}, fmt.Errorf("shorter than %d bytes", MinKeyLength)
+	case len(key.Key) > MaxKeyLength:
+		return [32]byte{}, fmt.Errorf("longer than %d bytes", MaxKeyLength)
+	case !isRawKey([]byte(key.Key)):
+		return [32]byte{}, errors.New("holds a character that cannot be sent in an HTTP header (visible ASCII without commas only)")
+	case hasKeyPrefix([]byte(key.Key)) && !CheckKey(key.Key):
+		return [32]byte{}, fmt.Errorf("starts with %s but its checksum does not match: mistyped", KeyPrefix)
+	}
+	return sha256.Sum256([]byte(key.Key)), nil
+}
+
+func parseDigest(s string) (d [32]byte, ok bool) {
+	if len(s) != 2*len(d) || strings.ToLower(s) != s {
+		return d, false
+	}
+	_, err := hex.Decode(d[:], []byte(s))
+	return d, err == nil
+}
+
+// ToDigests returns k with every plain key replaced by its digest: the
+// keyring to store once its keys are handed out.
+func (k Keyring) ToDigests() Keyring {
+	out := Keyring{Keys: make([]Key, len(k.Keys))}
+	for i, key := range k.Keys {
+		if key.Key != "" {
+			key.SHA256, key.Key = Digest(key.Key), ""
+		}
+		out.Keys[i] = key
+	}
+	return out
+}
+
 func validateID(id string) error {
 	if id == "" {
 		return errors.New("missing id")
@@ -161,49 +271,91 @@ func validateID(id string) error {
 	}
 	for i := range len(id) {
 		if c := id[i]; !isAlnum(c) && !strings.ContainsRune("._-:@", rune(c)) {
-			return fmt.Errorf("id %q: only letters, digits and . _ - : @ are allowed", id)
+			// Not quoted: a key pasted here would be.
+			return errors.New("the id holds a character other than letters, digits and . _ - : @")
 		}
 	}
 	return nil
 }
 
-// Methods a route may name; ANY and * both mean every method.
-var routeMethods = map[string]string{
-	"GET": "GET", "HEAD": "HEAD", "POST": "POST", "PUT": "PUT", "PATCH": "PATCH",
-	"DELETE": "DELETE", "OPTIONS": "OPTIONS", "ANY": "*", "*": "*",
-}
+// Methods is every method a route may name: API Gateway's methods
+// (https://docs.aws.amazon.com/apigateway/latest/api/API_PutMethod.html:
+// DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, or ANY).
+var Methods = []string{"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"}
 
-// routeResource turns "GET /orders/*" into the part of a method ARN after
-// the stage, "GET/orders/*".
-func routeResource(route string) (string, error) {
+// routeResources turns "GET /orders/*" into the parts of method ARNs after
+// the stage that the route covers: "GET/orders/*". ANY (or *) becomes one
+// resource per method, never "*": IAM's "*" matches "/" too
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html),
+// so "*/customers" would also cover GET /admin/customers. Errors never
+// quote the route.
+func routeResources(route string) ([]string, error) {
 	method, path, ok := strings.Cut(route, " ")
 	if !ok {
-		return "", errors.New(`want "METHOD /path"`)
-	}
-	m, ok := routeMethods[method]
-	if !ok {
-		return "", fmt.Errorf("unknown method %q", method)
+		return nil, errors.New(`want "METHOD /path"`)
 	}
 	if !strings.HasPrefix(path, "/") {
-		return "", errors.New("path must start with /")
+		return nil, errors.New("path must start with /")
 	}
 	for i := range len(path) {
 		if !arnChar[path[i]] && path[i] != '*' && path[i] != '?' {
-			return "", errors.New("path holds a character that cannot appear in a method ARN")
+			return nil, errors.New("path holds a character that cannot appear in a method ARN")
 		}
 	}
-	return m + path, nil
+	if method == "ANY" || method == "*" {
+		out := make([]string, len(Methods))
+		for i, m := range Methods {
+			out[i] = m + path
+		}
+		return out, nil
+	}
+	for _, m := range Methods {
+		if m == method {
+			return []string{m + path}, nil
+		}
+	}
+	return nil, errors.New("unknown method: want one of " + strings.Join(Methods, ", ") + ", or ANY")
 }
+
+// Key versions, as the answer's context names them: the client's current
+// key, or one replaced at a rotation and still within its grace.
+const (
+	versionCurrent  = "current"
+	versionPrevious = "previous"
+)
 
 // entry is one key of a loaded keyring, with what its decisions need.
 type entry struct {
 	id        string
-	stage     string   // the secret version stage it was loaded from
+	version   string   // versionCurrent or versionPrevious
 	resources []string // method ARN suffixes after the stage; nil = all
 	usageKey  string
+	// notAfter, when not zero, is when the key stops: its expiry, or the
+	// end of a previous key's grace. refusal is the reason logged then.
+	notAfter time.Time
+	refusal  string
+	disabled bool
 
 	answers                 answerCache // REST Allow answers by stage prefix
 	simpleAllow, simpleDeny []byte      // HTTP API answers
+}
+
+// Why a known key was refused.
+const (
+	reasonKeyDisabled   = "key disabled"
+	reasonKeyExpired    = "key expired"
+	reasonKeyRotatedOut = "key rotated out"
+)
+
+// usableAt reports why e may not be used at now ("" when it may).
+func (e *entry) usableAt(now time.Time) string {
+	switch {
+	case e.disabled:
+		return reasonKeyDisabled
+	case !e.notAfter.IsZero() && !now.Before(e.notAfter):
+		return e.refusal
+	}
+	return ""
 }
 
 // keyTable holds the digests of every loaded key, in one flat array so that
@@ -213,35 +365,42 @@ type keyTable struct {
 	entries []*entry
 }
 
-// stageKeyring is the keyring read from one version stage of the secret.
-type stageKeyring struct {
-	stage   string
-	keyring Keyring
-}
-
-// newKeyTable merges the stages' keyrings, earlier stages first. A key
-// present in several stages is kept once, with the earliest stage.
-func newKeyTable(stages []stageKeyring) (*keyTable, error) {
+// newKeyTable indexes a validated keyring: every current and previous key
+// of every client.
+func newKeyTable(kr Keyring) (*keyTable, error) {
 	t := &keyTable{}
-	seen := make(map[[32]byte]bool)
-	for _, sk := range stages {
-		for _, k := range sk.keyring.Keys {
-			d := sha256.Sum256([]byte(k.Key))
-			if seen[d] {
-				continue
+	for _, k := range kr.Keys {
+		d, err := k.digest()
+		if err != nil { // Validate ran already; keep the check total
+			return nil, fmt.Errorf("%w: key %q: %w", ErrMalformedKeyring, k.ID, err)
+		}
+		var resources []string
+		for _, r := range k.Routes {
+			res, err := routeResources(r)
+			if err != nil {
+				return nil, fmt.Errorf("%w: key %q: %w", ErrMalformedKeyring, k.ID, err)
 			}
-			seen[d] = true
-			e := &entry{id: k.ID, stage: sk.stage, usageKey: k.UsageKey}
-			for _, r := range k.Routes {
-				res, err := routeResource(r)
-				if err != nil { // Validate ran already; keep the check total
-					return nil, fmt.Errorf("%w: %s: key %q: route %q: %w", ErrMalformedKeyring, sk.stage, k.ID, r, err)
-				}
-				e.resources = append(e.resources, res)
-			}
+			resources = append(resources, res...)
+		}
+		add := func(d [32]byte, version string, notAfter time.Time, refusal string) {
+			e := &entry{id: k.ID, version: version, resources: resources, usageKey: k.UsageKey,
+				notAfter: notAfter, refusal: refusal, disabled: k.Disabled}
 			e.simpleAllow, e.simpleDeny = e.renderSimple(true), e.renderSimple(false)
 			t.digests = append(t.digests, digestWords(d))
 			t.entries = append(t.entries, e)
+		}
+		var expires time.Time
+		if k.Expires != nil {
+			expires = *k.Expires
+		}
+		add(d, versionCurrent, expires, reasonKeyExpired)
+		for _, p := range k.Previous {
+			pd, _ := parseDigest(p.SHA256)
+			until, refusal := p.Until, reasonKeyRotatedOut
+			if !expires.IsZero() && expires.Before(until) {
+				until, refusal = expires, reasonKeyExpired // the client's expiry ends its grace too
+			}
+			add(pd, versionPrevious, until, refusal)
 		}
 	}
 	return t, nil

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseKeyringFixtures(t *testing.T) {
@@ -49,7 +50,7 @@ func TestParseKeyringErrors(t *testing.T) {
 		{"key pasted as a field name", `{"keys":[{"id":"a","` + other + `":1}]}`, "unknown field"},
 		{"wrong type", `{"keys":[{"id":"a","key":12345678901234567890123456789012345}]}`, `field "keys.key" holds a JSON number`},
 		{"missing id", `{"keys":[{"key":"` + good + `"}]}`, "key #1: missing id"},
-		{"bad id", `{"keys":[{"id":"a b","key":"` + good + `"}]}`, `key #1: id "a b"`},
+		{"bad id", `{"keys":[{"id":"a b","key":"` + good + `"}]}`, `key #1: the id holds a character`},
 		{"short key", `{"keys":[{"id":"short","key":"tg_test_only_31_bytes_long_abcd"}]}`, `key "short": shorter than 32 bytes`},
 		{"short bare key", "tg_test_only_31_bytes_long_abcd", `key "default": shorter than 32 bytes`},
 		{"long key", `{"keys":[{"id":"long","key":"` + strings.Repeat("k", MaxKeyLength+1) + `"}]}`, `key "long": longer than 1024 bytes`},
@@ -58,10 +59,21 @@ func TestParseKeyringErrors(t *testing.T) {
 		{"non-ASCII key", `{"keys":[{"id":"na","key":"tg_test_key_é_0123456789abcdefghijklmn"}]}`, `key "na": holds a character`},
 		{"duplicate id", `{"keys":[{"id":"a","key":"` + good + `"},{"id":"a","key":"` + other + `"}]}`, `key "a": duplicate id`},
 		{"duplicate key", `{"keys":[{"id":"a","key":"` + good + `"},{"id":"b","key":"` + good + `"}]}`, `key "b": same key as key "a"`},
-		{"route without path", `{"keys":[{"id":"r","key":"` + good + `","routes":["GET"]}]}`, `key "r": route "GET"`},
-		{"route with bad method", `{"keys":[{"id":"r","key":"` + good + `","routes":["FETCH /x"]}]}`, `unknown method "FETCH"`},
+		{"route without path", `{"keys":[{"id":"r","key":"` + good + `","routes":["GET"]}]}`, `key "r": route #1: want "METHOD /path"`},
+		{"route with bad method", `{"keys":[{"id":"r","key":"` + good + `","routes":["FETCH /x"]}]}`, `key "r": route #1: unknown method`},
 		{"route without slash", `{"keys":[{"id":"r","key":"` + good + `","routes":["GET x"]}]}`, "path must start with /"},
 		{"route with space in path", `{"keys":[{"id":"r","key":"` + good + `","routes":["GET /a b"]}]}`, "path holds a character"},
+		{"empty route list", `{"keys":[{"id":"r","key":"` + good + `","routes":[]}]}`, `key "r": empty route list`},
+		{"sha256 and key", `{"keys":[{"id":"d","key":"` + good + `","sha256":"` + Digest(good) + `"}]}`, `key "d": both sha256 and key`},
+		{"neither sha256 nor key", `{"keys":[{"id":"d"}]}`, `key "d": no sha256`},
+		{"short sha256", `{"keys":[{"id":"d","sha256":"abc"}]}`, `key "d": sha256 is not 64 hex digits`},
+		{"upper-case sha256", `{"keys":[{"id":"d","sha256":"` + strings.ToUpper(Digest(good)) + `"}]}`, `key "d": sha256 is not 64 hex digits`},
+		{"same digest twice", `{"keys":[{"id":"a","key":"` + good + `"},{"id":"b","sha256":"` + Digest(good) + `"}]}`, `key "b": same key as key "a"`},
+		{"previous same as current", `{"keys":[{"id":"a","key":"` + good + `","previous":[{"sha256":"` + Digest(good) + `","until":"2026-12-08T00:00:00Z"}]}]}`, `key "a": previous key #1: same key`},
+		{"previous without until", `{"keys":[{"id":"a","key":"` + good + `","previous":[{"sha256":"` + Digest(other) + `"}]}]}`, `key "a": previous key #1: no until`},
+		{"previous with a bad digest", `{"keys":[{"id":"a","key":"` + good + `","previous":[{"sha256":"x","until":"2026-12-08T00:00:00Z"}]}]}`, `previous key #1: sha256 is not`},
+		{"expires not RFC 3339", `{"keys":[{"id":"a","key":"` + good + `","expires":"tomorrow"}]}`, `not RFC 3339`},
+		{"mistyped tollgate key", `{"keys":[{"id":"a","key":"tgk_0123456789abcdefghijklmnopqrstuvWXYZ00"}]}`, `key "a": starts with tgk_ but its checksum does not match`},
 		{"short usage key", `{"keys":[{"id":"u","key":"` + good + `","usageKey":"tooshort"}]}`, `key "u": usageKey shorter than 20`},
 	}
 	for _, tt := range tests {
@@ -86,17 +98,24 @@ func TestParseKeyringErrors(t *testing.T) {
 }
 
 func TestRoutes(t *testing.T) {
+	every := func(path string) string {
+		var out []string
+		for _, m := range Methods {
+			out = append(out, m+path)
+		}
+		return strings.Join(out, " ")
+	}
 	tests := []struct{ route, want string }{
 		{"GET /orders/*", "GET/orders/*"},
 		{"POST /orders", "POST/orders"},
-		{"ANY /admin/*", "*/admin/*"},
-		{"* /", "*/"},
+		{"ANY /admin/*", every("/admin/*")},
+		{"* /", every("/")},
 		{"DELETE /orders/?", "DELETE/orders/?"},
 	}
 	for _, tt := range tests {
-		got, err := routeResource(tt.route)
-		if err != nil || got != tt.want {
-			t.Errorf("routeResource(%q) = %q, %v; want %q", tt.route, got, err, tt.want)
+		got, err := routeResources(tt.route)
+		if err != nil || strings.Join(got, " ") != tt.want {
+			t.Errorf("routeResources(%q) = %q, %v; want %q", tt.route, got, err, tt.want)
 		}
 	}
 }
@@ -134,7 +153,7 @@ func TestMatchAgreesWithConstantTimeCompare(t *testing.T) {
 		for i := range n {
 			kr.Keys = append(kr.Keys, Key{ID: fmt.Sprintf("k%d", i), Key: randomKey()})
 		}
-		table, err := newKeyTable([]stageKeyring{{stage: StageCurrent, keyring: kr}})
+		table, err := newKeyTable(kr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,22 +182,27 @@ func TestMatchAgreesWithConstantTimeCompare(t *testing.T) {
 	}
 }
 
-// A key in both stages is kept once, from the first stage; the same id may
-// carry a different key in each stage.
-func TestKeyTableMergesStages(t *testing.T) {
-	cur, _ := ParseKeyring(fixture(t, "keyrings/current.json"))
-	prev, _ := ParseKeyring(fixture(t, "keyrings/previous.json"))
-	table, err := newKeyTable([]stageKeyring{{StageCurrent, cur}, {StagePrevious, prev}})
+// Every client's current and previous keys are in the table, the previous
+// ones ending at their until.
+func TestKeyTableHoldsPreviousKeys(t *testing.T) {
+	kr, err := ParseKeyring(fixture(t, "keyrings/current.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := newKeyTable(kr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []string
 	for _, e := range table.entries {
-		got = append(got, e.id+"@"+e.stage)
+		got = append(got, e.id+"@"+e.version)
 	}
-	want := "mobile-app@AWSCURRENT orders-bot@AWSCURRENT partner@AWSCURRENT mobile-app@AWSPREVIOUS"
+	want := "mobile-app@current mobile-app@previous orders-bot@current partner@current"
 	if strings.Join(got, " ") != want {
 		t.Errorf("entries = %v, want %s", got, want)
+	}
+	if e, ok := table.match([]byte(oldMobileKey)); !ok || e.notAfter != time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC) || e.refusal != reasonKeyRotatedOut {
+		t.Errorf("previous key: %+v, %v", e, ok)
 	}
 }
 

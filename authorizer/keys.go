@@ -33,7 +33,7 @@ type keyState struct {
 // nothing is served past its maximum age.
 type keyStore struct {
 	source       SecretSource
-	stages       []string
+	function     string // the metric's dimension: the Lambda function's name
 	format       tokenFormat
 	ttl          time.Duration
 	maxStale     time.Duration
@@ -136,8 +136,7 @@ func (s *keyStore) fetch(done chan struct{}, started time.Time) {
 	case err == nil:
 		s.state.Store(&keyState{table: table, loadedAt: now})
 		s.failures, s.lastErr, s.notBefore = 0, nil, time.Time{}
-		s.log.LogAttrs(ctx, slog.LevelInfo, "keys loaded",
-			slog.Int("keys", len(table.entries)), slog.Any("stages", s.stages))
+		s.log.LogAttrs(ctx, slog.LevelInfo, "keys loaded", slog.Int("keys", len(table.entries)))
 		return
 	case errors.Is(err, ErrSecretNotFound):
 		// A definite answer, not an outage: the secret is gone, so are
@@ -145,6 +144,19 @@ func (s *keyStore) fetch(done chan struct{}, started time.Time) {
 		// secret's callers in.
 		s.state.Store(&keyState{loadedAt: now})
 		s.log.LogAttrs(ctx, slog.LevelError, "secret not found: every key revoked", slog.String("error", err.Error()))
+	case errors.Is(err, ErrMalformedKeyring):
+		// An operator's write, not an outage, and one the authorizer
+		// cannot read: it cannot tell which of the keys it holds the write
+		// meant to revoke, so it serves none of them. Every refresh (1 s
+		// to 1 min apart while it lasts) logs an error carrying the
+		// KeyringInvalid metric in CloudWatch's embedded metric format,
+		// for an alarm.
+		s.state.Store(&keyState{loadedAt: now})
+		s.log.LogAttrs(ctx, slog.LevelError, msgKeyringInvalid,
+			slog.String("error", err.Error()),
+			slog.Int(metricKeyringInvalid, 1),
+			slog.String("function", s.function),
+			slog.Any("_aws", emfDirective(now, metricKeyringInvalid)))
 	default:
 		attrs := []slog.Attr{slog.String("error", err.Error())}
 		if st := s.state.Load(); st != nil && st.table != nil {
@@ -165,48 +177,41 @@ func backoff(failures int) time.Duration {
 	return min(d, maxBackoff)
 }
 
-// load reads every configured stage at once and builds the key table. The
-// first stage must be there. A later stage that does not exist (a new secret
-// has no AWSPREVIOUS) or holds a malformed keyring is left out, and its keys
-// are refused, so a bad old version cannot take the current keys down; any
-// other error fails the whole load so that no stage is dropped by an outage.
+// load reads the current version of the secret and builds the key table.
+// It is one GetSecretValue call: rotation grace lives in the keyring
+// (Key.Previous), not in older versions of the secret.
 func (s *keyStore) load(ctx context.Context) (*keyTable, error) {
-	type result struct {
-		value []byte
-		err   error
+	v, err := s.source.SecretValue(ctx, StageCurrent)
+	if err != nil {
+		return nil, err
 	}
-	results := make([]result, len(s.stages))
-	var wg sync.WaitGroup
-	for i, stage := range s.stages {
-		wg.Go(func() {
-			v, err := s.source.SecretValue(ctx, stage)
-			results[i] = result{v, err}
-		})
+	kr, err := ParseKeyring(v)
+	if err == nil {
+		err = s.format.check(kr)
 	}
-	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	return newKeyTable(kr)
+}
 
-	stages := make([]stageKeyring, 0, len(s.stages))
-	for i, stage := range s.stages {
-		r := results[i]
-		if r.err != nil {
-			if i > 0 && errors.Is(r.err, ErrSecretNotFound) {
-				continue
-			}
-			return nil, r.err
-		}
-		kr, err := ParseKeyring(r.value)
-		if err == nil {
-			err = s.format.check(kr)
-		}
-		if err != nil {
-			if i > 0 {
-				s.log.LogAttrs(ctx, slog.LevelError, "keyring stage left out",
-					slog.String("stage", stage), slog.String("error", err.Error()))
-				continue
-			}
-			return nil, fmt.Errorf("%s: %w", stage, err)
-		}
-		stages = append(stages, stageKeyring{stage: stage, keyring: kr})
+// The error a keyring that fails validation is logged with, and its metric.
+const (
+	msgKeyringInvalid    = "keyring invalid: every request fails until it is fixed"
+	metricKeyringInvalid = "KeyringInvalid"
+)
+
+// emfDirective is the "_aws" member that makes CloudWatch Logs extract
+// metric from the log line as a metric in the tollgate namespace, by
+// function
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html).
+func emfDirective(now time.Time, metric string) map[string]any {
+	return map[string]any{
+		"Timestamp": now.UnixMilli(),
+		"CloudWatchMetrics": []any{map[string]any{
+			"Namespace":  "tollgate",
+			"Dimensions": [][]string{{"function"}},
+			"Metrics":    []any{map[string]string{"Name": metric, "Unit": "Count"}},
+		}},
 	}
-	return newKeyTable(stages)
 }

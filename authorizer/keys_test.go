@@ -97,7 +97,7 @@ func (g *gate) SecretValue(ctx context.Context, stage string) ([]byte, error) {
 func TestRefreshDoesNotBlockWarmRequests(t *testing.T) {
 	g := &gate{stages: *testStages(t), entered: make(chan struct{}, 16), release: make(chan struct{})}
 	clock := newFakeClock()
-	a, _ := newTestAuthorizer(t, Config{now: clock.Now, Stages: []string{StageCurrent}}, g)
+	a, _ := newTestAuthorizer(t, Config{now: clock.Now}, g)
 	go func() { <-g.entered; g.release <- struct{}{} }()
 	if err := a.Load(context.Background()); err != nil {
 		t.Fatal(err)
@@ -163,54 +163,7 @@ func TestMalformedSecret(t *testing.T) {
 			t.Errorf("error quotes the key: %v", err)
 		}
 	})
-	t.Run("on refresh the last good keys serve until MaxStale", func(t *testing.T) {
-		src := testStages(t)
-		clock := newFakeClock()
-		a, logs := newTestAuthorizer(t, Config{now: clock.Now}, src)
-		if err := a.Load(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		src.set(map[string][]byte{StageCurrent: []byte("{not json")}, nil)
-		clock.Advance(DefaultTTL)
-		_, _ = a.Invoke(context.Background(), event)
-		waitIdle(t, a)
-		if _, err := a.Invoke(context.Background(), event); err != nil {
-			t.Errorf("within MaxStale: %v", err)
-		}
-		if !strings.Contains(logs.String(), "key refresh failed") {
-			t.Error("the failed refresh is not logged")
-		}
-		clock.Advance(DefaultMaxStale)
-		if _, err := a.Invoke(context.Background(), event); !errors.Is(err, ErrNoKeys) {
-			t.Errorf("past MaxStale: %v, want ErrNoKeys", err)
-		}
-	})
-	t.Run("a malformed AWSPREVIOUS is left out", func(t *testing.T) {
-		src := &stages{values: map[string][]byte{
-			StageCurrent:  fixture(t, "keyrings/current.json"),
-			StagePrevious: []byte(`{"keys":[{"id":"old","key":"short"}]}`),
-		}}
-		a, logs := newTestAuthorizer(t, Config{}, src)
-		if _, err := a.Invoke(context.Background(), event); err != nil {
-			t.Errorf("current key with a malformed AWSPREVIOUS: %v", err)
-		}
-		if !strings.Contains(logs.String(), `"msg":"keyring stage left out"`) {
-			t.Errorf("the stage left out is not logged:\n%s", logs)
-		}
-	})
-	t.Run("an outage on AWSPREVIOUS fails the whole load", func(t *testing.T) {
-		src := SourceFunc(func(_ context.Context, stage string) ([]byte, error) {
-			if stage == StagePrevious {
-				return nil, errOutage
-			}
-			return fixture(t, "keyrings/current.json"), nil
-		})
-		a, _ := newTestAuthorizer(t, Config{}, src)
-		if _, err := a.Invoke(context.Background(), event); !errors.Is(err, errOutage) {
-			t.Errorf("Invoke() = %v, want the outage: no stage is dropped by a fault", err)
-		}
-	})
-	t.Run("a missing first stage revokes", func(t *testing.T) {
+	t.Run("a missing current version revokes", func(t *testing.T) {
 		src := &stages{values: map[string][]byte{StagePrevious: fixture(t, "keyrings/current.json")}}
 		a, _ := newTestAuthorizer(t, Config{}, src)
 		if _, err := a.Invoke(context.Background(), event); !errors.Is(err, ErrSecretNotFound) {
@@ -226,8 +179,6 @@ func TestConfigValidation(t *testing.T) {
 		cfg  Config
 	}{
 		{"no source", Config{}},
-		{"empty stage", Config{Source: src, Stages: []string{StageCurrent, ""}}},
-		{"stage twice", Config{Source: src, Stages: []string{StageCurrent, StageCurrent}}},
 		{"bad header", Config{Source: src, TokenHeader: "Author ization"}},
 		{"bad scheme", Config{Source: src, Scheme: "Bear er"}},
 		{"negative TTL", Config{Source: src, TTL: -time.Second}},
@@ -250,7 +201,6 @@ func TestFromEnv(t *testing.T) {
 		EnvSecretID:     " arn:aws:secretsmanager:us-east-1:123456789012:secret:tollgate ",
 		EnvTokenHeader:  "x-api-key",
 		EnvTokenScheme:  SchemeNone,
-		EnvSecretStages: "AWSCURRENT, AWSPENDING",
 		EnvKeyTTL:       "1m",
 		EnvKeyMaxStale:  "10m",
 		EnvFetchTimeout: "500ms",
@@ -261,7 +211,7 @@ func TestFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	if id != "arn:aws:secretsmanager:us-east-1:123456789012:secret:tollgate" || cfg.TokenHeader != "x-api-key" || cfg.Scheme != SchemeNone ||
-		strings.Join(cfg.Stages, ",") != "AWSCURRENT,AWSPENDING" || cfg.TTL != time.Minute || cfg.MaxStale != 10*time.Minute || cfg.FetchTimeout != 500*time.Millisecond {
+		cfg.TTL != time.Minute || cfg.MaxStale != 10*time.Minute || cfg.FetchTimeout != 500*time.Millisecond {
 		t.Errorf("FromEnv() = %q, %+v", id, cfg)
 	}
 	if cfg.Logger.Enabled(context.Background(), 0) || !cfg.Logger.Enabled(context.Background(), 4) {
@@ -272,6 +222,7 @@ func TestFromEnv(t *testing.T) {
 		"bad duration": {EnvSecretID: "s", EnvKeyTTL: "5"},
 		"zero TTL":     {EnvSecretID: "s", EnvKeyTTL: "0s"},
 		"bad level":    {EnvSecretID: "s", EnvLogLevel: "loud"},
+		"old stages":   {EnvSecretID: "s", EnvSecretStages: "AWSCURRENT,AWSPREVIOUS"},
 	} {
 		if _, _, err := FromEnv(func(k string) string { return bad[k] }); err == nil {
 			t.Errorf("%s: FromEnv() = nil error", name)
@@ -302,7 +253,7 @@ func TestRefreshCutOffBySuspension(t *testing.T) {
 	})
 	setFreeze := func(f bool) { mu.Lock(); freeze = f; mu.Unlock() }
 
-	a, logs := newTestAuthorizer(t, Config{now: clock.Now, FetchTimeout: 20 * time.Millisecond, Stages: []string{StageCurrent}}, source)
+	a, logs := newTestAuthorizer(t, Config{now: clock.Now, FetchTimeout: 20 * time.Millisecond}, source)
 	if err := a.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}

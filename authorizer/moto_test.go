@@ -10,14 +10,16 @@ import (
 	"tollgate/internal/motoserver"
 )
 
-// Secret loading against a real Secrets Manager emulator: both stages,
-// rotation, deletion and an unreachable endpoint. The staging-label
-// behaviour (PutSecretValue moves AWSCURRENT to the new version and
-// AWSPREVIOUS to the one it replaced) is from
-// https://docs.aws.amazon.com/secretsmanager/latest/userguide/whats-in-a-secret.html#term_version
-func TestSecretsManagerRotation(t *testing.T) {
+// The key lifecycle against a real Secrets Manager emulator: per-client
+// rotation with a grace stated in the keyring, removal, and deletion. Only
+// AWSCURRENT is read (PutSecretValue moves it to the new version,
+// https://docs.aws.amazon.com/secretsmanager/latest/userguide/whats-in-a-secret.html#term_version),
+// so what the older versions hold never matters.
+func TestSecretsManagerKeyLifecycle(t *testing.T) {
 	moto := motoserver.Start(t)
-	arn := moto.CreateSecret(t, "tollgate/rotation", string(fixture(t, "keyrings/previous.json")))
+	arn := moto.CreateSecret(t, "tollgate/rotation", `{"keys":[
+		{"id":"mobile-app","sha256":"`+Digest(oldMobileKey)+`"},
+		{"id":"orders-bot","sha256":"`+Digest(ordersKey)+`"}]}`)
 
 	clock := newFakeClock()
 	a, logs := newTestAuthorizer(t, Config{now: clock.Now}, SecretsManager(moto.Client(), arn))
@@ -32,59 +34,52 @@ func TestSecretsManagerRotation(t *testing.T) {
 		}
 		return decodeAnswer(t, b), nil
 	}
-	// A new secret has only AWSCURRENT.
-	if ans, err := decide(oldMobileKey); err != nil || ans.Context["keyStage"] != StageCurrent {
-		t.Fatalf("before rotation: %v, %v; want the key allowed as AWSCURRENT", ans.Context, err)
+	refresh := func() {
+		t.Helper()
+		clock.Advance(DefaultTTL + time.Second)
+		_, _ = decide(unknownKey)
+		waitIdle(t, a)
 	}
-	if _, err := decide(mobileKey); !errors.Is(err, ErrUnauthorized) {
-		t.Fatalf("new key before rotation: error = %v, want Unauthorized", err)
+	if _, err := decide(oldMobileKey); err != nil {
+		t.Fatalf("before rotation: %v", err)
 	}
 
-	// Rotate: the new version becomes AWSCURRENT, the old one AWSPREVIOUS.
-	moto.PutSecretValue(t, arn, string(fixture(t, "keyrings/current.json")))
-	// Within the TTL the loaded keys are used and nothing is fetched.
-	if _, err := decide(mobileKey); !errors.Is(err, ErrUnauthorized) {
-		t.Fatalf("new key within the TTL: error = %v, want Unauthorized (keys are cached)", err)
-	}
-	clock.Advance(DefaultTTL + time.Second)
-	// Past the TTL the request is answered with the keys it has, and a
-	// refresh runs in the background.
-	if _, err := decide(oldMobileKey); err != nil {
-		t.Fatalf("old key during the refresh: %v", err)
-	}
-	waitIdle(t, a)
-	for _, tt := range []struct{ key, stage string }{
-		{mobileKey, StageCurrent},
-		{oldMobileKey, StagePrevious},
-		{ordersKey, StageCurrent}, // in both versions: kept once, from AWSCURRENT
+	// Rotate mobile-app alone, with an hour of grace for its old key.
+	grace := clock.Now().Add(DefaultTTL + time.Hour)
+	moto.PutSecretValue(t, arn, `{"keys":[
+		{"id":"mobile-app","sha256":"`+Digest(mobileKey)+`","previous":[{"sha256":"`+Digest(oldMobileKey)+`","until":"`+grace.Format(time.RFC3339)+`"}]},
+		{"id":"orders-bot","sha256":"`+Digest(ordersKey)+`"}]}`)
+	refresh()
+	for _, tt := range []struct{ key, version string }{
+		{mobileKey, versionCurrent},
+		{oldMobileKey, versionPrevious},
+		{ordersKey, versionCurrent}, // untouched by another client's rotation
 	} {
 		ans, err := decide(tt.key)
-		if err != nil {
-			t.Fatalf("after rotation, key of %s: %v", tt.stage, err)
+		if err != nil || ans.Context["keyVersion"] != tt.version {
+			t.Fatalf("after rotation: %v, %v; want allowed as %s", ans.Context, err, tt.version)
 		}
-		if ans.Context["keyStage"] != tt.stage {
-			t.Errorf("after rotation: keyStage = %v, want %s", ans.Context["keyStage"], tt.stage)
-		}
+	}
+	clock.Set(grace)
+	if _, err := decide(oldMobileKey); !errors.Is(err, ErrUnauthorized) {
+		t.Errorf("old key at the end of its grace: %v, want Unauthorized", err)
 	}
 
-	// A second rotation drops the oldest key.
-	moto.PutSecretValue(t, arn, `{"keys":[{"id":"mobile-app","key":"tg_test_mobile_app_NEW_key_0123456789abcdefg"}]}`)
-	clock.Advance(DefaultTTL + time.Second)
-	_, _ = decide(mobileKey)
-	waitIdle(t, a)
-	if _, err := decide(oldMobileKey); !errors.Is(err, ErrUnauthorized) {
-		t.Errorf("key two rotations old: error = %v, want Unauthorized", err)
+	// Removing a client ends its key at the next refresh, although the
+	// version before (now AWSPREVIOUS) still holds it.
+	moto.PutSecretValue(t, arn, `{"keys":[{"id":"mobile-app","sha256":"`+Digest(mobileKey)+`"}]}`)
+	refresh()
+	if _, err := decide(ordersKey); !errors.Is(err, ErrUnauthorized) {
+		t.Errorf("removed client: %v, want Unauthorized", err)
 	}
-	if ans, err := decide(mobileKey); err != nil || ans.Context["keyStage"] != StagePrevious {
-		t.Errorf("key one rotation old: %v, %v; want allowed as AWSPREVIOUS", ans.Context, err)
+	if _, err := decide(mobileKey); err != nil {
+		t.Errorf("remaining client: %v", err)
 	}
 
 	// Deleting the secret revokes every key at the next refresh, however
 	// young the last good keys are: it is an answer, not an outage.
 	moto.DeleteSecret(t, arn)
-	clock.Advance(DefaultTTL + time.Second)
-	_, _ = decide(mobileKey)
-	waitIdle(t, a)
+	refresh()
 	if _, err := decide(mobileKey); !errors.Is(err, ErrNoKeys) || errors.Is(err, ErrUnauthorized) {
 		t.Errorf("after deletion: error = %v, want ErrNoKeys (500)", err)
 	}

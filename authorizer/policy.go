@@ -186,8 +186,8 @@ func (e *entry) renderPolicy(prefix, deny []byte) []byte {
 func (e *entry) appendContext(b []byte) []byte {
 	b = append(b, `"context":{"keyId":`...)
 	b = jsonlog.AppendString(b, e.id)
-	b = append(b, `,"keyStage":`...)
-	b = jsonlog.AppendString(b, e.stage)
+	b = append(b, `,"keyVersion":`...)
+	b = jsonlog.AppendString(b, e.version)
 	return append(b, '}')
 }
 

@@ -92,7 +92,6 @@ func timingAuthorizer(tb testing.TB, keys []Key, match func(*keyTable, []byte) (
 	}
 	a, err := New(Config{
 		Source: &stages{values: map[string][]byte{StageCurrent: doc}},
-		Stages: []string{StageCurrent},
 		Logger: slog.New(jsonlog.New(io.Discard, slog.LevelInfo)),
 		match:  match,
 	})

@@ -26,6 +26,7 @@ const (
 	reasonAmbiguousToken = "several token values"
 	reasonMalformedToken = "malformed token"
 	reasonUnknownKey     = "unknown key"
+	reasonMistypedKey    = "mistyped key (checksum)"
 )
 
 // tokenFormat says how to take a key out of an identity value.
@@ -86,10 +87,11 @@ func (f tokenFormat) admits(key string) bool {
 	return isB64Token([]byte(key))
 }
 
-// check refuses a keyring that holds a key format cannot carry.
+// check refuses a keyring that holds a plain key format cannot carry (a
+// digest's key cannot be checked).
 func (f tokenFormat) check(kr Keyring) error {
 	for _, k := range kr.Keys {
-		if !f.admits(k.Key) {
+		if k.Key != "" && !f.admits(k.Key) {
 			return fmt.Errorf("%w: key %q: cannot be presented with %s", ErrMalformedKeyring, k.ID, f)
 		}
 	}
