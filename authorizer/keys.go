@@ -28,9 +28,18 @@ type keyState struct {
 	loadedAt time.Time
 }
 
-// keyStore holds the keys in memory and refreshes them from the secret:
-// at most one fetch runs at a time, warm requests never wait for one, and
-// nothing is served past its maximum age.
+// keyStore holds the keys in memory and refreshes them from the secret.
+//
+// Freshness: keys are used to decide for at most TTL after the fetch that
+// read them started, while Secrets Manager answers. Between TTL/2 and TTL
+// they are refreshed ahead, where it costs no caller anything: after the
+// response, by the Lambda extension (StartExtension), or else in the
+// background. A request that finds keys older than TTL (an environment
+// idle for that long) waits for the refresh, bounded by its own deadline
+// and the fetch timeout. If that refresh fails (an outage, throttling, a
+// timeout), the last good keys serve up to MaxStale; an answer that the
+// keys are gone (the secret deleted, or an invalid keyring) serves none.
+// At most one fetch runs at a time, and failures back off.
 type keyStore struct {
 	source       SecretSource
 	function     string // the metric's dimension: the Lambda function's name
@@ -40,6 +49,10 @@ type keyStore struct {
 	fetchTimeout time.Duration
 	now          func() time.Time
 	log          *slog.Logger
+	// afterResponse is set when refreshes ahead are left to refreshDue,
+	// called after each response (the Lambda extension): no background
+	// fetch is started, since Lambda would freeze it mid-way.
+	afterResponse atomic.Bool
 
 	state atomic.Pointer[keyState]
 
@@ -48,35 +61,54 @@ type keyStore struct {
 	notBefore time.Time     // no fetch starts before this (backoff after failures)
 	failures  int
 	lastErr   error
-	// suspended is set when a fetch was cut off because the process was
-	// not running (a Lambda environment is frozen between invocations, so
-	// background work stops): the next refresh is waited for by the
-	// request that starts it, the only way it can finish there.
-	suspended bool
 }
 
-// keys returns the keys to decide with. Fresh keys are returned at once.
-// Keys past the TTL but within the maximum age are returned at once too,
-// and a background fetch is started if none runs (after a fetch cut off by
-// a suspension, that fetch is waited for). With no usable keys the call
-// waits for a fetch (bounded by ctx and the fetch timeout) and fails closed
-// with ErrNoKeys if it brings none.
+// keys returns the keys to decide with at now (see keyStore). It fails
+// closed with ErrNoKeys when it has none it may use.
 func (s *keyStore) keys(ctx context.Context, now time.Time) (*keyTable, error) {
 	st := s.state.Load()
-	usable := st != nil && st.table != nil && now.Sub(st.loadedAt) < s.maxStale
-	if usable && now.Sub(st.loadedAt) < s.ttl {
-		return st.table, nil
+	if st != nil && st.table != nil {
+		if age := now.Sub(st.loadedAt); age < s.ttl {
+			if age >= s.ttl/2 && !s.afterResponse.Load() {
+				s.startFetch(now) // ahead, in the background
+			}
+			return st.table, nil
+		}
 	}
-	if done, wait := s.startFetch(now); done != nil && (wait || !usable) {
+	if done := s.startFetch(now); done != nil {
 		select {
 		case <-done:
 		case <-ctx.Done():
 		}
 	}
+	// Fresh keys if the fetch brought them; else, within MaxStale, the
+	// last good ones: the fetch failed, backs off or is still running.
 	if st := s.state.Load(); st != nil && st.table != nil && s.now().Sub(st.loadedAt) < s.maxStale {
 		return st.table, nil
 	}
 	return nil, s.noKeys()
+}
+
+// refreshDue refreshes the keys if they are past half their TTL (or there
+// are none), and waits for it, bounded by the fetch timeout. It is called
+// after a response, where waiting delays no caller.
+func (s *keyStore) refreshDue(ctx context.Context) {
+	now := s.now()
+	if st := s.state.Load(); st != nil && st.table != nil && now.Sub(st.loadedAt) < s.ttl/2 {
+		return
+	}
+	s.refresh(ctx, now)
+}
+
+// refresh starts a fetch (unless one runs or a backoff is in force) and
+// waits for it.
+func (s *keyStore) refresh(ctx context.Context, now time.Time) {
+	if done := s.startFetch(now); done != nil {
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+	}
 }
 
 func (s *keyStore) noKeys() error {
@@ -92,22 +124,20 @@ func (s *keyStore) noKeys() error {
 }
 
 // startFetch starts a fetch unless one runs (whose channel it returns) or a
-// backoff is in force (nil). wait reports that the last fetch was cut off
-// by a suspension, so a refresh should be waited for rather than left to
-// the background.
-func (s *keyStore) startFetch(now time.Time) (done <-chan struct{}, wait bool) {
+// backoff is in force (nil).
+func (s *keyStore) startFetch(now time.Time) <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.inflight != nil {
-		return s.inflight, s.suspended
+		return s.inflight
 	}
 	if now.Before(s.notBefore) {
-		return nil, false
+		return nil
 	}
 	ch := make(chan struct{})
 	s.inflight = ch
 	go s.fetch(ch, now)
-	return ch, s.suspended
+	return ch
 }
 
 func (s *keyStore) fetch(done chan struct{}, started time.Time) {
@@ -117,8 +147,9 @@ func (s *keyStore) fetch(done chan struct{}, started time.Time) {
 	now := s.now()
 	// A fetch whose deadline passed while far more time went by than its
 	// timeout was not slow: the process was frozen (a Lambda environment
-	// between invocations) and the timer fired at thaw. That is no
-	// failure of Secrets Manager: no backoff, no warning.
+	// between invocations, with no extension to finish the refresh) and
+	// the timer fired at thaw. That is no failure of Secrets Manager: no
+	// backoff, no warning.
 	suspended := err != nil && ctx.Err() != nil && now.Sub(started) > 2*s.fetchTimeout
 
 	s.mu.Lock()
@@ -127,14 +158,16 @@ func (s *keyStore) fetch(done chan struct{}, started time.Time) {
 		close(done)
 		s.mu.Unlock()
 	}()
-	s.suspended = suspended
 	switch {
 	case suspended:
-		s.log.LogAttrs(ctx, slog.LevelDebug, "key refresh cut off by a suspension; the next one is waited for",
+		s.log.LogAttrs(ctx, slog.LevelDebug, "key refresh cut off by a suspension",
 			slog.Duration("elapsed", now.Sub(started)))
 		return
 	case err == nil:
-		s.state.Store(&keyState{table: table, loadedAt: now})
+		// Aged from the fetch's start: the version it read was current
+		// then or later, so a key removed before the start is never
+		// served past start + TTL.
+		s.state.Store(&keyState{table: table, loadedAt: started})
 		s.failures, s.lastErr, s.notBefore = 0, nil, time.Time{}
 		s.log.LogAttrs(ctx, slog.LevelInfo, "keys loaded", slog.Int("keys", len(table.entries)))
 		return
