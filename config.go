@@ -52,10 +52,10 @@ var settings = []setting{
 	{"arch", func(c *stackConfig, v string) error { c.Args.Arch = deploy.Arch(v); return nil }},
 	{"stage", func(c *stackConfig, v string) error { c.Args.Definition.Stage = v; return nil }},
 	{"clients", func(c *stackConfig, v string) error { return decodeJSON(v, &c.Args.Clients) }},
-	{"keys", func(c *stackConfig, v string) error { return decodeJSON(v, &c.Args.Keys) }},
+	{"keyDigests", func(c *stackConfig, v string) error { return decodeJSON(v, &c.Args.KeyDigests) }},
 	{"clientRoutes", func(c *stackConfig, v string) error { return decodeJSON(v, &c.Args.Routes) }},
-	{"keyLength", func(c *stackConfig, v string) error { return integer(v, &c.Args.KeyLength) }},
 	{"rotation", func(c *stackConfig, v string) error { return integer(v, &c.Args.Rotation) }},
+	{"rotations", func(c *stackConfig, v string) error { return decodeJSON(v, &c.Args.Rotations) }},
 	{"recoveryWindowInDays", func(c *stackConfig, v string) error { return integer(v, &c.Args.RecoveryWindowInDays) }},
 	{"kmsKeyArn", func(c *stackConfig, v string) error { c.Args.KMSKeyARN = v; return nil }},
 	{"authorizerType", func(c *stackConfig, v string) error {
@@ -111,6 +111,15 @@ var settings = []setting{
 	{"tags", func(c *stackConfig, v string) error { return decodeJSON(v, &c.Tags) }},
 }
 
+// removedSettings are settings of earlier versions, refused (never
+// quoted) with what to do instead, so that nothing is deployed without
+// them silently.
+var removedSettings = []struct{ key, instead string }{
+	{"keys", "the keyring holds only digests now. For each client, set the digest of its key and remove the keys: " +
+		"pulumi config set --path 'keyDigests.CLIENT' \"$(pulumi config get --path 'keys.CLIENT' | tr -d '\\n' | sha256sum | cut -d' ' -f1)\"; then pulumi config rm keys"},
+	{"keyLength", "generated keys are tollgate keys (tgk_, 42 characters); remove it: pulumi config rm keyLength"},
+}
+
 // defaultConfig is the configuration of a stack that sets nothing: the
 // same values as the defaults Pulumi.yaml declares.
 func defaultConfig() stackConfig {
@@ -119,7 +128,6 @@ func defaultConfig() stackConfig {
 			Definition:       api.Default(),
 			Arch:             deploy.DefaultArch,
 			Clients:          []string{"default"},
-			KeyLength:        deploy.DefaultKeyLength,
 			LogRetentionDays: deploy.DefaultLogRetentionDays,
 			Throttle:         deploy.Throttle{RateLimit: deploy.DefaultRateLimit, BurstLimit: deploy.DefaultBurstLimit},
 			AccountLogsRole:  true,
@@ -148,11 +156,18 @@ func loadConfig(ctx *pulumi.Context) (stackConfig, error) {
 			continue
 		}
 		if err := s.set(&c, v); err != nil {
+			if ctx.IsConfigSecret(ns + s.key) {
+				// The value is decrypted here: no part of it, not even
+				// a character a JSON error quotes, may reach the error.
+				return c, fmt.Errorf("%w: %s%s: the (secret) value is not of the declared type", deploy.ErrConfig, ns, s.key)
+			}
 			return c, fmt.Errorf("%w: %s%s: %v", deploy.ErrConfig, ns, s.key, err)
 		}
 	}
-	if len(c.Args.Keys) > 0 && !ctx.IsConfigSecret(ns+"keys") {
-		return c, fmt.Errorf("%w: %skeys holds keys in plain text; set each with: pulumi config set --secret --path 'keys.CLIENT' KEY", deploy.ErrConfig, ns)
+	for _, gone := range removedSettings {
+		if _, ok := ctx.GetConfig(ns + gone.key); ok {
+			return c, fmt.Errorf("%w: %s%s is no longer read: %s", deploy.ErrConfig, ns, gone.key, gone.instead)
+		}
 	}
 
 	a := &c.Args.Definition.Authorizer
@@ -216,10 +231,10 @@ func (c *stackConfig) plan(v string, set func(*deploy.UsagePlan) error) error {
 }
 
 // decodeJSON decodes an array or object setting; an empty object is the
-// same as none.
+// same as none. The error does not quote the value.
 func decodeJSON(v string, dst any) error {
 	if err := json.Unmarshal([]byte(v), dst); err != nil {
-		return fmt.Errorf("%q is not of the declared type (%v)", v, err)
+		return fmt.Errorf("not of the declared type (%v)", err)
 	}
 	if rv := reflect.ValueOf(dst).Elem(); rv.Kind() == reflect.Map && rv.Len() == 0 {
 		rv.SetZero()

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag/colors"
@@ -21,6 +22,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"tollgate/api"
+	"tollgate/authorizer"
 	"tollgate/deploy"
 	"tollgate/internal/pulumimock"
 )
@@ -260,7 +262,13 @@ func TestBadConfigCreatesNothing(t *testing.T) {
 		{"stage with a space", map[string]string{"tollgate:stage": "my stage"}, nil, `stage "my stage"`},
 		{"stage too long", map[string]string{"tollgate:stage": strings.Repeat("s", 129)}, nil, "1 to 128"},
 		{"regex with REQUEST", map[string]string{"tollgate:authorizerType": "REQUEST", "tollgate:validationRegex": "^x$"}, nil, "only to TOKEN"},
-		{"keys in plain text", map[string]string{"tollgate:keys": `{"default":"` + strings.Repeat("k", 40) + `"}`}, nil, "plain text"},
+		{"keys, no longer read", map[string]string{"tollgate:keys": `{"default":"` + strings.Repeat("k", 40) + `"}`}, []string{"tollgate:keys"}, "keyDigests.CLIENT"},
+		{"keyLength, no longer read", map[string]string{"tollgate:keyLength": "40"}, nil, "tgk_"},
+		{"empty route list", map[string]string{"tollgate:clientRoutes": `{"default":[]}`}, nil, `client "default": empty route list`},
+		{"secret setting not JSON", map[string]string{"tollgate:keyDigests": `{"default":"` + strings.Repeat("k", 40)}, []string{"tollgate:keyDigests"}, "(secret) value is not of the declared type"},
+		{"digest not hex", map[string]string{"tollgate:keyDigests": `{"default":"` + strings.Repeat("k", 64) + `"}`}, nil, "sha256 is not 64 hex digits"},
+		{"rotation of a supplied key", map[string]string{"tollgate:keyDigests": `{"default":"` + authorizer.Digest("x") + `"}`, "tollgate:rotations": `{"default":{"n":1}}`}, nil, "supply the new digest"},
+		{"rotation grace not RFC 3339", map[string]string{"tollgate:rotations": `{"default":{"n":1,"previousUntil":"tomorrow"}}`}, nil, "tollgate:rotations"},
 		{"clients not an array", map[string]string{"tollgate:clients": "web"}, nil, "tollgate:clients"},
 		{"log level", map[string]string{"tollgate:logLevel": "verbose"}, nil, "tollgate:logLevel"},
 		{"quota without a plan", map[string]string{"tollgate:usagePlanQuota": "100"}, nil, "usagePlan: true"},
@@ -283,16 +291,25 @@ func TestBadConfigCreatesNothing(t *testing.T) {
 			if n := len(m.Resources); n != 0 {
 				t.Errorf("%d resources created before the error, want none", n)
 			}
+			if err != nil && strings.Contains(err.Error(), strings.Repeat("k", 8)) {
+				t.Errorf("the error quotes the value: %v", err)
+			}
 		})
 	}
 }
 
-// Supplied keys are accepted when they are secret.
-func TestSuppliedSecretKeys(t *testing.T) {
-	key := strings.Repeat("k", 40)
-	c := loadWith(t, map[string]string{"aws:region": "eu-west-1", "tollgate:keys": `{"default":"` + key + `"}`}, "tollgate:keys")
-	if c.Args.Keys["default"] != key {
-		t.Errorf("keys = %v", c.Args.Keys)
+// Supplied keys are digests, and rotations reach the component.
+func TestKeyDigestsAndRotations(t *testing.T) {
+	d := authorizer.Digest("tgk_supplied")
+	c := loadWith(t, map[string]string{
+		"aws:region":          "eu-west-1",
+		"tollgate:clients":    `["default","reports"]`,
+		"tollgate:keyDigests": `{"reports":"` + d + `"}`,
+		"tollgate:rotations":  `{"default":{"n":2,"previousUntil":"2026-12-08T00:00:00Z"}}`,
+	})
+	want := deploy.Rotation{N: 2, PreviousUntil: time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC)}
+	if c.Args.KeyDigests["reports"] != d || c.Args.Rotations["default"] != want {
+		t.Errorf("keyDigests %v, rotations %v", c.Args.KeyDigests, c.Args.Rotations)
 	}
 }
 
@@ -476,7 +493,7 @@ func TestStackNamesAndSettingsAtTheirEdges(t *testing.T) {
 		t.Skip("runs the program nine times")
 	}
 	low := map[string]string{
-		"tollgate:stage": "s", "tollgate:clients": `["c"]`, "tollgate:keyLength": "32", "tollgate:recoveryWindowInDays": "7",
+		"tollgate:stage": "s", "tollgate:clients": `["c"]`, "tollgate:recoveryWindowInDays": "7",
 		"tollgate:authorizerResultTtlInSeconds": "0", "tollgate:authorizerMemory": "128", "tollgate:authorizerTimeout": "1",
 		"tollgate:handlerMemory": "128", "tollgate:handlerTimeout": "1", "tollgate:logRetentionDays": "1",
 		"tollgate:throttleRateLimit": "1", "tollgate:throttleBurstLimit": "1", "tollgate:accountLogsRole": "false",
@@ -486,7 +503,8 @@ func TestStackNamesAndSettingsAtTheirEdges(t *testing.T) {
 		"tollgate:arch": "x86_64", "tollgate:stage": strings.Repeat("s", 128),
 		"tollgate:clients":      `["` + client + `","b"]`,
 		"tollgate:clientRoutes": `{"b":["GET /hello","ANY /customers","POST /orders"]}`,
-		"tollgate:keyLength":    "1024", "tollgate:rotation": "2147483647", "tollgate:recoveryWindowInDays": "30",
+		"tollgate:rotation":     "2147483646", "tollgate:recoveryWindowInDays": "30",
+		"tollgate:rotations":    `{"b":{"n":1,"previousUntil":"9999-12-31T23:59:59Z"}}`,
 		"tollgate:kmsKeyArn":                    "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 		"tollgate:authorizerType":               "REQUEST",
 		"tollgate:identitySources":              `["method.request.header.X-Api-Key","method.request.querystring.tenant","context.httpMethod","stageVariables.v"]`,

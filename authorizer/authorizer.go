@@ -97,6 +97,11 @@ type Authorizer struct {
 
 	logs    [FormatHTTP + 1]*slog.Logger // by EventFormat, with the format attribute bound
 	logNone *slog.Logger                 // for events whose format is unknown
+
+	// invoked, once StartExtension registered the extension, is sent to
+	// (without blocking) after each decision: the extension refreshes
+	// keys once the invocation is answered.
+	invoked chan struct{}
 }
 
 // New checks cfg and returns an Authorizer. It does not fetch the secret:
@@ -236,6 +241,12 @@ func (a *Authorizer) Invoke(ctx context.Context, payload []byte) ([]byte, error)
 			slog.String("requestId", requestID),
 			slog.Duration("duration", a.since(start)))
 		_ = h.Handle(ctx, r) // a log that cannot be written must not change the answer
+	}
+	if a.invoked != nil {
+		select {
+		case a.invoked <- struct{}{}:
+		default:
+		}
 	}
 	return d.answer, d.err
 }

@@ -6,7 +6,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
-	"strings"
+	"time"
 
 	"tollgate/api"
 	"tollgate/authorizer"
@@ -45,7 +45,6 @@ func (a Arch) goarch() (string, error) {
 // Defaults for the zero values of Args.
 const (
 	DefaultArch             = ARM64
-	DefaultKeyLength        = 40
 	DefaultLogRetentionDays = 14
 	DefaultRateLimit        = 100
 	DefaultBurstLimit       = 50
@@ -74,21 +73,25 @@ type Args struct {
 	// Clients name the callers that get a key, one each; at least one.
 	// The names become the policies' principalId.
 	Clients []string
-	// Keys are keys supplied for some Clients, by client name; the others
-	// get a generated key of KeyLength characters. Supplied keys follow
-	// the keyring's rules (authorizer.Keyring.Validate).
-	Keys map[string]string
+	// KeyDigests are keys supplied for some Clients, by client name, as
+	// the lower-case hex SHA-256 of the key (authorizer.Digest; printf %s
+	// "$KEY" | sha256sum): the program never sees such a key. The other
+	// clients get a generated key in the tollgate format
+	// (authorizer.NewKey), returned in the APIKeys output.
+	KeyDigests map[string]string
 	// Routes restrict some Clients to routes, by client name, in the
 	// keyring's notation ("GET /orders/*"). Without an entry, a client may
 	// call every route.
 	Routes map[string][]string
-	// KeyLength is the length of generated keys: letters and digits, at
-	// least authorizer.MinKeyLength; default DefaultKeyLength.
-	KeyLength int
-	// Rotation is a counter: changing it generates new keys. The secret's
-	// previous version keeps the old keys as AWSPREVIOUS, which the
-	// authorizer accepts until the next rotation.
+	// Rotation is a counter: changing it generates a new key for every
+	// client with a generated key, as a Rotations entry's N does for one.
 	Rotation int
+	// Rotations rotate clients with generated keys one at a time, by
+	// client name: changing a client's N generates its new key, and its
+	// key before that keeps working until PreviousUntil (the keyring's
+	// "previous" entry), or stops at once when PreviousUntil is zero.
+	// Other clients' keys are untouched.
+	Rotations map[string]Rotation
 	// RecoveryWindowInDays is how long a destroyed secret can be
 	// restored: 0 (deleted at once, so destroy and up can follow each
 	// other) or 7 to 30.
@@ -122,6 +125,13 @@ type Args struct {
 	AccountLogsRole bool
 }
 
+// Rotation is one client's rotation counter and the end of the grace of
+// the key it replaced.
+type Rotation struct {
+	N             int       `json:"n"`
+	PreviousUntil time.Time `json:"previousUntil,omitzero"`
+}
+
 // Throttle is a token bucket: a steady rate in requests per second and a
 // burst.
 type Throttle struct {
@@ -153,9 +163,6 @@ var (
 func (a Args) withDefaults() Args {
 	if a.Arch == "" {
 		a.Arch = DefaultArch
-	}
-	if a.KeyLength == 0 {
-		a.KeyLength = DefaultKeyLength
 	}
 	if a.LogRetentionDays == 0 {
 		a.LogRetentionDays = DefaultLogRetentionDays
@@ -193,30 +200,40 @@ func (a Args) Validate() error {
 		}
 		seen[c] = true
 	}
-	for _, c := range slices.Sorted(maps.Keys(a.Keys)) {
+	for _, c := range slices.Sorted(maps.Keys(a.KeyDigests)) {
 		if !seen[c] {
-			return configErr("a key is supplied for %q, which is not among the clients %q", c, a.Clients)
+			return configErr("a key digest is supplied for %q, which is not among the clients %q", c, a.Clients)
 		}
 	}
 	for _, c := range slices.Sorted(maps.Keys(a.Routes)) {
 		if !seen[c] {
 			return configErr("routes are given for %q, which is not among the clients %q", c, a.Clients)
 		}
+		if r := a.Routes[c]; r != nil && len(r) == 0 {
+			return configErr("client %q: empty route list: leave the client out to allow every route, or list its routes", c)
+		}
 	}
-	if a.KeyLength < authorizer.MinKeyLength || a.KeyLength > 1024 {
-		return configErr("key length %d: want %d to 1024", a.KeyLength, authorizer.MinKeyLength)
+	for _, c := range slices.Sorted(maps.Keys(a.Rotations)) {
+		switch {
+		case !seen[c]:
+			return configErr("a rotation is given for %q, which is not among the clients %q", c, a.Clients)
+		case a.KeyDigests[c] != "":
+			return configErr("client %q: its key is supplied as a digest, so tollgate cannot rotate it: supply the new digest instead", c)
+		case a.Rotations[c].N < 0:
+			return configErr("client %q: rotation %d: want 0 or more", c, a.Rotations[c].N)
+		}
+	}
+	if a.Rotation < 0 {
+		return configErr("rotation %d: want 0 or more", a.Rotation)
 	}
 	// The keyring's own rules, with stand-ins for the keys to generate.
-	if err := a.keyring(func(client string) string {
-		if k, ok := a.Keys[client]; ok {
-			return k
-		}
-		return "generated-" + strings.Repeat("x", authorizer.MinKeyLength) + "-" + client
-	}, func(client string) string { return "" }).Validate(); err != nil {
-		return fmt.Errorf("%w: %w", ErrConfig, err)
+	stand := keyMaterial{current: map[string]string{}, previous: map[string]string{}}
+	for _, c := range a.Clients {
+		stand.current[c] = authorizer.Digest("current-" + c)
+		stand.previous[c] = authorizer.Digest("previous-" + c)
 	}
-	if err := a.keysPassValidationRegex(); err != nil {
-		return err
+	if err := a.keyring(stand).Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if w := a.RecoveryWindowInDays; w != 0 && (w < 7 || w > 30) {
 		return configErr("recovery window %d days: want 0 (delete at once) or 7 to 30", w)
@@ -261,35 +278,6 @@ func (a Args) Validate() error {
 	return nil
 }
 
-// keysPassValidationRegex checks that API Gateway's validation regex lets
-// every supplied key through, as the header a client sends: the scheme
-// (the authorizer's TOLLGATE_TOKEN_SCHEME, default Bearer) and the key. A
-// key it refused would be answered 401 before the authorizer ran.
-func (a Args) keysPassValidationRegex() error {
-	def := &a.Definition
-	if def.Authorizer.Type != api.Token || def.Authorizer.ValidationRegex == "" || len(a.Keys) == 0 {
-		return nil
-	}
-	re, err := regexp.Compile(def.Authorizer.ValidationRegex)
-	if err != nil {
-		return nil // Definition.Validate reports it
-	}
-	prefix := "Bearer "
-	switch scheme := def.Functions[def.Authorizer.Function].Env[authorizer.EnvTokenScheme]; scheme {
-	case "":
-	case "none":
-		prefix = ""
-	default:
-		prefix = scheme + " "
-	}
-	for _, c := range slices.Sorted(maps.Keys(a.Keys)) {
-		if !re.MatchString(prefix + a.Keys[c]) {
-			return configErr("the key supplied for %q does not match the validation regex %s: API Gateway would refuse it before the authorizer ran", c, def.Authorizer.ValidationRegex)
-		}
-	}
-	return nil
-}
-
 func (t Throttle) validate(what string) error {
 	if t.RateLimit <= 0 || t.BurstLimit <= 0 {
 		return configErr("%s throttle %v requests/s, burst %d: want both above 0", what, t.RateLimit, t.BurstLimit)
@@ -300,12 +288,31 @@ func (t Throttle) validate(what string) error {
 	return nil
 }
 
-// keyring is the keyring a deploy writes, with the keys and usage keys
-// that key and usageKey give for each client.
-func (a Args) keyring(key, usageKey func(client string) string) authorizer.Keyring {
+// keyMaterial is what the keyring of a deploy is made of, by client: the
+// digest of its current key, of its previous key (with a generated key
+// after its first rotation), and its usage key with a usage plan.
+type keyMaterial struct {
+	current, previous, usage map[string]string
+}
+
+// generation is client's rotation count: Rotation and its own.
+func (a Args) generation(client string) int {
+	return a.Rotation + a.Rotations[client].N
+}
+
+// keyring is the keyring a deploy writes: digests only. A client's
+// previous key is listed while its PreviousUntil is set.
+func (a Args) keyring(m keyMaterial) authorizer.Keyring {
 	kr := authorizer.Keyring{Keys: make([]authorizer.Key, 0, len(a.Clients))}
 	for _, c := range a.Clients {
-		kr.Keys = append(kr.Keys, authorizer.Key{ID: c, Key: key(c), Routes: a.Routes[c], UsageKey: usageKey(c)})
+		k := authorizer.Key{ID: c, SHA256: m.current[c], Routes: a.Routes[c], UsageKey: m.usage[c]}
+		if d := a.KeyDigests[c]; d != "" {
+			k.SHA256 = d
+		}
+		if until := a.Rotations[c].PreviousUntil; !until.IsZero() && m.previous[c] != "" && a.KeyDigests[c] == "" {
+			k.Previous = []authorizer.PreviousKey{{SHA256: m.previous[c], Until: until.UTC()}}
+		}
+		kr.Keys = append(kr.Keys, k)
 	}
 	return kr
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -55,13 +56,14 @@ func storedKeyring(t *testing.T, m *mocks) authorizer.Keyring {
 	return kr
 }
 
-// Promise 1: a secret and a version holding the keyring, keys generated
-// per client with at least 32 characters unless supplied.
+// Promise 1: a secret and a version holding the keyring, digests only: a
+// generated tollgate key per client unless a digest is supplied.
 func TestSecretHoldsTheKeyring(t *testing.T) {
 	args := testArgs(t)
-	args.Keys = map[string]string{"reports": "supplied-key-0123456789-abcdefghijklmnop"}
+	supplied := authorizer.Digest("tgk_supplied_elsewhere")
+	args.KeyDigests = map[string]string{"reports": supplied}
 	args.Routes = map[string][]string{"reports": {"GET /customers"}}
-	m, _ := mustRun(t, args)
+	m, a := mustRun(t, args)
 
 	secret := m.One(t, tSecret)
 	if got := secret.Inputs["recoveryWindowInDays"]; got != 0.0 {
@@ -81,15 +83,15 @@ func TestSecretHoldsTheKeyring(t *testing.T) {
 	var ids []string
 	for _, k := range kr.Keys {
 		ids = append(ids, k.ID)
-		if len(k.Key) < authorizer.MinKeyLength {
-			t.Errorf("key %s is %d characters, want at least %d", k.ID, len(k.Key), authorizer.MinKeyLength)
+		if k.Key != "" || len(k.SHA256) != 64 {
+			t.Errorf("key %s: the keyring holds %q, %q; want a digest only", k.ID, k.Key, k.SHA256)
 		}
 	}
 	if !slices.Equal(ids, []string{"mobile", "reports"}) {
 		t.Errorf("keyring ids = %q, want one key per client", ids)
 	}
-	if kr.Keys[1].Key != args.Keys["reports"] {
-		t.Error("the supplied key was not used")
+	if kr.Keys[1].SHA256 != supplied {
+		t.Error("the supplied digest was not used")
 	}
 	if !slices.Equal(kr.Keys[1].Routes, []string{"GET /customers"}) || kr.Keys[0].Routes != nil {
 		t.Errorf("routes = %q, %q; want reports limited to GET /customers", kr.Keys[0].Routes, kr.Keys[1].Routes)
@@ -98,11 +100,17 @@ func TestSecretHoldsTheKeyring(t *testing.T) {
 	if len(pws) != 1 || pws[0].Name != "tollgate-dev-key-mobile" {
 		t.Fatalf("random passwords = %v, want one, for mobile only", pws)
 	}
-	if pws[0].Inputs["length"] != float64(DefaultKeyLength) || pws[0].Inputs["special"] != false {
-		t.Errorf("password inputs = %v, want length %d of letters and digits", pws[0].Inputs, DefaultKeyLength)
+	if pws[0].Inputs["length"] != 32.0 || pws[0].Inputs["special"] != false {
+		t.Errorf("password inputs = %v, want 32 letters and digits", pws[0].Inputs)
 	}
-	if kr.Keys[0].Key == "" || len(kr.Keys[0].Key) != DefaultKeyLength {
-		t.Errorf("generated key length %d, want %d", len(kr.Keys[0].Key), DefaultKeyLength)
+	keys := await[map[string]string](t, a.APIKeys)
+	if len(keys) != 1 || !authorizer.CheckKey(keys["mobile"]) || authorizer.Digest(keys["mobile"]) != kr.Keys[0].SHA256 {
+		t.Errorf("APIKeys = %v: want mobile's tollgate key, whose digest the keyring holds", keys)
+	}
+	// A generated key passes the default validation regex as a Bearer
+	// token: API Gateway lets it reach the authorizer.
+	if !regexp.MustCompile(api.BearerRegex).MatchString("Bearer " + keys["mobile"]) {
+		t.Errorf("a generated key does not match the validation regex %s", api.BearerRegex)
 	}
 }
 
@@ -110,47 +118,58 @@ func TestSecretSettings(t *testing.T) {
 	args := testArgs(t)
 	args.RecoveryWindowInDays = 7
 	args.KMSKeyARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-	args.KeyLength = 64
 	m, _ := mustRun(t, args)
 	secret := m.One(t, tSecret)
 	if secret.Inputs["recoveryWindowInDays"] != 7.0 || secret.Str("kmsKeyId") != args.KMSKeyARN {
 		t.Errorf("secret inputs = %v, want a 7-day window and the customer key", secret.Inputs)
 	}
-	for _, k := range storedKeyring(t, m).Keys {
-		if len(k.Key) != 64 {
-			t.Errorf("key %s has %d characters, want KeyLength 64", k.ID, len(k.Key))
-		}
-	}
 }
 
-// Promise 1, rotation: changing Rotation generates new keys (the random
-// passwords keep it), and the version resource is retained on delete, so
-// that replacing it never strips the old version's AWSPREVIOUS label;
-// Secrets Manager moves the labels itself when a value is put (the
-// authorizer's moto tests prove it reads both stages).
-func TestRotationWritesANewVersionAndKeepsThePrevious(t *testing.T) {
+// Promise 1, rotation: rotating one client replaces only its current
+// slot; its key before that is kept as its previous key until
+// PreviousUntil; other clients' keys and slots are untouched; the same
+// rotation again changes nothing.
+func TestRotationPerClientWithGrace(t *testing.T) {
 	args := testArgs(t)
-	m0, _ := mustRun(t, args)
-	args.Rotation = 1
-	m1, _ := mustRun(t, args)
+	m0, a0 := mustRun(t, args)
+	keys0 := await[map[string]string](t, a0.APIKeys)
 
-	v := m1.One(t, tSecretVersion)
-	if !v.RPC.GetRetainOnDelete() {
-		t.Error("the secret version is not retained on delete: replacing it would strip AWSPREVIOUS from the old keys")
+	until := time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC)
+	args.Rotations = map[string]Rotation{"mobile": {N: 1, PreviousUntil: until}}
+	m1, a1 := mustRun(t, args)
+	keys1 := await[map[string]string](t, a1.APIKeys)
+	kr0, kr1 := storedKeyring(t, m0), storedKeyring(t, m1)
+	if keys1["mobile"] == keys0["mobile"] || kr1.Keys[0].SHA256 != authorizer.Digest(keys1["mobile"]) {
+		t.Error("mobile's key did not change with its rotation")
 	}
-	k0, k1 := storedKeyring(t, m0), storedKeyring(t, m1)
-	for i := range k0.Keys {
-		if k0.Keys[i].Key == k1.Keys[i].Key {
-			t.Errorf("key %s unchanged after rotation", k0.Keys[i].ID)
-		}
+	if p := kr1.Keys[0].Previous; len(p) != 1 || p[0].SHA256 != kr0.Keys[0].SHA256 || !p[0].Until.Equal(until) {
+		t.Errorf("mobile's previous keys = %+v, want its old key until %s", p, until)
 	}
+	if keys1["reports"] != keys0["reports"] || kr1.Keys[1].SHA256 != kr0.Keys[1].SHA256 || kr1.Keys[1].Previous != nil {
+		t.Error("rotating mobile changed reports' key")
+	}
+	names := map[string]string{}
 	for _, pw := range m1.Of(tPassword) {
-		if got := pw.Obj("keepers")["rotation"]; got != "1" {
-			t.Errorf("%s keepers = %v, want rotation 1", pw.Name, pw.Inputs["keepers"])
-		}
+		names[pw.Name] = pw.Obj("keepers")["rotation"].(string)
 	}
-	m2, _ := mustRun(t, args)
-	if storedKeyring(t, m2).Keys[0].Key != k1.Keys[0].Key {
+	want := map[string]string{"tollgate-dev-key-mobile": "0", "tollgate-dev-key-mobile-b": "1", "tollgate-dev-key-reports": "0"}
+	if !reflect.DeepEqual(names, want) {
+		t.Errorf("passwords and their rotation keepers = %v, want %v", names, want)
+	}
+
+	// The next rotation replaces slot a, and slot b (the key before) is
+	// the previous key now; without PreviousUntil it is not listed.
+	args.Rotations = map[string]Rotation{"mobile": {N: 2}}
+	m2, a2 := mustRun(t, args)
+	keys2 := await[map[string]string](t, a2.APIKeys)
+	if kr2 := storedKeyring(t, m2); kr2.Keys[0].Previous != nil || kr2.Keys[0].SHA256 != authorizer.Digest(keys2["mobile"]) {
+		t.Errorf("after a rotation without grace: %+v", kr2.Keys[0])
+	}
+	if keys2["mobile"] == keys1["mobile"] || keys2["mobile"] == keys0["mobile"] {
+		t.Error("the second rotation did not make a new key")
+	}
+	m3, _ := mustRun(t, args)
+	if storedKeyring(t, m3).Keys[0].SHA256 != storedKeyring(t, m2).Keys[0].SHA256 {
 		t.Error("the same rotation gave different keys: every up would rotate")
 	}
 }
@@ -661,11 +680,11 @@ func TestUsagePlan(t *testing.T) {
 		}
 	}
 
-	// Usage keys do not rotate with the keys.
+	// Usage keys do not rotate with the keys: they name the client.
 	args.Rotation = 1
 	m2, _ := mustRun(t, args)
 	if storedKeyring(t, m2).Keys[0].UsageKey != kr.Keys[0].UsageKey {
-		t.Error("rotation changed a usage key: keys kept as AWSPREVIOUS would name a deleted API key")
+		t.Error("rotation changed a usage key")
 	}
 }
 
@@ -689,8 +708,8 @@ func TestOutputs(t *testing.T) {
 	}
 	keys := await[map[string]string](t, a.APIKeys)
 	kr := storedKeyring(t, m)
-	if len(keys) != 2 || keys["mobile"] != kr.Keys[0].Key || keys["reports"] != kr.Keys[1].Key {
-		t.Errorf("APIKeys = %v, want the keyring's keys", keys)
+	if len(keys) != 2 || authorizer.Digest(keys["mobile"]) != kr.Keys[0].SHA256 || authorizer.Digest(keys["reports"]) != kr.Keys[1].SHA256 {
+		t.Errorf("APIKeys = %v, want the keys whose digests the keyring holds", keys)
 	}
 	if !pulumi.IsSecret(a.APIKeys) {
 		t.Error("APIKeys is not a secret output")
@@ -716,11 +735,15 @@ func TestBadArgsCreateNothing(t *testing.T) {
 		{"bad regex", func(a *Args) { a.Definition.Authorizer.ValidationRegex = "^Bearer (" }, "validation regex"},
 		{"unknown arch", func(a *Args) { a.Arch = "riscv64" }, `architecture "riscv64"`},
 		{"bad stage name", func(a *Args) { a.Definition.Stage = "dev stage" }, `stage "dev stage"`},
-		{"short key length", func(a *Args) { a.KeyLength = 16 }, "key length 16"},
-		{"short supplied key", func(a *Args) { a.Keys = map[string]string{"mobile": "short"} }, "shorter than 32"},
-		{"key the regex refuses", func(a *Args) { a.Keys = map[string]string{"mobile": strings.Repeat("k", 40) + "!"} }, "validation regex"},
-		{"key for an unknown client", func(a *Args) { a.Keys = map[string]string{"web": strings.Repeat("k", 40)} }, `"web"`},
-		{"bad client route", func(a *Args) { a.Routes = map[string][]string{"mobile": {"FETCH /x"}} }, "FETCH"},
+		{"digest not hex", func(a *Args) { a.KeyDigests = map[string]string{"mobile": "short"} }, "sha256 is not 64 hex digits"},
+		{"digest for an unknown client", func(a *Args) { a.KeyDigests = map[string]string{"web": authorizer.Digest("k")} }, `"web"`},
+		{"same digest twice", func(a *Args) {
+			a.KeyDigests = map[string]string{"mobile": authorizer.Digest("k"), "reports": authorizer.Digest("k")}
+		}, "same key"},
+		{"empty route list", func(a *Args) { a.Routes = map[string][]string{"reports": {}} }, `client "reports": empty route list`},
+		{"rotation of an unknown client", func(a *Args) { a.Rotations = map[string]Rotation{"web": {N: 1}} }, `"web"`},
+		{"negative rotation", func(a *Args) { a.Rotations = map[string]Rotation{"mobile": {N: -1}} }, "rotation -1"},
+		{"bad client route", func(a *Args) { a.Routes = map[string][]string{"mobile": {"FETCH /x"}} }, `key "mobile": route #1: unknown method`},
 		{"duplicate client", func(a *Args) { a.Clients = []string{"a", "a"} }, "twice"},
 		{"recovery window", func(a *Args) { a.RecoveryWindowInDays = 3 }, "recovery window 3"},
 		{"alias instead of key", func(a *Args) { a.KMSKeyARN = "arn:aws:kms:eu-west-1:123456789012:alias/mine" }, "not an alias"},

@@ -315,15 +315,22 @@ func (d *deployer) outputs() {
 	}).(pulumi.StringMapOutput)
 	a.SecretARN = a.Secret.Arn
 	a.APIKeys = pulumi.ToSecret(d.keys.ToStringMapOutput()).(pulumi.StringMapOutput)
+	client := ""
+	for _, c := range d.args.Clients {
+		if d.args.KeyDigests[c] == "" {
+			client = c
+			break
+		}
+	}
 	a.Curl = d.stage.InvokeUrl.ApplyT(func(base string) string {
-		return curlLine(d.def(), d.args.Clients[0], strings.TrimSuffix(base, "/"))
+		return curlLine(d.def(), client, strings.TrimSuffix(base, "/"))
 	}).(pulumi.StringOutput)
 	a.Document = d.document
 }
 
 // curlLine is a shell command that calls the first protected route (the
 // first route if none is) with client's key from the stack's apiKeys
-// output.
+// output, or with $TOLLGATE_KEY when no client has a generated key.
 func curlLine(def *api.Definition, client, base string) string {
 	r := def.Routes[0]
 	for _, rr := range def.Routes {
@@ -341,6 +348,9 @@ func curlLine(def *api.Definition, client, base string) string {
 		method = "-X " + r.Method + " "
 	}
 	header := def.Authorizer.TokenHeader()
-	return fmt.Sprintf(`curl -i %s-H "%s: Bearer $(pulumi stack output --show-secrets --json apiKeys | jq -r '.[%q]')" %s%s`,
-		method, header, client, base, r.Path)
+	key := "$TOLLGATE_KEY"
+	if client != "" {
+		key = fmt.Sprintf(`$(pulumi stack output --show-secrets --json apiKeys | jq -r '.[%q]')`, client)
+	}
+	return fmt.Sprintf(`curl -i %s-H "%s: Bearer %s" %s%s`, method, header, key, base, r.Path)
 }

@@ -2,47 +2,84 @@ package deploy
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"tollgate/authorizer"
 )
+
+// digestOf is what the keyring stores for a generated key: its digest,
+// which is no secret.
+func digestOf(key pulumi.StringOutput) pulumi.StringOutput {
+	return pulumi.Unsecret(key.ApplyT(authorizer.Digest)).(pulumi.StringOutput)
+}
 
 // usageKeyLength is the length of generated API Gateway API key values.
 const usageKeyLength = 40
 
 // keyring creates the clients' keys, the usage keys when there is a usage
-// plan, and the secret holding the keyring.
+// plan, and the secret holding the keyring: SHA-256 digests only, so that
+// a reader of the secret cannot call the API. Generated keys are the
+// APIKeys output (a secret); supplied ones are digests from the start.
 //
-// Rotation: the random keys keep Rotation, so changing it generates new
-// ones and a new secret version. Putting a version moves AWSCURRENT to it
-// and AWSPREVIOUS to the version before. The version resource is retained
-// on delete: when it is replaced, deleting the old one would strip its
-// AWSPREVIOUS label (the provider removes every label but AWSCURRENT), and
-// the old keys would stop working at once. Destroying the secret deletes
-// every version.
+// Rotation: each client with a generated key has two random passwords,
+// slots a (key-CLIENT) and b (key-CLIENT-b). Its generation g (Rotation
+// plus its Rotations N) picks slot g%2 as the current key; each slot keeps
+// the last generation of its parity, so a rotation replaces only the slot
+// that becomes current, and the other one still holds the key it replaced,
+// listed as the client's previous key until PreviousUntil. Only AWSCURRENT
+// is read, so the version resource needs no retention: the grace is in the
+// keyring.
 func (d *deployer) keyring() error {
 	d.keys = pulumi.StringMap{}
 	d.usageKeys = map[string]pulumi.StringOutput{}
+	current, previous := pulumi.StringMap{}, pulumi.StringMap{}
 	for _, c := range d.args.Clients {
-		if k, ok := d.args.Keys[c]; ok {
-			d.keys[c] = pulumi.ToSecret(pulumi.String(k)).(pulumi.StringOutput)
+		if d.args.KeyDigests[c] != "" {
 			continue
 		}
-		pw, err := random.NewRandomPassword(d.ctx, d.child("key-"+c), &random.RandomPasswordArgs{
-			Length:  pulumi.Int(d.args.KeyLength),
-			Special: pulumi.Bool(false),
-			Keepers: pulumi.StringMap{"rotation": pulumi.String(itoa(d.args.Rotation))},
-		}, d.parent)
-		if err != nil {
-			return err
+		g := d.args.generation(c)
+		slots := [2]pulumi.StringOutput{}
+		for s := range 2 {
+			last := g - (g-s+2)%2 // the last generation ≤ g of parity s
+			if last < 0 {
+				continue // slot b before the first rotation
+			}
+			name := d.child("key-" + c)
+			if s == 1 {
+				name += "-b"
+			}
+			pw, err := random.NewRandomPassword(d.ctx, name, &random.RandomPasswordArgs{
+				// 32 letters and digits: the random part of a tollgate
+				// key (authorizer.KeyFromRandom).
+				Length:  pulumi.Int(32),
+				Special: pulumi.Bool(false),
+				Keepers: pulumi.StringMap{"rotation": pulumi.String(itoa(last))},
+			}, d.parent)
+			if err != nil {
+				return err
+			}
+			slots[s] = pw.Result.ApplyT(func(random string) (string, error) {
+				k, ok := authorizer.KeyFromRandom(random)
+				if !ok {
+					return "", fmt.Errorf("client %q: the random password is not 32 letters and digits", c)
+				}
+				return k, nil
+			}).(pulumi.StringOutput)
 		}
-		d.keys[c] = pw.Result
+		d.keys[c] = pulumi.ToSecret(slots[g%2]).(pulumi.StringOutput)
+		current[c] = digestOf(slots[g%2])
+		if g >= 1 {
+			previous[c] = digestOf(slots[1-g%2])
+		}
 	}
 	usageKeys := pulumi.StringMap{}
 	if d.args.UsagePlan != nil {
-		// Usage keys do not rotate: a key kept as AWSPREVIOUS must still
-		// name an API key that exists.
+		// Usage keys do not rotate: they name the client on the usage
+		// plan, not its key.
 		for _, c := range d.args.Clients {
 			pw, err := random.NewRandomPassword(d.ctx, d.child("usage-key-"+c), &random.RandomPasswordArgs{
 				Length:  pulumi.Int(usageKeyLength),
@@ -56,9 +93,10 @@ func (d *deployer) keyring() error {
 		}
 	}
 
-	keyring := pulumi.ToSecret(pulumi.All(d.keys, usageKeys).ApplyT(func(vs []any) (string, error) {
-		keys, usage := vs[0].(map[string]string), vs[1].(map[string]string)
-		kr := d.args.keyring(func(c string) string { return keys[c] }, func(c string) string { return usage[c] })
+	keyring := pulumi.ToSecret(pulumi.All(current, previous, usageKeys).ApplyT(func(vs []any) (string, error) {
+		kr := d.args.keyring(keyMaterial{
+			current: vs[0].(map[string]string), previous: vs[1].(map[string]string), usage: vs[2].(map[string]string),
+		})
 		if err := kr.Validate(); err != nil {
 			return "", err
 		}
@@ -80,7 +118,7 @@ func (d *deployer) keyring() error {
 	_, err = secretsmanager.NewSecretVersion(d.ctx, d.child("keyring"), &secretsmanager.SecretVersionArgs{
 		SecretId:     secret.ID().ToStringOutput(),
 		SecretString: keyring,
-	}, d.parent, pulumi.RetainOnDelete(true))
+	}, d.parent)
 	if err != nil {
 		return err
 	}

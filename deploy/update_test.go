@@ -44,8 +44,13 @@ func TestUpdates(t *testing.T) {
 		change func(a *Args)
 		want   want
 	}{
+		// A first rotation creates each client's slot b (its new key) and
+		// keeps slot a (the key it replaces).
 		{"rotate", func(a *Args) { a.Rotation++ }, want{changes: map[string]pulumimock.Change{
-			pw + "tollgate-dev-key-mobile": pulumimock.Replace, pw + "tollgate-dev-key-reports": pulumimock.Replace, version: pulumimock.Replace}}},
+			pw + "tollgate-dev-key-mobile-b": pulumimock.Create, pw + "tollgate-dev-key-reports-b": pulumimock.Create, version: pulumimock.Replace}}},
+		{"rotate one client with grace", func(a *Args) {
+			a.Rotations = map[string]Rotation{"reports": {N: 1, PreviousUntil: time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC)}}
+		}, want{changes: map[string]pulumimock.Change{pw + "tollgate-dev-key-reports-b": pulumimock.Create, version: pulumimock.Replace}}},
 		{"add a client", func(a *Args) { a.Clients = append(slices.Clone(a.Clients), "web") }, want{changes: map[string]pulumimock.Change{
 			pw + "tollgate-dev-key-web": pulumimock.Create, version: pulumimock.Replace}}},
 		{"remove a client", func(a *Args) { a.Clients = a.Clients[:1] }, want{changes: map[string]pulumimock.Change{

@@ -8,8 +8,7 @@
 //	TOLLGATE_SECRET_ID       (required)                Secrets Manager secret name or ARN holding the keyring
 //	TOLLGATE_TOKEN_HEADER    Authorization             header read from REQUEST and HTTP API events (any case)
 //	TOLLGATE_TOKEN_SCHEME    Bearer                    scheme before the key; "none" takes the raw header value
-//	TOLLGATE_SECRET_STAGES   AWSCURRENT,AWSPREVIOUS    version stages whose keys are accepted; the first must exist
-//	TOLLGATE_KEY_TTL         5m                        how long keys are used before a background refresh
+//	TOLLGATE_KEY_TTL         5m                        longest time keys are used after the fetch that read them; refreshed from half of it
 //	TOLLGATE_KEY_MAX_STALE   30m                       how long the last good keys serve while refreshes fail
 //	TOLLGATE_FETCH_TIMEOUT   3s                        bound on one fetch of the secret
 //	TOLLGATE_LOG_LEVEL       info                      debug, info, warn or error
@@ -20,6 +19,11 @@
 // endpoint (an emulator). Shared config files, SSO and instance metadata
 // are not read (authorizer.SecretsManagerFromEnv), which keeps the binary
 // small.
+//
+// It registers an internal Lambda extension (authorizer.StartExtension) so
+// that keys are refreshed after a response is sent, before Lambda freezes
+// the environment; where the Extensions API is missing (an emulator
+// without it), keys are refreshed in the background instead.
 //
 // A configuration error ends the process during init, so Lambda reports an
 // init failure and API Gateway answers 500: it fails closed.
@@ -44,5 +48,8 @@ func main() {
 	// Fetch the keys during init. A failure is already logged, and
 	// requests fail closed and retry the fetch until it succeeds.
 	_ = a.Load(context.Background())
+	if err := a.StartExtension(context.Background(), os.Getenv("AWS_LAMBDA_RUNTIME_API")); err != nil {
+		fmt.Fprintln(os.Stderr, "tollgate authorizer: keys are refreshed in the background:", err)
+	}
 	lambda.Start(a)
 }
