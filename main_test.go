@@ -504,7 +504,7 @@ func TestStackNamesAndSettingsAtTheirEdges(t *testing.T) {
 		"tollgate:clients":      `["` + client + `","b"]`,
 		"tollgate:clientRoutes": `{"b":["GET /hello","ANY /customers","POST /orders"]}`,
 		"tollgate:rotation":     "2147483646", "tollgate:recoveryWindowInDays": "30",
-		"tollgate:rotations":    `{"b":{"n":1,"previousUntil":"9999-12-31T23:59:59Z"}}`,
+		"tollgate:rotations":                    `{"b":{"n":1,"previousUntil":"9999-12-31T23:59:59Z"}}`,
 		"tollgate:kmsKeyArn":                    "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 		"tollgate:authorizerType":               "REQUEST",
 		"tollgate:identitySources":              `["method.request.header.X-Api-Key","method.request.querystring.tenant","context.httpMethod","stageVariables.v"]`,
