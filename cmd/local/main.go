@@ -5,9 +5,11 @@
 //
 //	go run ./cmd/local
 //
-// The first run generates a development key into .tollgate/keyring.json
-// (git-ignored) and prints it once. Editing that file rotates the keys:
-// the replaced ones keep working as AWSPREVIOUS.
+// The first run generates a development key, prints it once and keeps its
+// digest in .tollgate/keyring.json (git-ignored). Editing that file is
+// like putting a new secret value: the authorizer reads it within its key
+// TTL; a key you remove stops then, and a rotated key's grace is its
+// "previous" entry (go run ./cmd/tollkeys helps with both).
 //
 // Flags:
 //

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"tollgate/api"
+	"tollgate/authorizer"
 	"tollgate/internal/lambdabuild"
 	"tollgate/internal/localsm"
 	"tollgate/internal/logsink"
@@ -42,8 +43,12 @@ const (
 	keyring = `{"keys":[
 		{"id":"mobile-app","key":"` + mobileKey + `"},
 		{"id":"orders-bot","key":"` + ordersKey + `","routes":["POST /orders"]}]}`
-	rotatedKeyring = `{"keys":[{"id":"mobile-app-2","key":"` + rotated + `"}]}`
 )
+
+// rotatedKeyring rotates mobile-app's key, with a grace for the old one,
+// and removes orders-bot.
+var rotatedKeyring = `{"keys":[{"id":"mobile-app","sha256":"` + authorizer.Digest(rotated) +
+	`","previous":[{"sha256":"` + authorizer.Digest(mobileKey) + `","until":"2099-01-01T00:00:00Z"}]}]}`
 
 var binDir string // the functions' binaries, built once by TestMain
 
@@ -242,8 +247,9 @@ func status(m *Main, path, token string, wantStatus int) func() error {
 	}
 }
 
-// Rotation through moto: put-secret-value makes the new keyring current
-// and keeps the old one as AWSPREVIOUS.
+// Rotation through moto: put-secret-value makes the new keyring current;
+// the rotated key's grace is in the keyring, and the removed client's key
+// stops although the version before (AWSPREVIOUS) holds it.
 func TestRotationThroughMoto(t *testing.T) {
 	moto := motoserver.Start(t)
 	const name = "tollgate/e2e/keyring"
@@ -259,8 +265,9 @@ func TestRotationThroughMoto(t *testing.T) {
 
 	moto.PutSecretValue(t, name, rotatedKeyring)
 	eventually(t, 30*time.Second, status(m, "/hello", "Bearer "+rotated, 200))
-	want(t, send(t, m, "GET", "/hello", "Bearer "+rotated, ""), 200, "mobile-app-2", "")
+	want(t, send(t, m, "GET", "/hello", "Bearer "+rotated, ""), 200, "mobile-app", "")
 	want(t, send(t, m, "GET", "/hello", "Bearer "+mobileKey, ""), 200, "mobile-app", "")
+	want(t, send(t, m, "POST", "/orders", "Bearer "+ordersKey, "{}"), 401, "UNAUTHORIZED", "Unauthorized")
 }
 
 // A Secrets Manager endpoint that can be switched off.

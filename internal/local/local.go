@@ -10,8 +10,6 @@ package local
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -338,7 +336,7 @@ func (m *Main) secrets(ctx context.Context, cfg Config, def *api.Definition) (ma
 func devKeyring(cfg Config) (string, error) {
 	path := filepath.Join(cfg.StateDir, "keyring.json")
 	if _, err := os.Stat(path); err == nil {
-		fmt.Fprintf(cfg.Out, "Keys: %s (the key was shown when it was made; read it with: jq -r '.keys[0].key' %s)\n", path, path)
+		fmt.Fprintf(cfg.Out, "Keys: %s (it holds digests; the key was shown once, when it was made: delete the file for a new one)\n", path)
 		return path, nil
 	}
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
@@ -363,14 +361,12 @@ func devKeyring(cfg Config) (string, error) {
 	return path, nil
 }
 
-// NewKeyring makes a keyring document holding one new random key with the
-// given id: 256 bits, base64url, prefixed "tg_", which the default Bearer
-// validation regex accepts.
+// NewKeyring makes a keyring document holding the digest of one new
+// tollgate key (authorizer.NewKey) with the given id, and returns the key:
+// the only time it is seen.
 func NewKeyring(id string) (key string, doc []byte, err error) {
-	var b [32]byte
-	rand.Read(b[:])
-	key = "tg_" + base64.RawURLEncoding.EncodeToString(b[:])
-	doc, err = json.MarshalIndent(authorizer.Keyring{Keys: []authorizer.Key{{ID: id, Key: key}}}, "", "  ")
+	key = authorizer.NewKey()
+	doc, err = json.MarshalIndent(authorizer.Keyring{Keys: []authorizer.Key{{ID: id, SHA256: authorizer.Digest(key)}}}, "", "  ")
 	if err != nil {
 		return "", nil, err
 	}

@@ -36,7 +36,7 @@ func TestDevelopmentKeyring(t *testing.T) {
 		return out.String()
 	}
 	first := run()
-	key := regexp.MustCompile(`export TOLLGATE_KEY=(tg_[A-Za-z0-9_-]{43})\n`).FindStringSubmatch(first)
+	key := regexp.MustCompile(`export TOLLGATE_KEY=(` + authorizer.KeyPattern + `)\n`).FindStringSubmatch(first)
 	if key == nil {
 		t.Fatalf("first run did not show a key:\n%s", first)
 	}
@@ -47,7 +47,10 @@ func TestDevelopmentKeyring(t *testing.T) {
 	}
 	b, _ := os.ReadFile(path)
 	kr, err := authorizer.ParseKeyring(b)
-	if err != nil || len(kr.Keys) != 1 || kr.Keys[0].Key != key[1] || kr.Keys[0].ID != "local-dev" {
+	// The file holds the key's digest only: a reader of it cannot call
+	// the API.
+	if err != nil || len(kr.Keys) != 1 || kr.Keys[0].Key != "" || kr.Keys[0].SHA256 != authorizer.Digest(key[1]) || kr.Keys[0].ID != "local-dev" ||
+		strings.Contains(string(b), key[1]) || !authorizer.CheckKey(key[1]) {
 		t.Fatalf("keyring file = %s, %v", b, err)
 	}
 	second := run()

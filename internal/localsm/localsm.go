@@ -12,9 +12,9 @@
 // The file is read again on every request. When its content changes to a
 // valid keyring, that content becomes a new version labelled AWSCURRENT,
 // and the version it replaces becomes AWSPREVIOUS, as put-secret-value does
-// on AWS: editing the file is a rotation, and the replaced keys keep
-// working until the next one. A change to an invalid keyring is refused
-// and logged, and the last valid version stays current.
+// on AWS. The authorizer reads AWSCURRENT only, so a key removed from the
+// file stops at the authorizer's next refresh. A change to an invalid
+// keyring is refused and logged, and the last valid version stays current.
 package localsm
 
 import (
