@@ -10,6 +10,7 @@
 //	go run ./cmd/tollkeys digest  FILE       # replace plain keys by their digests
 //	go run ./cmd/tollkeys check   FILE       # validate, as the authorizer does
 //	go run ./cmd/tollkeys scan    [FILE...]  # find tollgate keys in text (stdin without FILE)
+//	go run ./cmd/tollkeys refresh -api-id ID -stage STAGE -function NAME [-region R] [-endpoint URL]
 //
 // rotate gives the client a new key and keeps its current one as a
 // previous key until now + grace (0 ends it at once); previous keys whose
@@ -26,6 +27,19 @@
 //
 // A stack deployed with `pulumi up` manages its keyring itself: rotate
 // there with the rotations setting instead.
+//
+// refresh makes a removal take effect at once rather than within the
+// documented window (the authorizer's key TTL plus the stage's result
+// cache TTL): it replaces every warm authorizer (a change to the
+// function's configuration, the TOLLGATE_REFRESHED_AT variable, makes
+// Lambda start new environments, which load the keys at init), waits for
+// the update, then flushes the stage's authorizer cache. With -endpoint it
+// talks to the local run's control endpoint instead (`go run ./cmd/local`
+// prints the whole line). On a stack deployed with `pulumi up`, the next up
+// removes the variable again, which replaces the environments once more.
+// It needs lambda:GetFunctionConfiguration,
+// lambda:UpdateFunctionConfiguration and apigateway:DELETE on the stage's
+// cache.
 //
 // scan prints file:line for each tollgate key (authorizer.KeyPattern with a
 // valid checksum) it finds, never the key: use it in CI or a pre-commit
@@ -55,7 +69,7 @@ func main() {
 
 // usage is printed for -h and for a wrong command line.
 const usage = `usage: tollkeys COMMAND [flags] FILE
-commands: new, rotate, remove, disable, enable, digest, check, scan
+commands: new, rotate, remove, disable, enable, digest, check, scan, refresh
 (go doc tollgate/cmd/tollkeys for the details)
 `
 
@@ -69,6 +83,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() ti
 		return 0
 	}
 	cmd := args[0]
+	if cmd == "refresh" {
+		return refreshCommand(args[1:], stdout, stderr, now)
+	}
 	fs := flag.NewFlagSet("tollkeys "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	id := fs.String("id", "", "the client's id")

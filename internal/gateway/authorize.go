@@ -335,6 +335,13 @@ func (c *resultCache) get(key string, now time.Time) (policy, bool) {
 	return e.p, true
 }
 
+// flush empties the cache.
+func (c *resultCache) flush() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.entries)
+}
+
 func (c *resultCache) put(key string, p policy, now time.Time) {
 	if c.ttl <= 0 {
 		return

@@ -135,6 +135,15 @@ func New(cfg Config) (*Gateway, error) {
 // methodARN is the ARN API Gateway gives a request, the one the
 // authorizer's policy is evaluated against: the actual method and path,
 // not the route's.
+// APIID is the REST API id the gateway's method ARNs name.
+func (g *Gateway) APIID() string { return g.cfg.APIID }
+
+// FlushAuthorizerCache empties the authorizer result cache, as API
+// Gateway's FlushStageAuthorizersCache does
+// (https://docs.aws.amazon.com/apigateway/latest/api/API_FlushStageAuthorizersCache.html):
+// the next request of every caller is decided by the authorizer again.
+func (g *Gateway) FlushAuthorizerCache() { g.cache.flush() }
+
 func (g *Gateway) methodARN(method, path string) string {
 	return "arn:aws:execute-api:" + g.cfg.Region + ":" + g.cfg.AccountID + ":" + g.cfg.APIID + "/" + g.def.Stage + "/" + method + path
 }

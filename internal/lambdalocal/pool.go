@@ -279,6 +279,29 @@ func (p *Pool) Close() error {
 	return nil
 }
 
+// Recycle retires every running instance, as a change to a function's
+// configuration does on Lambda (an environment's configuration is fixed at
+// its init): idle instances exit now, busy ones once they have answered,
+// and later invocations start new instances. No invocation is lost: one
+// that a retiring instance had not yet begun goes to another instance.
+func (p *Pool) Recycle() {
+	p.mu.Lock()
+	all := make([]*instance, 0, len(p.instances))
+	for in := range p.instances {
+		all = append(all, in)
+	}
+	p.mu.Unlock()
+	for _, in := range all {
+		in.mu.Lock()
+		in.retired = true
+		idle := in.current == nil
+		in.mu.Unlock()
+		if idle {
+			in.kill()
+		}
+	}
+}
+
 // startIfRoom starts an instance unless the pool is at its bound or an
 // instance is settling: it has answered and is about to ask for the next
 // invocation, as a warm instance does right after each one. Lambda sends
@@ -327,6 +350,7 @@ type instance struct {
 	initTimer *time.Timer   // stopped at the first call to next
 	dead      bool          // the process has exited
 	settling  bool          // counted in pool.settling
+	retired   bool          // Recycle: exit once idle, take no invocation
 	current   *invocation
 	timer     *time.Timer
 	reason    *FunctionError // why the instance was killed, or its init error
@@ -484,9 +508,9 @@ func (in *instance) next(w http.ResponseWriter, r *http.Request) {
 	inv.handed = time.Now()
 	inv.deadline = inv.handed.Add(timeout)
 	in.mu.Lock()
-	if in.dead {
-		// The process exited while this handler waited: hand the
-		// invocation to another instance.
+	if in.dead || in.retired {
+		// The process exited (or was retired) while this handler waited:
+		// hand the invocation to another instance.
 		in.mu.Unlock()
 		go func() {
 			if err := p.dispatch(context.Background(), inv); err != nil {
@@ -537,9 +561,16 @@ func (in *instance) take(id string) (*invocation, Report) {
 	return inv, r
 }
 
-// answer gives inv its result, then reports on it.
+// answer gives inv its result, then reports on it. A retired instance
+// exits once it has answered.
 func (in *instance) answer(inv *invocation, res result, r Report) {
 	inv.finish(res)
+	in.mu.Lock()
+	retired := in.retired
+	in.mu.Unlock()
+	if retired {
+		in.kill()
+	}
 	if f := in.pool.fn.Report; f != nil {
 		errors.As(res.err, &r.Err)
 		f(r)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -331,5 +332,39 @@ func TestReport(t *testing.T) {
 	case r := <-reports:
 		t.Errorf("unexpected report %+v", r)
 	default:
+	}
+}
+
+// Recycle replaces every instance, as a configuration change does on
+// Lambda: an idle one at once, a busy one after its answer, which it still
+// gives; later invocations start new instances.
+func TestRecycle(t *testing.T) {
+	p, _ := newPool(t, nil)
+	mustInvoke(t, p, `{"echo":1}`, "1")
+	before := p.PIDs()
+	var wg sync.WaitGroup
+	var slow string
+	var slowErr error
+	wg.Go(func() { slow, slowErr = invoke(t, p, `{"sleep":"300ms"}`) })
+	deadline := time.Now().Add(10 * time.Second)
+	for p.Stats().Instances < 1 || p.Stats().Invocations < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the slow invocation did not start")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	p.Recycle()
+	mustInvoke(t, p, `{"echo":2}`, "2")
+	wg.Wait()
+	if slowErr != nil || slow != `"slept"` {
+		t.Errorf("the invocation in flight at Recycle = %s, %v; want its answer", slow, slowErr)
+	}
+	mustInvoke(t, p, `{"echo":3}`, "3")
+	// A retired instance exits right after its answer.
+	for deadline := time.Now().Add(10 * time.Second); slices.ContainsFunc(p.PIDs(), func(pid int) bool { return slices.Contains(before, pid) }); {
+		if time.Now().After(deadline) {
+			t.Fatalf("instances %v still run after Recycle (now %v)", before, p.PIDs())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -97,8 +97,12 @@ type Main struct {
 	Gateway  *gateway.Gateway
 	Pools    map[string]*lambdalocal.Pool // by function name
 	Store    *localsm.Store               // nil with another endpoint
+	// ControlURL is the endpoint that answers the AWS calls of
+	// `tollkeys refresh` (see control.go).
+	ControlURL string
 
 	def     api.Definition
+	env     map[string]map[string]string // each function's environment
 	servers []*http.Server
 }
 
@@ -139,11 +143,13 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 		return nil, err
 	}
 	invokers := map[string]gateway.Invoker{}
+	m.env = map[string]map[string]string{}
 	for name, f := range def.Functions {
 		env := f.Env
 		if name == def.Authorizer.Function {
 			env = authEnv
 		}
+		m.env[name] = env
 		p, err := lambdalocal.NewPool(lambdalocal.Function{
 			Name:     name,
 			Binary:   bins[name],
@@ -170,6 +176,13 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 		_ = ln.Close()
 		return nil, err
 	}
+	ctl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	m.ControlURL = "http://" + ctl.Addr().String()
+	m.serve(ctl, m.control())
 	m.serve(ln, m.Gateway)
 	return m, nil
 }
@@ -395,6 +408,7 @@ func (m *Main) Routes(w io.Writer) {
 	for _, r := range d.Routes {
 		fmt.Fprintf(w, "    %s\n", m.curl(r))
 	}
+	fmt.Fprintf(w, "\nTo end removed keys at once (flush the result cache, restart the authorizer):\n\n    go run ./cmd/tollkeys refresh -endpoint %s -api-id %s -stage %s -function %s\n", m.ControlURL, m.Gateway.APIID(), d.Stage, d.Authorizer.Function)
 	fmt.Fprintln(w, "\nCtrl-C stops it.")
 }
 

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+// EnvRefresh is the variable `refresh` sets on the authorizer function:
+// the time of the refresh. The authorizer does not read it; changing it is
+// what makes Lambda start new execution environments, whose init loads the
+// keys again.
+const EnvRefresh = "TOLLGATE_REFRESHED_AT"
+
+// refreshAPIs are the three calls refresh makes; the SDK clients implement
+// them.
+type refreshAPIs interface {
+	GetFunctionConfiguration(ctx context.Context, in *lambda.GetFunctionConfigurationInput, opts ...func(*lambda.Options)) (*lambda.GetFunctionConfigurationOutput, error)
+	UpdateFunctionConfiguration(ctx context.Context, in *lambda.UpdateFunctionConfigurationInput, opts ...func(*lambda.Options)) (*lambda.UpdateFunctionConfigurationOutput, error)
+	FlushStageAuthorizersCache(ctx context.Context, in *apigateway.FlushStageAuthorizersCacheInput, opts ...func(*apigateway.Options)) (*apigateway.FlushStageAuthorizersCacheOutput, error)
+}
+
+type sdkClients struct {
+	*lambda.Client
+	gw *apigateway.Client
+}
+
+func (c sdkClients) FlushStageAuthorizersCache(ctx context.Context, in *apigateway.FlushStageAuthorizersCacheInput, opts ...func(*apigateway.Options)) (*apigateway.FlushStageAuthorizersCacheOutput, error) {
+	return c.gw.FlushStageAuthorizersCache(ctx, in, opts...)
+}
+
+// refreshCommand parses refresh's flags and runs it.
+func refreshCommand(args []string, stdout, stderr io.Writer, now func() time.Time) int {
+	fs := flag.NewFlagSet("tollkeys refresh", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	region := fs.String("region", "", "AWS Region (default: the AWS configuration's)")
+	apiID := fs.String("api-id", "", "the REST API's id")
+	stage := fs.String("stage", "", "the stage")
+	function := fs.String("function", "", "the authorizer function's name")
+	endpoint := fs.String("endpoint", "", "send the calls to this endpoint instead of AWS (the URL `go run ./cmd/local` prints)")
+	timeout := fs.Duration("timeout", 2*time.Minute, "how long to wait for the function update")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *apiID == "" || *stage == "" || *function == "" || fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "usage: tollkeys refresh -api-id ID -stage STAGE -function NAME [-region R] [-endpoint URL]")
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout+30*time.Second)
+	defer cancel()
+	var opts []func(*config.LoadOptions) error
+	if *region != "" {
+		opts = append(opts, config.WithRegion(*region))
+	}
+	if *endpoint != "" {
+		// The local run does not check signatures: any credentials do.
+		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("tollgate-local", "tollgate-local", "")))
+		if *region == "" {
+			opts = append(opts, config.WithRegion("us-east-1"))
+		}
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		fmt.Fprintln(stderr, "tollkeys refresh: AWS configuration:", err)
+		return 1
+	}
+	var base *string
+	if *endpoint != "" {
+		base = aws.String(*endpoint)
+	}
+	c := sdkClients{
+		Client: lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.BaseEndpoint = base }),
+		gw:     apigateway.NewFromConfig(cfg, func(o *apigateway.Options) { o.BaseEndpoint = base }),
+	}
+	if err := refresh(ctx, c, *apiID, *stage, *function, now(), *timeout); err != nil {
+		fmt.Fprintln(stderr, "tollkeys refresh:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "The authorizer %s starts afresh and loads the keys, and stage %s of %s has no cached authorizer answers: a key removed from the keyring is refused from now on.\n", *function, *stage, *apiID)
+	return 0
+}
+
+// refresh makes a key removal take effect at once. First every warm
+// authorizer is replaced: changing the function's configuration makes
+// Lambda start new execution environments, since an environment's
+// configuration is fixed at its init
+// (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html);
+// then, once the update is done (so that no old authorizer can cache an
+// answer again), the stage's authorizer cache is flushed
+// (https://docs.aws.amazon.com/apigateway/latest/api/API_FlushStageAuthorizersCache.html).
+// The function's other variables are kept: UpdateFunctionConfiguration
+// replaces the whole environment.
+func refresh(ctx context.Context, c refreshAPIs, apiID, stage, function string, now time.Time, timeout time.Duration) error {
+	cur, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(function)})
+	if err != nil {
+		return fmt.Errorf("read %s's configuration: %w", function, err)
+	}
+	vars := map[string]string{}
+	if cur.Environment != nil {
+		maps.Copy(vars, cur.Environment.Variables)
+	}
+	vars[EnvRefresh] = strconv.FormatInt(now.UnixMilli(), 10)
+	if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+		FunctionName: aws.String(function),
+		Environment:  &lambdatypes.Environment{Variables: vars},
+	}); err != nil {
+		return fmt.Errorf("update %s: %w", function, err)
+	}
+	// An update is done when LastUpdateStatus is Successful
+	// (https://docs.aws.amazon.com/lambda/latest/dg/functions-states.html).
+	deadline := time.Now().Add(timeout)
+	for {
+		cur, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(function)})
+		if err != nil {
+			return fmt.Errorf("read %s's configuration: %w", function, err)
+		}
+		switch cur.LastUpdateStatus {
+		case lambdatypes.LastUpdateStatusSuccessful:
+			if _, err := c.FlushStageAuthorizersCache(ctx, &apigateway.FlushStageAuthorizersCacheInput{
+				RestApiId: aws.String(apiID), StageName: aws.String(stage),
+			}); err != nil {
+				return fmt.Errorf("flush the authorizer cache of stage %s: %w", stage, err)
+			}
+			return nil
+		case lambdatypes.LastUpdateStatusFailed:
+			return fmt.Errorf("the update of %s failed: %s", function, aws.ToString(cur.LastUpdateStatusReason))
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the update of %s is still %s after %s", function, cur.LastUpdateStatus, timeout)
+		}
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

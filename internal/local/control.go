@@ -1,0 +1,75 @@
+package local
+
+import (
+	"encoding/json"
+	"maps"
+	"net/http"
+	"strings"
+)
+
+// The control endpoint answers the AWS calls an operator makes to revoke
+// keys at once (cmd/tollkeys refresh), so that the same command works
+// against the local run as against AWS:
+//
+//   - API Gateway's FlushStageAuthorizersCache,
+//     DELETE /restapis/{restapi_id}/stages/{stage_name}/cache/authorizers
+//     (https://docs.aws.amazon.com/apigateway/latest/api/API_FlushStageAuthorizersCache.html),
+//     answered 202 as AWS does, empties the gateway's result cache;
+//   - Lambda's GetFunctionConfiguration and UpdateFunctionConfiguration,
+//     GET and PUT /2015-03-31/functions/{name}/configuration
+//     (https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionConfiguration.html):
+//     an update replaces the function's instances (Pool.Recycle), as new
+//     configuration does on Lambda, so warm authorizers load the keys
+//     again. The configuration itself is not changed here.
+//
+// Requests are not authenticated: it listens on 127.0.0.1 only.
+func (m *Main) control() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("DELETE /restapis/{api}/stages/{stage}/cache/authorizers", func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("api") != m.Gateway.APIID() || r.PathValue("stage") != m.def.Stage {
+			awsError(w, http.StatusNotFound, "NotFoundException", "Invalid stage identifier specified")
+			return
+		}
+		m.Gateway.FlushAuthorizerCache()
+		w.WriteHeader(http.StatusAccepted)
+	})
+	config := func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		p, ok := m.Pools[name]
+		if !ok {
+			awsError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: "+name)
+			return
+		}
+		if r.Method == http.MethodPut {
+			p.Recycle()
+		}
+		// Only the function's own settings: never the credentials the
+		// local run hands the authorizer.
+		env := map[string]string{}
+		for k, v := range m.env[name] {
+			if strings.HasPrefix(k, "TOLLGATE_") {
+				env[k] = v
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"FunctionName":     name,
+			"FunctionArn":      p.ARN(),
+			"State":            "Active",
+			"LastUpdateStatus": "Successful",
+			"Environment":      map[string]any{"Variables": maps.Clone(env)},
+		})
+	}
+	mux.HandleFunc("GET /2015-03-31/functions/{name}/configuration", config)
+	mux.HandleFunc("PUT /2015-03-31/functions/{name}/configuration", config)
+	return mux
+}
+
+// awsError answers as AWS's REST-JSON services do: the error's type in a
+// header, as the SDKs read it, and a message.
+func awsError(w http.ResponseWriter, status int, typ, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Amzn-Errortype", typ)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"message": msg})
+}
