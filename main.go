@@ -47,6 +47,7 @@ func program(ctx *pulumi.Context, buildDir string) (pulumi.Map, error) {
 		"routeUrls": a.RouteURLs,
 		"secretArn": a.SecretARN,
 		"apiKeys":   a.APIKeys,
+		"revokeNow": a.RevokeNow,
 		"curl":      a.Curl,
 		"openapi":   a.Document,
 	}

@@ -388,7 +388,7 @@ func TestProgram(t *testing.T) {
 	if ref == "" {
 		t.Fatal("no AWS resources")
 	}
-	for _, k := range []string{"url", "routeUrls", "secretArn", "apiKeys", "curl", "openapi"} {
+	for _, k := range []string{"url", "routeUrls", "secretArn", "apiKeys", "revokeNow", "curl", "openapi"} {
 		if _, ok := outputs[k]; !ok {
 			t.Errorf("no %s output", k)
 		}

@@ -39,6 +39,10 @@ type API struct {
 	// Curl is a command that calls the first protected route with the
 	// first client's key, read from the stack's outputs.
 	Curl pulumi.StringOutput
+	// RevokeNow is the command that ends removed keys at once rather than
+	// within the authorizer's key TTL plus the stage's result cache TTL
+	// (cmd/tollkeys refresh, with this stack's names).
+	RevokeNow pulumi.StringOutput
 	// Document is the REST API's OpenAPI document, as deployed: the
 	// Definition's (api.Definition.Document) with the functions' invoke
 	// ARNs.
@@ -122,6 +126,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"secretArn": a.SecretARN,
 		"apiKeys":   a.APIKeys,
 		"curl":      a.Curl,
+		"revokeNow": a.RevokeNow,
 		"openapi":   a.Document,
 	})
 }

@@ -714,6 +714,9 @@ func TestOutputs(t *testing.T) {
 	if !pulumi.IsSecret(a.APIKeys) {
 		t.Error("APIKeys is not a secret output")
 	}
+	if got, want := await[string](t, a.RevokeNow), "go run ./cmd/tollkeys refresh -region eu-west-1 -api-id "+testAPIID+" -stage dev -function tollgate-dev-authorizer"; got != want {
+		t.Errorf("RevokeNow = %q, want %q", got, want)
+	}
 	curl := await[string](t, a.Curl)
 	wantCurl := `curl -i -H "Authorization: Bearer $(pulumi stack output --show-secrets --json apiKeys | jq -r '.["mobile"]')" ` + base + "/hello"
 	if curl != wantCurl {

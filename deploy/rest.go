@@ -326,6 +326,21 @@ func (d *deployer) outputs() {
 		return curlLine(d.def(), client, strings.TrimSuffix(base, "/"))
 	}).(pulumi.StringOutput)
 	a.Document = d.document
+	fn := FunctionName(d.name, d.def().Authorizer.Function)
+	stage := d.def().Stage
+	a.RevokeNow = pulumi.All(d.stage.InvokeUrl, a.RestAPI.ID()).ApplyT(func(vs []any) string {
+		return revokeLine(vs[0].(string), string(vs[1].(pulumi.ID)), stage, fn)
+	}).(pulumi.StringOutput)
+}
+
+// revokeLine is the tollkeys refresh command for the API: the Region is
+// the invoke URL's, https://{id}.execute-api.{region}.amazonaws.com/{stage}.
+func revokeLine(invokeURL, apiID, stage, function string) string {
+	region := ""
+	if host := strings.TrimPrefix(invokeURL, "https://"); strings.Count(host, ".") >= 3 {
+		region = strings.Split(host, ".")[2]
+	}
+	return fmt.Sprintf("go run ./cmd/tollkeys refresh -region %s -api-id %s -stage %s -function %s", region, apiID, stage, function)
 }
 
 // curlLine is a shell command that calls the first protected route (the
