@@ -52,6 +52,11 @@ type Function struct {
 	// prefixed with the function's name and the instance's number; nil
 	// discards them.
 	Logs io.Writer
+	// Freeze, when set, stops an instance's process (SIGSTOP) while it is
+	// idle, as Lambda freezes an execution environment between
+	// invocations, and continues it (SIGCONT) when it takes one: work a
+	// function leaves running in the background stops in between.
+	Freeze bool
 	// Report, if set, is called with each invocation an instance answers
 	// (with a response or an error), after its caller has the answer: what
 	// Lambda's REPORT log line tells. It must not block.
@@ -351,6 +356,9 @@ type instance struct {
 	dead      bool          // the process has exited
 	settling  bool          // counted in pool.settling
 	retired   bool          // Recycle: exit once idle, take no invocation
+	frozen    bool          // stopped by Freeze
+	exts      []*extension  // registered internal extensions
+	extIdle   chan struct{} // closed when every extension waits in event/next
 	current   *invocation
 	timer     *time.Timer
 	reason    *FunctionError // why the instance was killed, or its init error
@@ -362,12 +370,15 @@ func (p *Pool) start(n int) (*instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lambdalocal: runtime API listener: %w", err)
 	}
-	in := &instance{pool: p, n: n, exited: make(chan struct{})}
+	in := &instance{pool: p, n: n, exited: make(chan struct{}), extIdle: make(chan struct{})}
+	close(in.extIdle) // no extensions yet
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", in.next)
 	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", in.response)
 	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", in.error)
 	mux.HandleFunc("POST /2018-06-01/runtime/init/error", in.initError)
+	mux.HandleFunc("POST /2020-01-01/extension/register", in.registerExtension)
+	mux.HandleFunc("GET /2020-01-01/extension/event/next", in.extensionNext)
 	in.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = in.srv.Serve(ln) }()
 
@@ -496,6 +507,19 @@ func (in *instance) next(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := in.pool
+	// Lambda starts the next invocation only once every extension has
+	// asked for its next event; the environment is frozen from then on.
+	in.mu.Lock()
+	extIdle := in.extIdle
+	in.mu.Unlock()
+	select {
+	case <-extIdle:
+	case <-r.Context().Done():
+		return
+	case <-p.done:
+		return
+	}
+	in.freeze()
 	var inv *invocation
 	select {
 	case inv = <-p.queue:
@@ -504,6 +528,7 @@ func (in *instance) next(w http.ResponseWriter, r *http.Request) {
 	case <-p.done:
 		return
 	}
+	in.thaw()
 	timeout := p.fn.Timeout
 	inv.handed = time.Now()
 	inv.deadline = inv.handed.Add(timeout)
@@ -520,6 +545,7 @@ func (in *instance) next(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.current = inv
+	in.deliverInvoke(inv)
 	in.timer = time.AfterFunc(timeout, func() {
 		in.mu.Lock()
 		still := in.current == inv

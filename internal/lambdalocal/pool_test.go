@@ -368,3 +368,43 @@ func TestRecycle(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// An internal extension gets every INVOKE and the instance takes its next
+// invocation only after the extension asked for its next event; the
+// caller has its answer before the extension's work ends. With Freeze the
+// idle process is stopped, and continued for the next invocation.
+func TestExtensionsAndFreeze(t *testing.T) {
+	p, _ := newPool(t, func(f *Function) {
+		f.Env = map[string]string{"TESTFN_EXTENSION": "200ms"}
+		f.Freeze = true
+		f.MaxInstances = 1 // as busy as its extension keeps it
+	})
+	for i := range 3 {
+		// Each invocation sees every earlier one finished by the
+		// extension: none starts while the extension works.
+		mustInvoke(t, p, `{"extension":true}`, fmt.Sprint(i))
+	}
+	waitState(t, p.PIDs()[0], 'T')
+	mustInvoke(t, p, `{"echo":1}`, "1") // continued for it
+	// Registration closes with the runtime's first call to next.
+	mustInvoke(t, p, `{"register":true}`, "403")
+	wantStats(t, p, 5, 1)
+}
+
+// waitState waits for process pid to be in state (as /proc shows it).
+func waitState(t *testing.T, pid int, state byte) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Skipf("no /proc: %v", err)
+		}
+		// pid (comm) state ...: the state follows the last ')'.
+		if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == state {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Fatalf("process %d not in state %c within 10s", pid, state)
+}

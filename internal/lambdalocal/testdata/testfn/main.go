@@ -10,6 +10,13 @@
 //	{"crash":true}      exits with status 3 mid-invocation
 //	{"big":N}           answers a string of N bytes
 //	{"log":"line"}      writes line to stdout, answers "logged"
+//	{"extension":true}  answers how many INVOKE events its extension has
+//	                    finished with (TESTFN_EXTENSION set)
+//	{"register":true}   registers an extension now, answers the status
+//
+// TESTFN_EXTENSION=D registers an internal extension during init that,
+// for each INVOKE event, works for the duration D before asking for the
+// next one.
 //
 // TESTFN_INIT=exit makes it exit before starting; TESTFN_INIT=hang makes
 // it never start; TESTFN_INIT=report reports an init error to the Runtime
@@ -25,6 +32,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -39,6 +47,32 @@ type event struct {
 	Crash    bool            `json:"crash"`
 	Big      int             `json:"big"`
 	Log      string          `json:"log"`
+	Ext      bool            `json:"extension"`
+	Register bool            `json:"register"`
+}
+
+var extDone atomic.Int64 // INVOKE events the extension has finished with
+
+// register registers an internal extension and returns the response.
+func register() (*http.Response, error) {
+	req, _ := http.NewRequest("POST", "http://"+os.Getenv("AWS_LAMBDA_RUNTIME_API")+"/2020-01-01/extension/register", strings.NewReader(`{"events":["INVOKE"]}`))
+	req.Header.Set("Lambda-Extension-Name", "testfn")
+	return http.DefaultClient.Do(req)
+}
+
+// runExtension works for d after each INVOKE event.
+func runExtension(id string, d time.Duration) {
+	for {
+		req, _ := http.NewRequest("GET", "http://"+os.Getenv("AWS_LAMBDA_RUNTIME_API")+"/2020-01-01/extension/event/next", nil)
+		req.Header.Set("Lambda-Extension-Identifier", id)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return
+		}
+		_ = resp.Body.Close()
+		time.Sleep(d)
+		extDone.Add(1)
+	}
 }
 
 func handle(ctx context.Context, ev event) (any, error) {
@@ -60,6 +94,15 @@ func handle(ctx context.Context, ev event) (any, error) {
 		os.Exit(3)
 	case ev.Big > 0:
 		return strings.Repeat("x", ev.Big), nil
+	case ev.Ext:
+		return extDone.Load(), nil
+	case ev.Register:
+		resp, err := register()
+		if err != nil {
+			return nil, err
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode, nil
 	case ev.Log != "":
 		fmt.Println(ev.Log)
 		return "logged", nil
@@ -85,6 +128,14 @@ func main() {
 		os.Exit(1)
 	case "hang":
 		time.Sleep(time.Hour)
+	}
+	if d, err := time.ParseDuration(os.Getenv("TESTFN_EXTENSION")); err == nil {
+		resp, err := register()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			fmt.Fprintln(os.Stderr, "registering the extension:", err, resp)
+			os.Exit(1)
+		}
+		go runExtension(resp.Header.Get("Lambda-Extension-Identifier"), d)
 	}
 	lambda.Start(handle)
 }
