@@ -64,12 +64,13 @@ func BenchmarkColdInProcess(b *testing.B) {
 	env := ep.env(b)
 	setenv(b, env)
 	ev := event(b, "token", true)
+	log := logPipe(b)
 	for _, c := range []struct {
 		impl  string
 		first func(context.Context) ([]byte, error)
 	}{
 		{"tollgate", func(ctx context.Context) ([]byte, error) {
-			a := newTollgate(b, env)
+			a := newTollgate(b, env, log)
 			if err := a.Load(ctx); err != nil {
 				return nil, err
 			}
@@ -161,7 +162,7 @@ func BenchmarkColdProcess(b *testing.B) {
 // not cached (TTL 0).
 func BenchmarkGateway(b *testing.B) {
 	ep := startEndpoint(b, 1, true)
-	tg := newTollgate(b, ep.env(b))
+	tg := newTollgate(b, ep.env(b), logPipe(b))
 	if err := tg.Load(context.Background()); err != nil {
 		b.Fatal(err)
 	}

@@ -128,10 +128,31 @@ func setenv(tb testing.TB, env map[string]string) {
 	}
 }
 
+// logPipe is where a deployed authorizer's log goes: a pipe, as Lambda's
+// standard output is, read by another goroutine (the log collector).
+func logPipe(tb testing.TB) io.Writer {
+	tb.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, r)
+		close(done)
+	}()
+	tb.Cleanup(func() {
+		_ = w.Close()
+		<-done
+		_ = r.Close()
+	})
+	return w
+}
+
 // newTollgate builds the authorizer as cmd/authorizer does
-// (authorizer.NewFromEnv), except that its decision log is encoded to
-// io.Discard rather than written to standard output.
-func newTollgate(tb testing.TB, env map[string]string) *authorizer.Authorizer {
+// (authorizer.NewFromEnv), except that its decision log goes to log: a
+// logPipe, as deployed, or io.Discard, to weigh the log's cost.
+func newTollgate(tb testing.TB, env map[string]string, log io.Writer) *authorizer.Authorizer {
 	tb.Helper()
 	getenv := func(k string) string { return env[k] }
 	secretID, cfg, err := authorizer.FromEnv(getenv)
@@ -143,7 +164,7 @@ func newTollgate(tb testing.TB, env map[string]string) *authorizer.Authorizer {
 		tb.Fatal(err)
 	}
 	cfg.Source = authorizer.SecretsManager(client, secretID)
-	cfg.Logger = slog.New(jsonlog.New(io.Discard, slog.LevelInfo))
+	cfg.Logger = slog.New(jsonlog.New(log, slog.LevelInfo))
 	a, err := authorizer.New(cfg)
 	if err != nil {
 		tb.Fatal(err)
@@ -284,8 +305,12 @@ func deciders(tb testing.TB, keys int) (*endpoint, []kind) {
 	ep := startEndpoint(tb, keys, true)
 	env := ep.env(tb)
 	setenv(tb, env)
-	tg := newTollgate(tb, env)
+	tg := newTollgate(tb, env, logPipe(tb))
 	if err := tg.Load(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	quiet := newTollgate(tb, env, io.Discard)
+	if err := quiet.Load(ctx); err != nil {
 		tb.Fatal(err)
 	}
 	idiomatic, err := peers.NewIdiomatic(ctx, ep.secretID)
@@ -297,8 +322,8 @@ func deciders(tb testing.TB, keys int) (*endpoint, []kind) {
 		tb.Fatal(err)
 	}
 	return ep, []kind{
-		{"TOKEN", "token", []subject{{"tollgate", tg}, {"idiomatic", lambda.NewHandler(idiomatic.Token)}, {"seed", lambda.NewHandler(seed.Token)}}},
-		{"REQUEST", "request", []subject{{"tollgate", tg}, {"idiomatic", lambda.NewHandler(idiomatic.Request)}}},
-		{"HTTP", "http-v2", []subject{{"tollgate", tg}, {"idiomatic", lambda.NewHandler(idiomatic.HTTP)}}},
+		{"TOKEN", "token", []subject{{"tollgate", tg}, {"tollgate-nolog", quiet}, {"idiomatic", lambda.NewHandler(idiomatic.Token)}, {"seed", lambda.NewHandler(seed.Token)}}},
+		{"REQUEST", "request", []subject{{"tollgate", tg}, {"tollgate-nolog", quiet}, {"idiomatic", lambda.NewHandler(idiomatic.Request)}}},
+		{"HTTP", "http-v2", []subject{{"tollgate", tg}, {"tollgate-nolog", quiet}, {"idiomatic", lambda.NewHandler(idiomatic.HTTP)}}},
 	}
 }

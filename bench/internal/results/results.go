@@ -38,18 +38,32 @@ func Parse(r io.Reader) (*Set, error) {
 	set := &Set{Config: map[string]string{}}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	// pending is a benchmark whose name was printed and whose figures
+	// are still to come: go test prints the name when the benchmark
+	// starts, so a line the benchmark logs lands right after it, and the
+	// figures follow on a line of their own.
+	pending := ""
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
 		if k, v, ok := configLine(line); ok {
 			set.Config[k] = v
 			continue
 		}
-		if !strings.HasPrefix(line, "Benchmark") {
-			continue
-		}
 		f := strings.Fields(line)
-		if len(f) == 1 {
-			continue // the name alone, printed before a benchmark's logs
+		switch {
+		case strings.HasPrefix(line, "Benchmark") && (len(f) == 1 || !isCount(f[1]) && !slices.Contains(f, "ns/op")):
+			pending = f[0] // the name, then a log line (or nothing)
+			continue
+		case strings.HasPrefix(line, "Benchmark"):
+			pending = ""
+		case len(f) > 1 && isCount(f[0]) && slices.Contains(f, "ns/op"):
+			if pending == "" {
+				return nil, fmt.Errorf("line %d: figures with no benchmark name before them", n)
+			}
+			f = append([]string{pending}, f...)
+			pending = ""
+		default:
+			continue
 		}
 		res, err := parseResult(f)
 		if err != nil {
@@ -70,6 +84,11 @@ func configLine(line string) (key, value string, ok bool) {
 		return "", "", false
 	}
 	return k, strings.TrimSpace(v), true
+}
+
+func isCount(s string) bool {
+	_, err := strconv.ParseInt(s, 10, 64)
+	return err == nil
 }
 
 func parseResult(f []string) (Result, error) {

@@ -119,3 +119,26 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A log line written while a benchmark runs lands between its name and
+// its figures, as go test prints the name first: the figures on a later
+// line still belong to it (tollbench crashed on an SDK warning there).
+func TestParseLogInsideAResultLine(t *testing.T) {
+	in := "goos: linux\n" +
+		"BenchmarkColdProcess/TOKEN/idiomatic-2   \tSDK 2026/12/01 21:00:00 WARN Response has no supported checksum.\n" +
+		"another log line\n" +
+		"      12\t  83000000 ns/op\t 2.000 sm-calls/op\n" +
+		"BenchmarkWarm/TOKEN/tollgate-2 \t 1000\t 120 ns/op\n"
+	set, err := Parse(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Results) != 2 || set.Results[0].Name != "ColdProcess/TOKEN/idiomatic" || set.Results[0].N != 12 ||
+		set.Results[0].Metrics["sm-calls/op"] != 2 || set.Results[1].Name != "Warm/TOKEN/tollgate" {
+		t.Errorf("results = %+v", set.Results)
+	}
+	// Figures with no benchmark before them are an error.
+	if _, err := Parse(strings.NewReader("      12\t  83000000 ns/op\n")); err == nil {
+		t.Error("figures without a name were accepted")
+	}
+}
