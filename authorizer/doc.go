@@ -20,32 +20,45 @@
 //
 // # Keys
 //
-// The secret holds a Keyring document, {"keys":[{"id":…,"key":…}]}, where a
-// key may also carry "routes" (the only routes it may call) and "usageKey"
-// (an API Gateway API key value for usage plans); or a bare string, which is
-// one key with id "default". Keys are at least 32 bytes; duplicate ids or
-// keys are refused, and errors name a key by id, never by value.
+// The secret holds a Keyring document, {"keys":[{"id":…,"sha256":…}]}:
+// per client its id, the SHA-256 digest of its key (never the key, so a
+// reader of the secret cannot call the API), and optionally "routes" (the
+// only routes it may call), "usageKey" (an API Gateway API key value for
+// usage plans), "expires" (when the key stops), "disabled", and "previous"
+// (keys replaced at a rotation, each with the "until" that ends its grace).
+// Keyrings of earlier versions, with the key itself in "key" or a bare
+// string as the whole secret, keep working (Keyring.ToDigests converts
+// them). Errors name keys by id and routes by position, never by value.
 //
-// The versions labelled with each of Config.Stages (AWSCURRENT and
-// AWSPREVIOUS by default) are loaded, so a key replaced at a rotation keeps
-// working until the next one; the answer's context says which stage matched.
-// Keys are fetched once at start and held in memory for Config.TTL, then
-// refreshed in the background (one fetch at a time; requests keep using the
-// keys they have). If refreshes fail, the last good keys serve for up to
-// Config.MaxStale, and then every request is an error. If the secret is
-// found deleted, every key is revoked at once.
+// Keys made by NewKey are in the tollgate format, KeyPrefix, 32 random
+// base62 characters and a CRC-32 checksum, which secret scanners find with
+// KeyPattern; a token with the prefix and a wrong checksum is refused before
+// any lookup.
+//
+// Only the version labelled AWSCURRENT is read, one GetSecretValue call per
+// load: a rotation's grace is stated in the keyring, so removing a client
+// ends its keys at the next refresh. Keys are loaded at start and used for
+// at most Config.TTL after the fetch that read them started. From half the
+// TTL they are refreshed ahead: after the response by the internal Lambda
+// extension (StartExtension), before Lambda freezes the environment, or in
+// the background where there is no extension. A request that finds keys
+// past the TTL (an environment idle that long) waits for the refresh. If a
+// refresh fails (Secrets Manager unreachable or throttled), the last good
+// keys serve for up to Config.MaxStale, and then every request is an error.
+// If the secret is found deleted, or its keyring fails validation, no key
+// is served at all (an answer, not an outage: the authorizer cannot tell
+// which keys the change meant to end); the invalid keyring is logged as an
+// error carrying the KeyringInvalid metric at every refresh.
+//
+// The longest time a key meant to be gone is still accepted, before API
+// Gateway's result cache adds its TTL: an expired or rotated-out key, not
+// past its instant; a removed or disabled key, Config.TTL after the change
+// (TestKeyEndWindows measures both with a fake clock).
 //
 // SecretsManagerFromEnv's client cuts each call off after AttemptTimeout
 // and retries a failed one (5xx, throttling, timeouts, dropped or refused
 // connections) after a pause of 50 to 200 ms, MaxAttempts in all; the
 // whole fetch is still bounded by Config.FetchTimeout.
-//
-// Lambda freezes an execution environment between invocations, and
-// background work with it. A refresh cut off that way (its deadline passed
-// while far more time went by than its timeout) is not counted as a
-// failure, and the next refresh is waited for by the request that starts
-// it: in an environment too idle for background work, one request per TTL
-// pays for the fetch, so keys never outlive the TTL by more than that.
 //
 // # Security guarantees
 //
@@ -67,7 +80,8 @@
 // it to later requests for other routes. A key without routes is therefore
 // allowed on the whole stage, arn:<partition>:execute-api:<region>:<account>:<apiId>/<stage>/*/*,
 // and a key with routes on exactly those routes, whichever route it first
-// called; the partition (aws, aws-cn, aws-us-gov, …) is kept from the
+// called (ANY becomes one resource per method: IAM's "*" also matches "/",
+// so "*/path" would cover other paths too); the partition (aws, aws-cn, aws-us-gov, …) is kept from the
 // request's ARN. HTTP API simple responses carry no resources: with
 // route-scoped keys on an HTTP API, include the route in the authorizer's
 // identity sources or turn its caching off.
@@ -82,6 +96,8 @@
 //	no token, or a malformed one             error "Unauthorized"                 401           {"isAuthorized":false}
 //	several values for the token header      error "Unauthorized"                 401           {"isAuthorized":false}
 //	an unknown key                           error "Unauthorized"                 401           {"isAuthorized":false}
+//	a tgk_ key with a wrong checksum         error "Unauthorized"                 401           {"isAuthorized":false}
+//	a disabled, expired or rotated-out key   error "Unauthorized"                 401           {"isAuthorized":false}
 //	a known key                              Allow on the stage or its routes     200           {"isAuthorized":true,…}
 //	a known key, outside its routes          its Allow plus an explicit Deny      403           {"isAuthorized":false,…}
 //	  of the request's method ARN

@@ -10,7 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 )
 
-// Secret version stages, as Secrets Manager labels them.
+// Secret version stages, as Secrets Manager labels them. The authorizer
+// reads StageCurrent only; StagePrevious is the label Secrets Manager moves
+// to the version a new value replaces (localsm emulates it).
 const (
 	StageCurrent  = "AWSCURRENT"
 	StagePrevious = "AWSPREVIOUS"
@@ -18,9 +20,7 @@ const (
 
 // ErrSecretNotFound is returned (wrapped) by a SecretSource when the secret,
 // or the asked-for stage of it, does not exist or is scheduled for deletion.
-// For the first stage of Config.Stages this revokes every key at once; for a
-// later stage it only means that stage holds no keys (a new secret has no
-// AWSPREVIOUS).
+// It revokes every key at once.
 var ErrSecretNotFound = errors.New("secret not found")
 
 // SecretSource reads one version stage of the keyring secret.

@@ -8,13 +8,15 @@
 // What New creates, and the promises each part keeps:
 //
 //   - The keyring: a Secrets Manager secret and version holding the
-//     authorizer's keyring JSON, a key per client, generated with
-//     pulumi-random (Args.KeyLength letters and digits) unless supplied. The
-//     keys are secret outputs. Changing Args.Rotation writes a new version;
-//     the previous one keeps AWSPREVIOUS, which the authorizer accepts, so
-//     old keys work until the next rotation. The version resource is
-//     retained on delete because deleting it would strip that label;
-//     destroying the secret removes every version.
+//     authorizer's keyring JSON with digests only: per client the SHA-256
+//     of a tollgate key generated with pulumi-random (32 letters and
+//     digits, plus prefix and checksum, authorizer.KeyFromRandom), or of a
+//     key supplied as Args.KeyDigests. Generated keys are the secret
+//     APIKeys output. Args.Rotations rotates one client, keeping its old
+//     key as the keyring's "previous" entry until PreviousUntil; other
+//     clients are untouched. The authorizer reads AWSCURRENT only, so a
+//     removed client's key ends at the next refresh; destroying the secret
+//     removes every version.
 //   - IAM: a role per function, trusted only by lambda.amazonaws.com,
 //     allowed only to write its own log group; the authorizer's may also
 //     call secretsmanager:GetSecretValue on this secret alone, and
