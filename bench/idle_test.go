@@ -82,13 +82,13 @@ func (e *gatedEndpoint) count() int {
 
 // idleAuthorizer runs bin (the authorizer) frozen between invocations, as
 // Lambda runs it, with keys refreshed at ttl.
-func idleAuthorizer(t *testing.T, bin string, e *gatedEndpoint, ttl time.Duration) (*lambdalocal.Pool, *logsink.Buffer) {
+func idleAuthorizer(t *testing.T, bin string, e *gatedEndpoint, ttl time.Duration, fetchTimeout string) (*lambdalocal.Pool, *logsink.Buffer) {
 	t.Helper()
 	env := (&endpoint{url: e.url, secretID: e.secretID}).env(t)
 	env[authorizer.EnvKeyTTL] = ttl.String()
-	// A fetch waits for a held endpoint rather than fail: what the tests
-	// watch is who waits for it.
-	env[authorizer.EnvFetchTimeout] = "30s"
+	if fetchTimeout != "" {
+		env[authorizer.EnvFetchTimeout] = fetchTimeout
+	}
 	logs := &logsink.Buffer{}
 	p, err := lambdalocal.NewPool(lambdalocal.Function{
 		Name: "authorizer", Binary: bin, Env: env, MaxInstances: 1, Freeze: true,
@@ -164,7 +164,9 @@ func TestIdleEnvironmentsDoNotWaitForRefreshes(t *testing.T) {
 	}
 	e := startGated(t)
 	const ttl = 4 * time.Second
-	p, logs := idleAuthorizer(t, binary(t, "tollgate"), e, ttl)
+	// A fetch waits for a held endpoint rather than fail: what the test
+	// watches is who waits for it.
+	p, logs := idleAuthorizer(t, binary(t, "tollgate"), e, ttl, "30s")
 	if out, err := p.Invoke(context.Background(), event(t, "token", true)); decision(out, err) != "allow" || e.count() != 1 {
 		t.Fatalf("cold start: %s, %d fetches", decision(out, err), e.count())
 	}
@@ -204,7 +206,8 @@ func TestIdleEnvironmentsDoNotWaitForRefreshes(t *testing.T) {
 }
 
 // TestIdleGapFigures measures the first invocation after idle gaps, with
-// a Secrets Manager 30 ms away, for the authorizer binary in
+// a Secrets Manager 30 ms away and the default fetch timeout, for the
+// authorizer binary in
 // TOLLGATE_IDLE_BIN (default: this tree's). It reports, and asserts
 // nothing: run it by hand to compare two builds.
 //
@@ -226,9 +229,9 @@ func TestIdleGapFigures(t *testing.T) {
 	for _, tc := range []struct {
 		ttl, gap time.Duration
 		n        int
-	}{{20 * time.Second, 4 * time.Second, 12}, {20 * time.Second, 10 * time.Second, 8}} {
+	}{{20 * time.Second, 4 * time.Second, 12}, {20 * time.Second, 10 * time.Second, 8}, {5 * time.Second, 10 * time.Second, 6}} {
 		ge := &gatedEndpoint{url: slow.URL, secretID: e.secretID, open: e.open}
-		p, logs := idleAuthorizer(t, bin, ge, tc.ttl)
+		p, logs := idleAuthorizer(t, bin, ge, tc.ttl, "")
 		if _, err := p.Invoke(context.Background(), event(t, "token", true)); err != nil {
 			t.Fatal(err)
 		}
