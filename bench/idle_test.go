@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -257,13 +258,13 @@ func TestIdleGapFigures(t *testing.T) {
 func proxy(w http.ResponseWriter, r *http.Request, base string) {
 	req, err := http.NewRequestWithContext(r.Context(), r.Method, base+r.URL.Path, r.Body)
 	if err != nil {
-		http.Error(w, err.Error(), 500)
+		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	req.Header = r.Header.Clone()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		http.Error(w, err.Error(), 502)
+		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
 	defer func() { _ = resp.Body.Close() }()
@@ -271,12 +272,5 @@ func proxy(w http.ResponseWriter, r *http.Request, base string) {
 		w.Header()[k] = v
 	}
 	w.WriteHeader(resp.StatusCode)
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		_, _ = w.Write(buf[:n])
-		if err != nil {
-			return
-		}
-	}
+	_, _ = io.Copy(w, resp.Body)
 }
