@@ -54,6 +54,14 @@ var settings = []setting{
 	{"clients", func(c *stackConfig, v string) error { return decodeJSON(v, &c.Args.Clients) }},
 	{"keyDigests", func(c *stackConfig, v string) error { return decodeJSON(v, &c.Args.KeyDigests) }},
 	{"clientRoutes", func(c *stackConfig, v string) error { return decodeJSON(v, &c.Args.Routes) }},
+	{"clientExpiry", func(c *stackConfig, v string) error { return decodeJSON(v, &c.Args.Expiry) }},
+	{"disabledClients", func(c *stackConfig, v string) error {
+		err := decodeJSON(v, &c.Args.Disabled)
+		if len(c.Args.Disabled) == 0 {
+			c.Args.Disabled = nil // the declared default, [], is none
+		}
+		return err
+	}},
 	{"rotation", func(c *stackConfig, v string) error { return integer(v, &c.Args.Rotation) }},
 	{"rotations", func(c *stackConfig, v string) error { return decodeJSON(v, &c.Args.Rotations) }},
 	{"recoveryWindowInDays", func(c *stackConfig, v string) error { return integer(v, &c.Args.RecoveryWindowInDays) }},

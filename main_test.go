@@ -268,6 +268,8 @@ func TestBadConfigCreatesNothing(t *testing.T) {
 		{"secret setting not JSON", map[string]string{"tollgate:keyDigests": `{"default":"` + strings.Repeat("k", 40)}, []string{"tollgate:keyDigests"}, "(secret) value is not of the declared type"},
 		{"digest not hex", map[string]string{"tollgate:keyDigests": `{"default":"` + strings.Repeat("k", 64) + `"}`}, nil, "sha256 is not 64 hex digits"},
 		{"rotation of a supplied key", map[string]string{"tollgate:keyDigests": `{"default":"` + authorizer.Digest("x") + `"}`, "tollgate:rotations": `{"default":{"n":1}}`}, nil, "supply the new digest"},
+		{"expiry not RFC 3339", map[string]string{"tollgate:clientExpiry": `{"default":"soon"}`}, nil, "tollgate:clientExpiry"},
+		{"unknown client disabled", map[string]string{"tollgate:disabledClients": `["web"]`}, nil, `"web" is disabled`},
 		{"rotation grace not RFC 3339", map[string]string{"tollgate:rotations": `{"default":{"n":1,"previousUntil":"tomorrow"}}`}, nil, "tollgate:rotations"},
 		{"clients not an array", map[string]string{"tollgate:clients": "web"}, nil, "tollgate:clients"},
 		{"log level", map[string]string{"tollgate:logLevel": "verbose"}, nil, "tollgate:logLevel"},
@@ -302,11 +304,16 @@ func TestBadConfigCreatesNothing(t *testing.T) {
 func TestKeyDigestsAndRotations(t *testing.T) {
 	d := authorizer.Digest("tgk_supplied")
 	c := loadWith(t, map[string]string{
-		"aws:region":          "eu-west-1",
-		"tollgate:clients":    `["default","reports"]`,
-		"tollgate:keyDigests": `{"reports":"` + d + `"}`,
-		"tollgate:rotations":  `{"default":{"n":2,"previousUntil":"2026-12-08T00:00:00Z"}}`,
+		"aws:region":               "eu-west-1",
+		"tollgate:clients":         `["default","reports"]`,
+		"tollgate:keyDigests":      `{"reports":"` + d + `"}`,
+		"tollgate:rotations":       `{"default":{"n":2,"previousUntil":"2026-12-08T00:00:00Z"}}`,
+		"tollgate:clientExpiry":    `{"reports":"2027-06-30T00:00:00Z"}`,
+		"tollgate:disabledClients": `["reports"]`,
 	})
+	if !c.Args.Expiry["reports"].Equal(time.Date(2027, 6, 30, 0, 0, 0, 0, time.UTC)) || !slices.Equal(c.Args.Disabled, []string{"reports"}) {
+		t.Errorf("expiry %v, disabled %v", c.Args.Expiry, c.Args.Disabled)
+	}
 	want := deploy.Rotation{N: 2, PreviousUntil: time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC)}
 	if c.Args.KeyDigests["reports"] != d || c.Args.Rotations["default"] != want {
 		t.Errorf("keyDigests %v, rotations %v", c.Args.KeyDigests, c.Args.Rotations)

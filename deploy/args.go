@@ -83,6 +83,12 @@ type Args struct {
 	// keyring's notation ("GET /orders/*"). Without an entry, a client may
 	// call every route.
 	Routes map[string][]string
+	// Expiry ends some clients' keys, by client name: the key (and a
+	// previous key in its grace) stops at that instant.
+	Expiry map[string]time.Time
+	// Disabled clients keep their keys in the keyring but are refused,
+	// and logged as such, until taken off this list.
+	Disabled []string
 	// Rotation is a counter: changing it generates a new key for every
 	// client with a generated key, as a Rotations entry's N does for one.
 	Rotation int
@@ -226,6 +232,16 @@ func (a Args) Validate() error {
 	if a.Rotation < 0 {
 		return configErr("rotation %d: want 0 or more", a.Rotation)
 	}
+	for _, c := range slices.Sorted(maps.Keys(a.Expiry)) {
+		if !seen[c] {
+			return configErr("an expiry is given for %q, which is not among the clients %q", c, a.Clients)
+		}
+	}
+	for _, c := range a.Disabled {
+		if !seen[c] {
+			return configErr("%q is disabled, but is not among the clients %q", c, a.Clients)
+		}
+	}
 	// The keyring's own rules, with stand-ins for the keys to generate.
 	stand := keyMaterial{current: map[string]string{}, previous: map[string]string{}}
 	for _, c := range a.Clients {
@@ -309,6 +325,11 @@ func (a Args) keyring(m keyMaterial) authorizer.Keyring {
 		if d := a.KeyDigests[c]; d != "" {
 			k.SHA256 = d
 		}
+		if t, ok := a.Expiry[c]; ok {
+			t = t.UTC()
+			k.Expires = &t
+		}
+		k.Disabled = slices.Contains(a.Disabled, c)
 		if until := a.Rotations[c].PreviousUntil; !until.IsZero() && m.previous[c] != "" && a.KeyDigests[c] == "" {
 			k.Previous = []authorizer.PreviousKey{{SHA256: m.previous[c], Until: until.UTC()}}
 		}

@@ -114,6 +114,19 @@ func TestSecretHoldsTheKeyring(t *testing.T) {
 	}
 }
 
+// Expiry and disabling reach the keyring, per client.
+func TestExpiryAndDisabling(t *testing.T) {
+	args := testArgs(t)
+	end := time.Date(2027, 6, 30, 0, 0, 0, 0, time.FixedZone("CEST", 2*3600))
+	args.Expiry = map[string]time.Time{"reports": end}
+	args.Disabled = []string{"mobile"}
+	m, _ := mustRun(t, args)
+	kr := storedKeyring(t, m)
+	if !kr.Keys[0].Disabled || kr.Keys[0].Expires != nil || kr.Keys[1].Disabled || kr.Keys[1].Expires == nil || !kr.Keys[1].Expires.Equal(end) {
+		t.Errorf("keyring = %+v, want mobile disabled and reports expiring at %s", kr.Keys, end)
+	}
+}
+
 func TestSecretSettings(t *testing.T) {
 	args := testArgs(t)
 	args.RecoveryWindowInDays = 7
@@ -746,6 +759,8 @@ func TestBadArgsCreateNothing(t *testing.T) {
 		{"empty route list", func(a *Args) { a.Routes = map[string][]string{"reports": {}} }, `client "reports": empty route list`},
 		{"rotation of an unknown client", func(a *Args) { a.Rotations = map[string]Rotation{"web": {N: 1}} }, `"web"`},
 		{"negative rotation", func(a *Args) { a.Rotations = map[string]Rotation{"mobile": {N: -1}} }, "rotation -1"},
+		{"expiry of an unknown client", func(a *Args) { a.Expiry = map[string]time.Time{"web": time.Now()} }, `"web"`},
+		{"unknown client disabled", func(a *Args) { a.Disabled = []string{"web"} }, `"web" is disabled`},
 		{"bad client route", func(a *Args) { a.Routes = map[string][]string{"mobile": {"FETCH /x"}} }, `key "mobile": route #1: unknown method`},
 		{"duplicate client", func(a *Args) { a.Clients = []string{"a", "a"} }, "twice"},
 		{"recovery window", func(a *Args) { a.RecoveryWindowInDays = 3 }, "recovery window 3"},

@@ -14,7 +14,8 @@
 //     key supplied as Args.KeyDigests. Generated keys are the secret
 //     APIKeys output. Args.Rotations rotates one client, keeping its old
 //     key as the keyring's "previous" entry until PreviousUntil; other
-//     clients are untouched. The authorizer reads AWSCURRENT only, so a
+//     clients are untouched. Args.Expiry and Args.Disabled become the
+//     keys' "expires" and "disabled". The authorizer reads AWSCURRENT only, so a
 //     removed client's key ends at the next refresh; destroying the secret
 //     removes every version.
 //   - IAM: a role per function, trusted only by lambda.amazonaws.com,
