@@ -45,10 +45,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "tollgate authorizer:", err)
 		os.Exit(1)
 	}
-	// Fetch the keys during init. A failure is already logged, and
-	// requests fail closed and retry the fetch until it succeeds.
+	// Register the extension while the keys are fetched, both during
+	// init: registering must come before the runtime's first call to next
+	// (lambda.Start). A failed fetch is already logged, and requests fail
+	// closed and retry it until it succeeds.
+	registered := make(chan error, 1)
+	go func() { registered <- a.StartExtension(context.Background(), os.Getenv("AWS_LAMBDA_RUNTIME_API")) }()
 	_ = a.Load(context.Background())
-	if err := a.StartExtension(context.Background(), os.Getenv("AWS_LAMBDA_RUNTIME_API")); err != nil {
+	if err := <-registered; err != nil {
 		fmt.Fprintln(os.Stderr, "tollgate authorizer: keys are refreshed in the background:", err)
 	}
 	lambda.Start(a)
