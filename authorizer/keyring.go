@@ -144,11 +144,14 @@ func (k Keyring) Validate() error {
 	if len(k.Keys) == 0 {
 		return fmt.Errorf("%w: no keys", ErrMalformedKeyring)
 	}
-	digests := make(map[[32]byte]string, len(k.Keys))
+	// Every key's digest, once: the ids are checked against all of them.
+	keyDigests := make([][32]byte, len(k.Keys))
+	keyErrs := make([]error, len(k.Keys))
 	secrets := make(map[[32]byte]bool, len(k.Keys)) // digests of keys and usage keys
-	for _, key := range k.Keys {
-		if d, err := key.digest(); err == nil {
-			secrets[d] = true
+	for i, key := range k.Keys {
+		keyDigests[i], keyErrs[i] = key.digest()
+		if keyErrs[i] == nil {
+			secrets[keyDigests[i]] = true
 		}
 		for _, p := range key.Previous {
 			if d, ok := parseDigest(p.SHA256); ok {
@@ -159,6 +162,7 @@ func (k Keyring) Validate() error {
 			secrets[sha256.Sum256([]byte(key.UsageKey))] = true
 		}
 	}
+	digests := make(map[[32]byte]string, len(k.Keys))
 	ids := make(map[string]bool, len(k.Keys))
 	for i, key := range k.Keys {
 		if err := validateID(key.ID); err != nil {
@@ -174,10 +178,10 @@ func (k Keyring) Validate() error {
 			return fail("duplicate id")
 		}
 		ids[key.ID] = true
-		d, err := key.digest()
-		if err != nil {
-			return fail("%v", err)
+		if keyErrs[i] != nil {
+			return fail("%v", keyErrs[i])
 		}
+		d := keyDigests[i]
 		if other, dup := digests[d]; dup {
 			return fail("same key as key %q", other)
 		}
