@@ -251,6 +251,9 @@ func (a Args) Validate() error {
 	if err := a.keyring(stand).Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	if err := a.keysPassValidationRegex(); err != nil {
+		return err
+	}
 	if w := a.RecoveryWindowInDays; w != 0 && (w < 7 || w > 30) {
 		return configErr("recovery window %d days: want 0 (delete at once) or 7 to 30", w)
 	}
@@ -290,6 +293,36 @@ func (a Args) Validate() error {
 				return configErr("no archive for function %q", name)
 			}
 		}
+	}
+	return nil
+}
+
+// keysPassValidationRegex checks that API Gateway's validation regex lets
+// generated keys through, as the header a client sends: the scheme (the
+// authorizer's TOLLGATE_TOKEN_SCHEME, default Bearer) and a tollgate key.
+// A key it refused would be answered 401 before the authorizer ran. Keys
+// supplied as digests cannot be checked.
+func (a Args) keysPassValidationRegex() error {
+	def := &a.Definition
+	if def.Authorizer.Type != api.Token || def.Authorizer.ValidationRegex == "" {
+		return nil
+	}
+	re, err := regexp.Compile(def.Authorizer.ValidationRegex)
+	if err != nil {
+		return nil // Definition.Validate reports it
+	}
+	prefix := "Bearer "
+	switch scheme := def.Functions[def.Authorizer.Function].Env[authorizer.EnvTokenScheme]; scheme {
+	case "":
+	case "none":
+		prefix = ""
+	default:
+		prefix = scheme + " "
+	}
+	// Every character a generated key can hold, in a key of the format.
+	sample, _ := authorizer.KeyFromRandom("0123456789abcdefxyzABCDEFGHXYZ09")
+	if !re.MatchString(prefix + sample) {
+		return configErr("the validation regex %s refuses tollgate keys (%s…, %d characters of letters, digits and _): API Gateway would answer 401 before the authorizer ran", def.Authorizer.ValidationRegex, authorizer.KeyPrefix, authorizer.KeyLength)
 	}
 	return nil
 }

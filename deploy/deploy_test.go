@@ -757,6 +757,7 @@ func TestBadArgsCreateNothing(t *testing.T) {
 			a.KeyDigests = map[string]string{"mobile": authorizer.Digest("k"), "reports": authorizer.Digest("k")}
 		}, "same key"},
 		{"empty route list", func(a *Args) { a.Routes = map[string][]string{"reports": {}} }, `client "reports": empty route list`},
+		{"regex refusing tollgate keys", func(a *Args) { a.Definition.Authorizer.ValidationRegex = "^Bearer [0-9a-f]+$" }, "refuses tollgate keys"},
 		{"rotation of an unknown client", func(a *Args) { a.Rotations = map[string]Rotation{"web": {N: 1}} }, `"web"`},
 		{"negative rotation", func(a *Args) { a.Rotations = map[string]Rotation{"mobile": {N: -1}} }, "rotation -1"},
 		{"expiry of an unknown client", func(a *Args) { a.Expiry = map[string]time.Time{"web": time.Now()} }, `"web"`},
