@@ -549,3 +549,26 @@ func TestCORS(t *testing.T) {
 		}
 	}
 }
+
+// Issue 14, defect 2, through the local gateway: a key limited to
+// "ANY /customers" calls every method of /customers and nothing under
+// another path that ends in /customers (IAM's "*" also matches "/", so a
+// policy of "*/customers" let GET /admin/customers through).
+func TestAnyRouteLimitStaysOnItsPath(t *testing.T) {
+	def := api.Default()
+	def.Routes = append(def.Routes,
+		api.Route{Method: "GET", Path: "/admin/customers", Function: "handler", Protected: true},
+		api.Route{Method: "DELETE", Path: "/customers", Function: "handler", Protected: true})
+	scoped := `{"keys":[{"id":"reports","sha256":"` + authorizer.Digest(ordersKey) + `","routes":["ANY /customers"]}]}`
+	ttl := time.Duration(0)
+	m := start(t, func(c *Config) {
+		c.Definition, c.TTL = &def, &ttl
+		if err := os.WriteFile(c.KeysFile, []byte(scoped), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	})
+	want(t, send(t, m, "GET", "/customers", "Bearer "+ordersKey, ""), 200, "reports", "")
+	want(t, send(t, m, "DELETE", "/customers", "Bearer "+ordersKey, ""), 200, "reports", "")
+	want(t, send(t, m, "GET", "/admin/customers", "Bearer "+ordersKey, ""), 403, "ACCESS_DENIED", explicitDeny)
+	want(t, send(t, m, "GET", "/hello", "Bearer "+ordersKey, ""), 403, "ACCESS_DENIED", explicitDeny)
+}
