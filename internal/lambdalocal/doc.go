@@ -10,6 +10,16 @@
 // https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
 // (the environment Lambda sets).
 //
+// Internal extensions (goroutines of the function's process) may register
+// through the Extensions API during init, as on Lambda
+// (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html):
+// each gets every INVOKE event, and an instance takes its next invocation
+// only once the runtime and every extension have asked for their next
+// event. With Function.Freeze an idle instance is also stopped (SIGSTOP)
+// until it takes one, as Lambda freezes an environment between
+// invocations. Pool.Recycle replaces every instance, as a configuration
+// change does.
+//
 // Scaling follows Lambda's: an invocation goes to an idle (warm) instance
 // if there is one; otherwise a new instance starts for it (a cold start),
 // up to Function.MaxInstances, after which invocations wait for the first
