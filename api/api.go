@@ -3,8 +3,6 @@ package api
 import (
 	"strings"
 	"time"
-
-	"tollgate/authorizer"
 )
 
 // Definition is a REST API: its routes, the functions behind them, the
@@ -29,6 +27,11 @@ type Definition struct {
 	// AccessLog is the stage's access log format: one JSON object per
 	// request, a key per field.
 	AccessLog []AccessLogField
+	// AllowedOrigin, set by AllowOrigin, is the origin browser pages may
+	// call the API from (CORS): "*" or a scheme and host. Whoever wires
+	// the functions (the deploy, the local run) gives each function that
+	// answers a route the origin, tollgate's handler as handler.Env says.
+	AllowedOrigin string
 }
 
 // Function is a Lambda function built from a Go command in this module and
@@ -196,16 +199,12 @@ func isToken(s string) bool {
 	return true
 }
 
-// AuthorizerEnv is the authorizer function's environment for the keyring
-// secret secretID: the function's own Env, and the variables that tell
-// tollgate's authorizer where its keys are and which header holds the key.
-// The deploy program and the local gateway both set exactly this.
-func (d *Definition) AuthorizerEnv(secretID string) map[string]string {
-	env := map[string]string{}
-	for k, v := range d.Functions[d.Authorizer.Function].Env {
-		env[k] = v
+// AnswersRoutes reports whether function fn answers one of d's routes.
+func (d *Definition) AnswersRoutes(fn string) bool {
+	for _, r := range d.Routes {
+		if r.Function == fn {
+			return true
+		}
 	}
-	env[authorizer.EnvSecretID] = secretID
-	env[authorizer.EnvTokenHeader] = d.Authorizer.TokenHeader()
-	return env
+	return false
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"tollgate/authorizer"
-	"tollgate/handler"
 )
 
 func TestDefaultIsValid(t *testing.T) {
@@ -318,26 +317,18 @@ func FuzzTemplate(f *testing.F) {
 	})
 }
 
-func TestAuthorizerEnv(t *testing.T) {
+// The token header the authorizer is told to read is the first header
+// identity source; which functions answer routes is what gets the CORS
+// origin. The callers that wire the functions set both (deploy, local).
+func TestTokenHeaderAndRouteFunctions(t *testing.T) {
 	d := Default()
 	d.Authorizer.Type, d.Authorizer.ValidationRegex = Request, ""
 	d.Authorizer.IdentitySources = []string{"method.request.querystring.tenant", "method.request.header.X-Api-Key"}
-	f := d.Functions["authorizer"]
-	f.Env = map[string]string{"TOLLGATE_LOG_LEVEL": "debug", "TOLLGATE_SECRET_ID": "ignored"}
-	d.Functions["authorizer"] = f
-	got := d.AuthorizerEnv("arn:aws:secretsmanager:us-east-1:123456789012:secret:k-abc123")
-	want := map[string]string{
-		"TOLLGATE_LOG_LEVEL":    "debug",
-		"TOLLGATE_SECRET_ID":    "arn:aws:secretsmanager:us-east-1:123456789012:secret:k-abc123",
-		"TOLLGATE_TOKEN_HEADER": "X-Api-Key",
+	if got := d.Authorizer.TokenHeader(); got != "X-Api-Key" {
+		t.Errorf("TokenHeader() = %q, want X-Api-Key", got)
 	}
-	if len(got) != len(want) {
-		t.Fatalf("AuthorizerEnv() = %v, want %v", got, want)
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("AuthorizerEnv()[%s] = %q, want %q", k, got[k], v)
-		}
+	if !d.AnswersRoutes("handler") || d.AnswersRoutes("authorizer") || d.AnswersRoutes("nope") {
+		t.Error("AnswersRoutes: want the handler only")
 	}
 }
 
@@ -368,11 +359,13 @@ func TestAllowOrigin(t *testing.T) {
 	if want := []string{"/hello", "/customers", "/orders", "/health"}; !slices.Equal(preflights, want) {
 		t.Errorf("preflight routes on %q, want one per path %q", preflights, want)
 	}
-	if got := d.Functions["handler"].Env[handler.EnvAllowOrigin]; got != "https://app.example.com" {
-		t.Errorf("handler's %s = %q, want the origin", handler.EnvAllowOrigin, got)
+	if d.AllowedOrigin != "https://app.example.com" {
+		t.Errorf("AllowedOrigin = %q, want the origin", d.AllowedOrigin)
 	}
-	if _, ok := d.Functions["authorizer"].Env[handler.EnvAllowOrigin]; ok {
-		t.Error("the authorizer, which answers no route, got the CORS origin")
+	bad := Default()
+	bad.AllowedOrigin = "app.example.com"
+	if err := bad.Validate(); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "CORS origin") {
+		t.Errorf("Validate with AllowedOrigin %q = %v, want the CORS origin refused", bad.AllowedOrigin, err)
 	}
 	withAny := Default()
 	withAny.Routes = append(withAny.Routes, Route{Method: "ANY", Path: "/files", Function: "handler"}, Route{Method: "OPTIONS", Path: "/hello", Function: "handler"})

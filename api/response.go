@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"tollgate/handler"
 )
 
 // ResponseType is an API Gateway gateway response type: what went wrong
@@ -204,8 +202,9 @@ func validateTemplate(t string) error {
 //     adding DEFAULT_4XX and DEFAULT_5XX with API Gateway's default template
 //     if d has none, so the answers API Gateway gives itself (401, 403,
 //     429, 5xx…) can be read;
-//   - sets handler.EnvAllowOrigin on every function that answers a route,
-//     so tollgate's handler names the origin on its answers;
+//   - sets d.AllowedOrigin, which the callers that wire the functions
+//     pass to every function that answers a route, so tollgate's handler
+//     names the origin on its answers;
 //   - adds a public OPTIONS route, answered by the path's function, to
 //     every path without an OPTIONS or ANY route, for the preflight a
 //     browser sends before a request with an Authorization header.
@@ -223,16 +222,8 @@ func (d *Definition) AllowOrigin(origin string) error {
 		if r.Method == "OPTIONS" || r.Method == "ANY" {
 			preflight[r.Path] = ""
 		}
-		if f, ok := d.Functions[r.Function]; ok {
-			env := make(map[string]string, len(f.Env)+1)
-			for k, v := range f.Env {
-				env[k] = v
-			}
-			env[handler.EnvAllowOrigin] = origin
-			f.Env = env
-			d.Functions[r.Function] = f
-		}
 	}
+	d.AllowedOrigin = origin
 	routes := slices.Clone(d.Routes)
 	for _, p := range paths {
 		if fn := preflight[p]; fn != "" {

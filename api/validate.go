@@ -47,6 +47,11 @@ func (d *Definition) Validate() error {
 	if len(d.Routes) == 0 {
 		return errorf("the API has no routes")
 	}
+	if d.AllowedOrigin != "" {
+		if err := validateOrigin(d.AllowedOrigin); err != nil {
+			return err
+		}
+	}
 	protected := false
 	seen := map[string]bool{}
 	for _, r := range d.Routes {

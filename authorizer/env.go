@@ -27,6 +27,14 @@ const (
 	EnvLogLevel     = "TOLLGATE_LOG_LEVEL"     // debug, info, warn or error
 )
 
+// Env is the environment a deploy or a local run gives the authorizer
+// function, beside the function's own variables: where its keys are (a
+// secret name or ARN) and which header holds the key. It is the one place
+// a caller learns these names.
+func Env(secretID, tokenHeader string) map[string]string {
+	return map[string]string{EnvSecretID: secretID, EnvTokenHeader: tokenHeader}
+}
+
 // FromEnv reads the settings above with getenv (os.Getenv in a Lambda
 // function) and returns the secret id and a Config with every field but
 // Source set. Its Logger writes JSON to standard output at the configured

@@ -317,7 +317,10 @@ func TestFunctions(t *testing.T) {
 	}
 	env := authz.Obj("environment")["variables"].(map[string]any)
 	want := map[string]any{}
-	for k, v := range def.AuthorizerEnv(secretARN) {
+	for k, v := range def.Functions["authorizer"].Env {
+		want[k] = v
+	}
+	for k, v := range authorizer.Env(secretARN, def.Authorizer.TokenHeader()) {
 		want[k] = v
 	}
 	if !reflect.DeepEqual(env, want) {
@@ -612,6 +615,10 @@ func TestGatewayResponses(t *testing.T) {
 		}
 		if origin != "" && (preflights != 4 || env["TOLLGATE_ALLOW_ORIGIN"] != origin) {
 			t.Errorf("CORS on: %d preflight methods (want one per path, 4), handler environment %v", preflights, env)
+		}
+		authzEnv, _ := m.Named(t, tFunction, "tollgate-dev-authorizer").Obj("environment")["variables"].(map[string]any)
+		if _, ok := authzEnv["TOLLGATE_ALLOW_ORIGIN"]; ok {
+			t.Error("the authorizer, which answers no route, got the CORS origin")
 		}
 	}
 }

@@ -28,8 +28,10 @@
 //   - Logs: a log group per function and one for the access log, with
 //     Args.LogRetentionDays, so destroying removes them.
 //   - Functions: provided.al2023, bootstrap, Args.Arch, memory, timeout and
-//     environment from the api.Definition (the authorizer's per
-//     api.Definition.AuthorizerEnv, with the secret's ARN), optional
+//     environment from the api.Definition, plus what each Lambda package
+//     says it needs (authorizer.Env, with the secret's ARN, for the
+//     authorizer; handler.Env with the CORS origin for functions that
+//     answer routes), optional
 //     reserved concurrency. The archives come from Build: the same source
 //     gives the same bytes, so an unchanged function shows no diff.
 //   - The REST API (regional), imported from one OpenAPI document

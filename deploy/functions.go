@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"tollgate/authorizer"
+	"tollgate/handler"
 )
 
 // PolicyDocument is an IAM policy.
@@ -116,12 +117,20 @@ func (d *deployer) functions() error {
 			return err
 		}
 
+		// The function's own variables, then what each Lambda package
+		// says it needs: the handler's CORS origin for functions that
+		// answer routes, the authorizer's secret and token header.
 		env := pulumi.StringMap{}
 		for k, v := range f.Env {
 			env[k] = pulumi.String(v)
 		}
+		if def.AnswersRoutes(fn) {
+			for k, v := range handler.Env(def.AllowedOrigin) {
+				env[k] = pulumi.String(v)
+			}
+		}
 		if isAuthorizer {
-			for k, v := range def.AuthorizerEnv("") {
+			for k, v := range authorizer.Env("", def.Authorizer.TokenHeader()) {
 				env[k] = pulumi.String(v)
 			}
 			env[authorizer.EnvSecretID] = d.api.Secret.Arn

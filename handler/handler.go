@@ -24,6 +24,16 @@ type Handler struct {
 // Handler.AllowOrigin from.
 const EnvAllowOrigin = "TOLLGATE_ALLOW_ORIGIN"
 
+// Env is the environment a deploy or a local run gives a function that
+// answers routes when the API allows browser pages from allowOrigin (CORS,
+// api.Definition.AllowedOrigin): none when it is empty.
+func Env(allowOrigin string) map[string]string {
+	if allowOrigin == "" {
+		return nil
+	}
+	return map[string]string{EnvAllowOrigin: allowOrigin}
+}
+
 // How long a browser may cache a preflight's answer, in seconds.
 const preflightMaxAge = "600"
 

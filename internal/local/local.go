@@ -30,6 +30,7 @@ import (
 
 	"tollgate/api"
 	"tollgate/authorizer"
+	"tollgate/handler"
 	"tollgate/internal/gateway"
 	"tollgate/internal/lambdabuild"
 	"tollgate/internal/lambdalocal"
@@ -145,9 +146,17 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 	invokers := map[string]gateway.Invoker{}
 	m.env = map[string]map[string]string{}
 	for name, f := range def.Functions {
-		env := f.Env
+		// The function's own variables, then what each Lambda package
+		// says it needs, as the deploy sets them.
+		env := maps.Clone(f.Env)
+		if env == nil {
+			env = map[string]string{}
+		}
+		if def.AnswersRoutes(name) {
+			maps.Copy(env, handler.Env(def.AllowedOrigin))
+		}
 		if name == def.Authorizer.Function {
-			env = authEnv
+			maps.Copy(env, authEnv)
 		}
 		m.env[name] = env
 		p, err := lambdalocal.NewPool(lambdalocal.Function{
@@ -287,11 +296,12 @@ func binaries(ctx context.Context, cfg Config, def *api.Definition) (map[string]
 	return lambdabuild.Build(ctx, cfg.ModuleDir, filepath.Join(cfg.StateDir, "bin"), lambdabuild.Target{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}, pkgs)
 }
 
-// secrets sets up where the authorizer reads its keys and returns its
-// environment. The authorizer reads AWS credentials only from its
-// environment, as on Lambda (authorizer.SecretsManagerFromEnv).
+// secrets sets up where the authorizer reads its keys and returns the
+// variables that tell it (authorizer.Env) and the AWS credentials it reads
+// them with: only from its environment, as on Lambda
+// (authorizer.SecretsManagerFromEnv).
 func (m *Main) secrets(ctx context.Context, cfg Config, def *api.Definition) (map[string]string, error) {
-	env := def.AuthorizerEnv(cfg.SecretID)
+	env := authorizer.Env(cfg.SecretID, def.Authorizer.TokenHeader())
 	switch cfg.SecretsEndpoint {
 	case AWSEndpoint:
 		// Lambda hands a function its role's credentials in the
