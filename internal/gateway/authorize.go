@@ -11,7 +11,6 @@ import (
 
 	"tollgate/api"
 	"tollgate/internal/iam"
-	"tollgate/internal/lambdalocal"
 )
 
 // The messages API Gateway gives its authorizer outcomes; see
@@ -130,8 +129,8 @@ func (g *Gateway) invokeAuthorizer(x *exchange, token string) (policy, api.Respo
 	out, err := g.cfg.Functions[g.def.Authorizer.Function].Invoke(x.r.Context(), event)
 	x.authIntegration = g.cfg.Now().Sub(began)
 	if err != nil {
-		var fe *lambdalocal.FunctionError
-		if errors.As(err, &fe) && fe.Message == msgUnauthorized {
+		var fe FunctionError
+		if errors.As(err, &fe) && fe.ErrorMessage() == msgUnauthorized {
 			x.authStatus = http.StatusUnauthorized
 			return policy{}, api.Unauthorized
 		}

@@ -15,7 +15,6 @@ import (
 
 	"tollgate/api"
 	"tollgate/authorizer"
-	"tollgate/internal/lambdalocal"
 	"tollgate/internal/leakscan"
 	"tollgate/internal/logsink"
 )
@@ -49,7 +48,7 @@ func (r *realAuthorizer) Invoke(ctx context.Context, event []byte) ([]byte, erro
 	r.calls.Add(1)
 	out, err := r.a.Invoke(ctx, event)
 	if err != nil {
-		return nil, &lambdalocal.FunctionError{Type: "errorString", Message: err.Error()}
+		return nil, &fnError{typ: "errorString", msg: err.Error()}
 	}
 	return out, nil
 }

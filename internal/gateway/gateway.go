@@ -21,9 +21,18 @@ import (
 )
 
 // Invoker runs a Lambda function: lambdalocal.Pool in the local gateway.
-// A function's failure is a *lambdalocal.FunctionError.
+// When the function itself fails, its error is a FunctionError.
 type Invoker interface {
 	Invoke(ctx context.Context, payload []byte) ([]byte, error)
+}
+
+// FunctionError is an Invoker's error for a function that failed: an
+// error it reported, or its crash or timeout. ErrorMessage is Lambda's
+// errorMessage: an authorizer's "Unauthorized" is API Gateway's 401
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html).
+type FunctionError interface {
+	error
+	ErrorMessage() string
 }
 
 // Config configures a Gateway. Zero values mean the defaults given.

@@ -15,7 +15,6 @@ import (
 
 	"tollgate/api"
 	"tollgate/internal/fakeclock"
-	"tollgate/internal/lambdalocal"
 )
 
 const (
@@ -66,9 +65,21 @@ func answers(s string) func(context.Context, []byte) ([]byte, error) {
 	return func(context.Context, []byte) ([]byte, error) { return []byte(s), nil }
 }
 
+// fnError is a function's failure as an Invoker reports it (FunctionError).
+type fnError struct{ typ, msg string }
+
+func (e *fnError) Error() string        { return e.typ + ": " + e.msg }
+func (e *fnError) ErrorMessage() string { return e.msg }
+
+// Error types Lambda reports for a timeout and a crash.
+const (
+	errorTypeTimeout = "Sandbox.Timedout"
+	errorTypeExit    = "Runtime.ExitError"
+)
+
 func fails(typ, msg string) func(context.Context, []byte) ([]byte, error) {
 	return func(context.Context, []byte) ([]byte, error) {
-		return nil, &lambdalocal.FunctionError{Type: typ, Message: msg}
+		return nil, &fnError{typ: typ, msg: msg}
 	}
 }
 
@@ -170,8 +181,8 @@ func TestOutcomes(t *testing.T) {
 		{name: "authorizer says Unauthorized", call: call{auth: goodToken}, auth: fails("errorString", "Unauthorized"), wantStatus: 401, wantType: api.Unauthorized, wantMessage: "Unauthorized", wantAuth: true},
 		{name: "authorizer says unauthorized", call: call{auth: goodToken}, auth: fails("errorString", "unauthorized"), wantStatus: 500, wantType: api.AuthorizerFailure, wantAuth: true},
 		{name: "authorizer errors", call: call{auth: goodToken}, auth: fails("errorString", "no keys"), wantStatus: 500, wantType: api.AuthorizerFailure, wantAuth: true},
-		{name: "authorizer times out", call: call{auth: goodToken}, auth: fails(lambdalocal.ErrorTypeTimeout, "Task timed out after 5.00 seconds"), wantStatus: 500, wantType: api.AuthorizerFailure, wantAuth: true},
-		{name: "authorizer crashes", call: call{auth: goodToken}, auth: fails(lambdalocal.ErrorTypeExit, "exit status 2"), wantStatus: 500, wantType: api.AuthorizerFailure, wantAuth: true},
+		{name: "authorizer times out", call: call{auth: goodToken}, auth: fails(errorTypeTimeout, "Task timed out after 5.00 seconds"), wantStatus: 500, wantType: api.AuthorizerFailure, wantAuth: true},
+		{name: "authorizer crashes", call: call{auth: goodToken}, auth: fails(errorTypeExit, "exit status 2"), wantStatus: 500, wantType: api.AuthorizerFailure, wantAuth: true},
 		{name: "invocation fails", call: call{auth: goodToken}, auth: func(context.Context, []byte) ([]byte, error) { return nil, errors.New("no instance") }, wantStatus: 500, wantType: api.AuthorizerFailure, wantAuth: true},
 		{name: "answer is not JSON", call: call{auth: goodToken}, auth: answers(`Allow`), wantStatus: 500, wantType: api.AuthorizerConfigurationError, wantAuth: true},
 		{name: "no principalId", call: call{auth: goodToken}, auth: answers(`{"policyDocument":{"Statement":[{"Action":"execute-api:Invoke","Effect":"Allow","Resource":"*"}]}}`), wantStatus: 500, wantType: api.AuthorizerConfigurationError, wantAuth: true},
@@ -202,7 +213,7 @@ func TestOutcomes(t *testing.T) {
 		}, wantStatus: 414, wantType: api.Default4XX, wantMessage: "Request-URI Too Long"},
 		{name: "body too large", call: call{method: "POST", path: "/orders", auth: goodToken, body: strings.Repeat("x", 11)}, edit: func(c *Config) { c.MaxBodyBytes = 10 }, wantStatus: 413, wantType: api.RequestTooLarge, wantMessage: "Request Too Long"},
 		{name: "handler error", call: call{auth: goodToken}, handler: fails("errorString", "boom"), wantStatus: 502, wantType: api.Default5XX, wantMessage: "Internal server error", wantAuth: true},
-		{name: "handler crash", call: call{auth: goodToken}, handler: fails(lambdalocal.ErrorTypeExit, "exit status 2"), wantStatus: 502, wantType: api.Default5XX, wantMessage: "Internal server error", wantAuth: true},
+		{name: "handler crash", call: call{auth: goodToken}, handler: fails(errorTypeExit, "exit status 2"), wantStatus: 502, wantType: api.Default5XX, wantMessage: "Internal server error", wantAuth: true},
 		{name: "handler without statusCode", call: call{auth: goodToken}, handler: answers(`{"body":"hi"}`), wantStatus: 502, wantType: api.Default5XX, wantMessage: "Internal server error", wantAuth: true},
 		{name: "handler with an unknown field", call: call{auth: goodToken}, handler: answers(`{"statusCode":200,"body":"hi","status":"ok"}`), wantStatus: 502, wantType: api.Default5XX, wantMessage: "Internal server error", wantAuth: true},
 		{name: "handler with an object body", call: call{auth: goodToken}, handler: answers(`{"statusCode":200,"body":{"a":1}}`), wantStatus: 502, wantType: api.Default5XX, wantMessage: "Internal server error", wantAuth: true},

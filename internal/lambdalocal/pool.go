@@ -86,6 +86,9 @@ type FunctionError struct {
 
 func (e *FunctionError) Error() string { return e.Type + ": " + e.Message }
 
+// ErrorMessage is Lambda's errorMessage (gateway.FunctionError).
+func (e *FunctionError) ErrorMessage() string { return e.Message }
+
 // Types of FunctionError this package produces itself.
 const (
 	ErrorTypeExit        = "Runtime.ExitError"

@@ -38,6 +38,9 @@ import (
 	"tollgate/internal/localsm"
 )
 
+// The pool's errors are what the gateway reads a function's failure from.
+var _ gateway.FunctionError = (*lambdalocal.FunctionError)(nil)
+
 // AWSEndpoint as Config.SecretsEndpoint means real AWS Secrets Manager,
 // with the caller's AWS credentials.
 const AWSEndpoint = "aws"
