@@ -24,7 +24,7 @@ import (
 	"tollgate/api"
 	"tollgate/authorizer"
 	"tollgate/deploy"
-	"tollgate/internal/pulumimock"
+	"tollgate/internal/testkit/pulumimock"
 )
 
 // withConfig sets the stack configuration as the Pulumi CLI passes it to

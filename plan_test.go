@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"tollgate/internal/pulumimock"
+	"tollgate/internal/testkit/pulumimock"
 )
 
 var update = flag.Bool("update", false, "rewrite deploy/testdata/dev-plan.golden")
@@ -46,7 +46,7 @@ func TestGoldenPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	header := "# The dev stack's plan: every resource `pulumi up` registers for Pulumi.dev.yaml,\n" +
-		"# as the provider-faithful mocks (internal/pulumimock) see it: names autonamed, secrets masked.\n" +
+		"# as the provider-faithful mocks (internal/testkit/pulumimock) see it: names autonamed, secrets masked.\n" +
 		"# Regenerate with: go test . -run TestGoldenPlan -update\n\n"
 	got := append([]byte(header), m.Plan(maskBuild)...)
 	if *update {

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"tollgate/authorizer"
-	"tollgate/internal/motoserver"
+	"tollgate/internal/testkit/motoserver"
 )
 
 const envKey = "tg_test_aws_env_key_0123456789abcdefghijk"

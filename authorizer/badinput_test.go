@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"tollgate/internal/leakscan"
+	"tollgate/internal/testkit/leakscan"
 )
 
 // outcome names how API Gateway answers what Invoke returned, per
@@ -169,7 +169,7 @@ func TestOtherPartitions(t *testing.T) {
 // valid key, and so allowed by the authorizer itself. A TOKEN authorizer
 // behind API Gateway never sees them: the deployed validation regex
 // (api.BearerRegex) wants exactly "Bearer " and refuses them with 401,
-// which internal/gateway's tests show.
+// which internal/emulator/gateway's tests show.
 func TestLenientSchemeForms(t *testing.T) {
 	for _, v := range []string{"bearer " + mobileKey, "BEARER " + mobileKey, "Bearer  " + mobileKey} {
 		a, _ := newTestAuthorizer(t, Config{}, nil)
@@ -218,7 +218,7 @@ func TestBadSecret(t *testing.T) {
 }
 
 // assertNoSecretsLogged fails when a log line holds any test key, or part
-// of one (internal/leakscan).
+// of one (internal/testkit/leakscan).
 func assertNoSecretsLogged(t *testing.T, logs string) {
 	t.Helper()
 	_, leaks, _ := leakscan.New(secretKeys...).Scan(strings.NewReader(logs))

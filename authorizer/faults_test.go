@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"tollgate/authorizer"
-	"tollgate/internal/leakscan"
-	"tollgate/internal/logsink"
+	"tollgate/internal/testkit/leakscan"
+	"tollgate/internal/testkit/logsink"
 )
 
 const (

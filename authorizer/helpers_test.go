@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/internal/fakeclock"
-	"tollgate/internal/logsink"
+	"tollgate/internal/testkit/fakeclock"
+	"tollgate/internal/testkit/logsink"
 )
 
 // Keys of the keyrings in testdata/keyrings.

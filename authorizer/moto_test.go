@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/internal/motoserver"
+	"tollgate/internal/testkit/motoserver"
 )
 
 // The key lifecycle against a real Secrets Manager emulator: per-client

@@ -17,11 +17,11 @@ import (
 	"time"
 	"unsafe"
 
-	"tollgate/internal/dudect"
 	"tollgate/internal/jsonlog"
+	"tollgate/internal/testkit/dudect"
 )
 
-// The timing test runs each pair below through dudect (internal/dudect):
+// The timing test runs each pair below through dudect (internal/testkit/dudect):
 // the whole decision, from event bytes to answer and log line, for two
 // classes of event interleaved at random, and Welch's t over the times.
 //
@@ -116,7 +116,7 @@ type timingPair struct {
 }
 
 // slot holds one class's input at a time, always in the same memory, so
-// that the classes differ in content only (see internal/dudect). The
+// that the classes differ in content only (see internal/testkit/dudect). The
 // inputs it copies from sit at the same offset in pages of their own too:
 // reading one class's input to copy it must evict from the CPU's caches
 // what reading the other's would.

@@ -13,8 +13,8 @@ import (
 	"tollgate/api"
 	"tollgate/bench/peers"
 	"tollgate/handler"
-	"tollgate/internal/gateway"
-	"tollgate/internal/lambdalocal"
+	"tollgate/internal/emulator/gateway"
+	"tollgate/internal/emulator/lambdalocal"
 )
 
 // run benchmarks s on ev, after checking it decides want, and reports the

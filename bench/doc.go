@@ -18,12 +18,12 @@
 //	ColdProcess/TOKEN
 //	    the real bootstrap started behind a Lambda Runtime API on loopback:
 //	    init-ns/op is the time from exec to its first call to next, cold-ns/op
-//	    the time from exec to its first answer (tollgate/internal/lambdalocal)
+//	    the time from exec to its first answer (tollgate/internal/emulator/lambdalocal)
 //	Gateway/{cached,uncached}
 //	    the local gateway's request path in process, with the authorizer's
 //	    result cache and without
 //
-// The Secrets Manager endpoint is tollgate/internal/localsm on loopback,
+// The Secrets Manager endpoint is tollgate/internal/emulator/localsm on loopback,
 // counting its calls. It answers in tens of microseconds where AWS takes
 // milliseconds, so a fetch per request costs the seed pattern far more on
 // AWS than here.

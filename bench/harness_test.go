@@ -23,11 +23,11 @@ import (
 
 	"tollgate/authorizer"
 	"tollgate/bench/peers"
+	"tollgate/internal/emulator/lambdalocal"
+	"tollgate/internal/emulator/localaws"
+	"tollgate/internal/emulator/localsm"
 	"tollgate/internal/jsonlog"
 	"tollgate/internal/lambdabuild"
-	"tollgate/internal/lambdalocal"
-	"tollgate/internal/localaws"
-	"tollgate/internal/localsm"
 )
 
 const (

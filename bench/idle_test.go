@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"tollgate/authorizer"
-	"tollgate/internal/lambdalocal"
-	"tollgate/internal/localaws"
-	"tollgate/internal/localsm"
-	"tollgate/internal/logsink"
+	"tollgate/internal/emulator/lambdalocal"
+	"tollgate/internal/emulator/localaws"
+	"tollgate/internal/emulator/localsm"
+	"tollgate/internal/testkit/logsink"
 )
 
 // gatedEndpoint is a Secrets Manager endpoint whose answers wait for the

@@ -17,7 +17,7 @@ import (
 
 	"tollgate/api"
 	"tollgate/authorizer"
-	"tollgate/internal/pulumimock"
+	"tollgate/internal/testkit/pulumimock"
 )
 
 // Resource types, as the AWS and random providers name them.

@@ -64,7 +64,7 @@
 //
 // The provider's behaviour this package relies on (autonaming, validation,
 // which changes replace a resource) is cited beside each use, and the
-// tests run New against mocks that apply it (internal/pulumimock).
+// tests run New against mocks that apply it (internal/testkit/pulumimock).
 //
 // Resource tags come from the AWS provider New is given (the root program
 // sets default tags from the stack's configuration).

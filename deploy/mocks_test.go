@@ -8,7 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"tollgate/api"
-	"tollgate/internal/pulumimock"
+	"tollgate/internal/testkit/pulumimock"
 )
 
 const (

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"tollgate/api"
-	"tollgate/internal/pulumimock"
+	"tollgate/internal/testkit/pulumimock"
 )
 
 // updateBase is the stack the updates start from: the default API with a

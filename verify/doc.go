@@ -7,7 +7,7 @@
 //
 //   - Timing: authorizer.TestTiming in several processes with many
 //     measurements. It compares, in the manner of dudect
-//     (internal/dudect), the whole decision from event bytes to answer for
+//     (internal/testkit/dudect), the whole decision from event bytes to answer for
 //     pairs of input classes: near vs far misses, which stored key
 //     matched, stored key lengths, the comparison alone, and, expected to
 //     differ because the caller knows them, valid vs unknown keys, short vs
@@ -24,7 +24,7 @@
 //     over loopback with a mix of valid, route-scoped and invalid keys,
 //     cached and uncached: wrong answers, 5xx, requests per second,
 //     p50/p99, and memory over the run; then every line the gateway and its
-//     functions logged is scanned for key bytes (internal/leakscan). The
+//     functions logged is scanned for key bytes (internal/testkit/leakscan). The
 //     gateway starts function instances on demand, as Lambda does, so its
 //     tree grows by whole processes up to the functions' bound; memory has
 //     stopped growing when, over the second half, neither the gateway nor

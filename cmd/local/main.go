@@ -42,7 +42,7 @@ import (
 	"time"
 
 	"tollgate/api"
-	"tollgate/internal/local"
+	"tollgate/internal/emulator/local"
 )
 
 func main() {

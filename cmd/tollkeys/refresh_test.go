@@ -16,9 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"tollgate/internal/emulator/local"
 	"tollgate/internal/lambdabuild"
-	"tollgate/internal/local"
-	"tollgate/internal/logsink"
+	"tollgate/internal/testkit/logsink"
 )
 
 // fakeAWS records refresh's calls.

@@ -30,7 +30,7 @@ import (
 	"tollgate/bench"
 	"tollgate/bench/internal/results"
 	"tollgate/internal/lambdabuild"
-	"tollgate/internal/mdsection"
+	"tollgate/internal/testkit/mdsection"
 )
 
 func main() {

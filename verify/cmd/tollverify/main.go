@@ -31,11 +31,11 @@ import (
 	"syscall"
 	"time"
 
-	"tollgate/internal/dudect"
-	"tollgate/internal/lambdalocal"
-	"tollgate/internal/leakscan"
-	"tollgate/internal/local"
-	"tollgate/internal/mdsection"
+	"tollgate/internal/emulator/lambdalocal"
+	"tollgate/internal/emulator/local"
+	"tollgate/internal/testkit/dudect"
+	"tollgate/internal/testkit/leakscan"
+	"tollgate/internal/testkit/mdsection"
 	"tollgate/verify"
 )
 
@@ -216,7 +216,7 @@ var fuzzTargets = []struct{ pkg, name, what string }{
 	{"./authorizer", "FuzzParseKeyring", "keyring parsing"},
 	{"./authorizer", "FuzzPolicy", "ARN and policy building"},
 	{"./authorizer", "FuzzInvoke", "whole decisions: Allow only for a stored key, inside the request's stage"},
-	{"./internal/gateway", "FuzzGateway", "the local gateway's request handling"},
+	{"./internal/emulator/gateway", "FuzzGateway", "the local gateway's request handling"},
 	{"./internal/iam", "FuzzMatch", "IAM wildcard matching"},
 	{"./api", "FuzzMatch", "route matching"},
 	{"./api", "FuzzTemplate", "gateway response templates"},
@@ -252,10 +252,10 @@ func fuzz(ctx context.Context, root string, o options, b *strings.Builder) bool 
 
 var verifyTests = []struct{ pkg, pattern, what string }{
 	{"./authorizer", "^(TestBadInput|TestBadSecret|TestOtherPartitions|TestLenientSchemeForms)$", "bad tokens, headers, events and secrets at the authorizer"},
-	{"./internal/gateway", "^(TestBadRequests)$", "the same at the front door, through net/http and the gateway"},
+	{"./internal/emulator/gateway", "^(TestBadRequests)$", "the same at the front door, through net/http and the gateway"},
 	{"./authorizer", "^(TestSecretsManagerFaults)$", "Secrets Manager slow, 500, throttling, malformed, refusing; cold and on refresh"},
 	{"./api", "^(TestAuthorizerTimeoutsNest)$", "fetch timeout < function timeout <= API Gateway's 10 s"},
-	{"./internal/local", "^(TestAuthorizerCrashes|TestAuthorizerKilledUnderLoad|TestAuthorizerHangs|TestSecretsEndpointDownThenBack)$", "the authorizer's process killed or hung, Secrets Manager down, with the real binaries"},
+	{"./internal/emulator/local", "^(TestAuthorizerCrashes|TestAuthorizerKilledUnderLoad|TestAuthorizerHangs|TestSecretsEndpointDownThenBack)$", "the authorizer's process killed or hung, Secrets Manager down, with the real binaries"},
 }
 
 var passRE = regexp.MustCompile(`(?m)^\s*--- PASS: (\S+)`)

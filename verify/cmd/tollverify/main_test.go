@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/internal/lambdalocal"
+	"tollgate/internal/emulator/lambdalocal"
 	"tollgate/verify"
 )
 

@@ -16,7 +16,7 @@ import (
 	"unicode/utf8"
 
 	"tollgate/api"
-	"tollgate/internal/localaws"
+	"tollgate/internal/emulator/localaws"
 	"tollgate/internal/reqid"
 )
 

@@ -15,8 +15,8 @@ import (
 
 	"tollgate/api"
 	"tollgate/authorizer"
-	"tollgate/internal/leakscan"
-	"tollgate/internal/logsink"
+	"tollgate/internal/testkit/leakscan"
+	"tollgate/internal/testkit/logsink"
 )
 
 // realAuthorizer runs tollgate's authorizer in process, answering as the
@@ -102,7 +102,7 @@ func TestBadRequests(t *testing.T) {
 				t.Fatal(err)
 			}
 			srv := httptest.NewUnstartedServer(g)
-			srv.Config.MaxHeaderBytes = 64 << 10 // as internal/local serves it
+			srv.Config.MaxHeaderBytes = 64 << 10 // as internal/emulator/local serves it
 			srv.Start()
 			defer srv.Close()
 			addr := srv.Listener.Addr().String()

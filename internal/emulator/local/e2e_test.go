@@ -28,10 +28,10 @@ import (
 
 	"tollgate/api"
 	"tollgate/authorizer"
+	"tollgate/internal/emulator/localsm"
 	"tollgate/internal/lambdabuild"
-	"tollgate/internal/localsm"
-	"tollgate/internal/logsink"
-	"tollgate/internal/motoserver"
+	"tollgate/internal/testkit/logsink"
+	"tollgate/internal/testkit/motoserver"
 )
 
 const (

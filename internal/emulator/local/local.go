@@ -31,11 +31,11 @@ import (
 	"tollgate/api"
 	"tollgate/authorizer"
 	"tollgate/handler"
-	"tollgate/internal/gateway"
+	"tollgate/internal/emulator/gateway"
+	"tollgate/internal/emulator/lambdalocal"
+	"tollgate/internal/emulator/localaws"
+	"tollgate/internal/emulator/localsm"
 	"tollgate/internal/lambdabuild"
-	"tollgate/internal/lambdalocal"
-	"tollgate/internal/localaws"
-	"tollgate/internal/localsm"
 )
 
 // The pool's errors are what the gateway reads a function's failure from.

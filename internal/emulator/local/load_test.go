@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-// go test ./internal/local -run TestLoad -v -load measures throughput and
+// go test ./internal/emulator/local -run TestLoad -v -load measures throughput and
 // latency. Without -load the same generator runs a short bounded burst
 // and checks only the answers.
 var (

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/internal/logsink"
+	"tollgate/internal/testkit/logsink"
 )
 
 var testfn string // the test function's binary, built by TestMain

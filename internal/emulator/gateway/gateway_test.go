@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"tollgate/api"
-	"tollgate/internal/fakeclock"
+	"tollgate/internal/testkit/fakeclock"
 )
 
 const (

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"tollgate/api"
-	"tollgate/internal/logsink"
+	"tollgate/internal/testkit/logsink"
 )
 
 // Whatever request arrives, the gateway with tollgate's authorizer answers

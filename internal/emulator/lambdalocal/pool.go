@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"tollgate/internal/localaws"
+	"tollgate/internal/emulator/localaws"
 	"tollgate/internal/reqid"
 )
 

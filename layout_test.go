@@ -1,0 +1,65 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// room is where a package lives in internal/: its leaf utilities first,
+// then the local emulator, then the test and measurement kit. A package
+// imports only from its own room or earlier ones, and only the measuring
+// commands (bench/, verify/) and tests use the kit.
+func room(pkg string) int {
+	switch {
+	case strings.HasPrefix(pkg, "tollgate/internal/emulator/"):
+		return 1
+	case strings.HasPrefix(pkg, "tollgate/internal/testkit/"):
+		return 2
+	}
+	return 0
+}
+
+func measuring(pkg string) bool {
+	return strings.HasPrefix(pkg, "tollgate/bench") || strings.HasPrefix(pkg, "tollgate/verify")
+}
+
+func TestLayout(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json=ImportPath,Imports", "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	seen := 0
+	for {
+		var p struct {
+			ImportPath string
+			Imports    []string
+		}
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		seen++
+		internal := strings.HasPrefix(p.ImportPath, "tollgate/internal/")
+		for _, imp := range p.Imports {
+			if !strings.HasPrefix(imp, "tollgate/") {
+				continue
+			}
+			switch {
+			case internal && room(imp) > room(p.ImportPath):
+				t.Errorf("%s imports %s, from a later room of internal/", p.ImportPath, imp)
+			case !internal && room(imp) == 2 && !measuring(p.ImportPath):
+				t.Errorf("%s is not a test, yet imports the test kit's %s", p.ImportPath, imp)
+			case p.ImportPath == "tollgate/api":
+				t.Errorf("api, the definition, imports %s: it is a leaf", imp)
+			}
+		}
+	}
+	if seen < 20 {
+		t.Fatalf("go list found %d packages", seen)
+	}
+}
