@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
-
-	"tollgate/internal/jsonlog"
 )
 
 // Defaults for the zero values of Config.
@@ -73,9 +71,8 @@ type Config struct {
 	FetchTimeout time.Duration
 
 	// Logger receives one line per decision and one per key fetch; default
-	// JSON lines on standard output at level Info (the document
-	// slog.JSONHandler writes, from a faster handler). Tokens, keys, usage
-	// keys and digests of them are never logged.
+	// slog.JSONHandler on standard output at level Info. Tokens, keys,
+	// usage keys and digests of them are never logged.
 	Logger *slog.Logger
 
 	now func() time.Time // for tests; nil means time.Now
@@ -142,7 +139,7 @@ func New(cfg Config) (*Authorizer, error) {
 	}
 	log := cfg.Logger
 	if log == nil {
-		log = slog.New(jsonlog.New(os.Stdout, slog.LevelInfo))
+		log = slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	}
 	now, since := cfg.now, time.Since
 	if now == nil {

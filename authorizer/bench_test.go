@@ -8,8 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"testing"
-
-	"tollgate/internal/jsonlog"
 )
 
 // benchSink and benchCount keep results alive so the compiler cannot
@@ -35,7 +33,7 @@ func benchAuthorizer(b *testing.B, keys int) *Authorizer {
 	b.Helper()
 	a, err := New(Config{
 		Source: &stages{values: map[string][]byte{StageCurrent: keyringOf(keys)}},
-		Logger: slog.New(jsonlog.New(io.Discard, slog.LevelInfo)),
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -6,8 +6,6 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"tollgate/internal/jsonlog"
 )
 
 // The environment variables FromEnv reads, and so the configuration of the
@@ -72,6 +70,6 @@ func FromEnv(getenv func(string) string) (secretID string, cfg Config, err error
 			return "", Config{}, fmt.Errorf("authorizer: %s=%q: want debug, info, warn or error", EnvLogLevel, v)
 		}
 	}
-	cfg.Logger = slog.New(jsonlog.New(os.Stdout, level))
+	cfg.Logger = slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
 	return secretID, cfg, nil
 }

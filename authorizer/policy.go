@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 
 	"tollgate/internal/iam"
-	"tollgate/internal/jsonlog"
 )
 
 // MaxARNLength is the longest method ARN API Gateway sends (it answers 414
@@ -153,18 +152,23 @@ func (e *entry) allowAnswer(prefix []byte) []byte {
 func (e *entry) renderPolicy(prefix, deny []byte) []byte {
 	b := make([]byte, 0, 256+len(prefix)*(1+len(e.resources))+len(deny))
 	b = append(b, `{"principalId":`...)
-	b = jsonlog.AppendString(b, e.id)
+	b = append(b, e.idJSON...)
 	b = append(b, `,"policyDocument":{"Version":"2012-10-17","Statement":[{"Action":"execute-api:Invoke","Effect":"Allow","Resource":[`...)
 	if e.resources == nil {
 		b = append(b, '"')
 		b = append(b, prefix...)
 		b = append(b, `*/*"`...)
 	}
+	// The prefix passed stagePrefix and the resources routeResources:
+	// ARN characters only, none of which JSON escapes.
 	for i, r := range e.resources {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = jsonlog.AppendString(b, string(prefix)+r)
+		b = append(b, '"')
+		b = append(b, prefix...)
+		b = append(b, r...)
+		b = append(b, '"')
 	}
 	b = append(b, "]}"...)
 	if deny != nil {
@@ -176,7 +180,7 @@ func (e *entry) renderPolicy(prefix, deny []byte) []byte {
 	b = e.appendContext(b)
 	if e.usageKey != "" {
 		b = append(b, `,"usageIdentifierKey":`...)
-		b = jsonlog.AppendString(b, e.usageKey)
+		b = append(b, e.usageKeyJSON...)
 	}
 	return append(b, '}')
 }
@@ -185,10 +189,10 @@ func (e *entry) renderPolicy(prefix, deny []byte) []byte {
 // as API Gateway requires.
 func (e *entry) appendContext(b []byte) []byte {
 	b = append(b, `"context":{"keyId":`...)
-	b = jsonlog.AppendString(b, e.id)
-	b = append(b, `,"keyVersion":`...)
-	b = jsonlog.AppendString(b, e.version)
-	return append(b, '}')
+	b = append(b, e.idJSON...)
+	b = append(b, `,"keyVersion":"`...)
+	b = append(b, e.version...) // a constant of letters
+	return append(b, '"', '}')
 }
 
 // renderSimple writes an HTTP API simple response

@@ -17,7 +17,6 @@ import (
 	"time"
 	"unsafe"
 
-	"tollgate/internal/jsonlog"
 	"tollgate/internal/testkit/dudect"
 )
 
@@ -92,7 +91,7 @@ func timingAuthorizer(tb testing.TB, keys []Key, match func(*keyTable, []byte) (
 	}
 	a, err := New(Config{
 		Source: &stages{values: map[string][]byte{StageCurrent: doc}},
-		Logger: slog.New(jsonlog.New(io.Discard, slog.LevelInfo)),
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		match:  match,
 	})
 	if err != nil {

@@ -26,7 +26,6 @@ import (
 	"tollgate/internal/emulator/lambdalocal"
 	"tollgate/internal/emulator/localaws"
 	"tollgate/internal/emulator/localsm"
-	"tollgate/internal/jsonlog"
 	"tollgate/internal/lambdabuild"
 )
 
@@ -164,7 +163,7 @@ func newTollgate(tb testing.TB, env map[string]string, log io.Writer) *authorize
 		tb.Fatal(err)
 	}
 	cfg.Source = authorizer.SecretsManager(client, secretID)
-	cfg.Logger = slog.New(jsonlog.New(log, slog.LevelInfo))
+	cfg.Logger = slog.New(slog.NewJSONHandler(log, nil))
 	a, err := authorizer.New(cfg)
 	if err != nil {
 		tb.Fatal(err)

@@ -1,10 +1,9 @@
 package gateway
 
 import (
+	"encoding/json"
 	"strconv"
 	"time"
-
-	"tollgate/internal/jsonlog"
 )
 
 // logAccess writes x's access log line: the definition's fields in order,
@@ -17,14 +16,20 @@ func (g *Gateway) logAccess(x *exchange) {
 		if i > 0 {
 			line = append(line, ',')
 		}
-		line = jsonlog.AppendString(line, f.Key)
+		line = appendString(line, f.Key)
 		line = append(line, ':')
-		line = jsonlog.AppendString(line, g.accessVariable(x, f.Variable))
+		line = appendString(line, g.accessVariable(x, f.Variable))
 	}
 	line = append(line, '}', '\n')
 	g.logMu.Lock()
 	_, _ = g.cfg.AccessLog.Write(line)
 	g.logMu.Unlock()
+}
+
+// appendString appends s as a JSON string.
+func appendString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string always encodes
+	return append(b, q...)
 }
 
 func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }

@@ -221,7 +221,7 @@ var fuzzTargets = []struct{ pkg, name, what string }{
 	{"./api", "FuzzMatch", "route matching"},
 	{"./api", "FuzzTemplate", "gateway response templates"},
 	{"./handler", "FuzzInvoke", "the handler's events"},
-	{"./internal/swar", "FuzzJSONSpecial", "the scanner's word-at-a-time search"},
+	{"./authorizer", "FuzzSWARJSONSpecial", "the scanner's word-at-a-time search"},
 }
 
 var execsRE = regexp.MustCompile(`execs: (\d+)`)

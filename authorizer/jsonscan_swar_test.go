@@ -1,4 +1,4 @@
-package swar
+package authorizer
 
 import (
 	"encoding/binary"
@@ -10,7 +10,7 @@ func special(c byte) bool { return c < 0x20 || c == '"' || c == '\\' }
 
 // firstFlagged returns the lane JSONSpecial reports first, or 8.
 func firstFlagged(w [8]byte) int {
-	m := JSONSpecial(binary.LittleEndian.Uint64(w[:]))
+	m := jsonSpecial(binary.LittleEndian.Uint64(w[:]))
 	if m == 0 {
 		return 8
 	}
@@ -29,7 +29,7 @@ func firstSpecial(w [8]byte) int {
 // Every pair of bytes that matter, including ones that borrow (0x00, 0x01,
 // 0x20, 0x21, the quote and backslash and their neighbours) and high bytes,
 // at every pair of positions.
-func TestJSONSpecial(t *testing.T) {
+func TestSWARJSONSpecial(t *testing.T) {
 	interesting := []byte{0x00, 0x01, 0x1f, 0x20, 0x21, '"', '#', '[', '\\', ']', 0x7f, 0x80, 0xa2, 0xdc, 0xff, 'a'}
 	for i := range 8 {
 		for j := range 8 {
@@ -38,7 +38,7 @@ func TestJSONSpecial(t *testing.T) {
 					w := [8]byte{'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a'}
 					w[i], w[j] = a, b
 					if got, want := firstFlagged(w), firstSpecial(w); got != want {
-						t.Fatalf("JSONSpecial(%q): first flagged lane %d, want %d", w, got, want)
+						t.Fatalf("jsonSpecial(%q): first flagged lane %d, want %d", w, got, want)
 					}
 				}
 			}
@@ -46,23 +46,14 @@ func TestJSONSpecial(t *testing.T) {
 	}
 }
 
-func TestNonASCII(t *testing.T) {
-	for c := range 256 {
-		w := [8]byte{'a', 'a', 'a', byte(c), 'a', 'a', 'a', 'a'}
-		if got := NonASCII(binary.LittleEndian.Uint64(w[:])) != 0; got != (c >= 0x80) {
-			t.Fatalf("NonASCII with %#x = %v", c, got)
-		}
-	}
-}
-
-func FuzzJSONSpecial(f *testing.F) {
+func FuzzSWARJSONSpecial(f *testing.F) {
 	f.Add(uint64(0x2222222222222222))
 	f.Add(uint64(0x5c00215c20011f80))
 	f.Fuzz(func(t *testing.T, x uint64) {
 		var w [8]byte
 		binary.LittleEndian.PutUint64(w[:], x)
 		if got, want := firstFlagged(w), firstSpecial(w); got != want {
-			t.Fatalf("JSONSpecial(%q) = lane %d, want %d", w, got, want)
+			t.Fatalf("jsonSpecial(%q) = lane %d, want %d", w, got, want)
 		}
 	})
 }
