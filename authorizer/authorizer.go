@@ -74,10 +74,13 @@ type Config struct {
 	// slog.JSONHandler on standard output at level Info. Tokens, keys,
 	// usage keys and digests of them are never logged.
 	Logger *slog.Logger
+}
 
-	now func() time.Time // for tests; nil means time.Now
-	// match, for tests, replaces the key comparison (keyTable.match):
-	// the timing test plants a leaky one to show it would be caught.
+// hooks replace parts of an Authorizer in tests; the zero value is none.
+type hooks struct {
+	now func() time.Time // nil means time.Now
+	// match replaces the key comparison (keyTable.match): the timing test
+	// plants a leaky one to show it would be caught.
 	match func(t *keyTable, token []byte) (*entry, bool)
 }
 
@@ -103,7 +106,9 @@ type Authorizer struct {
 
 // New checks cfg and returns an Authorizer. It does not fetch the secret:
 // call Load at start, or the first request will.
-func New(cfg Config) (*Authorizer, error) {
+func New(cfg Config) (*Authorizer, error) { return newAuthorizer(cfg, hooks{}) }
+
+func newAuthorizer(cfg Config, h hooks) (*Authorizer, error) {
 	if cfg.Source == nil {
 		return nil, errors.New("authorizer: Config.Source is required")
 	}
@@ -141,13 +146,13 @@ func New(cfg Config) (*Authorizer, error) {
 	if log == nil {
 		log = slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	}
-	now, since := cfg.now, time.Since
+	now, since := h.now, time.Since
 	if now == nil {
 		now = time.Now
 	} else {
 		since = func(t time.Time) time.Duration { return now().Sub(t) }
 	}
-	match := cfg.match
+	match := h.match
 	if match == nil {
 		match = (*keyTable).match
 	}

@@ -131,7 +131,7 @@ func TestInvalidUpdateFailsClosedLoudly(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			src := &stages{values: map[string][]byte{StageCurrent: fixture(t, "keyrings/current.json")}}
 			clock := newFakeClock()
-			a, logs := newTestAuthorizer(t, Config{now: clock.Now}, src)
+			a, logs := newTestAuthorizerAt(t, clock.Now, Config{}, src)
 			if err := a.Load(context.Background()); err != nil {
 				t.Fatal(err)
 			}

@@ -109,22 +109,25 @@ func newFakeClock() *fakeclock.Clock {
 var testNow = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
 // newTestAuthorizer builds an authorizer over src (testStages when nil) whose
-// logs go to the returned buffer at level Debug, at testNow unless cfg has
-// a clock.
+// logs go to the returned buffer at level Debug, at the fixed instant
+// testNow.
 func newTestAuthorizer(t testing.TB, cfg Config, src SecretSource) (*Authorizer, *logBuffer) {
+	t.Helper()
+	return newTestAuthorizerAt(t, newFakeClock().Now, cfg, src)
+}
+
+// newTestAuthorizerAt is newTestAuthorizer on the clock now.
+func newTestAuthorizerAt(t testing.TB, now func() time.Time, cfg Config, src SecretSource) (*Authorizer, *logBuffer) {
 	t.Helper()
 	if src == nil {
 		src = testStages(t)
 	}
 	logs := &logBuffer{}
 	cfg.Source = src
-	if cfg.now == nil {
-		cfg.now = newFakeClock().Now // a fixed instant
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	a, err := New(cfg)
+	a, err := newAuthorizer(cfg, hooks{now: now})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -16,7 +16,7 @@ var errOutage = errors.New("connection refused")
 func TestNoKeysEverLoadedFailsClosed(t *testing.T) {
 	src := &stages{err: errOutage}
 	clock := newFakeClock()
-	a, _ := newTestAuthorizer(t, Config{now: clock.Now}, src)
+	a, _ := newTestAuthorizerAt(t, clock.Now, Config{}, src)
 	if err := a.Load(context.Background()); !errors.Is(err, ErrNoKeys) || !errors.Is(err, errOutage) {
 		t.Fatalf("Load() = %v, want ErrNoKeys wrapping the fetch error", err)
 	}
@@ -39,7 +39,7 @@ func TestNoKeysEverLoadedFailsClosed(t *testing.T) {
 func TestBackoffAndRecovery(t *testing.T) {
 	src := &stages{err: errOutage}
 	clock := newFakeClock()
-	a, _ := newTestAuthorizer(t, Config{now: clock.Now}, src)
+	a, _ := newTestAuthorizerAt(t, clock.Now, Config{}, src)
 	event := tokenEvent("Bearer "+mobileKey, testARN)
 	_, _ = a.Invoke(context.Background(), event)
 	calls := src.count()
@@ -97,7 +97,7 @@ func (g *gate) SecretValue(ctx context.Context, stage string) ([]byte, error) {
 func TestRefreshDoesNotBlockWarmRequests(t *testing.T) {
 	g := &gate{stages: *testStages(t), entered: make(chan struct{}, 16), release: make(chan struct{})}
 	clock := newFakeClock()
-	a, _ := newTestAuthorizer(t, Config{now: clock.Now}, g)
+	a, _ := newTestAuthorizerAt(t, clock.Now, Config{}, g)
 	go func() { <-g.entered; g.release <- struct{}{} }()
 	if err := a.Load(context.Background()); err != nil {
 		t.Fatal(err)
@@ -252,7 +252,7 @@ func TestRefreshCutOffBySuspension(t *testing.T) {
 	})
 	setFreeze := func(f bool) { mu.Lock(); freeze = f; mu.Unlock() }
 
-	a, logs := newTestAuthorizer(t, Config{now: clock.Now, FetchTimeout: 20 * time.Millisecond}, source)
+	a, logs := newTestAuthorizerAt(t, clock.Now, Config{FetchTimeout: 20 * time.Millisecond}, source)
 	if err := a.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}

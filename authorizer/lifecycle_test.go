@@ -26,7 +26,7 @@ func TestKeyEndWindows(t *testing.T) {
 			{"id":"temp","sha256":"%s","expires":"%s"},
 			{"id":"mobile-app","sha256":"%s","previous":[{"sha256":"%s","until":"%s"}]}]}`,
 			Digest(ordersKey), end.Format(time.RFC3339), Digest(mobileKey), Digest(oldMobileKey), end.Format(time.RFC3339))}}
-		a, logs := newTestAuthorizer(t, Config{now: clock.Now}, src)
+		a, logs := newTestAuthorizerAt(t, clock.Now, Config{}, src)
 		for _, tt := range []struct{ key, reason string }{{ordersKey, reasonKeyExpired}, {oldMobileKey, reasonKeyRotatedOut}} {
 			clock.Set(end.Add(-time.Nanosecond))
 			if _, err := a.Invoke(context.Background(), tokenEvent("Bearer "+tt.key, testARN)); err != nil {
@@ -82,7 +82,7 @@ func removalWindow(t *testing.T, change string, afterResponse bool, gap, offset 
 	clock := newFakeClock()
 	both := `{"keys":[{"id":"mobile-app","sha256":"` + Digest(mobileKey) + `"},{"id":"orders-bot","sha256":"` + Digest(ordersKey) + `"}]}`
 	src := &stages{values: map[string][]byte{StageCurrent: []byte(both)}}
-	a, _ := newTestAuthorizer(t, Config{now: clock.Now}, src)
+	a, _ := newTestAuthorizerAt(t, clock.Now, Config{}, src)
 	a.store.afterResponse.Store(afterResponse)
 	if err := a.Load(context.Background()); err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ func TestSecretsManagerKeyLifecycle(t *testing.T) {
 		{"id":"orders-bot","sha256":"`+Digest(ordersKey)+`"}]}`)
 
 	clock := newFakeClock()
-	a, logs := newTestAuthorizer(t, Config{now: clock.Now}, SecretsManager(moto.Client(), arn))
+	a, logs := newTestAuthorizerAt(t, clock.Now, Config{}, SecretsManager(moto.Client(), arn))
 	if err := a.Load(context.Background()); err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -96,7 +96,7 @@ func TestSecretsManagerUnreachable(t *testing.T) {
 	moto := motoserver.Start(t)
 	arn := moto.CreateSecret(t, "tollgate/outage", string(fixture(t, "keyrings/current.json")))
 	clock := newFakeClock()
-	a, logs := newTestAuthorizer(t, Config{now: clock.Now, MaxStale: time.Hour, FetchTimeout: 2 * time.Second}, SecretsManager(moto.Client(), arn))
+	a, logs := newTestAuthorizerAt(t, clock.Now, Config{MaxStale: time.Hour, FetchTimeout: 2 * time.Second}, SecretsManager(moto.Client(), arn))
 	if err := a.Load(context.Background()); err != nil {
 		t.Fatalf("Load: %v", err)
 	}

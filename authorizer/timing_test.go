@@ -89,11 +89,10 @@ func timingAuthorizer(tb testing.TB, keys []Key, match func(*keyTable, []byte) (
 	if err != nil {
 		tb.Fatal(err)
 	}
-	a, err := New(Config{
+	a, err := newAuthorizer(Config{
 		Source: &stages{values: map[string][]byte{StageCurrent: doc}},
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		match:  match,
-	})
+	}, hooks{match: match})
 	if err != nil {
 		tb.Fatal(err)
 	}
