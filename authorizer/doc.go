@@ -135,8 +135,8 @@
 // Authorizer implements lambda.Handler directly (no reflection), reads the
 // event in one pass without allocating, and reuses rendered answers per
 // stage prefix and key: a warm decision allocates nothing. The benchmarks in
-// this package measure it from event bytes to answer bytes beside the
-// idiomatic lambda.NewHandler implementation; tollgate/bench compares it,
-// warm and cold, in process and as a whole Lambda process, with what users
-// would pick instead.
+// this package measure it from event bytes to answer bytes
+// (BenchmarkInvoke) and the floor of reading an event (BenchmarkScanFloor);
+// tollgate/bench compares it, warm and cold, in process and as a whole
+// Lambda process, with what users would pick instead.
 package authorizer

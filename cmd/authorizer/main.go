@@ -13,6 +13,10 @@
 //	TOLLGATE_FETCH_TIMEOUT   3s                        bound on one fetch of the secret
 //	TOLLGATE_LOG_LEVEL       info                      debug, info, warn or error
 //
+// TOLLGATE_SECRET_STAGES is no longer read (only AWSCURRENT is): set, it
+// stops the function at init with a message. This table is the one place
+// these variables are described; TestEnvTable checks it.
+//
 // The AWS settings are those Lambda sets: AWS_REGION and the execution
 // role's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
 // AWS_ENDPOINT_URL_SECRETS_MANAGER points it at another Secrets Manager

@@ -11,21 +11,10 @@
 // TTL; a key you remove stops then, and a rotated key's grace is its
 // "previous" entry (go run ./cmd/tollkeys helps with both).
 //
-// Flags:
-//
-//	-addr ADDR               listen address (default 127.0.0.1:8080)
-//	-keys FILE               keyring JSON to serve, in the secret's format
-//	-secrets-endpoint URL    use this Secrets Manager endpoint instead of the
-//	                         local one (moto, say); "aws" for AWS itself with
-//	                         your credentials
-//	-secret-id ID            the secret's name or ARN (default tollgate/local/keyring)
-//	-ttl DURATION            authorizer result cache TTL, 0 to turn it off
-//	                         (default: the API definition's, 5m)
-//	-authorizer-type TYPE    TOKEN or REQUEST (default TOKEN)
-//	-region REGION           AWS region (default $AWS_REGION or us-east-1)
-//	-quiet                   no access log or function output on stderr
-//	-openapi                 print the API's OpenAPI document (what `pulumi up`
-//	                         deploys, with stand-in function ARNs) and exit
+// Its flags (-addr, -keys, -secrets-endpoint, -secret-id, -ttl,
+// -authorizer-type, -cors-origin, -region, -quiet, -openapi) are the table
+// in README.md's "Running locally", the one place they are described
+// (TestREADMEFlags keeps it whole); -h lists them too.
 //
 // Ctrl-C stops it and every process it started.
 package main

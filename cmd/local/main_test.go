@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"io"
+	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +92,31 @@ func TestPrintOpenAPI(t *testing.T) {
 	}
 	if out.String() != string(want)+"\n" {
 		t.Errorf("-openapi printed\n%s\nwant\n%s", out.String(), want)
+	}
+}
+
+// README's flag table, the one place the flags are described, has a row
+// for every flag and no other.
+func TestREADMEFlags(t *testing.T) {
+	var usage strings.Builder
+	if _, _, err := parseFlags([]string{"-h"}, &usage); err == nil {
+		t.Fatal("-h did not stop")
+	}
+	var flags []string
+	for _, m := range regexp.MustCompile(`(?m)^  -([a-z-]+)`).FindAllStringSubmatch(usage.String(), -1) {
+		flags = append(flags, m[1])
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `-([a-z-]+)[ `]").FindAllStringSubmatch(string(readme), -1) {
+		rows = append(rows, m[1])
+	}
+	slices.Sort(flags)
+	slices.Sort(rows)
+	if len(flags) < 5 || !slices.Equal(flags, rows) {
+		t.Errorf("README's flag table has %q, cmd/local defines %q", rows, flags)
 	}
 }
