@@ -13,9 +13,9 @@ import (
 // The outcomes table of the package doc, one row at a time. API Gateway's
 // treatment of each answer (401 for exactly "Unauthorized", 403 for a
 // matching Deny or no matching Allow, 500 for any other error) is from
-// https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html
-// and the knowledge-center articles cited in
-// ../shared/reference/apigateway-authorizer-semantics.md.
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html,
+// https://repost.aws/knowledge-center/api-gateway-401-error-lambda-authorizer and
+// https://repost.aws/knowledge-center/api-gateway-403-error-lambda-authorizer.
 func TestOutcomes(t *testing.T) {
 	request := fixture(t, "events/request.json")
 	httpV2 := fixture(t, "events/http-v2.json")

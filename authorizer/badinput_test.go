@@ -11,7 +11,7 @@ import (
 )
 
 // outcome names how API Gateway answers what Invoke returned, per
-// ../shared/reference/apigateway-authorizer-semantics.md and
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html and
 // https://repost.aws/knowledge-center/api-gateway-401-error-lambda-authorizer:
 // the error "Unauthorized" is 401, any other error 500, a policy with a
 // matching Deny 403, an Allow on the request's ARN 200 ("allow"); an HTTP

@@ -5,8 +5,8 @@ package local
 // End-to-end tests: HTTP requests to the local gateway, served by the real
 // authorizer and handler binaries (built for this machine) behind the
 // local Lambda Runtime API, reading keys from a Secrets Manager endpoint
-// through the AWS SDK. The expected answers follow
-// ../shared/reference/apigateway-authorizer-semantics.md.
+// through the AWS SDK. The expected answers follow the AWS pages the
+// gateway's package doc cites (internal/emulator/gateway/doc.go).
 
 import (
 	"bytes"
