@@ -165,7 +165,7 @@ func (k Keyring) Validate() error {
 	digests := make(map[[32]byte]string, len(k.Keys))
 	ids := make(map[string]bool, len(k.Keys))
 	for i, key := range k.Keys {
-		if err := validateID(key.ID); err != nil {
+		if err := ValidateID(key.ID); err != nil {
 			return fmt.Errorf("%w: key #%d: %w", ErrMalformedKeyring, i+1, err)
 		}
 		if secrets[sha256.Sum256([]byte(key.ID))] {
@@ -266,7 +266,9 @@ func (k Keyring) ToDigests() Keyring {
 	return out
 }
 
-func validateID(id string) error {
+// ValidateID checks a client id: 1 to 128 letters, digits and . _ - : @.
+// The error does not quote the id (a key pasted as an id would be).
+func ValidateID(id string) error {
 	if id == "" {
 		return errors.New("missing id")
 	}

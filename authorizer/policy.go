@@ -9,9 +9,9 @@ import (
 	"tollgate/internal/iam"
 )
 
-// MaxARNLength is the longest method ARN API Gateway sends (it answers 414
-// past it); a longer one is a malformed event.
-const MaxARNLength = 1600
+// MaxARNLength is the longest method ARN API Gateway sends (iam.MaxMethodARN);
+// a longer one is a malformed event.
+const MaxARNLength = iam.MaxMethodARN
 
 // arnChar marks the bytes a method or route ARN may hold: visible ASCII but
 // the IAM wildcards, the quote and the backslash. Refusing wildcards keeps a

@@ -160,10 +160,7 @@ type UsagePlan struct {
 // logRetentionDays are the retention periods CloudWatch Logs accepts.
 var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
-var (
-	clientName = regexp.MustCompile(`^[A-Za-z0-9._:@-]{1,128}$`)
-	kmsKeyARN  = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$`)
-)
+var kmsKeyARN = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$`)
 
 // withDefaults is a with every zero value replaced by its default.
 func (a Args) withDefaults() Args {
@@ -198,7 +195,7 @@ func (a Args) Validate() error {
 	}
 	seen := map[string]bool{}
 	for _, c := range a.Clients {
-		if !clientName.MatchString(c) {
+		if authorizer.ValidateID(c) != nil { // the keyring's own rule
 			return configErr("client %q: use 1 to 128 letters, digits and . _ - : @", c)
 		}
 		if seen[c] {

@@ -14,6 +14,13 @@
 // enforces cannot drift apart.
 package iam
 
+// MaxMethodARN is the longest method ARN of a method with authorization:
+// 1,600 bytes, past which the client gets 414 Request URI too long
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html).
+// The authorizer refuses a longer one as malformed, and the local gateway
+// answers it 414, from this one constant.
+const MaxMethodARN = 1600
+
 // Match reports whether s matches pattern under IAM wildcard rules. A "?"
 // matches one byte: ARNs that reach it are ASCII, where a byte is a character.
 //

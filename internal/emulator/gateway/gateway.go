@@ -17,6 +17,7 @@ import (
 
 	"tollgate/api"
 	"tollgate/internal/emulator/localaws"
+	"tollgate/internal/iam"
 	"tollgate/internal/reqid"
 )
 
@@ -68,9 +69,9 @@ type Gateway struct {
 	logMu sync.Mutex
 }
 
-// MaxMethodARN is the longest method ARN API Gateway accepts; a longer
-// request is refused with 414.
-const MaxMethodARN = 1600
+// MaxMethodARN is the longest method ARN API Gateway accepts
+// (iam.MaxMethodARN); a longer request is refused with 414.
+const MaxMethodARN = iam.MaxMethodARN
 
 // MaxRequestHeaderBytes is API Gateway's quota on the "total combined size
 // of request line and header values"

@@ -33,6 +33,7 @@ import (
 
 	"tollgate/internal/emulator/lambdalocal"
 	"tollgate/internal/emulator/local"
+	"tollgate/internal/lambdabuild"
 	"tollgate/internal/testkit/dudect"
 	"tollgate/internal/testkit/leakscan"
 	"tollgate/internal/testkit/mdsection"
@@ -89,7 +90,7 @@ func main() {
 }
 
 func run(ctx context.Context, o options) (string, bool) {
-	root, err := moduleRoot()
+	root, err := lambdabuild.ModuleDir(".")
 	if err != nil {
 		return err.Error() + "\n", true
 	}
@@ -566,14 +567,6 @@ func goCmd(ctx context.Context, root string, env []string, args ...string) ([]by
 	return cmd.CombinedOutput()
 }
 
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil || len(bytes.TrimSpace(out)) == 0 || string(bytes.TrimSpace(out)) == os.DevNull {
-		return "", errors.New("tollverify: run it inside the tollgate module")
-	}
-	return filepath.Dir(string(bytes.TrimSpace(out))), nil
-}
-
 func cpuModel() string {
 	data, _ := os.ReadFile("/proc/cpuinfo")
 	for line := range strings.Lines(string(data)) {
@@ -591,7 +584,7 @@ func lastLines(b []byte, n int) string {
 
 // updateVerifyMD puts report between the markers in VERIFY.md.
 func updateVerifyMD(report string) error {
-	root, err := moduleRoot()
+	root, err := lambdabuild.ModuleDir(".")
 	if err != nil {
 		return err
 	}
