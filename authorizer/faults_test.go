@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"tollgate/authorizer"
-	"tollgate/internal/testkit/leakscan"
 	"tollgate/internal/testkit/logsink"
+	"tollgate/internal/testkit/waitfor"
 )
 
 const (
@@ -185,18 +185,17 @@ func answer(t *testing.T, a *authorizer.Authorizer, key string) string {
 	return ""
 }
 
-// eventually calls check until it returns true, for at most 20 seconds:
-// the authorizer backs off for a second after a failed fetch, so recovery
-// takes a moment by design.
+// eventually waits for check, for at most 20 seconds: the authorizer
+// backs off for a second after a failed fetch, so recovery takes a moment
+// by design.
 func eventually(t *testing.T, what string, check func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !check() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 20 s", what)
+	waitfor.Eventually(t, 20*time.Second, 50*time.Millisecond, func() error {
+		if !check() {
+			return errors.New(what)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // For each fault of the Secrets Manager endpoint, at cold start and during
@@ -246,7 +245,7 @@ func TestSecretsManagerFaults(t *testing.T) {
 			if got := answer(t, a, unknownEnvKey); got != "401" {
 				t.Errorf("after recovery an unknown key is answered %s, want 401", got)
 			}
-			assertNoKeysIn(t, logs.String())
+			authorizer.AssertNoKeysLogged(t, logs.String(), faultKey, rotatedKey, unknownEnvKey)
 		})
 		t.Run(fault+"/refresh", func(t *testing.T) {
 			t.Parallel()
@@ -283,17 +282,9 @@ func TestSecretsManagerFaults(t *testing.T) {
 			if got := answer(t, a, faultKey); got != "401" {
 				t.Errorf("the key rotated out is answered %s, want 401", got)
 			}
-			assertNoKeysIn(t, logs.String())
+			authorizer.AssertNoKeysLogged(t, logs.String(), faultKey, rotatedKey, unknownEnvKey)
 		})
 	}
 }
 
 const unknownEnvKey = "tg_test_fault_nobody_has_this_0123456789abcd"
-
-func assertNoKeysIn(t *testing.T, logs string) {
-	t.Helper()
-	_, leaks, _ := leakscan.New(faultKey, rotatedKey, unknownEnvKey).Scan(strings.NewReader(logs))
-	for _, l := range leaks {
-		t.Errorf("%v (%q):\n%s", l, l.Run, logs)
-	}
-}

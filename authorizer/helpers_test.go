@@ -8,11 +8,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"tollgate/internal/testkit/fakeclock"
+	"tollgate/internal/testkit/leakscan"
 	"tollgate/internal/testkit/logsink"
 )
 
@@ -28,6 +31,16 @@ const (
 	testARN    = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/hello"
 	testPrefix = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/"
 )
+
+// assertNoKeysLogged fails when a log line holds any test key (secretKeys
+// and extra), or part of one (internal/testkit/leakscan).
+func assertNoKeysLogged(t *testing.T, logs string, extra ...string) {
+	t.Helper()
+	_, leaks, _ := leakscan.New(append(slices.Clone(secretKeys), extra...)...).Scan(strings.NewReader(logs))
+	for _, l := range leaks {
+		t.Errorf("%v (%q):\n%s", l, l.Run, logs)
+	}
+}
 
 // secretKeys lists every key value in testdata, for leak scans.
 var secretKeys = []string{mobileKey, oldMobileKey, ordersKey, partnerKey, partnerUsage, unknownKey}

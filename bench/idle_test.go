@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +18,7 @@ import (
 	"tollgate/internal/emulator/localaws"
 	"tollgate/internal/emulator/localsm"
 	"tollgate/internal/testkit/logsink"
+	"tollgate/internal/testkit/waitfor"
 )
 
 // gatedEndpoint is a Secrets Manager endpoint whose answers wait for the
@@ -105,21 +105,11 @@ func idleAuthorizer(t *testing.T, bin string, e *gatedEndpoint, ttl time.Duratio
 // waitFrozen waits until the instance is stopped between invocations.
 func waitFrozen(t *testing.T, p *lambdalocal.Pool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		pids := p.PIDs()
-		if len(pids) == 1 {
-			stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pids[0]))
-			if err != nil {
-				t.Skipf("no /proc: %v", err)
-			}
-			if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'T' {
-				return
-			}
-		}
-		time.Sleep(2 * time.Millisecond)
+	pids := p.PIDs()
+	if len(pids) != 1 {
+		t.Fatalf("%d instances, want 1", len(pids))
 	}
-	t.Fatal("the instance was not frozen after its invocation")
+	waitfor.ProcessState(t, pids[0], 'T', 20*time.Second)
 }
 
 // invokeHeld invokes while the endpoint is held and reports whether the

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"tollgate/internal/testkit/logsink"
+	"tollgate/internal/testkit/waitfor"
 )
 
 var testfn string // the test function's binary, built by TestMain
@@ -384,27 +385,9 @@ func TestExtensionsAndFreeze(t *testing.T) {
 		// extension: none starts while the extension works.
 		mustInvoke(t, p, `{"extension":true}`, fmt.Sprint(i))
 	}
-	waitState(t, p.PIDs()[0], 'T')
+	waitfor.ProcessState(t, p.PIDs()[0], 'T', 10*time.Second)
 	mustInvoke(t, p, `{"echo":1}`, "1") // continued for it
 	// Registration closes with the runtime's first call to next.
 	mustInvoke(t, p, `{"register":true}`, "403")
 	wantStats(t, p, 5, 1)
-}
-
-// waitState waits for process pid to be in state (as /proc shows it).
-func waitState(t *testing.T, pid int, state byte) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			t.Skipf("no /proc: %v", err)
-		}
-		// pid (comm) state ...: the state follows the last ')'.
-		if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == state {
-			return
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	t.Fatalf("process %d not in state %c within 10s", pid, state)
 }

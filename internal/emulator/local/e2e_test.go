@@ -9,7 +9,6 @@ package local
 // gateway's package doc cites (internal/emulator/gateway/doc.go).
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -32,6 +31,7 @@ import (
 	"tollgate/internal/lambdabuild"
 	"tollgate/internal/testkit/logsink"
 	"tollgate/internal/testkit/motoserver"
+	"tollgate/internal/testkit/waitfor"
 )
 
 const (
@@ -218,22 +218,6 @@ func TestRouteScopedKey(t *testing.T) {
 	}
 }
 
-// eventually retries f for up to limit, every 200ms, until it succeeds.
-func eventually(t *testing.T, limit time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", limit, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 func status(m *Main, path, token string, wantStatus int) func() error {
 	return func() error {
 		a, err := trySend(m, "GET", path, token, "")
@@ -264,7 +248,7 @@ func TestRotationThroughMoto(t *testing.T) {
 	want(t, send(t, m, "GET", "/hello", "Bearer "+rotated, ""), 401, "UNAUTHORIZED", "Unauthorized")
 
 	moto.PutSecretValue(t, name, rotatedKeyring)
-	eventually(t, 30*time.Second, status(m, "/hello", "Bearer "+rotated, 200))
+	waitfor.Eventually(t, 30*time.Second, 200*time.Millisecond, status(m, "/hello", "Bearer "+rotated, 200))
 	want(t, send(t, m, "GET", "/hello", "Bearer "+rotated, ""), 200, "mobile-app", "")
 	want(t, send(t, m, "GET", "/hello", "Bearer "+mobileKey, ""), 200, "mobile-app", "")
 	want(t, send(t, m, "POST", "/orders", "Bearer "+ordersKey, "{}"), 401, "UNAUTHORIZED", "Unauthorized")
@@ -308,7 +292,7 @@ func TestSecretsEndpointDownThenBack(t *testing.T) {
 	want(t, send(t, m, "GET", "/hello", "Bearer "+mobileKey, ""), 500, "AUTHORIZER_FAILURE", internal)
 	want(t, send(t, m, "GET", "/hello", "Bearer "+wrongKey, ""), 500, "AUTHORIZER_FAILURE", internal)
 	ep.down.Store(false)
-	eventually(t, 30*time.Second, status(m, "/hello", "Bearer "+mobileKey, 200))
+	waitfor.Eventually(t, 30*time.Second, 200*time.Millisecond, status(m, "/hello", "Bearer "+mobileKey, 200))
 	want(t, send(t, m, "GET", "/hello", "Bearer "+wrongKey, ""), 401, "UNAUTHORIZED", "Unauthorized")
 }
 
@@ -324,34 +308,15 @@ func signalAuthorizers(t *testing.T, m *Main, sig syscall.Signal) {
 			t.Fatal(err)
 		}
 	}
+	// A SIGSTOP takes effect as the process's threads next enter the
+	// kernel: on a loaded machine a stopped authorizer was seen answering
+	// one more invocation first (TestAuthorizerCrashes failed about once
+	// in ten runs beside other tests), so wait until it has stopped.
 	if sig == syscall.SIGSTOP {
 		for _, pid := range pids {
-			waitStopped(t, pid)
+			waitfor.ProcessState(t, pid, 'T', 5*time.Second)
 		}
 	}
-}
-
-// waitStopped waits until the process has stopped. A SIGSTOP takes effect
-// as the process's threads next enter the kernel: on a loaded machine a
-// stopped authorizer was seen answering one more invocation first
-// (TestAuthorizerCrashes failed about once in ten runs beside other
-// tests). Where /proc is not, it waits a moment instead.
-func waitStopped(t *testing.T, pid int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			time.Sleep(50 * time.Millisecond)
-			return
-		}
-		// pid (comm) state ...: the state follows the last ')'.
-		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'T' {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatalf("process %d did not stop within 5s", pid)
 }
 
 func TestAuthorizerCrashes(t *testing.T) {
