@@ -261,7 +261,7 @@ func (a *Authorizer) decide(ctx context.Context, payload []byte, now time.Time) 
 	fail := func(err error) decision {
 		return decision{format: ev.format, outcome: outcomeError, reason: err.Error(), err: err}
 	}
-	prefix, err := stagePrefix(ev.arn)
+	prefix, err := apiStagePrefix(ev.arn)
 	if err == nil && ev.format != FormatHTTP && bytes.IndexByte(ev.arn[prefix:], '/') < 1 {
 		// A REST method ARN's route is VERB/path ("GET/" for the root);
 		// the whole-stage Allow, <stage>/*/*, covers nothing else.

@@ -130,6 +130,18 @@
 // a failing Secrets Manager. VERIFY.md at the repository's root holds the
 // latest figures.
 //
+// # Reading the code
+//
+// A decision, in file order: event.go reads the event (with the strict
+// scanner of jsonscan.go), token.go takes the key out of the identity
+// value, keystore.go holds and refreshes the keys (read by source.go,
+// validated by keyring.go, keyformat.go for the key format), match.go
+// compares the token with every digest in constant time, arn.go checks the
+// method ARN's grammar, policy.go renders the answer, and authorizer.go
+// ties them together in Invoke. extension.go is the Lambda extension that
+// refreshes keys after responses; env.go and awsenv.go read the function's
+// environment.
+//
 // # Performance
 //
 // Authorizer implements lambda.Handler directly (no reflection), reads the

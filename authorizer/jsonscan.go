@@ -396,25 +396,6 @@ func (m member) foldIs(name string) bool {
 	return asciiEqualFold(k, name)
 }
 
-func asciiEqualFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
-
 // stringOrNull consumes a string (returning its decoded contents and true) or
 // null (returning false). Any other value is a syntax error.
 func (s *scanner) stringOrNull() ([]byte, bool, error) {

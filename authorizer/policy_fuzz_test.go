@@ -30,7 +30,7 @@ func FuzzPolicy(f *testing.F) {
 			key = ordersKey // routes "GET /orders/*" and "POST /orders"
 		}
 		out, err := a.Invoke(context.Background(), tokenEvent("Bearer "+key, arn))
-		prefix, perr := stagePrefix([]byte(arn))
+		prefix, perr := apiStagePrefix([]byte(arn))
 		if perr == nil && strings.IndexByte(arn[prefix:], '/') < 1 {
 			perr = errBadARN // a route without VERB/path (testdata/fuzz/FuzzPolicy/801de40e3fd5bd4a)
 		}

@@ -23,17 +23,18 @@ const (
 // It revokes every key at once.
 var ErrSecretNotFound = errors.New("secret not found")
 
-// SecretSource reads one version stage of the keyring secret.
+// SecretSource reads one version stage of the keyring secret (a Secrets
+// Manager label such as AWSCURRENT, not an API Gateway stage).
 type SecretSource interface {
-	SecretValue(ctx context.Context, stage string) ([]byte, error)
+	SecretValue(ctx context.Context, versionStage string) ([]byte, error)
 }
 
 // SourceFunc adapts a function to a SecretSource.
-type SourceFunc func(ctx context.Context, stage string) ([]byte, error)
+type SourceFunc func(ctx context.Context, versionStage string) ([]byte, error)
 
 // SecretValue calls f.
-func (f SourceFunc) SecretValue(ctx context.Context, stage string) ([]byte, error) {
-	return f(ctx, stage)
+func (f SourceFunc) SecretValue(ctx context.Context, versionStage string) ([]byte, error) {
+	return f(ctx, versionStage)
 }
 
 // GetSecretValueAPI is the one Secrets Manager call the authorizer makes;
@@ -55,10 +56,10 @@ type secretsManagerSource struct {
 	id     string
 }
 
-func (s *secretsManagerSource) SecretValue(ctx context.Context, stage string) ([]byte, error) {
+func (s *secretsManagerSource) SecretValue(ctx context.Context, versionStage string) ([]byte, error) {
 	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
 		SecretId:     aws.String(s.id),
-		VersionStage: aws.String(stage),
+		VersionStage: aws.String(versionStage),
 	})
 	if err != nil {
 		// ResourceNotFoundException: no such secret or no version with this
@@ -68,9 +69,9 @@ func (s *secretsManagerSource) SecretValue(ctx context.Context, stage string) ([
 		var nf *types.ResourceNotFoundException
 		var inv *types.InvalidRequestException
 		if errors.As(err, &nf) || errors.As(err, &inv) {
-			return nil, fmt.Errorf("%w: %s: %w", ErrSecretNotFound, stage, err)
+			return nil, fmt.Errorf("%w: %s: %w", ErrSecretNotFound, versionStage, err)
 		}
-		return nil, fmt.Errorf("get secret value %s: %w", stage, err)
+		return nil, fmt.Errorf("get secret value %s: %w", versionStage, err)
 	}
 	switch {
 	case out.SecretString != nil:
@@ -78,5 +79,5 @@ func (s *secretsManagerSource) SecretValue(ctx context.Context, stage string) ([
 	case out.SecretBinary != nil:
 		return out.SecretBinary, nil
 	}
-	return nil, fmt.Errorf("get secret value %s: the version holds no value", stage)
+	return nil, fmt.Errorf("get secret value %s: the version holds no value", versionStage)
 }

@@ -169,3 +169,24 @@ func isRawKey(b []byte) bool {
 	}
 	return true
 }
+
+// asciiEqualFold reports whether b and s are equal ignoring ASCII case: how
+// header names and authentication schemes compare (RFC 9110).
+func asciiEqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		x, y := b[i], s[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
