@@ -269,7 +269,7 @@ func TestBadConfigCreatesNothing(t *testing.T) {
 		{"digest not hex", map[string]string{"tollgate:keyDigests": `{"default":"` + strings.Repeat("k", 64) + `"}`}, nil, "sha256 is not 64 hex digits"},
 		{"rotation of a supplied key", map[string]string{"tollgate:keyDigests": `{"default":"` + authorizer.Digest("x") + `"}`, "tollgate:rotations": `{"default":{"n":1}}`}, nil, "supply the new digest"},
 		{"expiry not RFC 3339", map[string]string{"tollgate:clientExpiry": `{"default":"soon"}`}, nil, "tollgate:clientExpiry"},
-		{"unknown client disabled", map[string]string{"tollgate:disabledClients": `["web"]`}, nil, `"web" is disabled`},
+		{"unknown client disabled", map[string]string{"tollgate:disabledClients": `["web"]`}, nil, `disabling is asked for "web"`},
 		{"rotation grace not RFC 3339", map[string]string{"tollgate:rotations": `{"default":{"n":1,"previousUntil":"tomorrow"}}`}, nil, "tollgate:rotations"},
 		{"clients not an array", map[string]string{"tollgate:clients": "web"}, nil, "tollgate:clients"},
 		{"log level", map[string]string{"tollgate:logLevel": "verbose"}, nil, "tollgate:logLevel"},

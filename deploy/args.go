@@ -190,65 +190,7 @@ func (a Args) Validate() error {
 	if _, err := a.Arch.goarch(); err != nil {
 		return err
 	}
-	if len(a.Clients) == 0 {
-		return configErr("no clients: name at least one caller to give a key to")
-	}
-	seen := map[string]bool{}
-	for _, c := range a.Clients {
-		if authorizer.ValidateID(c) != nil { // the keyring's own rule
-			return configErr("client %q: use 1 to 128 letters, digits and . _ - : @", c)
-		}
-		if seen[c] {
-			return configErr("client %q is listed twice", c)
-		}
-		seen[c] = true
-	}
-	for _, c := range slices.Sorted(maps.Keys(a.KeyDigests)) {
-		if !seen[c] {
-			return configErr("a key digest is supplied for %q, which is not among the clients %q", c, a.Clients)
-		}
-	}
-	for _, c := range slices.Sorted(maps.Keys(a.Routes)) {
-		if !seen[c] {
-			return configErr("routes are given for %q, which is not among the clients %q", c, a.Clients)
-		}
-		if r := a.Routes[c]; r != nil && len(r) == 0 {
-			return configErr("client %q: empty route list: leave the client out to allow every route, or list its routes", c)
-		}
-	}
-	for _, c := range slices.Sorted(maps.Keys(a.Rotations)) {
-		switch {
-		case !seen[c]:
-			return configErr("a rotation is given for %q, which is not among the clients %q", c, a.Clients)
-		case a.KeyDigests[c] != "":
-			return configErr("client %q: its key is supplied as a digest, so tollgate cannot rotate it: supply the new digest instead", c)
-		case a.Rotations[c].N < 0:
-			return configErr("client %q: rotation %d: want 0 or more", c, a.Rotations[c].N)
-		}
-	}
-	if a.Rotation < 0 {
-		return configErr("rotation %d: want 0 or more", a.Rotation)
-	}
-	for _, c := range slices.Sorted(maps.Keys(a.Expiry)) {
-		if !seen[c] {
-			return configErr("an expiry is given for %q, which is not among the clients %q", c, a.Clients)
-		}
-	}
-	for _, c := range a.Disabled {
-		if !seen[c] {
-			return configErr("%q is disabled, but is not among the clients %q", c, a.Clients)
-		}
-	}
-	// The keyring's own rules, with stand-ins for the keys to generate.
-	stand := keyMaterial{current: map[string]string{}, previous: map[string]string{}}
-	for _, c := range a.Clients {
-		stand.current[c] = authorizer.Digest("current-" + c)
-		stand.previous[c] = authorizer.Digest("previous-" + c)
-	}
-	if err := a.keyring(stand).Validate(); err != nil {
-		return fmt.Errorf("%w: %w", ErrConfig, err)
-	}
-	if err := a.keysPassValidationRegex(); err != nil {
+	if err := a.validateClients(); err != nil {
 		return err
 	}
 	if w := a.RecoveryWindowInDays; w != 0 && (w < 7 || w > 30) {
@@ -290,6 +232,71 @@ func (a Args) Validate() error {
 				return configErr("no archive for function %q", name)
 			}
 		}
+	}
+	return nil
+}
+
+// validateClients checks the clients and their keys: names, per-client
+// settings, the keyring they make (with stand-ins for generated keys) and
+// the validation regex.
+func (a Args) validateClients() error {
+	if len(a.Clients) == 0 {
+		return configErr("no clients: name at least one caller to give a key to")
+	}
+	seen := map[string]bool{}
+	for _, c := range a.Clients {
+		if authorizer.ValidateID(c) != nil { // the keyring's own rule
+			return configErr("client %q: use 1 to 128 letters, digits and . _ - : @", c)
+		}
+		if seen[c] {
+			return configErr("client %q is listed twice", c)
+		}
+		seen[c] = true
+	}
+	// Every per-client setting names clients of Clients.
+	for _, named := range []struct {
+		what    string
+		clients []string
+	}{
+		{"a key digest is supplied for", slices.Sorted(maps.Keys(a.KeyDigests))},
+		{"routes are given for", slices.Sorted(maps.Keys(a.Routes))},
+		{"a rotation is given for", slices.Sorted(maps.Keys(a.Rotations))},
+		{"an expiry is given for", slices.Sorted(maps.Keys(a.Expiry))},
+		{"disabling is asked for", a.Disabled},
+	} {
+		for _, c := range named.clients {
+			if !seen[c] {
+				return configErr("%s %q, which is not among the clients %q", named.what, c, a.Clients)
+			}
+		}
+	}
+	for _, c := range slices.Sorted(maps.Keys(a.Routes)) {
+		if r := a.Routes[c]; r != nil && len(r) == 0 {
+			return configErr("client %q: empty route list: leave the client out to allow every route, or list its routes", c)
+		}
+	}
+	for _, c := range slices.Sorted(maps.Keys(a.Rotations)) {
+		switch {
+		case a.KeyDigests[c] != "":
+			return configErr("client %q: its key is supplied as a digest, so tollgate cannot rotate it: supply the new digest instead", c)
+		case a.Rotations[c].N < 0:
+			return configErr("client %q: rotation %d: want 0 or more", c, a.Rotations[c].N)
+		}
+	}
+	if a.Rotation < 0 {
+		return configErr("rotation %d: want 0 or more", a.Rotation)
+	}
+	// The keyring's own rules, with stand-ins for the keys to generate.
+	stand := keyMaterial{current: map[string]string{}, previous: map[string]string{}}
+	for _, c := range a.Clients {
+		stand.current[c] = authorizer.Digest("current-" + c)
+		stand.previous[c] = authorizer.Digest("previous-" + c)
+	}
+	if err := a.keyring(stand).Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if err := a.keysPassValidationRegex(); err != nil {
+		return err
 	}
 	return nil
 }

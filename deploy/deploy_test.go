@@ -768,7 +768,7 @@ func TestBadArgsCreateNothing(t *testing.T) {
 		{"rotation of an unknown client", func(a *Args) { a.Rotations = map[string]Rotation{"web": {N: 1}} }, `"web"`},
 		{"negative rotation", func(a *Args) { a.Rotations = map[string]Rotation{"mobile": {N: -1}} }, "rotation -1"},
 		{"expiry of an unknown client", func(a *Args) { a.Expiry = map[string]time.Time{"web": time.Now()} }, `"web"`},
-		{"unknown client disabled", func(a *Args) { a.Disabled = []string{"web"} }, `"web" is disabled`},
+		{"unknown client disabled", func(a *Args) { a.Disabled = []string{"web"} }, `disabling is asked for "web"`},
 		{"bad client route", func(a *Args) { a.Routes = map[string][]string{"mobile": {"FETCH /x"}} }, `key "mobile": route #1: unknown method`},
 		{"duplicate client", func(a *Args) { a.Clients = []string{"a", "a"} }, "twice"},
 		{"recovery window", func(a *Args) { a.RecoveryWindowInDays = 3 }, "recovery window 3"},
