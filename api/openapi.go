@@ -69,7 +69,8 @@ type DocumentOptions struct {
 //
 // The document is deterministic: the same Definition and options give the
 // same bytes, so its hash names a deployment. It is checked with
-// kin-openapi before it is returned.
+// kin-openapi before it is returned. It is long because it writes the
+// document's parts in the document's own order.
 func (d *Definition) Document(opts DocumentOptions) ([]byte, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err

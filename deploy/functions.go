@@ -73,6 +73,10 @@ func (d *deployer) logs() error {
 // write to its function's log group and nothing else; the authorizer's may
 // also read the keyring secret, and decrypt it with the customer key when
 // there is one, only through Secrets Manager.
+//
+// It is long because it declares, per function, the resources one
+// function needs (role, policy, function) in the order they depend on each
+// other, read top to bottom.
 func (d *deployer) functions() error {
 	def := d.def()
 	for _, fn := range d.functionNames() {

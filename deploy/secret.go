@@ -11,6 +11,47 @@ import (
 	"tollgate/authorizer"
 )
 
+// generatedKey creates client c's two key slots (see keyring) and returns
+// its current key (a secret), that key's digest, and the digest of the key
+// it replaced (nil before the first rotation).
+func (d *deployer) generatedKey(c string) (key, current pulumi.StringOutput, previous *pulumi.StringOutput, err error) {
+	g := d.args.generation(c)
+	slots := [2]pulumi.StringOutput{}
+	for s := range 2 {
+		last := g - (g-s+2)%2 // the last generation ≤ g of parity s
+		if last < 0 {
+			continue // slot b before the first rotation
+		}
+		name := d.child("key-" + c)
+		if s == 1 {
+			name += "-b"
+		}
+		pw, err := random.NewRandomPassword(d.ctx, name, &random.RandomPasswordArgs{
+			// 32 letters and digits: the random part of a tollgate
+			// key (authorizer.KeyFromRandom).
+			Length:  pulumi.Int(32),
+			Special: pulumi.Bool(false),
+			Keepers: pulumi.StringMap{"rotation": pulumi.String(itoa(last))},
+		}, d.parent)
+		if err != nil {
+			return key, current, nil, err
+		}
+		slots[s] = pw.Result.ApplyT(func(random string) (string, error) {
+			k, ok := authorizer.KeyFromRandom(random)
+			if !ok {
+				return "", fmt.Errorf("client %q: the random password is not 32 letters and digits", c)
+			}
+			return k, nil
+		}).(pulumi.StringOutput)
+	}
+	key = pulumi.ToSecret(slots[g%2]).(pulumi.StringOutput)
+	if g >= 1 {
+		p := digestOf(slots[1-g%2])
+		previous = &p
+	}
+	return key, digestOf(slots[g%2]), previous, nil
+}
+
 // digestOf is what the keyring stores for a generated key: its digest,
 // which is no secret.
 func digestOf(key pulumi.StringOutput) pulumi.StringOutput {
@@ -41,39 +82,13 @@ func (d *deployer) keyring() error {
 		if d.args.KeyDigests[c] != "" {
 			continue
 		}
-		g := d.args.generation(c)
-		slots := [2]pulumi.StringOutput{}
-		for s := range 2 {
-			last := g - (g-s+2)%2 // the last generation ≤ g of parity s
-			if last < 0 {
-				continue // slot b before the first rotation
-			}
-			name := d.child("key-" + c)
-			if s == 1 {
-				name += "-b"
-			}
-			pw, err := random.NewRandomPassword(d.ctx, name, &random.RandomPasswordArgs{
-				// 32 letters and digits: the random part of a tollgate
-				// key (authorizer.KeyFromRandom).
-				Length:  pulumi.Int(32),
-				Special: pulumi.Bool(false),
-				Keepers: pulumi.StringMap{"rotation": pulumi.String(itoa(last))},
-			}, d.parent)
-			if err != nil {
-				return err
-			}
-			slots[s] = pw.Result.ApplyT(func(random string) (string, error) {
-				k, ok := authorizer.KeyFromRandom(random)
-				if !ok {
-					return "", fmt.Errorf("client %q: the random password is not 32 letters and digits", c)
-				}
-				return k, nil
-			}).(pulumi.StringOutput)
+		key, cur, prev, err := d.generatedKey(c)
+		if err != nil {
+			return err
 		}
-		d.keys[c] = pulumi.ToSecret(slots[g%2]).(pulumi.StringOutput)
-		current[c] = digestOf(slots[g%2])
-		if g >= 1 {
-			previous[c] = digestOf(slots[1-g%2])
+		d.keys[c], current[c] = key, cur
+		if prev != nil {
+			previous[c] = *prev
 		}
 	}
 	usageKeys := pulumi.StringMap{}
