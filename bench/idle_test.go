@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -171,10 +172,16 @@ func TestIdleEnvironmentsDoNotWaitForRefreshes(t *testing.T) {
 			t.Fatalf("invocation %d after an idle gap below the TTL waited for a refresh", i+1)
 		}
 		waitFrozen(t, p)
-		// The refresh finished before the freeze, not cut off by it.
-		if n := strings.Count(logs.String(), `"msg":"keys loaded"`); n != i+2 {
-			t.Fatalf("after invocation %d and the freeze: %d loads, want %d", i+1, n, i+2)
-		}
+		// The refresh finished before the freeze, not cut off by it. Its
+		// line reaches the buffer through the process's stdout pipe, a
+		// moment later; a frozen process writes nothing, so a line that
+		// arrives now was written before the freeze.
+		waitfor.Eventually(t, 10*time.Second, 5*time.Millisecond, func() error {
+			if n := strings.Count(logs.String(), `"msg":"keys loaded"`); n != i+2 {
+				return fmt.Errorf("after invocation %d and the freeze: %d loads, want %d", i+1, n, i+2)
+			}
+			return nil
+		})
 	}
 	if got := e.count() - before; got < 4 {
 		t.Errorf("%d fetches in 4 invocations past half the TTL, want one after each", got)
@@ -185,9 +192,16 @@ func TestIdleEnvironmentsDoNotWaitForRefreshes(t *testing.T) {
 	if out, err := p.Invoke(context.Background(), event(t, "token", true)); decision(out, err) != "allow" {
 		t.Fatal(decision(out, err))
 	}
+	// Its lines come through the stdout pipe: wait for its decision's.
+	waitfor.Eventually(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if n := strings.Count(logs.String(), `"msg":"decision"`); n != 6 {
+			return fmt.Errorf("%d decisions logged, want 6", n)
+		}
+		return nil
+	})
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
 	if n := len(lines); n < 2 || !strings.Contains(lines[n-2], `"msg":"keys loaded"`) || !strings.Contains(lines[n-1], `"msg":"decision"`) {
-		t.Errorf("an invocation after an idle gap past the TTL decided before refreshing:\n%s", strings.Join(lines[max(0, n-2):], "\n"))
+		t.Errorf("an invocation after an idle gap past the TTL decided before refreshing:\n%s", logs)
 	}
 	for _, bad := range []string{"key refresh failed", "cut off", "keys are refreshed in the background"} {
 		if strings.Contains(logs.String(), bad) {
