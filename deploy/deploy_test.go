@@ -811,3 +811,18 @@ func TestBadComponentName(t *testing.T) {
 		t.Errorf("New with a 51-character name = %v, %d resources; want ErrConfig and none", err, len(m.Resources))
 	}
 }
+
+// The variables the authorizer package states (authorizer.Env) win over a
+// function's own: a stale TOLLGATE_SECRET_ID in the definition cannot
+// point the authorizer at another secret.
+func TestAuthorizerVariablesWinOverTheFunctions(t *testing.T) {
+	args := testArgs(t)
+	f := args.Definition.Functions["authorizer"]
+	f.Env = map[string]string{authorizer.EnvSecretID: "ignored", authorizer.EnvLogLevel: "debug"}
+	args.Definition.Functions["authorizer"] = f
+	m, _ := mustRun(t, args)
+	env := m.Named(t, tFunction, "tollgate-dev-authorizer").Obj("environment")["variables"].(map[string]any)
+	if env[authorizer.EnvSecretID] != secretARN || env[authorizer.EnvLogLevel] != "debug" {
+		t.Errorf("authorizer environment = %v, want the secret's ARN and the function's own log level", env)
+	}
+}
