@@ -3,6 +3,8 @@ package api
 import (
 	"strings"
 	"time"
+
+	"tollgate/internal/httptoken"
 )
 
 // Definition is a REST API: its routes, the functions behind them, the
@@ -174,29 +176,13 @@ func (s IdentitySource) String() string { return string(s.Location) + s.Name }
 func ParseIdentitySource(s string) (IdentitySource, error) {
 	for _, loc := range []IdentityLocation{InHeader, InQueryString, InStageVariable, InContext} {
 		if name, ok := strings.CutPrefix(s, string(loc)); ok {
-			if !isToken(name) {
+			if !httptoken.Valid(name) {
 				return IdentitySource{}, errorf("identity source %q: %q is not a valid name", s, name)
 			}
 			return IdentitySource{Location: loc, Name: name}, nil
 		}
 	}
 	return IdentitySource{}, errorf("identity source %q: want method.request.header.NAME, method.request.querystring.NAME, stageVariables.NAME or context.NAME", s)
-}
-
-// isToken reports whether s is a non-empty RFC 9110 token: what a header
-// name may be, and a safe subset for query and variable names.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
-			continue
-		}
-		return false
-	}
-	return true
 }
 
 // AnswersRoutes reports whether function fn answers one of d's routes.

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"tollgate/internal/httptoken"
 )
 
 // ErrInvalid is wrapped by every error Validate returns.
@@ -225,7 +227,7 @@ func validateResponse(t ResponseType, r GatewayResponse) error {
 	for name, v := range r.Headers {
 		// API Gateway sets a gateway response header from a static value
 		// in single quotes, 'value', which cannot hold a quote itself.
-		if !isToken(name) || strings.ContainsAny(v, "\r\n\x00'") {
+		if !httptoken.Valid(name) || strings.ContainsAny(v, "\r\n\x00'") {
 			return errorf("gateway response %s: header %q: invalid name, or a value with a line break, NUL or single quote", t, name)
 		}
 		if http.CanonicalHeaderKey(name) == "Content-Type" {

@@ -10,6 +10,8 @@ import (
 	"os"
 	"time"
 
+	"tollgate/internal/httptoken"
+
 	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
@@ -118,7 +120,7 @@ func newAuthorizer(cfg Config, h hooks) (*Authorizer, error) {
 		header = DefaultTokenHeader
 	}
 	for i := range len(header) {
-		if !isTChar(header[i]) {
+		if !httptoken.Char(header[i]) {
 			return nil, fmt.Errorf("authorizer: token header %q is not an HTTP field name", header)
 		}
 	}

@@ -1,6 +1,10 @@
 package authorizer
 
-import "fmt"
+import (
+	"fmt"
+
+	"tollgate/internal/httptoken"
+)
 
 // DefaultScheme is the authentication scheme read when Config.Scheme is
 // empty: "Authorization: Bearer <key>" as RFC 6750 section 2.1 describes.
@@ -42,7 +46,7 @@ func newTokenFormat(scheme string) (tokenFormat, error) {
 		return tokenFormat{}, nil
 	}
 	for i := range len(scheme) {
-		if !isTChar(scheme[i]) {
+		if !httptoken.Char(scheme[i]) {
 			return tokenFormat{}, fmt.Errorf("authorizer: scheme %q is not an HTTP token (RFC 9110 section 11.1)", scheme)
 		}
 	}
@@ -115,10 +119,6 @@ var (
 	// rawKeyChar: visible ASCII (VCHAR) but the comma, which joins repeated
 	// header values.
 	rawKeyChar = charClass(func(c byte) bool { return 0x21 <= c && c <= 0x7e && c != ',' })
-	// tchar: the characters of an HTTP token (RFC 9110 section 5.6.2).
-	tchar = charClass(func(c byte) bool {
-		return isAlnum(c) || contains("!#$%&'*+-.^_`|~", c)
-	})
 )
 
 func charClass(in func(byte) bool) (t [256]bool) {
@@ -140,8 +140,6 @@ func contains(set string, c byte) bool {
 func isAlnum(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
-
-func isTChar(c byte) bool { return tchar[c] }
 
 // isB64Token reports whether b is 1*b64token-char *"=".
 func isB64Token(b []byte) bool {
