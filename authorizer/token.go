@@ -128,15 +128,6 @@ func charClass(in func(byte) bool) (t [256]bool) {
 	return t
 }
 
-func contains(set string, c byte) bool {
-	for i := range len(set) {
-		if set[i] == c {
-			return true
-		}
-	}
-	return false
-}
-
 func isAlnum(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
