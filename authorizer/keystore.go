@@ -75,12 +75,7 @@ func (s *keyStore) keys(ctx context.Context, now time.Time) (*keyTable, error) {
 			return st.table, nil
 		}
 	}
-	if done := s.startFetch(now); done != nil {
-		select {
-		case <-done:
-		case <-ctx.Done():
-		}
-	}
+	s.refresh(ctx, now)
 	// Fresh keys if the fetch brought them; else, within MaxStale, the
 	// last good ones: the fetch failed, backs off or is still running.
 	if st := s.state.Load(); st != nil && st.table != nil && s.now().Sub(st.loadedAt) < s.maxStale {
