@@ -14,5 +14,5 @@ func ExampleHandler_Invoke() {
 	answer, err := handler.Handler{}.Invoke(context.Background(), []byte(event))
 	fmt.Println(string(answer), err)
 	// Output:
-	// {"statusCode":200,"headers":{"Cache-Control":"no-store","Content-Type":"application/json"},"body":"{\"message\":\"Hello, mobile-app\",\"principal\":\"mobile-app\",\"requestId\":\"req-1\",\"method\":\"GET\",\"path\":\"/hello\"}"} <nil>
+	// {"statusCode":200,"headers":{"Cache-Control":"no-store","Content-Type":"application/json"},"multiValueHeaders":null,"body":"{\"message\":\"Hello, mobile-app\",\"principal\":\"mobile-app\",\"requestId\":\"req-1\",\"method\":\"GET\",\"path\":\"/hello\"}"} <nil>
 }

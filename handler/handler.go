@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
 )
 
 // Handler answers REST API proxy events. Its zero value is ready to use. It
@@ -41,20 +43,6 @@ const preflightMaxAge = "600"
 // not a REST API proxy event.
 var ErrMalformedEvent = errors.New("malformed proxy event")
 
-// event is the part of a payload 1.0 proxy event the handler reads.
-type event struct {
-	HTTPMethod      string  `json:"httpMethod"`
-	Path            string  `json:"path"`
-	Body            *string `json:"body"`
-	IsBase64Encoded bool    `json:"isBase64Encoded"`
-	RequestContext  struct {
-		RequestID  string `json:"requestId"`
-		Authorizer struct {
-			PrincipalID string `json:"principalId"`
-		} `json:"authorizer"`
-	} `json:"requestContext"`
-}
-
 // reply is the body of a 200 answer.
 type reply struct {
 	Message   string  `json:"message"`
@@ -64,19 +52,12 @@ type reply struct {
 	Path      string  `json:"path"`
 }
 
-// response is a payload 1.0 proxy integration answer.
-type response struct {
-	StatusCode int               `json:"statusCode"`
-	Headers    map[string]string `json:"headers"`
-	Body       string            `json:"body"`
-}
-
 // Invoke answers one proxy event. Every outcome, including a malformed
 // event, is a proxy answer with a JSON body (a CORS preflight's 204 has
 // none); the error is always nil, so API Gateway never turns a caller's
 // mistake into a 502.
 func (h Handler) Invoke(_ context.Context, payload []byte) ([]byte, error) {
-	var ev event
+	var ev events.APIGatewayProxyRequest
 	if err := json.Unmarshal(payload, &ev); err != nil || ev.HTTPMethod == "" || ev.Path == "" {
 		return h.answer(http.StatusBadRequest, errorBody(ErrMalformedEvent.Error()))
 	}
@@ -92,7 +73,10 @@ func (h Handler) Invoke(_ context.Context, payload []byte) ([]byte, error) {
 		Method:    ev.HTTPMethod,
 		Path:      ev.Path,
 	}
-	if p := ev.RequestContext.Authorizer.PrincipalID; p != "" {
+	// API Gateway passes the authorizer's principalId, a string, in the
+	// authorizer context; see
+	// https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html.
+	if p, _ := ev.RequestContext.Authorizer["principalId"].(string); p != "" {
 		r.Principal = &p
 		r.Message = "Hello, " + p
 	}
@@ -104,12 +88,13 @@ func (h Handler) Invoke(_ context.Context, payload []byte) ([]byte, error) {
 }
 
 // isJSONObject reports whether the event's body is one JSON object. A
-// base64-encoded body is binary, which is not one.
-func isJSONObject(ev event) bool {
-	if ev.Body == nil || ev.IsBase64Encoded {
+// base64-encoded body is binary, which is not one; no body (null in the
+// event) is not one either.
+func isJSONObject(ev events.APIGatewayProxyRequest) bool {
+	if ev.IsBase64Encoded {
 		return false
 	}
-	b := strings.TrimSpace(*ev.Body)
+	b := strings.TrimSpace(ev.Body)
 	return strings.HasPrefix(b, "{") && json.Valid([]byte(b))
 }
 
@@ -137,5 +122,5 @@ func (h Handler) answer(status int, body []byte) ([]byte, error) {
 			headers["Access-Control-Max-Age"] = preflightMaxAge
 		}
 	}
-	return json.Marshal(response{StatusCode: status, Headers: headers, Body: string(body)})
+	return json.Marshal(events.APIGatewayProxyResponse{StatusCode: status, Headers: headers, Body: string(body)})
 }

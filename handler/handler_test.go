@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
 )
 
 // The key the fixture's caller sent, in its Authorization header and query.
@@ -180,7 +182,7 @@ func FuzzInvoke(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Invoke() error = %v, want nil", err)
 		}
-		var resp response
+		var resp events.APIGatewayProxyResponse
 		if err := json.Unmarshal(out, &resp); err != nil {
 			t.Fatalf("answer is not a proxy response: %s", out)
 		}
@@ -199,12 +201,12 @@ func FuzzInvoke(f *testing.F) {
 			}
 			return
 		}
-		var ev event
+		var ev events.APIGatewayProxyRequest
 		if resp.StatusCode != 200 || json.Unmarshal(payload, &ev) != nil {
 			t.Fatalf("statusCode = %d for %q", resp.StatusCode, payload)
 		}
 		want := reply{Message: "Hello from tollgate", RequestID: ev.RequestContext.RequestID, Method: ev.HTTPMethod, Path: ev.Path}
-		if p := ev.RequestContext.Authorizer.PrincipalID; p != "" {
+		if p, _ := ev.RequestContext.Authorizer["principalId"].(string); p != "" {
 			want.Principal, want.Message = &p, "Hello, "+p
 		}
 		if g, w := marshal(t, got), marshal(t, want); !bytes.Equal(g, w) {
