@@ -10,43 +10,27 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"tollgate/internal/reqid"
 )
 
-// requestContext is a REST API event's requestContext; see
-// https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format.
-type requestContext struct {
-	AccountID         string             `json:"accountId"`
-	APIID             string             `json:"apiId"`
-	Authorizer        map[string]any     `json:"authorizer,omitempty"`
-	DomainName        string             `json:"domainName"`
-	DomainPrefix      string             `json:"domainPrefix"`
-	ExtendedRequestID string             `json:"extendedRequestId"`
-	HTTPMethod        string             `json:"httpMethod"`
-	Identity          map[string]*string `json:"identity"`
-	Path              string             `json:"path"`
-	Protocol          string             `json:"protocol"`
-	RequestID         string             `json:"requestId"`
-	RequestTime       string             `json:"requestTime"`
-	RequestTimeEpoch  int64              `json:"requestTimeEpoch"`
-	ResourceID        string             `json:"resourceId"`
-	ResourcePath      string             `json:"resourcePath"`
-	Stage             string             `json:"stage"`
-}
-
 // restRequest is the request part shared by a proxy event and a REQUEST
-// authorizer event.
-type restRequest struct {
-	Resource                        string              `json:"resource"`
-	Path                            string              `json:"path"`
-	HTTPMethod                      string              `json:"httpMethod"`
-	Headers                         map[string]string   `json:"headers"`
-	MultiValueHeaders               map[string][]string `json:"multiValueHeaders"`
-	QueryStringParameters           map[string]string   `json:"queryStringParameters"`
-	MultiValueQueryStringParameters map[string][]string `json:"multiValueQueryStringParameters"`
-	PathParameters                  map[string]string   `json:"pathParameters"`
-	StageVariables                  map[string]string   `json:"stageVariables"`
-	RequestContext                  requestContext      `json:"requestContext"`
+// authorizer event, in aws-lambda-go's type for the proxy event (its body
+// is set apart: proxyEvent sends null for no body, as API Gateway does).
+// Its requestContext is the full one in both events; see
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format
+// and
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-input.html.
+type restRequest = events.APIGatewayProxyRequest
+
+// requestContext is an event's requestContext: aws-lambda-go's type, whose
+// authorizer field is left out when no authorizer ran (the type alone
+// would send null). An outer field wins over an embedded one in
+// encoding/json.
+type requestContext struct {
+	events.APIGatewayProxyRequestContext
+	Authorizer map[string]any `json:"authorizer,omitempty"`
 }
 
 // restRequest is x's request as events carry it, built the first time it
@@ -95,21 +79,19 @@ func (g *Gateway) buildRESTRequest(x *exchange) restRequest {
 	return ev
 }
 
-func (g *Gateway) requestContext(x *exchange) requestContext {
+func (g *Gateway) requestContext(x *exchange) events.APIGatewayProxyRequestContext {
 	r := x.r
-	ua := r.UserAgent()
-	ip := x.sourceIP
 	h := fnv.New32a()
 	h.Write([]byte(x.route.Path))
 	prefix, _, _ := strings.Cut(r.Host, ".")
-	return requestContext{
+	return events.APIGatewayProxyRequestContext{
 		AccountID:         g.cfg.AccountID,
 		APIID:             g.cfg.APIID,
 		DomainName:        r.Host,
 		DomainPrefix:      prefix,
 		ExtendedRequestID: x.id,
 		HTTPMethod:        r.Method,
-		Identity:          map[string]*string{"sourceIp": &ip, "userAgent": &ua},
+		Identity:          events.APIGatewayRequestIdentity{SourceIP: x.sourceIP, UserAgent: r.UserAgent()},
 		Path:              "/" + g.def.Stage + r.URL.Path,
 		Protocol:          r.Proto,
 		RequestID:         x.id,
@@ -121,18 +103,33 @@ func (g *Gateway) requestContext(x *exchange) requestContext {
 	}
 }
 
-// requestEvent is a REQUEST authorizer's event.
+// requestEvent is a REQUEST authorizer's event: aws-lambda-go's type,
+// with the full request context API Gateway sends in place of the subset
+// that type declares.
 func requestEvent(g *Gateway, x *exchange) ([]byte, error) {
+	rest := g.restRequest(x)
 	return json.Marshal(struct {
-		Type      string `json:"type"`
-		MethodARN string `json:"methodArn"`
-		restRequest
-	}{"REQUEST", x.methodARN, g.restRequest(x)})
+		events.APIGatewayCustomAuthorizerRequestTypeRequest
+		RequestContext requestContext `json:"requestContext"`
+	}{events.APIGatewayCustomAuthorizerRequestTypeRequest{
+		Type:                            "REQUEST",
+		MethodArn:                       x.methodARN,
+		Resource:                        rest.Resource,
+		Path:                            rest.Path,
+		HTTPMethod:                      rest.HTTPMethod,
+		Headers:                         rest.Headers,
+		MultiValueHeaders:               rest.MultiValueHeaders,
+		QueryStringParameters:           rest.QueryStringParameters,
+		MultiValueQueryStringParameters: rest.MultiValueQueryStringParameters,
+		PathParameters:                  rest.PathParameters,
+		StageVariables:                  rest.StageVariables,
+	}, requestContext{APIGatewayProxyRequestContext: rest.RequestContext}})
 }
 
 // proxyEvent is a Lambda proxy integration's event, payload format 1.0.
 func proxyEvent(g *Gateway, x *exchange) ([]byte, error) {
 	ev := g.restRequest(x)
+	rc := requestContext{APIGatewayProxyRequestContext: ev.RequestContext}
 	if x.route.Protected {
 		auth := map[string]any{"principalId": x.principalID, "integrationLatency": x.authIntegration.Milliseconds()}
 		for k, v := range x.authContext {
@@ -140,24 +137,24 @@ func proxyEvent(g *Gateway, x *exchange) ([]byte, error) {
 				auth[k] = v
 			}
 		}
-		ev.RequestContext.Authorizer = auth
+		rc.Authorizer = auth
 	}
+	// The outer body and isBase64Encoded win over the type's: API Gateway
+	// sends null for no body and isBase64Encoded always.
 	body, isBase64 := bodyField(x.body)
 	return json.Marshal(struct {
-		restRequest
-		Body            *string `json:"body"`
-		IsBase64Encoded bool    `json:"isBase64Encoded"`
-	}{ev, body, isBase64})
+		events.APIGatewayProxyRequest
+		RequestContext  requestContext `json:"requestContext"`
+		Body            *string        `json:"body"`
+		IsBase64Encoded bool           `json:"isBase64Encoded"`
+	}{ev, rc, body, isBase64})
 }
 
-// proxyResponse is a Lambda proxy integration's answer.
+// proxyResponse is a Lambda proxy integration's answer and its body as
+// bytes, decoded when it came base64-encoded.
 type proxyResponse struct {
-	StatusCode        int                 `json:"statusCode"`
-	Headers           map[string]string   `json:"headers"`
-	MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
-	Body              string              `json:"body"`
-	IsBase64Encoded   bool                `json:"isBase64Encoded"`
-	body              []byte
+	events.APIGatewayProxyResponse
+	body []byte
 }
 
 var errMalformedResponse = errors.New("malformed Lambda proxy response")
@@ -171,7 +168,7 @@ func parseProxyResponse(out []byte) (proxyResponse, error) {
 	var resp proxyResponse
 	dec := json.NewDecoder(bytes.NewReader(out))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&resp); err != nil || dec.More() {
+	if err := dec.Decode(&resp.APIGatewayProxyResponse); err != nil || dec.More() {
 		return resp, errMalformedResponse
 	}
 	if resp.StatusCode < 100 || resp.StatusCode > 599 {
