@@ -170,7 +170,7 @@ func TestOutcomes(t *testing.T) {
 					t.Errorf("policy Version = %q", ans.PolicyDocument.Version)
 				}
 				for _, s := range ans.PolicyDocument.Statement {
-					if s.Action != "execute-api:Invoke" {
+					if len(s.Action) != 1 || s.Action[0] != "execute-api:Invoke" {
 						t.Errorf("statement Action = %q", s.Action)
 					}
 				}

@@ -17,10 +17,14 @@ var (
 	benchCount int
 )
 
-// keyringOf returns a keyring of n keys whose first is mobileKey.
+// keyringOf returns a keyring of n keys whose first is mobileKey and,
+// when n > 1, whose second is ordersKey, limited to the orders routes.
 func keyringOf(n int) []byte {
 	kr := Keyring{Keys: []Key{{ID: "mobile-app", Key: mobileKey}}}
-	for i := 1; i < n; i++ {
+	if n > 1 {
+		kr.Keys = append(kr.Keys, Key{ID: "orders-bot", Key: ordersKey, Routes: []string{"GET /orders", "POST /orders"}})
+	}
+	for i := len(kr.Keys); i < n; i++ {
 		kr.Keys = append(kr.Keys, Key{ID: fmt.Sprintf("client-%03d", i), Key: fmt.Sprintf("tg_bench_client_%03d_key_0123456789abcdefghij", i)})
 	}
 	b, _ := json.Marshal(kr)
@@ -69,7 +73,14 @@ func BenchmarkInvoke(b *testing.B) {
 			{"TOKEN/invalid", tokenEvent("Bearer "+unknownKey, testARN)},
 			{"REQUEST/valid", request},
 			{"HTTP/valid", httpV2},
+			// A route-scoped key off its routes: an Allow on its routes
+			// and an explicit Deny of this method ARN, rendered for each
+			// request (keys=100 only: keys=1 has no scoped key).
+			{"TOKEN/off-route", tokenEvent("Bearer "+ordersKey, testARN)},
 		} {
+			if bc.name == "TOKEN/off-route" && keys == 1 {
+				continue
+			}
 			b.Run(fmt.Sprintf("%s/keys=%d", bc.name, keys), func(b *testing.B) {
 				a := benchAuthorizer(b, keys)
 				ctx := context.Background()

@@ -145,8 +145,11 @@
 // # Performance
 //
 // Authorizer implements lambda.Handler directly (no reflection), reads the
-// event in one pass without allocating, and reuses rendered answers per
-// stage prefix and key: a warm decision allocates nothing. The benchmarks in
+// event in one pass without allocating, and reuses answers per stage
+// prefix and key, rendered once by encoding/json from aws-lambda-go's
+// answer types: a warm decision allocates nothing. The one answer rendered
+// for each request is a route-limited key's off its routes (an Allow of
+// its routes plus a Deny of the request's method ARN), a refusal. The benchmarks in
 // this package measure it from event bytes to answer bytes
 // (BenchmarkInvoke) and the floor of reading an event (BenchmarkScanFloor);
 // tollgate/bench compares it, warm and cold, in process and as a whole

@@ -49,7 +49,7 @@ func ExampleAuthorizer_Invoke() {
 	_, err = a.Invoke(ctx, []byte(`{"type":"TOKEN","authorizationToken":"Bearer wrong","methodArn":"`+arn+`"}`))
 	fmt.Println(err)
 	// Output:
-	// {"principalId":"mobile-app","policyDocument":{"Version":"2012-10-17","Statement":[{"Action":"execute-api:Invoke","Effect":"Allow","Resource":["arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*/*"]}]},"context":{"keyId":"mobile-app","keyVersion":"current"}} <nil>
+	// {"principalId":"mobile-app","policyDocument":{"Version":"2012-10-17","Statement":[{"Action":["execute-api:Invoke"],"Effect":"Allow","Resource":["arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*/*"]}]},"context":{"keyId":"mobile-app","keyVersion":"current"}} <nil>
 	// Unauthorized
 }
 

@@ -193,7 +193,7 @@ type answer struct {
 	PolicyDocument struct {
 		Version   string
 		Statement []struct {
-			Action   string
+			Action   []string
 			Effect   string
 			Resource []string
 		}

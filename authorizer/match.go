@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -25,9 +24,6 @@ type entry struct {
 	version   string   // versionCurrent or versionPrevious
 	resources []string // method ARN suffixes after the stage; nil = all
 	usageKey  string
-	// idJSON and usageKeyJSON are id and usageKey as JSON strings,
-	// encoded once at load (encoding/json) for the answers.
-	idJSON, usageKeyJSON []byte
 	// notAfter, when not zero, is when the key stops: its expiry, or the
 	// end of a previous key's grace. refusal is the reason logged then.
 	notAfter time.Time
@@ -80,17 +76,8 @@ func newKeyTable(kr Keyring) (*keyTable, error) {
 			}
 			resources = append(resources, res...)
 		}
-		idJSON, err := json.Marshal(k.ID)
-		if err != nil {
-			return nil, err
-		}
-		usageKeyJSON, err := json.Marshal(k.UsageKey)
-		if err != nil {
-			return nil, err
-		}
 		add := func(d [32]byte, version string, notAfter time.Time, refusal string) {
 			e := &entry{id: k.ID, version: version, resources: resources, usageKey: k.UsageKey,
-				idJSON: idJSON, usageKeyJSON: usageKeyJSON,
 				notAfter: notAfter, refusal: refusal, disabled: k.Disabled}
 			e.simpleAllow, e.simpleDeny = e.renderSimple(true), e.renderSimple(false)
 			t.digests = append(t.digests, digestWords(d))

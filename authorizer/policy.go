@@ -1,9 +1,12 @@
 package authorizer
 
 import (
+	"encoding/json"
 	"maps"
 	"sync"
 	"sync/atomic"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"tollgate/internal/iam"
 )
@@ -68,69 +71,62 @@ func (e *entry) allowAnswer(prefix []byte) []byte {
 	return b
 }
 
-// renderPolicy writes a REST authorizer answer (the output format of
-// https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html).
-// The Allow statement covers the whole stage ("<prefix>*/*"), or each of e's
-// routes, never just the request's method ARN, so the answer stays right
-// for every route while API Gateway caches it. When deny is not nil it is
-// added as an explicit Deny: the method ARN of a request outside e's routes,
-// which by construction no Allow resource covers.
+// renderPolicy returns a REST authorizer answer (the output format of
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html),
+// encoded by encoding/json from aws-lambda-go's type. The Allow statement
+// covers the whole stage ("<prefix>*/*"), or each of e's routes, never just
+// the request's method ARN, so the answer stays right for every route while
+// API Gateway caches it. When deny is not nil it is added as an explicit
+// Deny: the method ARN of a request outside e's routes, which by
+// construction no Allow resource covers.
+//
+// Allow answers are rendered once per stage prefix and kept (allowAnswer);
+// an answer with a Deny names the request, so it is rendered each time.
 func (e *entry) renderPolicy(prefix, deny []byte) []byte {
-	b := make([]byte, 0, 256+len(prefix)*(1+len(e.resources))+len(deny))
-	b = append(b, `{"principalId":`...)
-	b = append(b, e.idJSON...)
-	b = append(b, `,"policyDocument":{"Version":"2012-10-17","Statement":[{"Action":"execute-api:Invoke","Effect":"Allow","Resource":[`...)
-	if e.resources == nil {
-		b = append(b, '"')
-		b = append(b, prefix...)
-		b = append(b, `*/*"`...)
-	}
-	// The prefix passed apiStagePrefix and the resources routeResources:
-	// ARN characters only, none of which JSON escapes.
-	for i, r := range e.resources {
-		if i > 0 {
-			b = append(b, ',')
+	allow := []string{string(prefix) + "*/*"}
+	if e.resources != nil {
+		allow = make([]string, len(e.resources))
+		for i, r := range e.resources {
+			allow[i] = string(prefix) + r
 		}
-		b = append(b, '"')
-		b = append(b, prefix...)
-		b = append(b, r...)
-		b = append(b, '"')
 	}
-	b = append(b, "]}"...)
+	statements := []events.IAMPolicyStatement{{Action: invokeAction, Effect: "Allow", Resource: allow}}
 	if deny != nil {
-		b = append(b, `,{"Action":"execute-api:Invoke","Effect":"Deny","Resource":["`...)
-		b = append(b, deny...)
-		b = append(b, `"]}`...)
+		statements = append(statements, events.IAMPolicyStatement{Action: invokeAction, Effect: "Deny", Resource: []string{string(deny)}})
 	}
-	b = append(b, "]},"...)
-	b = e.appendContext(b)
-	if e.usageKey != "" {
-		b = append(b, `,"usageIdentifierKey":`...)
-		b = append(b, e.usageKeyJSON...)
-	}
-	return append(b, '}')
+	return mustJSON(events.APIGatewayCustomAuthorizerResponse{
+		PrincipalID:        e.id,
+		PolicyDocument:     events.APIGatewayCustomAuthorizerPolicy{Version: "2012-10-17", Statement: statements},
+		Context:            e.context(),
+		UsageIdentifierKey: e.usageKey,
+	})
 }
 
-// appendContext writes the context every answer carries: scalar values only,
-// as API Gateway requires.
-func (e *entry) appendContext(b []byte) []byte {
-	b = append(b, `"context":{"keyId":`...)
-	b = append(b, e.idJSON...)
-	b = append(b, `,"keyVersion":"`...)
-	b = append(b, e.version...) // a constant of letters
-	return append(b, '"', '}')
+// invokeAction is the one action an authorizer's policy names.
+var invokeAction = []string{"execute-api:Invoke"}
+
+// context is the context every answer carries: scalar values only, as API
+// Gateway requires.
+func (e *entry) context() map[string]any {
+	return map[string]any{"keyId": e.id, "keyVersion": e.version}
 }
 
-// renderSimple writes an HTTP API simple response
+// renderSimple returns an HTTP API simple response
 // (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html).
 func (e *entry) renderSimple(authorized bool) []byte {
-	b := []byte(`{"isAuthorized":false,`)
-	if authorized {
-		b = []byte(`{"isAuthorized":true,`)
+	return mustJSON(events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: authorized, Context: e.context()})
+}
+
+// mustJSON encodes an answer. The answers hold only strings, slices of
+// strings, booleans and maps of strings, which encoding/json always
+// encodes.
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("authorizer: encoding an answer: " + err.Error())
 	}
-	b = e.appendContext(b)
-	return append(b, '}')
+	return b
 }
 
 // simpleDenied is the HTTP API answer for a caller without a valid key.
-var simpleDenied = []byte(`{"isAuthorized":false}`)
+var simpleDenied = mustJSON(events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false})
