@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"tollgate/internal/iam"
 )
 
 // MinKeyLength is the shortest key a keyring may hold, in bytes.
@@ -37,7 +39,9 @@ type Key struct {
 	Key string `json:"key,omitempty"`
 	// Routes, when present, are the only routes the key may call, as
 	// "METHOD /path" with IAM wildcards in the path ("GET /orders/*").
-	// METHOD is an HTTP method, or ANY or * for each of them. Without
+	// A path parameter segment, as the API's routes write it
+	// ("GET /orders/{id}"), is a "*" too. METHOD is an HTTP method, or ANY
+	// or * for each of them. Without
 	// Routes, the key may call every route of the stage; an empty list is
 	// refused.
 	Routes []string `json:"routes,omitempty"`
@@ -288,7 +292,8 @@ func ValidateID(id string) error {
 var Methods = []string{"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"}
 
 // routeResources turns "GET /orders/*" into the parts of method ARNs after
-// the stage that the route covers: "GET/orders/*". ANY (or *) becomes one
+// the stage that the route covers: "GET/orders/*", by iam.RouteResource,
+// the rule the deploy's Lambda permissions follow too. ANY (or *) becomes one
 // resource per method, never "*": IAM's "*" matches "/" too
 // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html),
 // so "*/customers" would also cover GET /admin/customers. Errors never
@@ -309,13 +314,13 @@ func routeResources(route string) ([]string, error) {
 	if method == "ANY" || method == "*" {
 		out := make([]string, len(Methods))
 		for i, m := range Methods {
-			out[i] = m + path
+			out[i] = iam.RouteResource(m, path)
 		}
 		return out, nil
 	}
 	for _, m := range Methods {
 		if m == method {
-			return []string{m + path}, nil
+			return []string{iam.RouteResource(m, path)}, nil
 		}
 	}
 	return nil, errors.New("unknown method: want one of " + strings.Join(Methods, ", ") + ", or ANY")

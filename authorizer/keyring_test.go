@@ -111,6 +111,9 @@ func TestRoutes(t *testing.T) {
 		{"ANY /admin/*", every("/admin/*")},
 		{"* /", every("/")},
 		{"DELETE /orders/?", "DELETE/orders/?"},
+		// The API's own route syntax: a parameter segment covers any value.
+		{"GET /orders/{id}", "GET/orders/*"},
+		{"ANY /files/{proxy+}", every("/files/*")},
 	}
 	for _, tt := range tests {
 		got, err := routeResources(tt.route)

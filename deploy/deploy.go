@@ -14,6 +14,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"tollgate/api"
+	"tollgate/internal/iam"
 )
 
 // TypeToken is the component's Pulumi type.
@@ -163,18 +164,14 @@ func partitionOf(arn string) string {
 
 // routeARN is the part of an execute-api ARN after the stage that matches
 // r: the method (* for ANY) and the path with each parameter a wildcard.
+// A Lambda permission names one source ARN per route, so ANY stays one
+// "*": the permission lets only this API's routes invoke the function.
 func routeARN(r api.Route) string {
 	method := r.Method
 	if method == "ANY" {
 		method = "*"
 	}
-	segs := strings.Split(strings.TrimPrefix(r.Path, "/"), "/")
-	for i, s := range segs {
-		if strings.HasPrefix(s, "{") {
-			segs[i] = "*"
-		}
-	}
-	return method + "/" + strings.Join(segs, "/")
+	return iam.RouteResource(method, r.Path)
 }
 
 func (d *deployer) functionNames() []string { return slices.Sorted(maps.Keys(d.def().Functions)) }

@@ -11,8 +11,12 @@
 // Both the authorizer (to decide whether a route-scoped key may call a route)
 // and the local gateway (to evaluate the returned policy) use this one
 // implementation, so the decision the authorizer makes and the one the gateway
-// enforces cannot drift apart.
+// enforces cannot drift apart. RouteResource, the one rule from a route to
+// the resource it covers, serves the authorizer's policies and the deploy's
+// Lambda permissions.
 package iam
+
+import "strings"
 
 // MaxMethodARN is the longest method ARN of a method with authorization:
 // 1,600 bytes, past which the client gets 414 Request URI too long
@@ -49,4 +53,25 @@ func Match[S ~string | ~[]byte](pattern string, s S) bool {
 		p++
 	}
 	return p == len(pattern)
+}
+
+// RouteResource is the part of an execute-api method ARN after the stage
+// that a route covers: "GET/orders/*" for GET /orders/{id}. Each path
+// parameter segment ({id}, or a greedy {proxy+}) becomes "*", which matches
+// any run of characters; the method is used as given, so "*" stands for
+// every method. The ARN's grammar is
+// arn:partition:execute-api:region:account:api-id/stage/METHOD/path
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/arn-format-reference.html).
+//
+// Because "*" matches "/" too, a "*" method also covers longer paths
+// ("*/customers" covers GET/admin/customers): a policy that must stay on
+// its path names each method instead.
+func RouteResource(method, path string) string {
+	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	for i, s := range segs {
+		if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
+			segs[i] = "*"
+		}
+	}
+	return method + "/" + strings.Join(segs, "/")
 }

@@ -84,3 +84,27 @@ func FuzzMatch(f *testing.F) {
 		}
 	})
 }
+
+func TestRouteResource(t *testing.T) {
+	tests := []struct{ method, path, want string }{
+		{"GET", "/orders", "GET/orders"},
+		{"GET", "/orders/{id}", "GET/orders/*"},
+		{"POST", "/tenants/{tenant}/orders/{id}", "POST/tenants/*/orders/*"},
+		{"*", "/files/{proxy+}", "*/files/*"},
+		{"GET", "/", "GET/"},
+		{"GET", "/orders/*", "GET/orders/*"},
+		// Braces inside a segment are not a parameter of API Gateway's.
+		{"GET", "/a{b}c", "GET/a{b}c"},
+	}
+	for _, tt := range tests {
+		if got := RouteResource(tt.method, tt.path); got != tt.want {
+			t.Errorf("RouteResource(%q, %q) = %q, want %q", tt.method, tt.path, got, tt.want)
+		}
+	}
+	if !Match(RouteResource("GET", "/orders/{id}"), "GET/orders/42") {
+		t.Error("GET/orders/{id} does not cover GET/orders/42")
+	}
+	if Match(RouteResource("GET", "/orders/{id}"), "POST/orders/42") {
+		t.Error("GET/orders/{id} covers POST/orders/42")
+	}
+}
