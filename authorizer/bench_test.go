@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+
+	"tollgate/internal/testkit/testkeys"
 )
 
 // benchSink and benchCount keep results alive so the compiler cannot
@@ -20,15 +22,11 @@ var (
 // keyringOf returns a keyring of n keys whose first is mobileKey and,
 // when n > 1, whose second is ordersKey, limited to the orders routes.
 func keyringOf(n int) []byte {
-	kr := Keyring{Keys: []Key{{ID: "mobile-app", Key: mobileKey}}}
+	keys := []testkeys.Key{{ID: "mobile-app", Key: mobileKey}}
 	if n > 1 {
-		kr.Keys = append(kr.Keys, Key{ID: "orders-bot", Key: ordersKey, Routes: []string{"GET /orders", "POST /orders"}})
+		keys = append(keys, testkeys.Key{ID: "orders-bot", Key: ordersKey, Routes: []string{"GET /orders", "POST /orders"}})
 	}
-	for i := len(kr.Keys); i < n; i++ {
-		kr.Keys = append(kr.Keys, Key{ID: fmt.Sprintf("client-%03d", i), Key: fmt.Sprintf("tg_bench_client_%03d_key_0123456789abcdefghij", i)})
-	}
-	b, _ := json.Marshal(kr)
-	return b
+	return testkeys.Keyring(n, keys...)
 }
 
 // benchAuthorizer is loaded, warm, and logs JSON to io.Discard: the same

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"tollgate/internal/testkit/testkeys"
+
 	"tollgate/authorizer"
 	"tollgate/internal/testkit/logsink"
 	"tollgate/internal/testkit/waitfor"
@@ -69,7 +71,7 @@ func newFaultyEndpoint(t *testing.T) *faultyEndpoint {
 }
 
 func keyringOf(key string) string {
-	return `{"keys":[{"id":"client","key":"` + key + `"}]}`
+	return string(testkeys.Keyring(1, testkeys.Key{ID: "client", Key: key}))
 }
 
 // set changes the fault; refusing connections closes the listener, and

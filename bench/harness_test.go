@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"tollgate/internal/testkit/testkeys"
+
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"tollgate/authorizer"
@@ -63,12 +65,7 @@ func event(tb testing.TB, name string, valid bool) []byte {
 
 // keyringDoc is a keyring of n keys, the first of them key.
 func keyringDoc(n int) []byte {
-	kr := authorizer.Keyring{Keys: []authorizer.Key{{ID: keyID, Key: key}}}
-	for i := 1; i < n; i++ {
-		kr.Keys = append(kr.Keys, authorizer.Key{ID: fmt.Sprintf("client-%03d", i), Key: fmt.Sprintf("tg_bench_client_%03d_key_0123456789abcdefghij", i)})
-	}
-	b, _ := json.Marshal(kr)
-	return b
+	return testkeys.Keyring(n, testkeys.Key{ID: keyID, Key: key})
 }
 
 // endpoint is a Secrets Manager endpoint on loopback serving one keyring,
