@@ -27,10 +27,10 @@ const (
 	Default5XX                   ResponseType = "DEFAULT_5XX"
 )
 
-// DefaultStatus is the status API Gateway gives each type when neither its
+// defaultStatus is the status API Gateway gives each type when neither its
 // own gateway response nor its DEFAULT_4XX or DEFAULT_5XX fallback sets
 // one. The fallbacks have none: they keep the status of what fell back.
-var DefaultStatus = map[ResponseType]int{
+var defaultStatus = map[ResponseType]int{
 	Unauthorized:                 401,
 	AccessDenied:                 403,
 	AuthorizerFailure:            500,
@@ -86,7 +86,7 @@ func DefaultResponses() map[ResponseType]GatewayResponse {
 // (by t's status), otherwise API Gateway's default. This is how API
 // Gateway resolves them.
 func (d *Definition) Response(t ResponseType) GatewayResponse {
-	status := DefaultStatus[t]
+	status := defaultStatus[t]
 	r, ok := d.Responses[t]
 	if !ok {
 		fallback := Default4XX

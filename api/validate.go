@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"tollgate/internal/httptoken"
+	"tollgate/internal/iam"
 )
 
 // ErrInvalid is wrapped by every error Validate returns.
@@ -23,8 +24,8 @@ func errorf(format string, args ...any) error {
 // MaxResultTTL is the longest authorizer result TTL API Gateway allows.
 const MaxResultTTL = time.Hour
 
-// Methods are the HTTP methods a route may have.
-var Methods = []string{"ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"}
+// methods are the HTTP methods a route may have: API Gateway's, and ANY.
+var methods = append([]string{"ANY"}, iam.Methods()...)
 
 var (
 	stageName    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
@@ -131,8 +132,8 @@ func isEnvName(s string) bool {
 }
 
 func (d *Definition) validateRoute(r Route) error {
-	if !slices.Contains(Methods, r.Method) {
-		return errorf("route %s: method %q: want one of %s", r, r.Method, strings.Join(Methods, ", "))
+	if !slices.Contains(methods, r.Method) {
+		return errorf("route %s: method %q: want one of %s", r, r.Method, strings.Join(methods, ", "))
 	}
 	if _, err := segments(r.Path); err != nil {
 		return errorf("route %s: %v", r, err)
@@ -209,7 +210,7 @@ func (d *Definition) validateAuthorizer() error {
 }
 
 func validateResponse(t ResponseType, r GatewayResponse) error {
-	status, known := DefaultStatus[t]
+	status, known := defaultStatus[t]
 	if !known {
 		return errorf("gateway response %q: not a type tollgate's API can produce", t)
 	}

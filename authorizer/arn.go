@@ -9,10 +9,6 @@ import (
 	"tollgate/internal/iam"
 )
 
-// MaxARNLength is the longest method ARN API Gateway sends (iam.MaxMethodARN);
-// a longer one is a malformed event.
-const MaxARNLength = iam.MaxMethodARN
-
 // arnChar marks the bytes a method or route ARN may hold: visible ASCII but
 // the IAM wildcards, the quote and the backslash. Refusing wildcards keeps a
 // policy built from the ARN from covering more than the ARN names.
@@ -28,7 +24,7 @@ var errBadARN = errors.New("not an execute-api method ARN")
 // may be a wildcard or out of its grammar. After the prefix there must be a
 // route (a verb, and for REST a path).
 func apiStagePrefix(arn []byte) (int, error) {
-	if len(arn) > MaxARNLength {
+	if len(arn) > iam.MaxMethodARN {
 		return 0, errBadARN
 	}
 	for _, c := range arn {

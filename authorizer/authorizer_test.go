@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"tollgate/internal/iam"
 )
 
 // The outcomes table of the package doc, one row at a time. API Gateway's
@@ -96,7 +98,7 @@ func TestOutcomes(t *testing.T) {
 		{name: "TOKEN methodArn with wildcard stage", event: tokenEvent("Bearer "+mobileKey, "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/*/GET/hello"), wantErr: ErrMalformedEvent},
 		{name: "TOKEN methodArn with wildcard api", event: tokenEvent("Bearer "+mobileKey, "arn:aws:execute-api:us-east-1:123456789012:*/prod/GET/hello"), wantErr: ErrMalformedEvent},
 		{name: "TOKEN methodArn without route", event: tokenEvent("Bearer "+mobileKey, testPrefix), wantErr: ErrMalformedEvent},
-		{name: "TOKEN methodArn past 1600 bytes", event: tokenEvent("Bearer "+mobileKey, testPrefix+"GET/"+strings.Repeat("a", MaxARNLength)), wantErr: ErrMalformedEvent},
+		{name: "TOKEN methodArn past 1600 bytes", event: tokenEvent("Bearer "+mobileKey, testPrefix+"GET/"+strings.Repeat("a", iam.MaxMethodARN)), wantErr: ErrMalformedEvent},
 		{name: "REQUEST without methodArn", event: edit(t, request, func(ev map[string]any) { delete(ev, "methodArn") }), wantErr: ErrMalformedEvent},
 		{name: "REQUEST headers of wrong type", event: edit(t, request, func(ev map[string]any) { ev["headers"] = "x" }), wantErr: ErrMalformedEvent},
 		{name: "HTTP without routeArn", event: edit(t, httpV2, func(ev map[string]any) { delete(ev, "routeArn") }), wantErr: ErrMalformedEvent},

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"tollgate/internal/iam"
 )
 
 // outcome names how API Gateway answers what Invoke returned, per
@@ -118,7 +120,7 @@ func TestBadInput(t *testing.T) {
 		{"missing methodArn", []byte(`{"type":"TOKEN","authorizationToken":"Bearer ` + mobileKey + `"}`), "500"},
 		{"empty methodArn", tokenEvent("Bearer "+mobileKey, ""), "500"},
 		{"methodArn twice", []byte(`{"type":"TOKEN","authorizationToken":"Bearer ` + mobileKey + `","methodArn":"` + testARN + `","methodArn":"arn:aws:execute-api:us-east-1:123456789012:other/prod/GET/"}`), "500"},
-		{"methodArn of 1,601 bytes", tokenEvent("Bearer "+mobileKey, testARN+"/"+long(MaxARNLength-len(testARN))), "500"},
+		{"methodArn of 1,601 bytes", tokenEvent("Bearer "+mobileKey, testARN+"/"+long(iam.MaxMethodARN-len(testARN))), "500"},
 		{"methodArn of 64 KB", tokenEvent("Bearer "+mobileKey, testARN+"/"+long(64<<10)), "500"},
 		{"methodArn with a wildcard", tokenEvent("Bearer "+mobileKey, "arn:aws:execute-api:us-east-1:123456789012:*/prod/GET/hello"), "500"},
 		{"methodArn of another service", tokenEvent("Bearer "+mobileKey, "arn:aws:lambda:us-east-1:123456789012:a1b2c3d4e5/prod/GET/hello"), "500"},

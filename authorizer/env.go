@@ -15,10 +15,10 @@ const (
 	EnvSecretID    = "TOLLGATE_SECRET_ID"    // secret name or ARN; required
 	EnvTokenHeader = "TOLLGATE_TOKEN_HEADER" // Config.TokenHeader
 	EnvTokenScheme = "TOLLGATE_TOKEN_SCHEME" // Config.Scheme ("none" for a raw value)
-	// EnvSecretStages is no longer read: keys come from AWSCURRENT only,
+	// envSecretStages is no longer read: keys come from AWSCURRENT only,
 	// and a rotation's grace is in the keyring. Set, it is an error, so
 	// that a function configured for the old model does not start.
-	EnvSecretStages = "TOLLGATE_SECRET_STAGES"
+	envSecretStages = "TOLLGATE_SECRET_STAGES"
 	EnvKeyTTL       = "TOLLGATE_KEY_TTL"       // Config.TTL, a Go duration
 	EnvKeyMaxStale  = "TOLLGATE_KEY_MAX_STALE" // Config.MaxStale, a Go duration
 	EnvFetchTimeout = "TOLLGATE_FETCH_TIMEOUT" // Config.FetchTimeout, a Go duration
@@ -45,8 +45,8 @@ func FromEnv(getenv func(string) string) (secretID string, cfg Config, err error
 	}
 	cfg.TokenHeader = strings.TrimSpace(getenv(EnvTokenHeader))
 	cfg.Scheme = strings.TrimSpace(getenv(EnvTokenScheme))
-	if getenv(EnvSecretStages) != "" {
-		return "", Config{}, fmt.Errorf("authorizer: %s is no longer read: keys come from the AWSCURRENT version only, and a rotated key's grace is its \"previous\" entry in the keyring; unset it", EnvSecretStages)
+	if getenv(envSecretStages) != "" {
+		return "", Config{}, fmt.Errorf("authorizer: %s is no longer read: keys come from the AWSCURRENT version only, and a rotated key's grace is its \"previous\" entry in the keyring; unset it", envSecretStages)
 	}
 	for _, d := range []struct {
 		name string

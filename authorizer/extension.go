@@ -12,9 +12,9 @@ import (
 	"time"
 )
 
-// ExtensionName is the name the authorizer registers its internal Lambda
+// extensionName is the name the authorizer registers its internal Lambda
 // extension under.
-const ExtensionName = "tollgate-keys"
+const extensionName = "tollgate-keys"
 
 // The Lambda Extensions API
 // (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html):
@@ -47,7 +47,7 @@ func (a *Authorizer) StartExtension(ctx context.Context, runtimeAPI string) erro
 	if err != nil {
 		return fmt.Errorf("authorizer: register extension: %w", err)
 	}
-	req.Header.Set(extensionNameHeader, ExtensionName)
+	req.Header.Set(extensionNameHeader, extensionName)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -286,11 +286,6 @@ func ValidateID(id string) error {
 	return nil
 }
 
-// Methods is every method a route may name: API Gateway's methods
-// (https://docs.aws.amazon.com/apigateway/latest/api/API_PutMethod.html:
-// DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, or ANY).
-var Methods = []string{"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"}
-
 // routeResources turns "GET /orders/*" into the parts of method ARNs after
 // the stage that the route covers: "GET/orders/*", by iam.RouteResource,
 // the rule the deploy's Lambda permissions follow too. ANY (or *) becomes one
@@ -312,16 +307,17 @@ func routeResources(route string) ([]string, error) {
 		}
 	}
 	if method == "ANY" || method == "*" {
-		out := make([]string, len(Methods))
-		for i, m := range Methods {
+		methods := iam.Methods()
+		out := make([]string, len(methods))
+		for i, m := range methods {
 			out[i] = iam.RouteResource(m, path)
 		}
 		return out, nil
 	}
-	for _, m := range Methods {
+	for _, m := range iam.Methods() {
 		if m == method {
 			return []string{iam.RouteResource(m, path)}, nil
 		}
 	}
-	return nil, errors.New("unknown method: want one of " + strings.Join(Methods, ", ") + ", or ANY")
+	return nil, errors.New("unknown method: want one of " + strings.Join(iam.Methods(), ", ") + ", or ANY")
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tollgate/internal/iam"
 )
 
 func TestParseKeyringFixtures(t *testing.T) {
@@ -100,7 +102,7 @@ func TestParseKeyringErrors(t *testing.T) {
 func TestRoutes(t *testing.T) {
 	every := func(path string) string {
 		var out []string
-		for _, m := range Methods {
+		for _, m := range iam.Methods() {
 			out = append(out, m+path)
 		}
 		return strings.Join(out, " ")

@@ -222,7 +222,7 @@ func TestFromEnv(t *testing.T) {
 		"bad duration": {EnvSecretID: "s", EnvKeyTTL: "5"},
 		"zero TTL":     {EnvSecretID: "s", EnvKeyTTL: "0s"},
 		"bad level":    {EnvSecretID: "s", EnvLogLevel: "loud"},
-		"old stages":   {EnvSecretID: "s", EnvSecretStages: "AWSCURRENT,AWSPREVIOUS"},
+		"old stages":   {EnvSecretID: "s", envSecretStages: "AWSCURRENT,AWSPREVIOUS"},
 	} {
 		if _, _, err := FromEnv(func(k string) string { return bad[k] }); err == nil {
 			t.Errorf("%s: FromEnv() = nil error", name)

@@ -20,9 +20,9 @@ import (
 // TypeToken is the component's Pulumi type.
 const TypeToken = "tollgate:index:API"
 
-// Runtime is the Lambda runtime every function runs on, as a bootstrap
+// lambdaRuntime is the Lambda runtime every function runs on, as a bootstrap
 // binary.
-const Runtime = "provided.al2023"
+const lambdaRuntime = "provided.al2023"
 
 // API is a tollgate API deployed on AWS: its resources are the component's
 // children, so a stack can hold several.

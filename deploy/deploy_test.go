@@ -188,9 +188,9 @@ func TestRotationPerClientWithGrace(t *testing.T) {
 }
 
 // policyOf parses a role policy's document.
-func policyOf(t *testing.T, r registered) PolicyDocument {
+func policyOf(t *testing.T, r registered) policyDocument {
 	t.Helper()
-	var p PolicyDocument
+	var p policyDocument
 	if err := json.Unmarshal([]byte(r.Str("policy")), &p); err != nil {
 		t.Fatalf("%s policy: %v", r.Name, err)
 	}
@@ -205,7 +205,7 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 		m, _ := mustRun(t, args)
 
 		for _, role := range m.Of(tRole) {
-			var trust PolicyDocument
+			var trust policyDocument
 			if err := json.Unmarshal([]byte(role.Str("assumeRolePolicy")), &trust); err != nil {
 				t.Fatal(err)
 			}
@@ -442,20 +442,20 @@ func TestStatementIDs(t *testing.T) {
 	rule := pulumimock.Provider[tPermission]
 	seen := map[string]api.Route{}
 	for _, r := range routes {
-		id := StatementID(r)
+		id := statementID(r)
 		if err := rule.Check(map[string]any{"statementId": id, "action": "lambda:InvokeFunction", "function": "f", "principal": "apigateway.amazonaws.com"}); err != nil {
-			t.Errorf("StatementID(%s) = %q: %v", r, id, err)
+			t.Errorf("statementID(%s) = %q: %v", r, id, err)
 		}
 		if other, dup := seen[id]; dup {
 			t.Errorf("%s and %s share statement id %q", r, other, id)
 		}
 		seen[id] = r
-		if StatementID(r) != id {
-			t.Errorf("StatementID(%s) is not stable", r)
+		if statementID(r) != id {
+			t.Errorf("statementID(%s) is not stable", r)
 		}
 	}
-	if got := StatementID(api.Route{Method: "GET", Path: "/hello"}); !strings.HasPrefix(got, "route-GET-hello-") {
-		t.Errorf("StatementID(GET /hello) = %q, want it readable", got)
+	if got := statementID(api.Route{Method: "GET", Path: "/hello"}); !strings.HasPrefix(got, "route-GET-hello-") {
+		t.Errorf("statementID(GET /hello) = %q, want it readable", got)
 	}
 }
 

@@ -44,7 +44,8 @@
 //     There is no resource per route, method or integration.
 //   - Lambda permissions scoped to this API: the authorizer's to
 //     .../authorizers/*, each route's to .../*/<METHOD>/<path>, each with
-//     a statement id of its own (StatementID).
+//     a statement id of its own: "route-", the method, the path and 8 hex
+//     digits of the route's SHA-256, at most 100 characters.
 //   - A deployment whose trigger is the document's SHA-256, so it is
 //     replaced exactly when the document changes (the new one is created
 //     before the old is deleted), and a stage with throttling, JSON access

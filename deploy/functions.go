@@ -13,8 +13,8 @@ import (
 	"tollgate/handler"
 )
 
-// PolicyDocument is an IAM policy.
-type PolicyDocument struct {
+// policyDocument is an IAM policy.
+type policyDocument struct {
 	Version   string      `json:"Version"`
 	Statement []Statement `json:"Statement"`
 }
@@ -28,7 +28,7 @@ type Statement struct {
 	Condition map[string]map[string]string `json:"Condition,omitempty"`
 }
 
-func (p PolicyDocument) String() string {
+func (p policyDocument) String() string {
 	b, err := json.Marshal(p)
 	if err != nil {
 		panic(err) // only strings and maps of strings
@@ -38,7 +38,7 @@ func (p PolicyDocument) String() string {
 
 // trustPolicy lets only service assume a role.
 func trustPolicy(service string) string {
-	return PolicyDocument{Version: "2012-10-17", Statement: []Statement{{
+	return policyDocument{Version: "2012-10-17", Statement: []Statement{{
 		Effect:    "Allow",
 		Principal: map[string]string{"Service": service},
 		Action:    []string{"sts:AssumeRole"},
@@ -96,7 +96,7 @@ func (d *deployer) functions() error {
 			inputs = append(inputs, d.api.Secret.Arn)
 		}
 		policy := pulumi.All(inputs...).ApplyT(func(vs []any) string {
-			p := PolicyDocument{Version: "2012-10-17", Statement: []Statement{{
+			p := policyDocument{Version: "2012-10-17", Statement: []Statement{{
 				Effect:   "Allow",
 				Action:   []string{"logs:CreateLogStream", "logs:PutLogEvents"},
 				Resource: []string{vs[0].(string) + ":*"},
@@ -144,7 +144,7 @@ func (d *deployer) functions() error {
 			Name:           pulumi.String(FunctionName(d.name, fn)),
 			Description:    pulumi.Sprintf("tollgate %s: %s", d.name, f.Package),
 			Role:           role.Arn,
-			Runtime:        pulumi.String(Runtime),
+			Runtime:        pulumi.String(lambdaRuntime),
 			Handler:        pulumi.String("bootstrap"),
 			Architectures:  pulumi.StringArray{pulumi.String(string(d.args.Arch))},
 			Code:           pulumi.NewFileArchive(archive.Path),

@@ -92,7 +92,7 @@ func (d *deployer) permissions() error {
 		}
 	}
 	for _, r := range d.def().SortedRoutes() {
-		id := StatementID(r)
+		id := statementID(r)
 		_, err := lambda.NewPermission(d.ctx, d.child(id), &lambda.PermissionArgs{
 			StatementId: pulumi.String(id),
 			Action:      pulumi.String("lambda:InvokeFunction"),
@@ -107,13 +107,13 @@ func (d *deployer) permissions() error {
 	return nil
 }
 
-// StatementID is the Lambda permission statement id of route r: "route-",
+// statementID is the Lambda permission statement id of route r: "route-",
 // the method, the path with every character Lambda refuses in a statement
 // id made '_', and 8 hex digits of the route's SHA-256, so that two routes
 // whose paths differ only in such characters still differ; at most 100
 // characters (terraform-provider-aws internal/service/lambda/validate.go,
 // validPolicyStatementID: ^[0-9A-Za-z_-]+$, 1 to 100).
-func StatementID(r api.Route) string {
+func statementID(r api.Route) string {
 	sum := sha256.Sum256([]byte(r.String()))
 	slug := []byte(strings.TrimPrefix(r.Path, "/"))
 	for i, c := range slug {

@@ -56,11 +56,11 @@ func TestUpdates(t *testing.T) {
 		{"remove a client", func(a *Args) { a.Clients = a.Clients[:1] }, want{changes: map[string]pulumimock.Change{
 			pw + "tollgate-dev-key-reports": pulumimock.Delete, version: pulumimock.Replace}}},
 		{"add a route", func(a *Args) { a.Definition.Routes = append(a.Definition.Routes, more) }, want{redeploy: true, changes: map[string]pulumimock.Change{
-			perm + StatementID(more): pulumimock.Create}}},
+			perm + statementID(more): pulumimock.Create}}},
 		{"remove a route", func(a *Args) { a.Definition.Routes = a.Definition.Routes[:len(a.Definition.Routes)-1] }, want{redeploy: true, changes: map[string]pulumimock.Change{
-			perm + StatementID(getOrder): pulumimock.Delete}}},
+			perm + statementID(getOrder): pulumimock.Delete}}},
 		{"rename a path parameter", func(a *Args) { a.Definition.Routes[len(a.Definition.Routes)-1].Path = renamed.Path }, want{redeploy: true, changes: map[string]pulumimock.Change{
-			perm + StatementID(getOrder): pulumimock.Delete, perm + StatementID(renamed): pulumimock.Create}}},
+			perm + statementID(getOrder): pulumimock.Delete, perm + statementID(renamed): pulumimock.Create}}},
 		{"change the TTL", func(a *Args) { a.Definition.Authorizer.ResultTTL = time.Minute }, want{redeploy: true}},
 		{"switch to REQUEST", func(a *Args) {
 			a.Definition.Authorizer.Type, a.Definition.Authorizer.ValidationRegex = api.Request, ""

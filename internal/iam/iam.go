@@ -55,6 +55,15 @@ func Match[S ~string | ~[]byte](pattern string, s S) bool {
 	return p == len(pattern)
 }
 
+// Methods is every HTTP method an API Gateway method, and so a method ARN,
+// may name
+// (https://docs.aws.amazon.com/apigateway/latest/api/API_PutMethod.html:
+// DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, or ANY for all of them).
+// It is a function so that no caller can change the list.
+func Methods() []string {
+	return []string{"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"}
+}
+
 // RouteResource is the part of an execute-api method ARN after the stage
 // that a route covers: "GET/orders/*" for GET /orders/{id}. Each path
 // parameter segment ({id}, or a greedy {proxy+}) becomes "*", which matches

@@ -2,7 +2,7 @@
 // binaries for the provided.al2023 runtime, the one way every caller
 // builds them: the local gateway (for this host), the deploy program (for
 // Lambda's architecture) and the Makefile (whose flags a test holds equal
-// to Flags).
+// to the ones it uses).
 //
 // Builds are static (CGO_ENABLED=0), use the lambda.norpc tag (the Go RPC
 // entry point only the retired go1.x runtime needed), and are
@@ -27,8 +27,8 @@ import (
 	"strings"
 )
 
-// Flags are the go build flags of every function.
-var Flags = []string{"-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid="}
+// buildFlags are the go build flags of every function.
+var buildFlags = []string{"-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid="}
 
 // Target is what to build for.
 type Target struct {
@@ -42,7 +42,7 @@ func Build(ctx context.Context, moduleDir, outDir string, t Target, packages map
 	paths := make(map[string]string, len(packages))
 	for name, pkg := range packages {
 		out := filepath.Join(outDir, name, "bootstrap")
-		args := append([]string{"build"}, Flags...)
+		args := append([]string{"build"}, buildFlags...)
 		args = append(args, "-o", out, pkg)
 		cmd := exec.CommandContext(ctx, "go", args...)
 		cmd.Dir = moduleDir

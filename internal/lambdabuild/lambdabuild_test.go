@@ -28,10 +28,10 @@ func TestMakefileUsesFlags(t *testing.T) {
 	}
 	want := `-tags lambda.norpc -trimpath -buildvcs=false -ldflags="-s -w -buildid="`
 	if got := string(m[1]); got != want {
-		t.Errorf("Makefile GOFLAGS_LAMBDA = %s, want %s (Flags: %q)", got, want, Flags)
+		t.Errorf("Makefile GOFLAGS_LAMBDA = %s, want %s (buildFlags: %q)", got, want, buildFlags)
 	}
-	if strings.Join(Flags, " ") != `-tags lambda.norpc -trimpath -buildvcs=false -ldflags=-s -w -buildid=` {
-		t.Errorf("Flags = %q changed: update the Makefile and this test together", Flags)
+	if strings.Join(buildFlags, " ") != `-tags lambda.norpc -trimpath -buildvcs=false -ldflags=-s -w -buildid=` {
+		t.Errorf("buildFlags = %q changed: update the Makefile and this test together", buildFlags)
 	}
 }
 
@@ -92,7 +92,7 @@ func TestBuildEnvKeepsGOFLAGS(t *testing.T) {
 	if !slices.Equal(env, want) {
 		t.Errorf("buildEnv = %q, want %q", env, want)
 	}
-	if !slices.Contains(Flags, "-buildvcs=false") {
-		t.Errorf("Flags = %q: -buildvcs=false must be on the command line, where it overrides GOFLAGS", Flags)
+	if !slices.Contains(buildFlags, "-buildvcs=false") {
+		t.Errorf("buildFlags = %q: -buildvcs=false must be on the command line, where it overrides GOFLAGS", buildFlags)
 	}
 }

@@ -69,16 +69,12 @@ type Gateway struct {
 	logMu sync.Mutex
 }
 
-// MaxMethodARN is the longest method ARN API Gateway accepts
-// (iam.MaxMethodARN); a longer request is refused with 414.
-const MaxMethodARN = iam.MaxMethodARN
-
-// MaxRequestHeaderBytes is API Gateway's quota on the "total combined size
+// maxRequestHeaderBytes is API Gateway's quota on the "total combined size
 // of request line and header values"
 // (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html).
 // A larger request is refused with REQUEST_TOO_LARGE (413) before anything
 // is invoked; AWS documents the quota but not the status it answers with.
-const MaxRequestHeaderBytes = 10240
+const maxRequestHeaderBytes = 10240
 
 // requestHeaderBytes is the size the quota above counts.
 func requestHeaderBytes(r *http.Request) int {
@@ -192,7 +188,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amzn-RequestId", x.id)
 	defer g.logAccess(x)
 
-	if requestHeaderBytes(r) > MaxRequestHeaderBytes {
+	if requestHeaderBytes(r) > maxRequestHeaderBytes {
 		g.fail(x, api.RequestTooLarge, 0, "Request Too Long")
 		return
 	}
@@ -203,7 +199,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	x.route, x.params = route, params
 	x.methodARN = g.methodARN(r.Method, r.URL.Path)
-	if len(x.methodARN) > MaxMethodARN {
+	if len(x.methodARN) > iam.MaxMethodARN {
 		g.fail(x, api.Default4XX, http.StatusRequestURITooLong, "Request-URI Too Long")
 		return
 	}

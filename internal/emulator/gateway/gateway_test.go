@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"tollgate/api"
+	"tollgate/internal/iam"
 	"tollgate/internal/testkit/fakeclock"
 )
 
@@ -161,7 +162,7 @@ func gatewayBody(rec *httptest.ResponseRecorder, message string, t api.ResponseT
 }
 
 func TestOutcomes(t *testing.T) {
-	tooLong := "/" + strings.Repeat("a", MaxMethodARN)
+	tooLong := "/" + strings.Repeat("a", iam.MaxMethodARN)
 	deny := `[{"Action":"execute-api:Invoke","Effect":"Deny","Resource":"` + stageARN + `/GET/hello"}]`
 	tests := []struct {
 		name        string

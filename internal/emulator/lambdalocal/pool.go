@@ -92,8 +92,8 @@ const (
 	ErrorTypeUnspecified = "Runtime.Unknown"
 )
 
-// MaxResponseSize is Lambda's limit on a synchronous invocation's answer.
-const MaxResponseSize = 6 << 20
+// maxResponseSize is Lambda's limit on a synchronous invocation's answer.
+const maxResponseSize = 6 << 20
 
 // ErrClosed is returned by Invoke after Close.
 var ErrClosed = errors.New("lambdalocal: pool closed")

@@ -190,7 +190,7 @@ func TestInitFailure(t *testing.T) {
 
 func TestResponseTooLarge(t *testing.T) {
 	p, _ := newPool(t, nil)
-	_, err := invoke(t, p, fmt.Sprintf(`{"big":%d}`, MaxResponseSize))
+	_, err := invoke(t, p, fmt.Sprintf(`{"big":%d}`, maxResponseSize))
 	wantFunctionError(t, err, ErrorTypeTooLarge, "exceeded")
 	mustInvoke(t, p, `{"echo":3}`, `3`)
 }

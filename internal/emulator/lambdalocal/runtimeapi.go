@@ -148,7 +148,7 @@ func (in *instance) setSettling(v bool) {
 }
 
 func (in *instance) response(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxResponseSize))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxResponseSize))
 	inv, report := in.take(r.PathValue("id"))
 	if inv == nil {
 		runtimeError(w, http.StatusBadRequest, "InvalidRequestID", "no invocation "+r.PathValue("id")+" in progress")

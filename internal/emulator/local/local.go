@@ -41,9 +41,9 @@ import (
 // The pool's errors are what the gateway reads a function's failure from.
 var _ gateway.FunctionError = (*lambdalocal.FunctionError)(nil)
 
-// AWSEndpoint as Config.SecretsEndpoint means real AWS Secrets Manager,
+// awsEndpoint as Config.SecretsEndpoint means real AWS Secrets Manager,
 // with the caller's AWS credentials.
-const AWSEndpoint = "aws"
+const awsEndpoint = "aws"
 
 // DefaultSecretID is the secret's name when none is given.
 const DefaultSecretID = "tollgate/local/keyring"
@@ -71,7 +71,7 @@ type Config struct {
 	// KeysFile is the keyring served by the local Secrets Manager
 	// endpoint; default StateDir/keyring.json, generated the first time.
 	KeysFile string
-	// SecretsEndpoint is "" for the local endpoint, AWSEndpoint for AWS
+	// SecretsEndpoint is "" for the local endpoint, awsEndpoint for AWS
 	// Secrets Manager, or the URL of another endpoint (such as moto).
 	SecretsEndpoint string
 	// SecretID is the secret's name or ARN; default DefaultSecretID.
@@ -87,7 +87,7 @@ type Config struct {
 	Out, AccessLog, FunctionLogs io.Writer
 	// Getenv reads the environment: AWS_REGION, and the credentials
 	// passed to the authorizer with another SecretsEndpoint URL; default
-	// os.Getenv. With AWSEndpoint the SDK's credential chain reads the
+	// os.Getenv. With awsEndpoint the SDK's credential chain reads the
 	// process environment and the AWS config files itself.
 	Getenv func(string) string
 }
@@ -264,8 +264,8 @@ func fill(cfg *Config) error {
 	if cfg.SecretsEndpoint != "" && cfg.KeysFile != "" {
 		return errors.New("a keys file is served by the local Secrets Manager endpoint; it cannot be used with another endpoint")
 	}
-	if e := cfg.SecretsEndpoint; e != "" && e != AWSEndpoint && !strings.HasPrefix(e, "http://") && !strings.HasPrefix(e, "https://") {
-		return fmt.Errorf("secrets endpoint %q: want %q or an http(s) URL", e, AWSEndpoint)
+	if e := cfg.SecretsEndpoint; e != "" && e != awsEndpoint && !strings.HasPrefix(e, "http://") && !strings.HasPrefix(e, "https://") {
+		return fmt.Errorf("secrets endpoint %q: want %q or an http(s) URL", e, awsEndpoint)
 	}
 	if cfg.ModuleDir == "" && (cfg.BinDir == "" || cfg.StateDir == "") {
 		wd, err := os.Getwd()
@@ -306,7 +306,7 @@ func binaries(ctx context.Context, cfg Config, def *api.Definition) (map[string]
 func (m *Main) secrets(ctx context.Context, cfg Config, def *api.Definition) (map[string]string, error) {
 	env := authorizer.Env(cfg.SecretID, def.Authorizer.TokenHeader())
 	switch cfg.SecretsEndpoint {
-	case AWSEndpoint:
+	case awsEndpoint:
 		// Lambda hands a function its role's credentials in the
 		// environment; here they are the user's, found by the SDK's chain.
 		creds, err := awsCredentials(ctx, cfg.Region)
@@ -476,11 +476,11 @@ func (m *Main) Close() error {
 func awsCredentials(ctx context.Context, region string) (aws.Credentials, error) {
 	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region))
 	if err != nil {
-		return aws.Credentials{}, fmt.Errorf("secrets endpoint %q: AWS configuration: %w", AWSEndpoint, err)
+		return aws.Credentials{}, fmt.Errorf("secrets endpoint %q: AWS configuration: %w", awsEndpoint, err)
 	}
 	creds, err := awsCfg.Credentials.Retrieve(ctx)
 	if err != nil {
-		return aws.Credentials{}, fmt.Errorf("secrets endpoint %q: no AWS credentials (aws configure, or AWS_PROFILE): %w", AWSEndpoint, err)
+		return aws.Credentials{}, fmt.Errorf("secrets endpoint %q: no AWS credentials (aws configure, or AWS_PROFILE): %w", awsEndpoint, err)
 	}
 	return creds, nil
 }
