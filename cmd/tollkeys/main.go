@@ -109,18 +109,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() ti
 	err := func() error {
 		switch cmd {
 		case "new":
-			k := authorizer.Key{ID: *id}
-			if *routes != "" {
-				for r := range strings.SplitSeq(*routes, ",") {
-					k.Routes = append(k.Routes, strings.TrimSpace(r))
-				}
-			}
-			if *expires != "" {
-				t, err := time.Parse(time.RFC3339, *expires)
-				if err != nil {
-					return fmt.Errorf("-expires: want RFC 3339, like 2027-06-30T00:00:00Z")
-				}
-				k.Expires = &t
+			k, err := newEntry(*id, *routes, *expires)
+			if err != nil {
+				return err
 			}
 			return edit(path, true, stdout, func(kr *authorizer.Keyring) (string, error) { return add(kr, k) })
 		case "rotate":
@@ -136,21 +127,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() ti
 				return "", nil
 			})
 		case "check":
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			kr, err := authorizer.ParseKeyring(b)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "%s: %d clients, valid\n", path, len(kr.Keys))
-			for _, k := range kr.Keys {
-				if k.Key != "" {
-					fmt.Fprintf(stdout, "client %q: a plain key; store its digest with: tollkeys digest %s\n", k.ID, path)
-				}
-			}
-			return nil
+			return check(path, stdout)
 		}
 		fmt.Fprint(stderr, usage)
 		return errUsage
@@ -166,6 +143,44 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() ti
 }
 
 var errUsage = errors.New("usage")
+
+// newEntry is the keyring entry of tollkeys new's flags, before its key.
+func newEntry(id, routes, expires string) (authorizer.Key, error) {
+	k := authorizer.Key{ID: id}
+	if routes != "" {
+		for r := range strings.SplitSeq(routes, ",") {
+			k.Routes = append(k.Routes, strings.TrimSpace(r))
+		}
+	}
+	if expires != "" {
+		t, err := time.Parse(time.RFC3339, expires)
+		if err != nil {
+			return k, fmt.Errorf("-expires: want RFC 3339, like 2027-06-30T00:00:00Z")
+		}
+		k.Expires = &t
+	}
+	return k, nil
+}
+
+// check validates the keyring at path and names the clients whose keys
+// are stored in plain.
+func check(path string, stdout io.Writer) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	kr, err := authorizer.ParseKeyring(b)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %d clients, valid\n", path, len(kr.Keys))
+	for _, k := range kr.Keys {
+		if k.Key != "" {
+			fmt.Fprintf(stdout, "client %q: a plain key; store its digest with: tollkeys digest %s\n", k.ID, path)
+		}
+	}
+	return nil
+}
 
 // edit reads the keyring at path (an empty one if create and the file does
 // not exist), applies fn, validates the result and writes it back. A key

@@ -111,7 +111,11 @@ type Main struct {
 }
 
 // Start builds, starts and serves everything, and returns when the API is
-// listening. On error, everything started is stopped again.
+// listening. On error, everything started is stopped again. It is long
+// because it starts the parts in the order they depend on each other
+// (definition, listener, keyring and Secrets Manager, binaries, functions,
+// gateway, control endpoint), read top to bottom, each failure undoing
+// what came before.
 func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 	m := &Main{Pools: map[string]*lambdalocal.Pool{}}
 	defer func() {

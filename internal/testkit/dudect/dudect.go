@@ -91,7 +91,9 @@ type Op struct {
 }
 
 // Measure times op, with class 0 or 1 chosen at random for each
-// measurement, and returns the t-test over the times.
+// measurement, and returns the t-test over the times. It is long because
+// warm-up, calibration and measurement share one loop's state, and the
+// timed region is easier to audit in one piece.
 func Measure(cfg Config, op Op) Result {
 	if cfg.Samples <= 0 {
 		cfg.Samples = 100_000

@@ -171,7 +171,8 @@ func megabytes(n int64) string { return fmt.Sprintf("%.0f", float64(n)/(1<<20)) 
 // loadOnce runs the gateway with result TTL ttl, loads it from a worker
 // process, and returns the load's result, the memory of the gateway's
 // tree over it, and the gateway's log lines scanned and the secrets found
-// in them.
+// in them. It is long because the gateway, its log, the memory sampler and
+// the worker are started and stopped together, in one place.
 func loadOnce(ctx context.Context, root, bin, keys, ttl string, targets []verify.Target, secrets []string, o options) (verify.LoadResult, memoryRun, int, []leakscan.Leak, error) {
 	var mem memoryRun
 	var r verify.LoadResult
