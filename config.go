@@ -19,6 +19,10 @@ import (
 	"tollgate/deploy"
 )
 
+// apiFile is the API the program deploys, api.yaml in the project's
+// directory (where Pulumi runs the program); without one, api.Default().
+var apiFile = api.FileName
+
 // stackConfig is everything the program reads from the stack's
 // configuration.
 type stackConfig struct {
@@ -158,6 +162,14 @@ func (c *stackConfig) setLogLevel(level string) {
 func loadConfig(ctx *pulumi.Context) (stackConfig, error) {
 	c := defaultConfig()
 	ns := ctx.Project() + ":"
+	if _, err := os.Stat(apiFile); err == nil {
+		def, err := api.LoadFile(apiFile)
+		if err != nil {
+			return c, fmt.Errorf("%w: %w", deploy.ErrConfig, err)
+		}
+		c.Args.Definition = def
+		c.setLogLevel("info") // the default, on the file's authorizer
+	}
 	for _, s := range settings {
 		v, ok := ctx.GetConfig(ns + s.key)
 		if !ok {
@@ -286,8 +298,14 @@ func seconds(v string, dst *time.Duration) error {
 }
 
 // function applies edit to the Definition's function fn.
+// function edits the function fn of the definition. A setting of a
+// function that api.yaml does not declare (handlerMemory without a
+// function named handler) has nothing to apply to.
 func (c *stackConfig) function(fn string, edit func(f *api.Function) error) error {
-	f := c.Args.Definition.Functions[fn]
+	f, ok := c.Args.Definition.Functions[fn]
+	if !ok {
+		return nil
+	}
 	if err := edit(&f); err != nil {
 		return err
 	}

@@ -36,10 +36,12 @@ type Definition struct {
 	AllowedOrigin string
 }
 
-// Function is a Lambda function built from a Go command in this module and
+// Function is a Lambda function built from a Go command and
 // run on the provided.al2023 runtime as bootstrap.
 type Function struct {
-	// Package is the Go package path of its main, like "./cmd/handler".
+	// Package is the Go package of its main: a path in the module that
+	// builds it, like "./cmd/handler", or an import path, like
+	// AuthorizerPackage.
 	Package string
 	// Timeout is the function's timeout: 1 second to 15 minutes, whole
 	// seconds.
@@ -128,7 +130,7 @@ func Default() Definition {
 		Name:  "tollgate",
 		Stage: "dev",
 		Functions: map[string]Function{
-			"authorizer": {Package: "./cmd/authorizer", Timeout: 5 * time.Second, MemoryMB: 256},
+			"authorizer": {Package: AuthorizerPackage, Timeout: 5 * time.Second, MemoryMB: 256},
 			"handler":    {Package: "./cmd/handler", Timeout: 10 * time.Second, MemoryMB: 128},
 		},
 		Routes: []Route{

@@ -73,11 +73,21 @@ func TestValidate(t *testing.T) {
 			f.MemoryMB = 64
 			d.Functions["handler"] = f
 		}, "memory 64 MB"},
-		{"function package", func(d *Definition) {
+		{"function package outside the module", func(d *Definition) {
 			f := d.Functions["handler"]
-			f.Package = "tollgate/cmd/handler"
+			f.Package = "../elsewhere/handler"
 			d.Functions["handler"] = f
-		}, "not a path in this module"},
+		}, "want a Go package"},
+		{"function package with ..", func(d *Definition) {
+			f := d.Functions["handler"]
+			f.Package = "./cmd/../../handler"
+			d.Functions["handler"] = f
+		}, "want a Go package"},
+		{"function package with a space", func(d *Definition) {
+			f := d.Functions["handler"]
+			f.Package = "./cmd/my handler"
+			d.Functions["handler"] = f
+		}, "want a Go package"},
 		{"reserved variable", func(d *Definition) {
 			f := d.Functions["handler"]
 			f.Env = map[string]string{"AWS_REGION": "x"}

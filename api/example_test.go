@@ -33,3 +33,29 @@ func ExampleRender() {
 	// Output:
 	// 403 {"message":"User is not authorized to access this resource with an explicit deny","type":"ACCESS_DENIED","requestId":"c6af9ac6-7b61-11e6-9a41-93e8deadbeef"}
 }
+
+func ExampleParseFile() {
+	def, err := api.ParseFile([]byte(`
+functions:
+  orders:
+    package: ./functions/orders
+routes:
+  - route: GET /orders/{id}
+    function: orders
+  - route: GET /status
+    function: orders
+    public: true
+`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, r := range def.Routes {
+		fmt.Println(r, "->", r.Function, "protected:", r.Protected)
+	}
+	fmt.Println("authorizer:", def.Functions[def.Authorizer.Function].Package)
+	// Output:
+	// GET /orders/{id} -> orders protected: true
+	// GET /status -> orders protected: false
+	// authorizer: tollgate/cmd/authorizer
+}

@@ -101,8 +101,8 @@ func validateFunction(name string, f Function) error {
 	if !functionName.MatchString(name) {
 		return errorf("function %q: use 1 to 64 letters, digits, '-' or '_'", name)
 	}
-	if !strings.HasPrefix(f.Package, "./") {
-		return errorf("function %q: package %q is not a path in this module like ./cmd/%s", name, f.Package, name)
+	if !validPackage(f.Package) {
+		return errorf("function %q: package %q: want a Go package: a path in this module like ./functions/%s, or an import path", name, f.Package, name)
 	}
 	if f.Timeout < time.Second || f.Timeout > 15*time.Minute || f.Timeout%time.Second != 0 {
 		return errorf("function %q: timeout %v: want whole seconds from 1s to 15m", name, f.Timeout)

@@ -1,0 +1,109 @@
+package api
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The repository's api.yaml is tollgate's default API: the file a user
+// edits starts as the example of what Default declares.
+func TestRepositoryFileIsTheDefault(t *testing.T) {
+	def, err := LoadFile(filepath.Join("..", FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := Default(); !reflect.DeepEqual(def, want) {
+		t.Errorf("../%s declares\n%+v\nwant Default()\n%+v", FileName, def, want)
+	}
+}
+
+func TestParseFile(t *testing.T) {
+	b, err := os.ReadFile("testdata/files/custom.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := ParseFile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orders := def.Functions["orders"]
+	if orders.Package != "./functions/orders" || orders.MemoryMB != 256 || orders.Timeout != 20*time.Second || orders.Env["GREETING"] != "hello" {
+		t.Errorf("orders = %+v", orders)
+	}
+	if h := def.Functions["handler"]; h.MemoryMB != defaultFileMemoryMB || h.Timeout != defaultFileTimeout {
+		t.Errorf("handler = %+v, want the defaults", h)
+	}
+	if a := def.Functions["authorizer"]; a.Package != AuthorizerPackage {
+		t.Errorf("authorizer = %+v, want tollgate's", a)
+	}
+	want := []Route{
+		{Method: "GET", Path: "/hello", Function: "handler", Protected: true},
+		{Method: "GET", Path: "/orders/{id}", Function: "orders", Protected: true},
+		{Method: "GET", Path: "/health", Function: "handler"},
+	}
+	if !reflect.DeepEqual(def.Routes, want) {
+		t.Errorf("routes = %+v, want %+v", def.Routes, want)
+	}
+}
+
+func TestParseFileErrors(t *testing.T) {
+	tests := []struct{ name, file, want string }{
+		{"empty", "", "empty"},
+		{"not YAML", "functions: [", "line 1"},
+		{"unknown key", "functions:\n  handler:\n    package: ./cmd/handler\n    memory: 256\nroutes:\n  - route: GET /a\n    function: handler\n", "line 4: field memory not found"},
+		{"typo in a route", "functions:\n  handler:\n    package: ./cmd/handler\nroutes:\n  - route: GET /a\n    function: handler\n    publik: true\n", "line 7: field publik not found"},
+		{"no routes", "functions:\n  handler:\n    package: ./cmd/handler\n", "at least one function and one route"},
+		{"authorizer declared", "functions:\n  authorizer:\n    package: ./mine\nroutes:\n  - route: GET /a\n    function: authorizer\n", "tollgate's authorizer"},
+		{"route without a path", "functions:\n  handler:\n    package: ./cmd/handler\nroutes:\n  - route: GET\n    function: handler\n", `want "METHOD /path"`},
+		{"unknown function", "functions:\n  handler:\n    package: ./cmd/handler\nroutes:\n  - route: GET /a\n    function: orders\n", "orders"},
+		{"bad timeout", "functions:\n  handler:\n    package: ./cmd/handler\n    timeout: soon\nroutes:\n  - route: GET /a\n    function: handler\n", `timeout "soon"`},
+		{"timeout too long", "functions:\n  handler:\n    package: ./cmd/handler\n    timeout: 16m\nroutes:\n  - route: GET /a\n    function: handler\n", "timeout 16m0s"},
+		{"package outside the module", "functions:\n  handler:\n    package: ../x\nroutes:\n  - route: GET /a\n    function: handler\n", "want a Go package"},
+		{"bad method", "functions:\n  handler:\n    package: ./cmd/handler\nroutes:\n  - route: FETCH /a\n    function: handler\n", `method "FETCH"`},
+		{"two documents", "functions: {}\n---\nroutes: []\n", "at least one function"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseFile([]byte(tt.file))
+			if err == nil {
+				t.Fatalf("ParseFile(%q) = nil error, want one naming %q", tt.file, tt.want)
+			}
+			if !errors.Is(err, ErrFile) {
+				t.Errorf("error %v does not wrap ErrFile", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %q, want it to name %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzParseFile: whatever the bytes, ParseFile returns a valid definition
+// or an ErrFile, and never panics.
+func FuzzParseFile(f *testing.F) {
+	for _, p := range []string{filepath.Join("..", FileName), "testdata/files/custom.yaml"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("functions: {a: {package: ./a}}\nroutes: [{route: ANY /{p+}, function: a, public: true}]\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		def, err := ParseFile(b)
+		if err != nil {
+			if !errors.Is(err, ErrFile) {
+				t.Fatalf("error %v does not wrap ErrFile", err)
+			}
+			return
+		}
+		if err := def.Validate(); err != nil {
+			t.Fatalf("ParseFile returned an invalid definition: %v", err)
+		}
+	})
+}
