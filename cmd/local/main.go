@@ -1,26 +1,30 @@
 // Command local runs tollgate on this machine, with no AWS account: the
-// API on 127.0.0.1:8080 through a local API Gateway, the authorizer and
-// handler as the same bootstrap binaries Lambda runs (built for this
-// machine), and the keys in a local Secrets Manager endpoint.
+// API declared in api.yaml on 127.0.0.1:8080 through a local API Gateway,
+// the authorizer and the API's functions as the same bootstrap binaries
+// Lambda runs (built for this machine), and the keys in a local Secrets
+// Manager endpoint.
 //
 //	go run ./cmd/local
 //
 // The first run generates a development key, prints it once and keeps its
 // digest in .tollgate/keyring.json (git-ignored). Editing that file is
 // like putting a new secret value: the authorizer reads it within its key
-// TTL; a key you remove stops then, and a rotated key's grace is its
-// "previous" entry (go run ./cmd/tollkeys helps with both).
+// TTL (-key-ttl); a key you remove stops then, and a rotated key's grace
+// is its "previous" entry (go run ./cmd/tollkeys helps with both). A broken
+// edit is reported when the file is saved.
 //
-// Its flags (-addr, -keys, -secrets-endpoint, -secret-id, -ttl,
-// -authorizer-type, -cors-origin, -region, -quiet, -openapi) are the table
-// in README.md's "Running locally", the one place they are described
-// (TestREADMEFlags keeps it whole); -h lists them too.
+// Its flags (-addr, -api, -keys, -secrets-endpoint, -secret-id, -key-ttl,
+// -ttl, -authorizer-type, -cors-origin, -region, -quiet, -state, -watch,
+// -openapi) are the table in README.md's "Running locally", the one place
+// they are described (TestREADMEFlags keeps it whole); -h lists them too.
 //
-// Ctrl-C stops it and every process it started.
+// Ctrl-C stops it and every process it started; so does a SIGTERM to the
+// go command of `go run ./cmd/local`.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -43,11 +47,18 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) error {
 	cfg, openapi, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -h: the usage is printed; asking for help is not a failure
+	}
 	if err != nil {
 		return err
 	}
 	if openapi {
-		_, doc, err := local.Served(cfg.API())
+		def, err := cfg.API()
+		if err != nil {
+			return err
+		}
+		_, doc, err := local.Served(def)
 		if err != nil {
 			return err
 		}
@@ -57,6 +68,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	cfg.Out = stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Under `go run`, a SIGTERM (what process managers send) ends the go
+	// command but not this program, which would keep the port and its
+	// functions: stop when the go command is gone.
+	ctx = stopWithGoRun(ctx, stdout)
 	m, err := local.Start(ctx, cfg)
 	if err != nil {
 		return err
@@ -71,6 +86,9 @@ func parseFlags(args []string, stderr io.Writer) (cfg local.Config, openapi bool
 	fs := flag.NewFlagSet("local", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&cfg.APIFile, "api", "", "the API file to serve (default api.yaml at the module's root)")
+	fs.StringVar(&cfg.StateDir, "state", "", "where the built functions and the generated keyring are kept (default .tollgate at the module's root)")
+	fs.DurationVar(&cfg.KeyTTL, "key-ttl", 0, "how long the authorizer keeps keys before reading them again, like 5s (default 5m)")
 	fs.StringVar(&cfg.KeysFile, "keys", "", "keyring JSON file to serve (default .tollgate/keyring.json, generated)")
 	fs.StringVar(&cfg.SecretsEndpoint, "secrets-endpoint", "", `Secrets Manager endpoint URL instead of the local one; "aws" for AWS`)
 	fs.StringVar(&cfg.SecretID, "secret-id", local.DefaultSecretID, "secret name or ARN")
@@ -104,7 +122,10 @@ func parseFlags(args []string, stderr io.Writer) (cfg local.Config, openapi bool
 		if err := def.AllowOrigin(*cors); err != nil {
 			return cfg, false, fmt.Errorf("-cors-origin: %w", err)
 		}
-		cfg.Definition = &def
+		cfg.CORSOrigin = *cors
+	}
+	if cfg.KeyTTL < 0 {
+		return cfg, false, fmt.Errorf("-key-ttl %v: want a positive duration", cfg.KeyTTL)
 	}
 	if !*quiet {
 		cfg.AccessLog, cfg.FunctionLogs = stderr, stderr

@@ -29,12 +29,38 @@ func TestParseFlags(t *testing.T) {
 	if cfg, _, _ := parseFlags([]string{"-ttl", "90s"}, io.Discard); cfg.TTL == nil || *cfg.TTL != 90*time.Second {
 		t.Errorf("-ttl 90s = %v", cfg.TTL)
 	}
-	if cfg.Definition != nil {
-		t.Error("a Definition without -cors-origin: want the default API")
+	if cfg.Definition != nil || cfg.CORSOrigin != "" {
+		t.Error("a Definition or origin without -cors-origin: want the API file as it is")
 	}
 	cfg, _, err = parseFlags([]string{"-cors-origin", "http://localhost:3000"}, io.Discard)
-	if err != nil || cfg.Definition == nil || cfg.Definition.Response(api.AccessDenied).Headers["Access-Control-Allow-Origin"] != "http://localhost:3000" {
-		t.Errorf("-cors-origin: %v, %v; want the default API allowing the origin", cfg.Definition, err)
+	if err != nil || cfg.CORSOrigin != "http://localhost:3000" {
+		t.Errorf("-cors-origin: %q, %v", cfg.CORSOrigin, err)
+	}
+	def, err := cfg.API()
+	if err != nil || def.Response(api.AccessDenied).Headers["Access-Control-Allow-Origin"] != "http://localhost:3000" {
+		t.Errorf("-cors-origin: %v; want the API allowing the origin", err)
+	}
+	// Issue 16: the key refresh can be shortened, so a rotation is tried
+	// in seconds.
+	if cfg, _, err := parseFlags([]string{"-key-ttl", "2s"}, io.Discard); err != nil || cfg.KeyTTL != 2*time.Second {
+		t.Errorf("-key-ttl 2s = %v, %v", cfg.KeyTTL, err)
+	}
+	if cfg, _, _ := parseFlags([]string{"-api", "mine.yaml"}, io.Discard); cfg.APIFile != "mine.yaml" {
+		t.Errorf("-api mine.yaml = %q", cfg.APIFile)
+	}
+}
+
+// Issue 16: asking for help is not a failure: -h prints the flags and
+// exits 0 (main exits 1 only when run returns an error).
+func TestHelpIsNotAnError(t *testing.T) {
+	for _, arg := range []string{"-h", "-help", "--help"} {
+		var out, errOut bytes.Buffer
+		if err := run([]string{arg}, &out, &errOut); err != nil {
+			t.Errorf("run(%s) = %v, want nil", arg, err)
+		}
+		if !strings.Contains(errOut.String(), "-key-ttl") || strings.Contains(errOut.String(), "help requested") {
+			t.Errorf("run(%s) printed:\n%s", arg, errOut.String())
+		}
 	}
 }
 

@@ -280,14 +280,16 @@ func TestSecretsEndpointDownThenBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	ep := &flakyEndpoint{h: store}
-	ep.down.Store(true)
 	srv := httptest.NewServer(ep)
 	defer srv.Close()
+	// Up at start, which checks the secret; down before the authorizer's
+	// first read.
 	m := start(t, func(c *Config) {
 		c.KeysFile = ""
 		c.SecretsEndpoint, c.SecretID = srv.URL, "tollgate/e2e/keyring"
 		c.AuthorizerEnv = map[string]string{"TOLLGATE_FETCH_TIMEOUT": "1s"}
 	})
+	ep.down.Store(true)
 	// No keys can be had: the authorizer fails closed.
 	want(t, send(t, m, "GET", "/hello", "Bearer "+mobileKey, ""), 500, "AUTHORIZER_FAILURE", internal)
 	want(t, send(t, m, "GET", "/hello", "Bearer "+wrongKey, ""), 500, "AUTHORIZER_FAILURE", internal)

@@ -45,6 +45,9 @@ var _ gateway.FunctionError = (*lambdalocal.FunctionError)(nil)
 // with the caller's AWS credentials.
 const awsEndpoint = "aws"
 
+// keyringWatch is how often the local keyring file is read for changes.
+const keyringWatch = 500 * time.Millisecond
+
 // DefaultSecretID is the secret's name when none is given.
 const DefaultSecretID = "tollgate/local/keyring"
 
@@ -52,8 +55,18 @@ const DefaultSecretID = "tollgate/local/keyring"
 type Config struct {
 	// Addr is where the API listens; default 127.0.0.1:8080.
 	Addr string
-	// Definition is the API; default api.Default().
+	// Definition is the API. When nil, it is read from APIFile, or from
+	// api.yaml at ModuleDir when there is one, else api.Default().
 	Definition *api.Definition
+	// APIFile is the API file to serve (api.ParseFile's format).
+	APIFile string
+	// CORSOrigin, when set, lets browser pages from this origin call the
+	// API (api.Definition.AllowOrigin).
+	CORSOrigin string
+	// KeyTTL, when not zero, is how long the authorizer keeps keys before
+	// reading the secret again (its TOLLGATE_KEY_TTL; default 5m), so that
+	// a rotation can be tried in seconds.
+	KeyTTL time.Duration
 	// TTL, when not nil, replaces the authorizer's result TTL.
 	TTL *time.Duration
 	// AuthorizerType, when not empty, replaces the authorizer's type; a
@@ -108,6 +121,8 @@ type Main struct {
 	def     api.Definition
 	env     map[string]map[string]string // each function's environment
 	servers []*http.Server
+	keyHint string             // where protected routes' keys come from, when not generated here
+	stop    context.CancelFunc // ends the keyring file's watch
 }
 
 // Start builds, starts and serves everything, and returns when the API is
@@ -126,7 +141,11 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 	if err := fill(&cfg); err != nil {
 		return nil, err
 	}
-	def, doc, err := Served(cfg.API())
+	base, err := cfg.API()
+	if err != nil {
+		return nil, err
+	}
+	def, doc, err := Served(base)
 	if err != nil {
 		return nil, err
 	}
@@ -203,12 +222,31 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 	return m, nil
 }
 
-// API is the Definition cfg serves: cfg.Definition (default
-// api.Default()) with cfg's TTL and authorizer type.
-func (cfg Config) API() api.Definition {
+// API is the Definition cfg serves: cfg.Definition; else the API file
+// (cfg.APIFile, or api.yaml at the module's root when there is one); else
+// api.Default(); with cfg's result TTL, authorizer type and CORS origin.
+func (cfg Config) API() (api.Definition, error) {
 	def := api.Default()
-	if cfg.Definition != nil {
+	file := cfg.APIFile
+	if file == "" && cfg.Definition == nil {
+		dir := cfg.ModuleDir
+		if dir == "" {
+			if wd, err := os.Getwd(); err == nil {
+				dir, _ = lambdabuild.ModuleDir(wd)
+			}
+		}
+		if p := filepath.Join(dir, api.FileName); dir != "" && fileExists(p) {
+			file = p
+		}
+	}
+	switch {
+	case cfg.Definition != nil:
 		def = *cfg.Definition
+	case file != "":
+		var err error
+		if def, err = api.LoadFile(file); err != nil {
+			return def, err
+		}
 	}
 	if cfg.TTL != nil {
 		def.Authorizer.ResultTTL = *cfg.TTL
@@ -219,7 +257,17 @@ func (cfg Config) API() api.Definition {
 			def.Authorizer.ValidationRegex = ""
 		}
 	}
-	return def
+	if cfg.CORSOrigin != "" {
+		if err := def.AllowOrigin(cfg.CORSOrigin); err != nil {
+			return def, fmt.Errorf("CORS origin: %w", err)
+		}
+	}
+	return def, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // Served is what the local gateway serves for def: its OpenAPI document
@@ -309,6 +357,9 @@ func binaries(ctx context.Context, cfg Config, def *api.Definition) (map[string]
 // (authorizer.SecretsManagerFromEnv).
 func (m *Main) secrets(ctx context.Context, cfg Config, def *api.Definition) (map[string]string, error) {
 	env := authorizer.Env(cfg.SecretID, def.Authorizer.TokenHeader())
+	if cfg.SecretsEndpoint != "" {
+		m.keyHint = fmt.Sprintf("Protected routes take a key of the secret %q; set one first:\n\n    export TOLLGATE_KEY=<a key of that keyring>\n", cfg.SecretID)
+	}
 	switch cfg.SecretsEndpoint {
 	case awsEndpoint:
 		// Lambda hands a function its role's credentials in the
@@ -343,6 +394,12 @@ func (m *Main) secrets(ctx context.Context, cfg Config, def *api.Definition) (ma
 		}
 		m.Store = store
 		m.serve(ln, store)
+		watch, stop := context.WithCancel(context.Background())
+		m.stop = stop
+		go store.Watch(watch, keyringWatch)
+		if cfg.KeysFile != "" {
+			m.keyHint = fmt.Sprintf("Protected routes take a key of %s; set one first:\n\n    export TOLLGATE_KEY=<a key of %s>\n", cfg.KeysFile, filepath.Base(cfg.KeysFile))
+		}
 		env[authorizer.EnvAWSEndpoint] = "http://" + ln.Addr().String()
 		env[authorizer.EnvAWSAccessKeyID], env[authorizer.EnvAWSSecretAccessKey] = "tollgate-local", "tollgate-local"
 	default:
@@ -355,8 +412,16 @@ func (m *Main) secrets(ctx context.Context, cfg Config, def *api.Definition) (ma
 			}
 		}
 	}
+	if cfg.KeyTTL > 0 {
+		env[authorizer.EnvKeyTTL] = cfg.KeyTTL.String()
+	}
 	for k, v := range cfg.AuthorizerEnv {
 		env[k] = v
+	}
+	if cfg.SecretsEndpoint != "" {
+		if err := checkSecret(ctx, cfg, env); err != nil {
+			return nil, err
+		}
 	}
 	return env, nil
 }
@@ -421,6 +486,9 @@ func (m *Main) Routes(w io.Writer) {
 	if d.Authorizer.ResultTTL > 0 {
 		ttl = d.Authorizer.ResultTTL.String()
 	}
+	if m.keyHint != "" {
+		fmt.Fprintln(w, m.keyHint)
+	}
 	fmt.Fprintf(w, "tollgate is serving stage %q on %s (%s authorizer, result cache %s). Try:\n\n", d.Stage, m.URL, d.Authorizer.Type, ttl)
 	for _, r := range d.Routes {
 		fmt.Fprintf(w, "    %s\n", m.curl(r))
@@ -461,6 +529,9 @@ func (m *Main) curl(r api.Route) string {
 // Close stops every function instance, then stops serving. Requests in
 // flight are answered as their functions fail.
 func (m *Main) Close() error {
+	if m.stop != nil {
+		m.stop()
+	}
 	var errs []error
 	for _, p := range m.Pools {
 		errs = append(errs, p.Close())

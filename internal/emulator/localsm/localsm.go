@@ -19,6 +19,7 @@ package localsm
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -81,7 +82,26 @@ func Open(name, path, region, account string, log *slog.Logger) (*Store, error) 
 // ARN is the secret's ARN.
 func (s *Store) ARN() string { return s.arn }
 
+// Watch reads the file every interval until ctx ends, so that a change is
+// taken, or refused and logged, when it is made rather than at the next
+// read of the secret: a broken edit is reported at once.
+func (s *Store) Watch(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.mu.Lock()
+			s.reload()
+			s.mu.Unlock()
+		}
+	}
+}
+
 // reload makes the file's content current if it changed to a valid keyring.
+// The caller holds s.mu.
 func (s *Store) reload() {
 	b, err := os.ReadFile(s.path)
 	if err != nil {
