@@ -97,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (cfg local.Config, openapi bool
 	typ := fs.String("authorizer-type", "", "TOKEN or REQUEST (default TOKEN)")
 	cors := fs.String("cors-origin", "", `origin whose pages may call the API, or "*" (CORS; as the corsAllowOrigin setting)`)
 	quiet := fs.Bool("quiet", false, "no access log or function output")
+	fs.BoolVar(&cfg.Watch, "watch", false, "rebuild a function when its source changes, and serve the new build")
 	fs.BoolVar(&openapi, "openapi", false, "print the API's OpenAPI document and exit")
 	if err := fs.Parse(args); err != nil {
 		return cfg, false, err

@@ -304,6 +304,21 @@ func (p *Pool) Recycle() {
 	}
 }
 
+// Update makes binary the function's code from now on, as a deploy of new
+// code does on Lambda: later invocations start instances of binary, and
+// the running instances are retired as Recycle retires them, so that no
+// invocation in flight is dropped.
+func (p *Pool) Update(binary string) error {
+	if _, err := exec.LookPath(binary); err != nil {
+		return fmt.Errorf("lambdalocal: %s: %w", p.fn.Name, err)
+	}
+	p.mu.Lock()
+	p.fn.Binary = binary // read under p.mu when an instance starts
+	p.mu.Unlock()
+	p.Recycle()
+	return nil
+}
+
 // startIfRoom starts an instance unless the pool is at its bound or an
 // instance is settling: it has answered and is about to ask for the next
 // invocation, as a warm instance does right after each one. Lambda sends

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -390,4 +391,42 @@ func TestExtensionsAndFreeze(t *testing.T) {
 	// Registration closes with the runtime's first call to next.
 	mustInvoke(t, p, `{"register":true}`, "403")
 	wantStats(t, p, 5, 1)
+}
+
+// Update swaps the function's code: the invocation in flight answers from
+// the old binary, later ones run the new one.
+func TestUpdate(t *testing.T) {
+	p, _ := newPool(t, nil)
+	dir := t.TempDir()
+	next := filepath.Join(dir, "bootstrap")
+	b, err := os.ReadFile(testfn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(next, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustInvoke(t, p, `{"env":"LAMBDA_TASK_ROOT"}`, strconv.Quote(filepath.Dir(testfn)))
+	var wg sync.WaitGroup
+	var slow string
+	var slowErr error
+	wg.Go(func() { slow, slowErr = invoke(t, p, `{"sleep":"300ms"}`) })
+	for deadline := time.Now().Add(10 * time.Second); p.Stats().Invocations < 2; {
+		if time.Now().After(deadline) {
+			t.Fatal("the slow invocation did not start")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := p.Update(next); err != nil {
+		t.Fatal(err)
+	}
+	mustInvoke(t, p, `{"env":"LAMBDA_TASK_ROOT"}`, strconv.Quote(dir))
+	wg.Wait()
+	if slowErr != nil || slow != `"slept"` {
+		t.Errorf("the invocation in flight at Update = %s, %v; want its answer", slow, slowErr)
+	}
+	if err := p.Update(filepath.Join(dir, "missing")); err == nil {
+		t.Error("Update to a missing binary = nil error")
+	}
+	mustInvoke(t, p, `{"env":"LAMBDA_TASK_ROOT"}`, strconv.Quote(dir))
 }

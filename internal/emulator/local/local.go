@@ -63,6 +63,9 @@ type Config struct {
 	// CORSOrigin, when set, lets browser pages from this origin call the
 	// API (api.Definition.AllowOrigin).
 	CORSOrigin string
+	// Watch rebuilds a function when its source changes and swaps the new
+	// build in; requests in flight finish on the old one (see watch.go).
+	Watch bool
 	// KeyTTL, when not zero, is how long the authorizer keeps keys before
 	// reading the secret again (its TOLLGATE_KEY_TTL; default 5m), so that
 	// a rotation can be tried in seconds.
@@ -122,7 +125,8 @@ type Main struct {
 	env     map[string]map[string]string // each function's environment
 	servers []*http.Server
 	keyHint string             // where protected routes' keys come from, when not generated here
-	stop    context.CancelFunc // ends the keyring file's watch
+	stop    context.CancelFunc // ends the watches (keyring file, -watch)
+	bg      context.Context    // the watches' context, ended by Close
 }
 
 // Start builds, starts and serves everything, and returns when the API is
@@ -133,6 +137,7 @@ type Main struct {
 // what came before.
 func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 	m := &Main{Pools: map[string]*lambdalocal.Pool{}}
+	m.bg, m.stop = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
 			_ = m.Close()
@@ -219,6 +224,13 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 	m.ControlURL = "http://" + ctl.Addr().String()
 	m.serve(ctl, m.control())
 	m.serve(ln, m.Gateway)
+	if cfg.Watch {
+		w, err := newWatcher(ctx, cfg, def.Functions)
+		if err != nil {
+			return nil, err
+		}
+		go w.run(m.bg, m.Pools)
+	}
 	return m, nil
 }
 
@@ -313,6 +325,9 @@ func fill(cfg *Config) error {
 			*w = io.Discard
 		}
 	}
+	if cfg.Watch && cfg.BinDir != "" {
+		return errors.New("watching rebuilds the functions from source; it cannot be used with prebuilt binaries")
+	}
 	if cfg.SecretsEndpoint != "" && cfg.KeysFile != "" {
 		return errors.New("a keys file is served by the local Secrets Manager endpoint; it cannot be used with another endpoint")
 	}
@@ -335,20 +350,35 @@ func fill(cfg *Config) error {
 }
 
 // binaries builds the functions for this host, or finds them in BinDir.
+// Each build is announced and timed: a first run compiles the AWS SDK and
+// takes a while, and the user should see what it is doing.
 func binaries(ctx context.Context, cfg Config, def *api.Definition) (map[string]string, error) {
+	bins := map[string]string{}
 	if cfg.BinDir != "" {
-		bins := map[string]string{}
 		for name := range def.Functions {
 			bins[name] = filepath.Join(cfg.BinDir, name, "bootstrap")
 		}
 		return bins, nil
 	}
-	pkgs := map[string]string{}
-	for name, f := range def.Functions {
-		pkgs[name] = f.Package
+	for _, name := range slices.Sorted(maps.Keys(def.Functions)) {
+		pkg := def.Functions[name].Package
+		fmt.Fprintf(cfg.Out, "Building %s (%s) for this machine… ", name, pkg)
+		path, took, err := build(ctx, cfg, name, pkg, filepath.Join(cfg.StateDir, "bin"))
+		if err != nil {
+			fmt.Fprintln(cfg.Out, "failed")
+			return nil, err
+		}
+		fmt.Fprintf(cfg.Out, "%.1fs\n", took.Seconds())
+		bins[name] = path
 	}
-	fmt.Fprintf(cfg.Out, "Building %s for this machine…\n", strings.Join(slices.Sorted(maps.Keys(pkgs)), " and "))
-	return lambdabuild.Build(ctx, cfg.ModuleDir, filepath.Join(cfg.StateDir, "bin"), lambdabuild.Target{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}, pkgs)
+	return bins, nil
+}
+
+// build builds one function for this host into dir/name/bootstrap.
+func build(ctx context.Context, cfg Config, name, pkg, dir string) (string, time.Duration, error) {
+	start := time.Now()
+	paths, err := lambdabuild.Build(ctx, cfg.ModuleDir, dir, lambdabuild.Target{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}, map[string]string{name: pkg})
+	return paths[name], time.Since(start), err
 }
 
 // secrets sets up where the authorizer reads its keys and returns the
@@ -394,9 +424,7 @@ func (m *Main) secrets(ctx context.Context, cfg Config, def *api.Definition) (ma
 		}
 		m.Store = store
 		m.serve(ln, store)
-		watch, stop := context.WithCancel(context.Background())
-		m.stop = stop
-		go store.Watch(watch, keyringWatch)
+		go store.Watch(m.bg, keyringWatch)
 		if cfg.KeysFile != "" {
 			m.keyHint = fmt.Sprintf("Protected routes take a key of %s; set one first:\n\n    export TOLLGATE_KEY=<a key of %s>\n", cfg.KeysFile, filepath.Base(cfg.KeysFile))
 		}
