@@ -73,22 +73,22 @@ func buildEnv(environ []string, t Target) []string {
 	return append(env, "CGO_ENABLED=0", "GOOS="+t.GOOS, "GOARCH="+t.GOARCH)
 }
 
-// ModuleDir finds the root of the tollgate module from dir upwards.
+// ModuleDir finds the root of the Go module that dir is in: the nearest
+// directory upwards with a go.mod. It is tollgate's checkout, or the
+// user's own module when tollgate is a dependency of it (see README's
+// "Using the component"): functions are built there, tollgate's
+// authorizer from its import path (api.AuthorizerPackage) either way.
 func ModuleDir(dir string) (string, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return "", err
 	}
 	for d := dir; ; d = filepath.Dir(d) {
-		b, err := os.ReadFile(filepath.Join(d, "go.mod"))
-		if err == nil {
-			if bytes.HasPrefix(b, []byte("module tollgate\n")) {
-				return d, nil
-			}
-			return "", fmt.Errorf("%s is in another Go module (%s); run from the tollgate checkout", dir, d)
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
 		}
 		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("%s is not inside the tollgate checkout (no go.mod above it)", dir)
+			return "", fmt.Errorf("%s is not inside a Go module (no go.mod above it): run from the tollgate checkout, or from your module that requires tollgate", dir)
 		}
 	}
 }
