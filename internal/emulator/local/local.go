@@ -75,7 +75,8 @@ type Config struct {
 	// AuthorizerType, when not empty, replaces the authorizer's type; a
 	// REQUEST authorizer has no validation regex.
 	AuthorizerType api.AuthorizerType
-	// ModuleDir is the tollgate checkout to build from; default: found
+	// ModuleDir is the Go module to build in (tollgate, or one that
+	// requires it); default: found
 	// from the working directory.
 	ModuleDir string
 	// BinDir holds prebuilt binaries, <function>/bootstrap; when empty,
