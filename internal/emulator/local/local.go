@@ -76,8 +76,7 @@ type Config struct {
 	// REQUEST authorizer has no validation regex.
 	AuthorizerType api.AuthorizerType
 	// ModuleDir is the Go module to build in (tollgate, or one that
-	// requires it); default: found
-	// from the working directory.
+	// requires it); default: found from the working directory.
 	ModuleDir string
 	// BinDir holds prebuilt binaries, <function>/bootstrap; when empty,
 	// they are built into StateDir/bin.
