@@ -184,6 +184,18 @@ func loadConfig(ctx *pulumi.Context) (stackConfig, error) {
 			return c, fmt.Errorf("%w: %s%s: %v", deploy.ErrConfig, ns, s.key, err)
 		}
 	}
+	// A project started from tollgate's template (pulumi new) has its own
+	// name, so its settings are <name>:*; the dev stack's file it was
+	// given still says tollgate:*, which would be silently ignored.
+	if p := ctx.Project(); p != "tollgate" {
+		for _, s := range settings {
+			if _, ok := ctx.GetConfig("tollgate:" + s.key); ok {
+				return c, fmt.Errorf("%w: the stack sets tollgate:%s, but this project is named %s, so its settings are %s:*; "+
+					"rename them in Pulumi.%s.yaml: sed -i.bak 's/^  tollgate:/  %s:/' Pulumi.%s.yaml",
+					deploy.ErrConfig, s.key, p, p, ctx.Stack(), p, ctx.Stack())
+			}
+		}
+	}
 	for _, gone := range removedSettings {
 		if _, ok := ctx.GetConfig(ns + gone.key); ok {
 			return c, fmt.Errorf("%w: %s%s is no longer read: %s", deploy.ErrConfig, ns, gone.key, gone.instead)

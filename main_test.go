@@ -143,6 +143,36 @@ func TestDefaultsMatchPulumiYAML(t *testing.T) {
 	}
 }
 
+// Issue 16: a project made from the template (pulumi new renames it) whose
+// stack file still holds tollgate:* settings stops with the command that
+// renames them, rather than silently deploying without them.
+func TestRenamedProjectWithTollgateSettings(t *testing.T) {
+	load := func(project string, cfg map[string]string) error {
+		return pulumi.RunErr(func(ctx *pulumi.Context) error {
+			_, err := loadConfig(ctx)
+			return err
+		}, pulumi.WithMocks(project, "dev", &pulumimock.Mocks{}), withConfig(cfg))
+	}
+	err := load("myapi", map[string]string{"tollgate:clients": `["default","reports"]`, "aws:region": "eu-west-1"})
+	if err == nil || !errors.Is(err, deploy.ErrConfig) ||
+		!strings.Contains(err.Error(), "tollgate:clients, but this project is named myapi") ||
+		!strings.Contains(err.Error(), "sed -i.bak 's/^  tollgate:/  myapi:/' Pulumi.dev.yaml") {
+		t.Errorf("a renamed project with tollgate:* settings = %v", err)
+	}
+	if err := load("myapi", map[string]string{"myapi:clients": `["default"]`, "aws:region": "eu-west-1"}); err != nil {
+		t.Errorf("a renamed project with its own settings = %v", err)
+	}
+}
+
+// The template section is what pulumi new reads: it names the project's
+// Region prompt with the dev stack's default.
+func TestTemplateSection(t *testing.T) {
+	p := project(t)
+	if p.Template == nil || p.Template.Config["aws:region"].Default != "eu-west-1" || p.Template.Description == "" {
+		t.Errorf("Pulumi.yaml's template = %+v", p.Template)
+	}
+}
+
 // loadWith is loadConfig for cfg; it fails the test on an error.
 func loadWith(t *testing.T, cfg map[string]string, secretKeys ...string) stackConfig {
 	t.Helper()
