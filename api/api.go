@@ -67,7 +67,27 @@ type Route struct {
 	// Protected routes are guarded by the authorizer; the others are
 	// public.
 	Protected bool
+	// Throttle, when set, limits this route below the stage's throttle: a
+	// method-level throttle of the stage
+	// (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html).
+	// Past it, callers get 429 (THROTTLED).
+	Throttle *Throttle
 }
+
+// Throttle is a token bucket: a steady rate in requests per second and a
+// burst, the bucket's size.
+type Throttle struct {
+	RateLimit  float64
+	BurstLimit int
+}
+
+// API Gateway's default account-level throttle in a Region, the most a
+// stage or method may be given
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html).
+const (
+	MaxRateLimit  = 10000
+	MaxBurstLimit = 5000
+)
 
 // String is the route as the authorizer's keyring names routes: "GET /hello".
 func (r Route) String() string { return r.Method + " " + r.Path }

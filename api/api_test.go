@@ -51,10 +51,10 @@ func TestValidate(t *testing.T) {
 		{"bad parameter", func(d *Definition) { d.Routes[0].Path = "/{a b}" }, `parameter "{a b}"`},
 		{"duplicate route", func(d *Definition) { d.Routes[1] = d.Routes[0] }, "defined twice"},
 		{"same shape", func(d *Definition) {
-			d.Routes = append(d.Routes, Route{"GET", "/o/{a}", "handler", true}, Route{"GET", "/o/{b}", "handler", true})
+			d.Routes = append(d.Routes, Route{Method: "GET", Path: "/o/{a}", Function: "handler", Protected: true}, Route{Method: "GET", Path: "/o/{b}", Function: "handler", Protected: true})
 		}, "defined twice"},
 		{"sibling parameters", func(d *Definition) {
-			d.Routes = append(d.Routes, Route{"GET", "/o/{a}", "handler", true}, Route{"POST", "/o/{b}", "handler", true})
+			d.Routes = append(d.Routes, Route{Method: "GET", Path: "/o/{a}", Function: "handler", Protected: true}, Route{Method: "POST", Path: "/o/{b}", Function: "handler", Protected: true})
 		}, "parameter {b} beside {a}"},
 		{"unknown function", func(d *Definition) { d.Routes[0].Function = "nope" }, `no function named "nope"`},
 		{"authorizer answers a route", func(d *Definition) { d.Routes[3].Function = "authorizer" }, "authorizer function cannot answer"},
@@ -174,12 +174,12 @@ func TestValidate(t *testing.T) {
 func TestMatch(t *testing.T) {
 	d := Default()
 	d.Routes = append(d.Routes,
-		Route{"GET", "/orders/{id}", "handler", true},
-		Route{"GET", "/orders/latest", "handler", true},
-		Route{"ANY", "/orders/{id}", "handler", true},
-		Route{"GET", "/files/{path+}", "handler", true},
-		Route{"GET", "/files/{path}/meta", "handler", true},
-		Route{"GET", "/", "handler", false},
+		Route{Method: "GET", Path: "/orders/{id}", Function: "handler", Protected: true},
+		Route{Method: "GET", Path: "/orders/latest", Function: "handler", Protected: true},
+		Route{Method: "ANY", Path: "/orders/{id}", Function: "handler", Protected: true},
+		Route{Method: "GET", Path: "/files/{path+}", Function: "handler", Protected: true},
+		Route{Method: "GET", Path: "/files/{path}/meta", Function: "handler", Protected: true},
+		Route{Method: "GET", Path: "/", Function: "handler", Protected: false},
 	)
 	if err := d.Validate(); err != nil {
 		t.Fatal(err)
@@ -286,7 +286,7 @@ func TestAccessLogFormat(t *testing.T) {
 // FuzzMatch: a match's parameters put back into its route give the path.
 func FuzzMatch(f *testing.F) {
 	d := Default()
-	d.Routes = append(d.Routes, Route{"GET", "/orders/{id}", "handler", true}, Route{"ANY", "/files/{p+}", "handler", true})
+	d.Routes = append(d.Routes, Route{Method: "GET", Path: "/orders/{id}", Function: "handler", Protected: true}, Route{Method: "ANY", Path: "/files/{p+}", Function: "handler", Protected: true})
 	for _, s := range []string{"/hello", "/orders/7", "/files/a/b", "/", "//", "/files/"} {
 		f.Add("GET", s)
 	}

@@ -42,9 +42,15 @@ type fileFunction struct {
 }
 
 type fileRoute struct {
-	Route    string `yaml:"route"`
-	Function string `yaml:"function"`
-	Public   bool   `yaml:"public"`
+	Route    string        `yaml:"route"`
+	Function string        `yaml:"function"`
+	Public   bool          `yaml:"public"`
+	Throttle *fileThrottle `yaml:"throttle"`
+}
+
+type fileThrottle struct {
+	RateLimit  float64 `yaml:"rateLimit"`
+	BurstLimit int     `yaml:"burstLimit"`
 }
 
 // Function defaults in an API file: Lambda's smallest memory size and a
@@ -80,6 +86,11 @@ func LoadFile(path string) (Definition, error) {
 //	  - route: GET /health
 //	    function: handler
 //	    public: true             # not guarded by the authorizer; routes are protected unless so marked
+//	  - route: POST /orders
+//	    function: handler
+//	    throttle:                # optional: this route's own limit, below the stage's
+//	      rateLimit: 10          # requests per second, steady
+//	      burstLimit: 5          # requests at once
 //
 // The authorizer is tollgate's own (AuthorizerPackage) and is not
 // declared here. Errors name the line of the mistake; the result is
@@ -123,7 +134,11 @@ func ParseFile(b []byte) (Definition, error) {
 		if !ok || fr.Route == "" {
 			return Definition{}, fmt.Errorf("%w: route %d: route %q: want \"METHOD /path\", like \"GET /hello\"", ErrFile, i+1, fr.Route)
 		}
-		def.Routes = append(def.Routes, Route{Method: method, Path: path, Function: fr.Function, Protected: !fr.Public})
+		r := Route{Method: method, Path: path, Function: fr.Function, Protected: !fr.Public}
+		if t := fr.Throttle; t != nil {
+			r.Throttle = &Throttle{RateLimit: t.RateLimit, BurstLimit: t.BurstLimit}
+		}
+		def.Routes = append(def.Routes, r)
 	}
 	if err := def.Validate(); err != nil {
 		return Definition{}, fmt.Errorf("%w: %w", ErrFile, err)

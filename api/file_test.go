@@ -43,7 +43,7 @@ func TestParseFile(t *testing.T) {
 	}
 	want := []Route{
 		{Method: "GET", Path: "/hello", Function: "handler", Protected: true},
-		{Method: "GET", Path: "/orders/{id}", Function: "orders", Protected: true},
+		{Method: "GET", Path: "/orders/{id}", Function: "orders", Protected: true, Throttle: &Throttle{RateLimit: 2.5, BurstLimit: 5}},
 		{Method: "GET", Path: "/health", Function: "handler"},
 	}
 	if !reflect.DeepEqual(def.Routes, want) {
@@ -66,6 +66,10 @@ func TestParseFileErrors(t *testing.T) {
 		{"package outside the module", "functions:\n  handler:\n    package: ../x\nroutes:\n  - route: GET /a\n    function: handler\n", "want a Go package"},
 		{"bad method", "functions:\n  handler:\n    package: ./cmd/handler\nroutes:\n  - route: FETCH /a\n    function: handler\n", `method "FETCH"`},
 		{"two documents", "functions: {}\n---\nroutes: []\n", "at least one function"},
+		{"throttle without a burst", "functions:\n  handler:\n    package: ./cmd/handler\nroutes:\n  - route: GET /a\n    function: handler\n    throttle: {rateLimit: 5}\n", "throttle 5 requests/s, burst 0"},
+		{"throttle past the account's", "functions:\n  handler:\n    package: ./cmd/handler\nroutes:\n  - route: GET /a\n    function: handler\n    throttle: {rateLimit: 20000, burstLimit: 10}\n", "at most 10000"},
+		{"throttle on the root", "functions:\n  handler:\n    package: ./cmd/handler\nroutes:\n  - route: GET /\n    function: handler\n    throttle: {rateLimit: 1, burstLimit: 1}\n", "root path"},
+		{"throttle typo", "functions:\n  handler:\n    package: ./cmd/handler\nroutes:\n  - route: GET /a\n    function: handler\n    throttle: {rate: 1, burstLimit: 1}\n", "field rate not found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -132,6 +132,14 @@ func isEnvName(s string) bool {
 }
 
 func (d *Definition) validateRoute(r Route) error {
+	if t := r.Throttle; t != nil {
+		if t.RateLimit <= 0 || t.BurstLimit <= 0 || t.RateLimit > MaxRateLimit || t.BurstLimit > MaxBurstLimit {
+			return errorf("route %s: throttle %v requests/s, burst %d: want a rate above 0 and at most %d, and a burst from 1 to %d", r, t.RateLimit, t.BurstLimit, MaxRateLimit, MaxBurstLimit)
+		}
+		if r.Path == "/" {
+			return errorf("route %s: a throttle on the root path is not supported; the stage's throttle covers it", r)
+		}
+	}
 	if !slices.Contains(methods, r.Method) {
 		return errorf("route %s: method %q: want one of %s", r, r.Method, strings.Join(methods, ", "))
 	}

@@ -826,3 +826,58 @@ func TestAuthorizerVariablesWinOverTheFunctions(t *testing.T) {
 		t.Errorf("authorizer environment = %v, want the secret's ARN and the function's own log level", env)
 	}
 }
+
+// A route with its own throttle gets the stage's method settings for its
+// method path ("{resource_path}/{http_method}", leading slash trimmed:
+// pulumi-aws sdk apigateway/methodSettings.go MethodPath), each waiting
+// for the one before: each is an UpdateStage of the same stage (terraform-
+// provider-aws internal/service/apigateway/method_settings.go).
+func TestRouteThrottles(t *testing.T) {
+	args := testArgs(t)
+	base := deploymentTrigger(t, args)
+	def := &args.Definition
+	def.Routes = append(def.Routes,
+		api.Route{Method: "GET", Path: "/orders/{id}", Function: "handler", Protected: true, Throttle: &api.Throttle{RateLimit: 2.5, BurstLimit: 4}},
+		api.Route{Method: "ANY", Path: "/files/{path+}", Function: "handler", Protected: true, Throttle: &api.Throttle{RateLimit: 1, BurstLimit: 1}})
+	m, _ := mustRun(t, args)
+	all := m.Of(tMethodSetting)
+	if len(all) != 3 {
+		t.Fatalf("%d method settings, want the stage's and one per throttled route", len(all))
+	}
+	want := map[string]map[string]any{
+		"files/{path+}/ANY": {"metricsEnabled": true, "loggingLevel": "OFF", "throttlingRateLimit": 1.0, "throttlingBurstLimit": 1.0},
+		"orders/{id}/GET":   {"metricsEnabled": true, "loggingLevel": "OFF", "throttlingRateLimit": 2.5, "throttlingBurstLimit": 4.0},
+	}
+	byPath := map[string]pulumimock.Resource{}
+	for _, r := range all {
+		byPath[r.Str("methodPath")] = r
+	}
+	for path, settings := range want {
+		r, ok := byPath[path]
+		if !ok {
+			t.Errorf("no method settings for %s; have %v", path, slices.Collect(maps.Keys(byPath)))
+			continue
+		}
+		if !reflect.DeepEqual(r.Obj("settings"), settings) || r.Str("stageName") != "dev" {
+			t.Errorf("%s: %v, want %v on stage dev", path, r.Inputs, settings)
+		}
+	}
+	// Sorted routes: /files before /orders; each waits for the one before,
+	// the first for the stage's.
+	dependsOn := func(r pulumimock.Resource, name string) bool {
+		return slices.ContainsFunc(r.RPC.GetDependencies(), func(u string) bool { return strings.HasSuffix(u, "::"+name) })
+	}
+	if files := byPath["files/{path+}/ANY"]; !dependsOn(files, "tollgate-dev-method-settings") {
+		t.Errorf("the first route's settings do not wait for the stage's: %v", files.RPC.GetDependencies())
+	}
+	if orders := byPath["orders/{id}/GET"]; !dependsOn(orders, byPath["files/{path+}/ANY"].Name) {
+		t.Errorf("the second route's settings do not wait for the first's: %v", orders.RPC.GetDependencies())
+	}
+	// A throttle is the stage's setting, not the API's: adding one to an
+	// existing route makes no new deployment.
+	args = testArgs(t)
+	args.Definition.Routes[0].Throttle = &api.Throttle{RateLimit: 1, BurstLimit: 1}
+	if deploymentTrigger(t, args) != base {
+		t.Error("a route's throttle replaced the deployment")
+	}
+}

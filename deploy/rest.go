@@ -175,7 +175,7 @@ func (d *deployer) deployment() error {
 		return err
 	}
 	d.api.Stage = d.stage
-	_, err = apigateway.NewMethodSettings(d.ctx, d.child("method-settings"), &apigateway.MethodSettingsArgs{
+	settings, err := apigateway.NewMethodSettings(d.ctx, d.child("method-settings"), &apigateway.MethodSettingsArgs{
 		RestApi:    d.rest.ID(),
 		StageName:  d.stage.StageName,
 		MethodPath: pulumi.String("*/*"),
@@ -186,7 +186,48 @@ func (d *deployer) deployment() error {
 			ThrottlingBurstLimit: pulumi.Int(d.args.Throttle.BurstLimit),
 		},
 	}, d.parent)
-	return err
+	if err != nil {
+		return err
+	}
+	return d.routeThrottles(settings)
+}
+
+// routeThrottles gives each route with a throttle its own method settings
+// on the stage. Each is an UpdateStage call on the same stage (terraform-
+// provider-aws internal/service/apigateway/method_settings.go: create and
+// update patch the stage, with no retry on a concurrent modification), so
+// each waits for the one before.
+func (d *deployer) routeThrottles(after pulumi.Resource) error {
+	for _, r := range d.def().SortedRoutes() {
+		if r.Throttle == nil {
+			continue
+		}
+		s, err := apigateway.NewMethodSettings(d.ctx, d.child("limit-"+statementID(r)), &apigateway.MethodSettingsArgs{
+			RestApi:    d.rest.ID(),
+			StageName:  d.stage.StageName,
+			MethodPath: pulumi.String(methodPath(r)),
+			Settings: &apigateway.MethodSettingsSettingsArgs{
+				MetricsEnabled:       pulumi.Bool(true),
+				LoggingLevel:         pulumi.String("OFF"),
+				ThrottlingRateLimit:  pulumi.Float64(r.Throttle.RateLimit),
+				ThrottlingBurstLimit: pulumi.Int(r.Throttle.BurstLimit),
+			},
+		}, d.parent, pulumi.DependsOn([]pulumi.Resource{after}))
+		if err != nil {
+			return err
+		}
+		after = s
+	}
+	return nil
+}
+
+// methodPath is a method's key in a stage's method settings:
+// "{resource_path}/{http_method}" with the path's leading slash trimmed,
+// as the provider documents it (pulumi-aws sdk apigateway/methodSettings.go
+// MethodPath: "Ensure to trim any leading forward slashes in the path").
+// An ANY route's method is ANY, the method API Gateway creates for it.
+func methodPath(r api.Route) string {
+	return strings.TrimPrefix(r.Path, "/") + "/" + r.Method
 }
 
 // AccountLogsRoleName is the IAM role tollgate creates for API Gateway to

@@ -15,7 +15,13 @@
 //  0. A request whose request line and header values pass API Gateway's
 //     quota of 10,240 bytes is REQUEST_TOO_LARGE (413).
 //  1. The route is matched as API Gateway does (api.Definition.Match); no
-//     route is MISSING_AUTHENTICATION_TOKEN (403).
+//     route is MISSING_AUTHENTICATION_TOKEN (403). A route with a throttle
+//     (api.Route.Throttle, the deploy's method settings) takes a token from
+//     its bucket, refilled at its rate up to its burst; none left is
+//     THROTTLED (429)
+//     (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html).
+//     This is checked before the authorizer: counting needs no key. The
+//     stage's own throttle is not emulated.
 //  2. On a protected route, every identity source must be present and not
 //     empty, and a TOKEN authorizer's token must match the validation
 //     regex; otherwise the answer is UNAUTHORIZED (401) and the authorizer

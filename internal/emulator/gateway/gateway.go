@@ -65,6 +65,7 @@ type Gateway struct {
 	tokenRegex *regexp.Regexp
 	sources    []api.IdentitySource
 	cache      *resultCache
+	throttles  map[string]*bucket // by route ("GET /orders/{id}"), for routes with a throttle
 
 	logMu sync.Mutex
 }
@@ -126,7 +127,12 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	g := &Gateway{cfg: cfg, cache: newResultCache(cfg.Definition.Authorizer.ResultTTL)}
+	g := &Gateway{cfg: cfg, cache: newResultCache(cfg.Definition.Authorizer.ResultTTL), throttles: map[string]*bucket{}}
+	for _, r := range cfg.Definition.Routes {
+		if r.Throttle != nil {
+			g.throttles[r.String()] = newBucket(*r.Throttle, cfg.Now())
+		}
+	}
 	g.def = &g.cfg.Definition
 	if re := def.Authorizer.ValidationRegex; re != "" && def.Authorizer.Type == api.Token {
 		g.tokenRegex = regexp.MustCompile(re) // Validate compiled it
@@ -198,6 +204,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.route, x.params = route, params
+	// A route's throttle is checked before its authorizer: the caller's
+	// key is not needed to count its requests.
+	if b := g.throttles[route.String()]; b != nil && !b.take(x.start) {
+		g.fail(x, api.Throttled, 0, "Too Many Requests")
+		return
+	}
 	x.methodARN = g.methodARN(r.Method, r.URL.Path)
 	if len(x.methodARN) > iam.MaxMethodARN {
 		g.fail(x, api.Default4XX, http.StatusRequestURITooLong, "Request-URI Too Long")

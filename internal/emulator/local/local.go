@@ -287,7 +287,8 @@ func fileExists(path string) bool {
 // api.LocalURI for the functions' ARNs), and def with the routes, the
 // authorizer and the gateway responses read back from that document, so
 // that what runs locally is what the document deploys. The functions,
-// stage and access log, which the document does not hold, are def's.
+// stage, access log and route throttles, which the document does not hold,
+// are def's.
 func Served(def api.Definition) (api.Definition, []byte, error) {
 	doc, err := def.Document(api.DocumentOptions{IntegrationURI: api.LocalURI})
 	if err != nil {
@@ -296,6 +297,15 @@ func Served(def api.Definition) (api.Definition, []byte, error) {
 	read, err := api.ParseDocument(doc, api.LocalFunction)
 	if err != nil {
 		return def, nil, err
+	}
+	// Route throttles are the stage's method settings, not part of the
+	// document: they are def's.
+	for i, r := range read.Routes {
+		for _, mine := range def.Routes {
+			if mine.Method == r.Method && mine.Path == r.Path {
+				read.Routes[i].Throttle = mine.Throttle
+			}
+		}
 	}
 	def.Routes, def.Responses = read.Routes, read.Responses
 	if read.Authorizer.Function != "" {

@@ -171,3 +171,26 @@ func TestServedIsTheDocument(t *testing.T) {
 		t.Error("Served an API without routes")
 	}
 }
+
+// Route throttles are stage settings, not part of the OpenAPI document the
+// gateway serves from: Served keeps the definition's.
+func TestServedKeepsRouteThrottles(t *testing.T) {
+	def := api.Default()
+	def.Routes[1].Throttle = &api.Throttle{RateLimit: 3, BurstLimit: 2}
+	served, _, err := Served(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range served.Routes {
+		if r.Throttle != nil {
+			n++
+			if r.String() != def.Routes[1].String() || *r.Throttle != *def.Routes[1].Throttle {
+				t.Errorf("served %s with throttle %+v, want %s with %+v", r, *r.Throttle, def.Routes[1], *def.Routes[1].Throttle)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d served routes have a throttle, want 1", n)
+	}
+}
