@@ -76,7 +76,7 @@ var bad = map[string]map[string][]any{
 	"aws:apigateway/stage:Stage": {
 		"stageName": {"my stage", strings.Repeat("s", 129), "$default"}, "accessLogSettings.destinationArn": {"/aws/apigateway/x"}, "accessLogSettings.format": {""},
 	},
-	"aws:apigateway/methodSettings:MethodSettings": {"settings.loggingLevel": {"DEBUG", "off"}},
+	"aws:apigateway/methodSettings:MethodSettings": {"settings.loggingLevel": {"DEBUG", "off"}, "methodPath": {"/orders/GET", "orders/FETCH", "orders"}},
 	"aws:apigateway/usagePlan:UsagePlan":           {"quotaSettings.period": {"YEAR"}},
 	"aws:apigateway/apiKey:ApiKey":                 {"value": {strings.Repeat("v", 19), strings.Repeat("v", 129)}},
 	"aws:apigateway/usagePlanKey:UsagePlanKey":     {"keyType": {"KEY"}},
