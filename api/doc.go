@@ -1,6 +1,6 @@
 // Package api is tollgate's API definition, in plain Go: the routes
-// (method, path, function, protected or public), the functions behind
-// them, the Lambda authorizer's settings (TOKEN or REQUEST, identity
+// (method, path, function, protected or public, an optional throttle of
+// their own), the functions behind them, the Lambda authorizer's settings (TOKEN or REQUEST, identity
 // sources, validation regex, result TTL), the gateway responses and the
 // access log format.
 //
@@ -14,7 +14,11 @@
 // header holding the key).
 //
 // Default is tollgate's own API: GET /hello, GET /customers and POST
-// /orders behind the authorizer, and a public GET /health.
+// /orders behind the authorizer, and a public GET /health. A user declares
+// their own functions and routes in api.yaml at the module's root
+// (FileName), which ParseFile reads into Default's place; the repository's
+// api.yaml is Default written out, and both cmd/local and the Pulumi
+// program read it.
 //
 // What it follows:
 //   - routes and path parameters:
