@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"tollgate/internal/poll"
 )
 
 // parentPoll is how often the parent is checked for.
@@ -26,24 +28,16 @@ func stopWithGoRun(ctx context.Context, out io.Writer) context.Context {
 		return ctx
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	go func() {
-		t := time.NewTicker(parentPoll)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				// A process whose parent exits is given a new parent
-				// (init, or a subreaper): the parent id changes.
-				if os.Getppid() != ppid {
-					fmt.Fprintln(out, "\nThe go command that started tollgate is gone; stopping.")
-					cancel()
-					return
-				}
-			}
+	go poll.Every(ctx, parentPoll, func() bool {
+		// A process whose parent exits is given a new parent (init, or a
+		// subreaper): the parent id changes.
+		if os.Getppid() == ppid {
+			return true
 		}
-	}()
+		fmt.Fprintln(out, "\nThe go command that started tollgate is gone; stopping.")
+		cancel()
+		return false
+	})
 	return ctx
 }
 

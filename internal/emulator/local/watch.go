@@ -17,6 +17,7 @@ import (
 
 	"tollgate/api"
 	"tollgate/internal/emulator/lambdalocal"
+	"tollgate/internal/poll"
 )
 
 // watchPoll is how often -watch looks at the functions' sources. Polling
@@ -58,21 +59,15 @@ func newWatcher(ctx context.Context, cfg Config, fns map[string]api.Function) (*
 
 // run polls until ctx ends.
 func (w *watcher) run(ctx context.Context, pools map[string]*lambdalocal.Pool) {
-	t := time.NewTicker(watchPoll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	poll.Every(ctx, watchPoll, func() bool {
 		for _, name := range w.names {
 			if ctx.Err() != nil {
-				return
+				return false
 			}
 			w.check(ctx, name, pools[name])
 		}
-	}
+		return true
+	})
 }
 
 // check rebuilds function name if its sources changed.

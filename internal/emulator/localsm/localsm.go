@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"tollgate/authorizer"
+	"tollgate/internal/poll"
 	"tollgate/internal/reqid"
 )
 
@@ -86,18 +87,12 @@ func (s *Store) ARN() string { return s.arn }
 // taken, or refused and logged, when it is made rather than at the next
 // read of the secret: a broken edit is reported at once.
 func (s *Store) Watch(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			s.mu.Lock()
-			s.reload()
-			s.mu.Unlock()
-		}
-	}
+	poll.Every(ctx, every, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.reload()
+		return true
+	})
 }
 
 // reload makes the file's content current if it changed to a valid keyring.
