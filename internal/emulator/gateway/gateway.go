@@ -316,3 +316,9 @@ func bodyField(b []byte) (body *string, isBase64 bool) {
 func headerValue(h http.Header, name string) string {
 	return strings.Join(h.Values(name), ", ")
 }
+
+// Serve serves g with srv on ln.
+func (g *Gateway) Serve(srv *http.Server, ln net.Listener) error {
+	srv.Handler = g
+	return srv.Serve(ln)
+}
