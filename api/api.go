@@ -171,9 +171,13 @@ func Default() Definition {
 	}
 }
 
-// BearerRegex accepts "Bearer " and an RFC 6750 b64token: the tokens
-// tollgate's authorizer can accept with its default Bearer scheme.
-const BearerRegex = `^Bearer [-0-9A-Za-z._~+/]+=*$`
+// BearerRegex accepts the Bearer scheme in any case (RFC 9110 section
+// 11.1: the scheme is case-insensitive, and so is tollgate's authorizer),
+// a space and an RFC 6750 b64token: the tokens tollgate's authorizer can
+// accept with its default Bearer scheme. Character classes rather than
+// (?i), so that it means the same in RE2 and in API Gateway's Java
+// regular expressions.
+const BearerRegex = `^[Bb][Ee][Aa][Rr][Ee][Rr] [-0-9A-Za-z._~+/]+=*$`
 
 // IdentityLocation is where an identity source is read from.
 type IdentityLocation string

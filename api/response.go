@@ -27,6 +27,29 @@ const (
 	Default5XX                   ResponseType = "DEFAULT_5XX"
 )
 
+// ErrorType is what API Gateway's answers of type t carry in the
+// x-amzn-ErrorType header, or "" where this package does not know it.
+// AWS does not document the values; these are the ones its answers carry
+// for the outcomes tollgate produces, and the conformance suite's
+// x-amzn-ErrorType rows check them against a deployed stage.
+func (t ResponseType) ErrorType() string {
+	switch t {
+	case MissingAuthenticationToken:
+		return "MissingAuthenticationTokenException"
+	case Unauthorized:
+		return "UnauthorizedException"
+	case AccessDenied:
+		return "AccessDeniedException"
+	case AuthorizerFailure, AuthorizerConfigurationError:
+		return "AuthorizerConfigurationException"
+	case Throttled:
+		return "TooManyRequestsException"
+	case Default5XX, IntegrationFailure, IntegrationTimeout:
+		return "InternalServerErrorException"
+	}
+	return ""
+}
+
 // defaultStatus is the status API Gateway gives each type when neither its
 // own gateway response nor its DEFAULT_4XX or DEFAULT_5XX fallback sets
 // one. The fallbacks have none: they keep the status of what fell back.

@@ -48,7 +48,13 @@
 //     answer within the integration timeout is INTEGRATION_TIMEOUT (504).
 //
 // Every gateway response is rendered from the definition's gateway
-// responses, the same ones the deploy program configures. Every answer
-// carries x-amzn-RequestId, and every request writes one JSON access log
-// line in the definition's access log format.
+// responses, the same ones the deploy program configures, and carries its
+// x-amzn-ErrorType (api.ResponseType.ErrorType), except the 413 of step 0:
+// API Gateway answers it with its own body, which no gateway response
+// customises. Every answer carries x-amzn-RequestId and x-amz-apigw-id
+// (the extended request id, also the event's extendedRequestId), and
+// every request writes one JSON access log line in the definition's access
+// log format. Served through Serve, the events carry header names as the
+// client wrote them ("x-lower-case", not Go's canonical "X-Lower-Case"),
+// as API Gateway passes them.
 package gateway

@@ -67,6 +67,12 @@ func FuzzGateway(f *testing.F) {
 		if !route.Protected {
 			return
 		}
+		// The scheme is case-insensitive (RFC 9110 section 11.1), in the
+		// validation regex and in the authorizer.
+		scheme, token, _ := strings.Cut(authorization, " ")
+		if strings.EqualFold(scheme, "Bearer") {
+			authorization = "Bearer " + token
+		}
 		switch authorization {
 		case "Bearer " + validKey:
 		case "Bearer " + ordersKey:

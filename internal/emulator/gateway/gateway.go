@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -162,16 +163,21 @@ func (g *Gateway) methodARN(method, path string) string {
 
 // exchange is one request's state, for its answer and its access log line.
 type exchange struct {
-	w         http.ResponseWriter
-	r         *http.Request
-	id        string
-	start     time.Time
-	route     api.Route
-	params    map[string]string
-	body      []byte
-	methodARN string
-	sourceIP  string
-	rest      *restRequest // built once, for the REQUEST authorizer and the integration
+	w  http.ResponseWriter
+	r  *http.Request
+	id string
+	// extendedID is x-amz-apigw-id, the requestContext's extendedRequestId.
+	extendedID string
+	// headerNames are the client's spellings of its headers' names, by
+	// canonical name (nil when not served by Serve).
+	headerNames map[string]string
+	start       time.Time
+	route       api.Route
+	params      map[string]string
+	body        []byte
+	methodARN   string
+	sourceIP    string
+	rest        *restRequest // built once, for the REQUEST authorizer and the integration
 
 	status          int
 	responseLength  int
@@ -189,13 +195,15 @@ type exchange struct {
 
 // ServeHTTP answers one request as API Gateway would.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	x := &exchange{w: w, r: r, id: reqid.New(), start: g.cfg.Now()}
+	x := &exchange{w: w, r: r, id: reqid.New(), extendedID: extendedRequestID(), start: g.cfg.Now()}
 	x.sourceIP, _, _ = net.SplitHostPort(r.RemoteAddr)
+	x.headerNames = headerNames(r)
 	w.Header().Set("x-amzn-RequestId", x.id)
+	w.Header().Set("x-amz-apigw-id", x.extendedID)
 	defer g.logAccess(x)
 
 	if requestHeaderBytes(r) > maxRequestHeaderBytes {
-		g.fail(x, api.RequestTooLarge, 0, "Request Too Long")
+		g.tooLarge(x)
 		return
 	}
 	route, params, ok := g.def.Match(r.Method, r.URL.Path)
@@ -217,7 +225,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes))
 	if err != nil {
-		g.fail(x, api.RequestTooLarge, 0, "Request Too Long")
+		g.tooLarge(x)
 		return
 	}
 	x.body = body
@@ -225,6 +233,28 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.integrate(x)
+}
+
+// tooLarge answers a request past API Gateway's size quotas: 413 with API
+// Gateway's own body, which an API cannot customise (its gateway
+// responses, DEFAULT_4XX included, do not apply).
+func (g *Gateway) tooLarge(x *exchange) {
+	const body = `{"message":"Request Too Long"}`
+	x.errorType, x.errorMessage = api.RequestTooLarge, "Request Too Long"
+	h := x.w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	x.w.WriteHeader(http.StatusRequestEntityTooLarge)
+	_, _ = io.WriteString(x.w, body)
+	x.status, x.responseLength = http.StatusRequestEntityTooLarge, len(body)
+}
+
+// extendedRequestID is a new x-amz-apigw-id: API Gateway's extended
+// request id, 16 characters of base64 like "ZxY1bH3UIAMEqZw=".
+func extendedRequestID() string {
+	b := make([]byte, 11)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
 }
 
 // fail answers with the definition's gateway response of type t; status,
@@ -242,6 +272,9 @@ func (g *Gateway) fail(x *exchange, t api.ResponseType, status int, message stri
 	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if et := t.ErrorType(); et != "" {
+		h.Set("x-amzn-ErrorType", et)
+	}
 	x.w.WriteHeader(resp.StatusCode)
 	_, _ = x.w.Write(body)
 	x.status, x.responseLength = resp.StatusCode, len(body)
@@ -315,10 +348,4 @@ func bodyField(b []byte) (body *string, isBase64 bool) {
 // refuses as ambiguous.
 func headerValue(h http.Header, name string) string {
 	return strings.Join(h.Values(name), ", ")
-}
-
-// Serve serves g with srv on ln.
-func (g *Gateway) Serve(srv *http.Server, ln net.Listener) error {
-	srv.Handler = g
-	return srv.Serve(ln)
 }

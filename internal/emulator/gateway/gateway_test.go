@@ -173,7 +173,8 @@ func TestOutcomes(t *testing.T) {
 		wantStatus  int
 		wantType    api.ResponseType // "" for the handler's answer
 		wantMessage string
-		wantAuth    bool // authorizer invoked
+		wantBody    string // instead of the definition's gateway response
+		wantAuth    bool   // authorizer invoked
 	}{
 		{name: "no header", call: call{}, wantStatus: 401, wantType: api.Unauthorized, wantMessage: "Unauthorized"},
 		{name: "empty header", call: call{header: http.Header{"Authorization": {""}}}, wantStatus: 401, wantType: api.Unauthorized, wantMessage: "Unauthorized"},
@@ -212,7 +213,7 @@ func TestOutcomes(t *testing.T) {
 		{name: "method ARN too long", call: call{path: tooLong, auth: goodToken}, edit: func(c *Config) {
 			c.Definition.Routes = append(c.Definition.Routes, api.Route{Method: "GET", Path: "/{p+}", Function: "handler", Protected: true})
 		}, wantStatus: 414, wantType: api.Default4XX, wantMessage: "Request-URI Too Long"},
-		{name: "body too large", call: call{method: "POST", path: "/orders", auth: goodToken, body: strings.Repeat("x", 11)}, edit: func(c *Config) { c.MaxBodyBytes = 10 }, wantStatus: 413, wantType: api.RequestTooLarge, wantMessage: "Request Too Long"},
+		{name: "body too large", call: call{method: "POST", path: "/orders", auth: goodToken, body: strings.Repeat("x", 11)}, edit: func(c *Config) { c.MaxBodyBytes = 10 }, wantStatus: 413, wantType: api.RequestTooLarge, wantMessage: "Request Too Long", wantBody: `{"message":"Request Too Long"}`},
 		{name: "handler error", call: call{auth: goodToken}, handler: fails("errorString", "boom"), wantStatus: 502, wantType: api.Default5XX, wantMessage: "Internal server error", wantAuth: true},
 		{name: "handler crash", call: call{auth: goodToken}, handler: fails(errorTypeExit, "exit status 2"), wantStatus: 502, wantType: api.Default5XX, wantMessage: "Internal server error", wantAuth: true},
 		{name: "handler without statusCode", call: call{auth: goodToken}, handler: answers(`{"body":"hi"}`), wantStatus: 502, wantType: api.Default5XX, wantMessage: "Internal server error", wantAuth: true},
@@ -252,7 +253,11 @@ func TestOutcomes(t *testing.T) {
 				}
 				return
 			}
-			if want := gatewayBody(rec, tt.wantMessage, tt.wantType); rec.Body.String() != want {
+			want := gatewayBody(rec, tt.wantMessage, tt.wantType)
+			if tt.wantBody != "" {
+				want = tt.wantBody // API Gateway's own answer
+			}
+			if rec.Body.String() != want {
 				t.Errorf("body = %s\nwant   %s", rec.Body, want)
 			}
 			_, challenge := rec.Header()["Www-Authenticate"]

@@ -45,6 +45,9 @@ func (g *Gateway) restRequest(x *exchange) restRequest {
 
 func (g *Gateway) buildRESTRequest(x *exchange) restRequest {
 	r := x.r
+	// The client's spelling of each name it sent; the headers the
+	// gateway sets below keep API Gateway's.
+	spelled := x.headerNames
 	headers := r.Header.Clone()
 	headers.Del("Content-Length")
 	headers.Set("Host", r.Host)
@@ -64,6 +67,9 @@ func (g *Gateway) buildRESTRequest(x *exchange) restRequest {
 	for name, vs := range headers {
 		if ev.Headers == nil {
 			ev.Headers, ev.MultiValueHeaders = map[string]string{}, map[string][]string{}
+		}
+		if s, ok := spelled[name]; ok {
+			name = s
 		}
 		// A header sent more than once: headers keeps the last value.
 		ev.Headers[name] = vs[len(vs)-1]
@@ -89,7 +95,7 @@ func (g *Gateway) requestContext(x *exchange) events.APIGatewayProxyRequestConte
 		APIID:             g.cfg.APIID,
 		DomainName:        r.Host,
 		DomainPrefix:      prefix,
-		ExtendedRequestID: x.id,
+		ExtendedRequestID: x.extendedID,
 		HTTPMethod:        r.Method,
 		Identity:          events.APIGatewayRequestIdentity{SourceIP: x.sourceIP, UserAgent: r.UserAgent()},
 		Path:              "/" + g.def.Stage + r.URL.Path,

@@ -514,6 +514,10 @@ func (m *Main) serve(ln net.Listener, h http.Handler) {
 	// read whole; the gateway refuses more than API Gateway's 10 KB itself.
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 	m.servers = append(m.servers, srv)
+	if g, ok := h.(*gateway.Gateway); ok {
+		go func() { _ = g.Serve(srv, ln) }() // keeps the clients' header names
+		return
+	}
 	go func() { _ = srv.Serve(ln) }()
 }
 
