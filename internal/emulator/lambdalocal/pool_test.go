@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -429,4 +430,38 @@ func TestUpdate(t *testing.T) {
 		t.Error("Update to a missing binary = nil error")
 	}
 	mustInvoke(t, p, `{"env":"LAMBDA_TASK_ROOT"}`, strconv.Quote(dir))
+}
+
+// Issue 17, 2.7: another local process cannot take invocations from an
+// instance's Runtime API (and so see callers' events, or answer for the
+// function): the API is served under a path only the instance's
+// environment holds. A request without it is refused at once and leaves
+// the queue alone.
+func TestRuntimeAPINeedsTheInstancesPath(t *testing.T) {
+	p, _ := newPool(t, nil)
+	got, err := invoke(t, p, `{"env":"AWS_LAMBDA_RUNTIME_API"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, _ := strconv.Unquote(got)
+	host, secret, ok := strings.Cut(api, "/")
+	if !ok || len(secret) < 32 {
+		t.Fatalf("AWS_LAMBDA_RUNTIME_API = %q, want host:port/<a secret of 32 characters or more>", api)
+	}
+	client := &http.Client{Timeout: 3 * time.Second}
+	for _, u := range []string{
+		"http://" + host + "/2018-06-01/runtime/invocation/next",
+		"http://" + host + "/wrong/2018-06-01/runtime/invocation/next",
+		"http://" + host + "/2020-01-01/extension/event/next",
+	} {
+		resp, err := client.Get(u)
+		if err != nil {
+			t.Fatalf("GET %s: %v (a request without the path must be refused, not served)", u, err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404", u, resp.StatusCode)
+		}
+	}
+	mustInvoke(t, p, `{"echo":1}`, "1")
 }

@@ -40,7 +40,10 @@ import (
 type Store struct {
 	name, arn, path string
 	log             *slog.Logger
-	now             func() time.Time // for tests
+	// AccessKeyID, when set before serving, is the only access key whose
+	// requests are answered.
+	AccessKeyID string
+	now         func() time.Time // for tests
 
 	mu       sync.Mutex
 	versions []version // newest first; at most AWSCURRENT and AWSPREVIOUS

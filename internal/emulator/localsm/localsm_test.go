@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
@@ -160,4 +161,33 @@ func TestOpenRefusesAnInvalidKeyring(t *testing.T) {
 	if _, err := Open("x", filepath.Join(t.TempDir(), "missing.json"), "us-east-1", "123456789012", nil); err == nil {
 		t.Fatal("Open() of a missing file succeeded")
 	}
+}
+
+// Issue 17, 2.7: with AccessKeyID set (the local run sets a new one for
+// each run and gives it only to the authorizer's environment), another
+// local process cannot read the keyring: requests not signed with that
+// access key are refused as AWS refuses an unknown one.
+func TestOnlyTheRunsCredentialsReadIt(t *testing.T) {
+	s, _, _ := serve(t, keyringA)
+	s.AccessKeyID = "TGLOCALTESTKEY000001"
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	client := func(id string) *secretsmanager.Client {
+		return secretsmanager.New(secretsmanager.Options{
+			Region:       "us-east-1",
+			BaseEndpoint: aws.String(srv.URL),
+			Credentials:  credentials.NewStaticCredentialsProvider(id, "secret", ""),
+		})
+	}
+	for name, c := range map[string]*secretsmanager.Client{
+		"unsigned":           secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: aws.AnonymousCredentials{}}),
+		"another access key": client("AKIAOTHERKEY00000001"),
+	} {
+		_, err := get(t, c, "tollgate/dev/keyring", "")
+		var apiErr interface{ ErrorCode() string }
+		if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "UnrecognizedClientException" {
+			t.Errorf("%s: %v, want UnrecognizedClientException", name, err)
+		}
+	}
+	wantValue(t, client("TGLOCALTESTKEY000001"), "tollgate/dev/keyring", "", keyringA)
 }
