@@ -2,6 +2,8 @@ package lambdalocal
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -53,13 +55,25 @@ func (p *Pool) start(n int) (*instance, error) {
 	mux.HandleFunc("POST /2018-06-01/runtime/init/error", in.initError)
 	mux.HandleFunc("POST /2020-01-01/extension/register", in.registerExtension)
 	mux.HandleFunc("GET /2020-01-01/extension/event/next", in.extensionNext)
-	in.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// The API is served under a path of 32 random hex characters that only
+	// the instance's environment holds (AWS_LAMBDA_RUNTIME_API is
+	// host:port/path; runtime clients join it with "/2018-06-01/…"), so
+	// another local process cannot take its invocations or answer for
+	// it: any other path is 404. Other users cannot read a process's
+	// environment (/proc/<pid>/environ is its owner's).
+	secret := make([]byte, 16)
+	if _, err := rand.Read(secret); err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("lambdalocal: runtime API path: %w", err)
+	}
+	path := hex.EncodeToString(secret)
+	in.srv = &http.Server{Handler: http.StripPrefix("/"+path, mux), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = in.srv.Serve(ln) }()
 
 	f := p.fn
 	cmd := exec.Command(f.Binary)
 	cmd.Dir = filepath.Dir(f.Binary)
-	cmd.Env = p.environment(ln.Addr().String(), n)
+	cmd.Env = p.environment(ln.Addr().String()+"/"+path, n)
 	prefix := fmt.Sprintf("[%s %d] ", f.Name, n)
 	cmd.Stdout = &lineWriter{w: f.Logs, mu: &p.logMu, prefix: prefix}
 	cmd.Stderr = cmd.Stdout

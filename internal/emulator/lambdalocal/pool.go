@@ -112,6 +112,7 @@ type Pool struct {
 
 	invocations atomic.Int64
 	coldStarts  atomic.Int64
+	receiving   atomic.Int64 // instances waiting on the queue now
 
 	mu        sync.Mutex
 	instances map[*instance]struct{}

@@ -92,6 +92,14 @@ func TestWarmInstanceIsReused(t *testing.T) {
 	p, _ := newPool(t, nil)
 	for i := range 3 {
 		mustInvoke(t, p, fmt.Sprintf(`{"echo":{"n":%d}}`, i), fmt.Sprintf(`{"n":%d}`, i))
+		// However slow this machine is at the moment, the instance asks
+		// for its next invocation before the next one comes.
+		waitfor.Eventually(t, 10*time.Second, time.Millisecond, func() error {
+			if p.receiving.Load() != 1 {
+				return errors.New("the instance is not waiting for its next invocation")
+			}
+			return nil
+		})
 	}
 	wantStats(t, p, 3, 1)
 }

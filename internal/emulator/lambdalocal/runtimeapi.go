@@ -26,7 +26,10 @@ func (in *instance) next(w http.ResponseWriter, r *http.Request) {
 	}
 	busy := in.current != nil
 	in.mu.Unlock()
-	in.setSettling(false)
+	// The instance stays settling until it holds its next invocation (or
+	// leaves): an invocation that arrives meanwhile waits for it, as on
+	// Lambda, rather than start another instance.
+	defer in.setSettling(false)
 	if busy {
 		runtimeError(w, http.StatusBadRequest, "InvalidStateTransition", "next called while an invocation is in progress")
 		return
@@ -46,13 +49,18 @@ func (in *instance) next(w http.ResponseWriter, r *http.Request) {
 	}
 	in.freeze()
 	var inv *invocation
+	p.receiving.Add(1)
 	select {
 	case inv = <-p.queue:
 	case <-r.Context().Done():
+		p.receiving.Add(-1)
 		return
 	case <-p.done:
+		p.receiving.Add(-1)
 		return
 	}
+	p.receiving.Add(-1)
+	in.setSettling(false)
 	in.thaw()
 	timeout := p.fn.Timeout
 	inv.handed = time.Now()

@@ -294,7 +294,10 @@ func TestSecretsEndpointDownThenBack(t *testing.T) {
 	want(t, send(t, m, "GET", "/hello", "Bearer "+mobileKey, ""), 500, "AUTHORIZER_FAILURE", internal)
 	want(t, send(t, m, "GET", "/hello", "Bearer "+wrongKey, ""), 500, "AUTHORIZER_FAILURE", internal)
 	ep.down.Store(false)
+	// Each authorizer instance reads again on its own retry schedule (1 s
+	// to 1 min apart); every one that answers has the keys.
 	waitfor.Eventually(t, 30*time.Second, 200*time.Millisecond, status(m, "/hello", "Bearer "+mobileKey, 200))
+	waitfor.Eventually(t, 90*time.Second, 200*time.Millisecond, status(m, "/hello", "Bearer "+wrongKey, 401))
 	want(t, send(t, m, "GET", "/hello", "Bearer "+wrongKey, ""), 401, "UNAUTHORIZED", "Unauthorized")
 }
 

@@ -10,6 +10,8 @@ package local
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -432,6 +434,10 @@ func (m *Main) secrets(ctx context.Context, cfg Config, def *api.Definition) (ma
 		if err != nil {
 			return nil, err
 		}
+		// A new access key for each run, given only to the authorizer:
+		// another local process cannot read the keyring.
+		id, secret := localCredentials()
+		store.AccessKeyID = id
 		m.Store = store
 		m.serve(ln, store)
 		go store.Watch(m.bg, keyringWatch)
@@ -439,7 +445,7 @@ func (m *Main) secrets(ctx context.Context, cfg Config, def *api.Definition) (ma
 			m.keyHint = fmt.Sprintf("Protected routes take a key of %s; set one first:\n\n    export TOLLGATE_KEY=<a key of %s>\n", cfg.KeysFile, filepath.Base(cfg.KeysFile))
 		}
 		env[authorizer.EnvAWSEndpoint] = "http://" + ln.Addr().String()
-		env[authorizer.EnvAWSAccessKeyID], env[authorizer.EnvAWSSecretAccessKey] = "tollgate-local", "tollgate-local"
+		env[authorizer.EnvAWSAccessKeyID], env[authorizer.EnvAWSSecretAccessKey] = id, secret
 	default:
 		env[authorizer.EnvAWSEndpoint] = cfg.SecretsEndpoint
 		env[authorizer.EnvAWSAccessKeyID], env[authorizer.EnvAWSSecretAccessKey] = "tollgate-local", "tollgate-local"
@@ -462,6 +468,15 @@ func (m *Main) secrets(ctx context.Context, cfg Config, def *api.Definition) (ma
 		}
 	}
 	return env, nil
+}
+
+// localCredentials are a new access key id and secret for the local
+// Secrets Manager endpoint, in AWS's shapes: 20 and 40 characters.
+func localCredentials() (id, secret string) {
+	b := make([]byte, 30)
+	_, _ = rand.Read(b)
+	s := strings.ToUpper(hex.EncodeToString(b))
+	return "TGLOCAL" + s[:13], s[13:53]
 }
 
 // devKeyring returns StateDir/keyring.json, generating it with one new key
