@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -20,7 +22,22 @@ type Handler struct {
 	// answered 204 allowing every method and the Authorization and
 	// Content-Type headers. cmd/handler reads it from EnvAllowOrigin.
 	AllowOrigin string
+	// EchoEvents, when set, answers a request that carries the header
+	// EchoHeader with what it received (Echo: the event's names and
+	// shape, no value that could hold a key), so that the conformance
+	// suite can compare what API Gateway and the local gateway pass on. cmd/handler
+	// reads it from EnvEchoEvents; it is off unless a deploy or local run
+	// sets that variable (api.yaml's env).
+	EchoEvents bool
 }
+
+// EnvEchoEvents is the environment variable cmd/handler reads
+// Handler.EchoEvents from: "1" turns it on.
+const EnvEchoEvents = "TOLLGATE_ECHO_EVENTS"
+
+// EchoHeader is the request header that asks an echoing handler for its
+// event.
+const EchoHeader = "X-Tollgate-Echo"
 
 // EnvAllowOrigin is the environment variable cmd/handler reads
 // Handler.AllowOrigin from.
@@ -61,6 +78,9 @@ func (h Handler) Invoke(_ context.Context, payload []byte) ([]byte, error) {
 	if err := json.Unmarshal(payload, &ev); err != nil || ev.HTTPMethod == "" || ev.Path == "" {
 		return h.answer(http.StatusBadRequest, errorBody(ErrMalformedEvent.Error()))
 	}
+	if h.EchoEvents && hasHeader(ev, EchoHeader) {
+		return h.echo(payload)
+	}
 	if ev.HTTPMethod == http.MethodOptions && h.AllowOrigin != "" {
 		return h.answer(http.StatusNoContent, nil)
 	}
@@ -96,6 +116,67 @@ func isJSONObject(ev events.APIGatewayProxyRequest) bool {
 	}
 	b := strings.TrimSpace(ev.Body)
 	return strings.HasPrefix(b, "{") && json.Valid([]byte(b))
+}
+
+func hasHeader(ev events.APIGatewayProxyRequest, name string) bool {
+	for k := range ev.Headers {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// Echo is what an echoing handler answers: the parts of its event the
+// conformance suite compares, and no value that could hold a caller's key.
+// Header and query names are given, values only for headers whose name
+// starts with "x-echo-" (in any case), which the suite sets itself.
+type Echo struct {
+	Resource        string            `json:"resource"`
+	Path            string            `json:"path"`
+	HTTPMethod      string            `json:"httpMethod"`
+	HeaderNames     []string          `json:"headerNames"`
+	MultiValueNames []string          `json:"multiValueHeaderNames"`
+	EchoHeaders     map[string]string `json:"echoHeaders"`
+	QueryNames      []string          `json:"queryNames"`
+	PathParameters  map[string]string `json:"pathParameters"`
+	Body            *string           `json:"body"`
+	IsBase64Encoded bool              `json:"isBase64Encoded"`
+	Stage           string            `json:"stage"`
+	ResourcePath    string            `json:"resourcePath"`
+	RequestID       string            `json:"requestId"`
+	ExtendedID      string            `json:"extendedRequestId"`
+	Authorizer      map[string]any    `json:"authorizer"`
+}
+
+// echo answers with the Echo of the event.
+func (h Handler) echo(payload []byte) ([]byte, error) {
+	var ev struct {
+		events.APIGatewayProxyRequest
+		Body *string `json:"body"`
+	}
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return h.answer(http.StatusBadRequest, errorBody(ErrMalformedEvent.Error()))
+	}
+	e := Echo{
+		Resource: ev.Resource, Path: ev.Path, HTTPMethod: ev.HTTPMethod,
+		HeaderNames: slices.Sorted(maps.Keys(ev.Headers)), MultiValueNames: slices.Sorted(maps.Keys(ev.MultiValueHeaders)),
+		EchoHeaders: map[string]string{}, QueryNames: slices.Sorted(maps.Keys(ev.QueryStringParameters)),
+		PathParameters: ev.PathParameters, Body: ev.Body, IsBase64Encoded: ev.IsBase64Encoded,
+		Stage: ev.RequestContext.Stage, ResourcePath: ev.RequestContext.ResourcePath,
+		RequestID: ev.RequestContext.RequestID, ExtendedID: ev.RequestContext.ExtendedRequestID,
+		Authorizer: ev.RequestContext.Authorizer,
+	}
+	for k, v := range ev.Headers {
+		if len(k) > len("x-echo-") && strings.EqualFold(k[:len("x-echo-")], "x-echo-") {
+			e.EchoHeaders[k] = v
+		}
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	return h.answer(http.StatusOK, body)
 }
 
 func errorBody(message string) []byte {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -279,5 +280,32 @@ func TestAllowOrigin(t *testing.T) {
 				t.Errorf("preflight answer = %+v, want allowed methods and headers only on a preflight, with no body", a)
 			}
 		})
+	}
+}
+
+// Echo mode answers with the event, the caller's key masked, only when it
+// is on and the request asks; otherwise the header changes nothing.
+func TestEcho(t *testing.T) {
+	ev := fixture(t)
+	ev["headers"].(map[string]any)["x-tollgate-echo"] = "1"
+	payload := marshal(t, ev)
+	out, err := Handler{EchoEvents: true}.Invoke(context.Background(), payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(out, []byte(fixtureKey)) {
+		t.Fatalf("the echo holds the caller's key: %s", out)
+	}
+	var resp events.APIGatewayProxyResponse
+	if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("echo = %s, %v", out, err)
+	}
+	var echoed Echo
+	if err := json.Unmarshal([]byte(resp.Body), &echoed); err != nil || echoed.Path != ev["path"] || echoed.Authorizer["principalId"] != "mobile-app" ||
+		!slices.Contains(echoed.HeaderNames, "x-tollgate-echo") || !slices.Contains(echoed.QueryNames, "key") {
+		t.Errorf("echoed event = %+v, %v", echoed, err)
+	}
+	if status, body := invoke(t, payload); status != 200 || body["message"] == nil {
+		t.Errorf("with echo off, the header gave %d %v; want the usual answer", status, body)
 	}
 }
