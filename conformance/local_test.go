@@ -1,0 +1,122 @@
+//go:build unix
+
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"tollgate/api"
+	"tollgate/authorizer"
+	"tollgate/handler"
+	"tollgate/internal/emulator/local"
+	"tollgate/internal/lambdabuild"
+	"tollgate/internal/testkit/testkeys"
+)
+
+var binDir string // the functions, built once by TestMain
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "tollgate-conformance-")
+	if err != nil {
+		panic(err)
+	}
+	root, err := lambdabuild.ModuleDir(".")
+	if err != nil {
+		panic(err)
+	}
+	if _, err := lambdabuild.Build(context.Background(), root, dir, lambdabuild.Target{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH},
+		map[string]string{"authorizer": api.AuthorizerPackage, "handler": "./cmd/handler"}); err != nil {
+		panic(err)
+	}
+	binDir = dir
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const corsOrigin = "http://localhost:3000"
+
+// startLocal starts a local gateway set up for every row: a full key, a
+// key limited to GET /customers, CORS for corsOrigin, an echoing handler.
+func startLocal(t *testing.T) (*local.Main, Target) {
+	t.Helper()
+	full, scoped := authorizer.NewKey(), authorizer.NewKey()
+	keys := filepath.Join(t.TempDir(), "keyring.json")
+	doc := testkeys.Keyring(0, testkeys.Key{ID: "conformance-full", Key: full},
+		testkeys.Key{ID: "conformance-scoped", Key: scoped, Routes: []string{"GET /customers"}})
+	if err := os.WriteFile(keys, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	def := api.Default()
+	h := def.Functions["handler"]
+	h.Env = map[string]string{handler.EnvEchoEvents: "1"}
+	def.Functions["handler"] = h
+	m, err := local.Start(context.Background(), local.Config{
+		Addr: "127.0.0.1:0", Definition: &def, CORSOrigin: corsOrigin, BinDir: binDir, StateDir: t.TempDir(), KeysFile: keys,
+		Getenv: func(string) string { return "" },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	return m, Target{URL: m.URL, Key: full, ScopedKey: scoped, ScopedRoute: "GET /customers", OffRoute: "GET /hello", CORSOrigin: corsOrigin, Echo: true}
+}
+
+// The suite against the local gateway, started here: every row passes.
+func TestLocalGateway(t *testing.T) {
+	_, target := startLocal(t)
+	var out bytes.Buffer
+	for _, r := range Run(context.Background(), target, &out) {
+		t.Run(r.Row.Name, func(t *testing.T) {
+			if r.Skipped {
+				t.Fatal("skipped: the local setup has every part")
+			}
+			if r.Err != nil {
+				t.Errorf("%v (%s)", r.Err, r.Row.Source)
+			}
+		})
+	}
+	if t.Failed() {
+		t.Logf("suite output:\n%s", out.String())
+	}
+}
+
+// -target: the command checks a gateway it did not start, over HTTP only,
+// as it checks a deployed stage.
+func TestTollcheckAgainstAnotherGateway(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the command with go run")
+	}
+	_, target := startLocal(t)
+	cmd := exec.Command("go", "run", "./cmd/tollcheck", "-target", target.URL, "-key", target.Key,
+		"-scoped-key", target.ScopedKey, "-scoped-route", target.ScopedRoute, "-off-route", target.OffRoute,
+		"-cors-origin", target.CORSOrigin, "-echo")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("tollcheck: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != len(Rows()) {
+		t.Fatalf("tollcheck printed %d lines for %d rows:\n%s", len(lines), len(Rows()), out)
+	}
+	for i, r := range Rows() {
+		if lines[i] != "PASS "+r.Name {
+			t.Errorf("line %d = %q, want PASS %s", i+1, lines[i], r.Name)
+		}
+	}
+	if strings.Contains(string(out), target.Key) || strings.Contains(string(out), target.ScopedKey) {
+		t.Error("tollcheck printed a key")
+	}
+	// Without the keys' setup, the rows that need it are skipped, and say so.
+	out, err = exec.Command("go", "run", "./cmd/tollcheck", "-target", target.URL, "-key", target.Key).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "SKIP a route-scoped key on its route: 200 (the target has no scoped setup)") {
+		t.Errorf("tollcheck without -scoped-key: %v\n%s", err, out)
+	}
+}
