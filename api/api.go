@@ -34,6 +34,13 @@ type Definition struct {
 	// the functions (the deploy, the local run) gives each function that
 	// answers a route the origin, tollgate's handler as handler.Env says.
 	AllowedOrigin string
+	// BinaryMediaTypes are the media types API Gateway passes as binary
+	// ("image/png", "image/*", "*/*"): a request body whose Content-Type
+	// matches one reaches a function base64-encoded, and a function's
+	// base64-encoded answer is decoded when the request's first Accept
+	// value matches one. Without any, every body is text both ways
+	// (https://docs.aws.amazon.com/apigateway/latest/developerguide/lambda-proxy-binary-media.html).
+	BinaryMediaTypes []string
 }
 
 // Function is a Lambda function built from a Go command and

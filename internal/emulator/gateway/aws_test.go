@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -141,5 +142,48 @@ func TestHeaderNamesKeepTheirCase(t *testing.T) {
 				t.Errorf("request %d: the %s's event has the canonical X-Lower-Case too", i, who)
 			}
 		}
+	}
+}
+
+// Issue 17, 2.4: API Gateway's payload conversion for a proxy integration
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/lambda-proxy-binary-media.html):
+// without binary media types every body is text, both ways; with them, a
+// request whose Content-Type matches one is base64-encoded for the
+// function, and a base64-encoded answer is decoded only when the request's
+// first Accept value matches one.
+func TestBinaryMediaTypes(t *testing.T) {
+	binary := "\xff\xfe\x00binary"
+	encoded := base64.StdEncoding.EncodeToString([]byte(binary))
+	answer := `{"statusCode":200,"headers":{"Content-Type":"application/octet-stream"},"body":"` + encoded + `","isBase64Encoded":true}`
+	for _, tt := range []struct {
+		name         string
+		types        []string
+		contentType  string
+		accept       string
+		wantBase64In bool
+		wantOut      string
+	}{
+		{"none declared", nil, "application/octet-stream", "application/octet-stream", false, encoded},
+		{"declared, matching", []string{"application/octet-stream"}, "application/octet-stream", "application/octet-stream", true, binary},
+		{"declared, wildcard", []string{"*/*"}, "image/png", "image/png", true, binary},
+		{"declared, type wildcard", []string{"image/*"}, "image/png; charset=x", "text/html, image/png", true, encoded},
+		{"declared, not matching", []string{"image/png"}, "application/json", "application/json", false, encoded},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSetup(t, func(c *Config) { c.Definition.BinaryMediaTypes = tt.types })
+			s.handler.set(answers(answer))
+			rec := s.do(call{method: "POST", path: "/orders", auth: goodToken, body: binary,
+				header: http.Header{"Content-Type": {tt.contentType}, "Accept": {tt.accept}}})
+			if rec.Code != 200 || rec.Body.String() != tt.wantOut {
+				t.Errorf("answer = %d %q, want %q", rec.Code, rec.Body, tt.wantOut)
+			}
+			ev := s.handler.lastEvent(t)
+			if got := ev["isBase64Encoded"] == true; got != tt.wantBase64In {
+				t.Errorf("event isBase64Encoded = %v, want %v (body %q)", ev["isBase64Encoded"], tt.wantBase64In, ev["body"])
+			}
+			if !tt.wantBase64In && !strings.HasSuffix(fmt.Sprint(ev["body"]), "binary") {
+				t.Errorf("event body = %q, want the bytes as text", ev["body"])
+			}
+		})
 	}
 }
