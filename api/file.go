@@ -30,8 +30,9 @@ var ErrFile = errors.New(FileName)
 // The parts of an API file. Unknown keys are refused, so that a typo
 // ("protectd") cannot silently change what is deployed.
 type file struct {
-	Functions map[string]fileFunction `yaml:"functions"`
-	Routes    []fileRoute             `yaml:"routes"`
+	Functions        map[string]fileFunction `yaml:"functions"`
+	Routes           []fileRoute             `yaml:"routes"`
+	BinaryMediaTypes []string                `yaml:"binaryMediaTypes"`
 }
 
 type fileFunction struct {
@@ -91,6 +92,8 @@ func LoadFile(path string) (Definition, error) {
 //	    throttle:                # optional: this route's own limit, below the stage's
 //	      rateLimit: 10          # requests per second, steady
 //	      burstLimit: 5          # requests at once
+//	binaryMediaTypes:            # optional: bodies API Gateway passes as binary
+//	  - image/png
 //
 // The authorizer is tollgate's own (AuthorizerPackage) and is not
 // declared here. Errors name the line of the mistake; the result is
@@ -109,6 +112,7 @@ func ParseFile(b []byte) (Definition, error) {
 	auth := def.Functions[def.Authorizer.Function]
 	def.Functions = map[string]Function{def.Authorizer.Function: auth}
 	def.Routes = nil
+	def.BinaryMediaTypes = f.BinaryMediaTypes
 	if len(f.Functions) == 0 || len(f.Routes) == 0 {
 		return Definition{}, fmt.Errorf("%w: declare at least one function and one route", ErrFile)
 	}

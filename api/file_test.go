@@ -111,3 +111,37 @@ func FuzzParseFile(f *testing.F) {
 		}
 	})
 }
+
+// Binary media types: declared in api.yaml, written to the document as
+// x-amazon-apigateway-binary-media-types and read back from it; a value
+// that is not type/subtype is refused.
+func TestBinaryMediaTypes(t *testing.T) {
+	def, err := ParseFile([]byte("functions:\n  handler:\n    package: ./cmd/handler\nroutes:\n  - route: POST /upload\n    function: handler\nbinaryMediaTypes: [image/png, application/*]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := def.Document(DocumentOptions{IntegrationURI: LocalURI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), `"x-amazon-apigateway-binary-media-types":["image/png","application/*"]`) {
+		t.Errorf("document has no binary media types: %s", doc)
+	}
+	read, err := ParseDocument(doc, LocalFunction)
+	if err != nil || !reflect.DeepEqual(read.BinaryMediaTypes, []string{"image/png", "application/*"}) {
+		t.Errorf("read back %v, %v", read.BinaryMediaTypes, err)
+	}
+	for value, want := range map[string]bool{"image/png": true, "IMAGE/PNG; q=1": true, "application/json": true, "text/plain": false, "": false, "garbage": false} {
+		if got := def.IsBinary(value); got != want {
+			t.Errorf("IsBinary(%q) = %v, want %v", value, got, want)
+		}
+	}
+	def.BinaryMediaTypes = []string{"png"}
+	if err := def.Validate(); err == nil || !strings.Contains(err.Error(), `binary media type "png"`) {
+		t.Errorf("Validate with png = %v", err)
+	}
+	plain := Default()
+	if doc, err := plain.Document(DocumentOptions{IntegrationURI: LocalURI}); err != nil || strings.Contains(string(doc), "binary-media-types") {
+		t.Errorf("a definition without binary media types: %v, or it declares some", err)
+	}
+}

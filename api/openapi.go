@@ -27,6 +27,7 @@ const (
 	extAuthType         = "x-amazon-apigateway-authtype"
 	extGatewayResponses = "x-amazon-apigateway-gateway-responses"
 	extAPIKeySource     = "x-amazon-apigateway-api-key-source"
+	extBinaryMediaTypes = "x-amazon-apigateway-binary-media-types"
 )
 
 // APIKeySecurityScheme is the security scheme API Gateway reads as "this
@@ -66,6 +67,7 @@ type DocumentOptions struct {
 //     (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-authorizer.html).
 //   - The gateway responses are x-amazon-apigateway-gateway-responses.
 //   - The API key source is x-amazon-apigateway-api-key-source.
+//   - Binary media types, if any, are x-amazon-apigateway-binary-media-types.
 //
 // The document is deterministic: the same Definition and options give the
 // same bytes, so its hash names a deployment. It is checked with
@@ -100,6 +102,16 @@ func (d *Definition) Document(opts DocumentOptions) ([]byte, error) {
 		doc.Components.SecuritySchemes[APIKeySecurityScheme] = &openapi3.SecuritySchemeRef{Value: &openapi3.SecurityScheme{Type: "apiKey", Name: "x-api-key", In: "header"}}
 	}
 	doc.Extensions[extAPIKeySource] = keySource
+	// The document, not the REST API's binaryMediaTypes input, carries
+	// them: the provider imports the body in overwrite mode, which sets
+	// the API's binary media types from it (terraform-provider-aws
+	// internal/service/apigateway/rest_api.go: "Overwrite mode will delete
+	// existing literal properties if they are not explicitly set in the
+	// OpenAPI definition … BinaryMediaTypes"; binary_media_types is
+	// Optional and Computed, so it takes the imported value).
+	if len(d.BinaryMediaTypes) > 0 {
+		doc.Extensions[extBinaryMediaTypes] = slices.Clone(d.BinaryMediaTypes)
+	}
 
 	for _, r := range d.SortedRoutes() {
 		item := doc.Paths.Value(r.Path)
@@ -339,6 +351,19 @@ func ParseDocument(doc []byte, function func(uri string) (string, error)) (Defin
 	if raw, ok := t.Extensions[extGatewayResponses]; ok {
 		if d.Responses, err = parseResponses(raw); err != nil {
 			return Definition{}, err
+		}
+	}
+	if raw, ok := t.Extensions[extBinaryMediaTypes]; ok {
+		list, _ := raw.([]any)
+		for _, v := range list {
+			s, ok := v.(string)
+			if !ok {
+				return Definition{}, docErr("%s: want a list of media types", extBinaryMediaTypes)
+			}
+			d.BinaryMediaTypes = append(d.BinaryMediaTypes, s)
+		}
+		if list == nil {
+			return Definition{}, docErr("%s: want a list of media types", extBinaryMediaTypes)
 		}
 	}
 	return d, nil

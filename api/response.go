@@ -23,6 +23,7 @@ const (
 	IntegrationTimeout           ResponseType = "INTEGRATION_TIMEOUT"
 	RequestTooLarge              ResponseType = "REQUEST_TOO_LARGE"
 	Throttled                    ResponseType = "THROTTLED"
+	APIConfigurationError        ResponseType = "API_CONFIGURATION_ERROR"
 	Default4XX                   ResponseType = "DEFAULT_4XX"
 	Default5XX                   ResponseType = "DEFAULT_5XX"
 )
@@ -63,6 +64,7 @@ var defaultStatus = map[ResponseType]int{
 	IntegrationTimeout:           504,
 	RequestTooLarge:              413,
 	Throttled:                    429,
+	APIConfigurationError:        500,
 	Default4XX:                   0,
 	Default5XX:                   0,
 }

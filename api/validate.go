@@ -47,6 +47,11 @@ func (d *Definition) Validate() error {
 			return err
 		}
 	}
+	for _, t := range d.BinaryMediaTypes {
+		if !mediaType.MatchString(t) {
+			return errorf("binary media type %q: want type/subtype, either of them *, like image/png or image/*", t)
+		}
+	}
 	if len(d.Routes) == 0 {
 		return errorf("the API has no routes")
 	}

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"tollgate/api"
 	"tollgate/internal/emulator/localaws"
@@ -305,7 +304,11 @@ func (g *Gateway) integrate(x *exchange) {
 		return
 	}
 	x.intStatus = http.StatusOK
-	resp, err := parseProxyResponse(out)
+	resp, err := parseProxyResponse(out, g.def.IsBinary(firstAccept(x.r)))
+	if errors.Is(err, errBadBase64) {
+		g.fail(x, api.APIConfigurationError, 0, "Internal server error")
+		return
+	}
 	if err != nil {
 		g.fail(x, api.Default5XX, http.StatusBadGateway, "Internal server error")
 		return
@@ -329,18 +332,27 @@ func (g *Gateway) integrate(x *exchange) {
 	x.status, x.responseLength = resp.StatusCode, len(resp.body)
 }
 
-// bodyField is a request body as a proxy event carries it: text as is,
-// anything else base64-encoded.
-func bodyField(b []byte) (body *string, isBase64 bool) {
-	if len(b) == 0 {
+// bodyField is a request body as a proxy event carries it: base64-encoded
+// when its Content-Type is one of the API's binary media types, else text
+// (bytes that are not UTF-8 reach the function as JSON encodes them, each
+// as U+FFFD).
+func (g *Gateway) bodyField(x *exchange) (body *string, isBase64 bool) {
+	if len(x.body) == 0 {
 		return nil, false
 	}
-	if utf8.Valid(b) {
-		s := string(b)
-		return &s, false
+	if g.def.IsBinary(x.r.Header.Get("Content-Type")) {
+		s := base64.StdEncoding.EncodeToString(x.body)
+		return &s, true
 	}
-	s := base64.StdEncoding.EncodeToString(b)
-	return &s, true
+	s := string(x.body)
+	return &s, false
+}
+
+// firstAccept is the first media type of a request's Accept header: the
+// one API Gateway decides a binary answer by.
+func firstAccept(r *http.Request) string {
+	first, _, _ := strings.Cut(r.Header.Get("Accept"), ",")
+	return strings.TrimSpace(first)
 }
 
 // headerValue is a header identity source's value: its values joined with

@@ -219,7 +219,8 @@ func TestOutcomes(t *testing.T) {
 		{name: "handler without statusCode", call: call{auth: goodToken}, handler: answers(`{"body":"hi"}`), wantStatus: 502, wantType: api.Default5XX, wantMessage: "Internal server error", wantAuth: true},
 		{name: "handler with an unknown field", call: call{auth: goodToken}, handler: answers(`{"statusCode":200,"body":"hi","status":"ok"}`), wantStatus: 502, wantType: api.Default5XX, wantMessage: "Internal server error", wantAuth: true},
 		{name: "handler with an object body", call: call{auth: goodToken}, handler: answers(`{"statusCode":200,"body":{"a":1}}`), wantStatus: 502, wantType: api.Default5XX, wantMessage: "Internal server error", wantAuth: true},
-		{name: "handler with bad base64", call: call{auth: goodToken}, handler: answers(`{"statusCode":200,"body":"!!","isBase64Encoded":true}`), wantStatus: 502, wantType: api.Default5XX, wantMessage: "Internal server error", wantAuth: true},
+		{name: "handler with bad base64, binary support on", call: call{auth: goodToken, header: http.Header{"Accept": {"image/png"}}}, edit: func(c *Config) { c.Definition.BinaryMediaTypes = []string{"image/png"} },
+			handler: answers(`{"statusCode":200,"body":"!!","isBase64Encoded":true}`), wantStatus: 500, wantType: api.APIConfigurationError, wantMessage: "Internal server error", wantAuth: true},
 		{name: "handler too slow", call: call{auth: goodToken}, handler: func(ctx context.Context, _ []byte) ([]byte, error) {
 			<-ctx.Done()
 			return nil, ctx.Err()

@@ -147,7 +147,7 @@ func proxyEvent(g *Gateway, x *exchange) ([]byte, error) {
 	}
 	// The outer body and isBase64Encoded win over the type's: API Gateway
 	// sends null for no body and isBase64Encoded always.
-	body, isBase64 := bodyField(x.body)
+	body, isBase64 := g.bodyField(x)
 	return json.Marshal(struct {
 		events.APIGatewayProxyRequest
 		RequestContext  requestContext `json:"requestContext"`
@@ -165,12 +165,22 @@ type proxyResponse struct {
 
 var errMalformedResponse = errors.New("malformed Lambda proxy response")
 
+// errBadBase64 is a base64-encoded answer that does not decode, when the
+// API's binary support decodes it: API_CONFIGURATION_ERROR ("when base64
+// decoding fails on binary data when binary support is enacted",
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html).
+var errBadBase64 = errors.New("base64 decoding failed on binary data")
+
 // parseProxyResponse reads a proxy integration's answer. Like API
 // Gateway, it refuses anything but an object of the documented fields
 // with a status code, which API Gateway reports as "Malformed Lambda proxy
 // response"; see
 // https://repost.aws/knowledge-center/malformed-502-api-gateway.
-func parseProxyResponse(out []byte) (proxyResponse, error) {
+//
+// A base64-encoded answer (isBase64Encoded) is decoded when decode is set
+// (the request accepts one of the API's binary media types) and otherwise
+// passed on as the text it is.
+func parseProxyResponse(out []byte, decode bool) (proxyResponse, error) {
 	var resp proxyResponse
 	dec := json.NewDecoder(bytes.NewReader(out))
 	dec.DisallowUnknownFields()
@@ -193,10 +203,10 @@ func parseProxyResponse(out []byte) (proxyResponse, error) {
 		}
 	}
 	resp.body = []byte(resp.Body)
-	if resp.IsBase64Encoded {
+	if resp.IsBase64Encoded && decode {
 		b, err := base64.StdEncoding.DecodeString(resp.Body)
 		if err != nil {
-			return resp, errMalformedResponse
+			return resp, errBadBase64
 		}
 		resp.body = b
 	}

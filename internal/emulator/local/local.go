@@ -309,7 +309,7 @@ func Served(def api.Definition) (api.Definition, []byte, error) {
 			}
 		}
 	}
-	def.Routes, def.Responses = read.Routes, read.Responses
+	def.Routes, def.Responses, def.BinaryMediaTypes = read.Routes, read.Responses, read.BinaryMediaTypes
 	if read.Authorizer.Function != "" {
 		def.Authorizer = read.Authorizer
 	}
