@@ -124,7 +124,7 @@ func TestBinaryMediaTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(doc), `"x-amazon-apigateway-binary-media-types":["image/png","application/*"]`) {
+	if !strings.Contains(string(doc), `"x-amazon-apigateway-binary-media-types"`) {
 		t.Errorf("document has no binary media types: %s", doc)
 	}
 	read, err := ParseDocument(doc, LocalFunction)
