@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"tollgate/authorizer"
 	"tollgate/internal/emulator/local"
 	"tollgate/internal/testkit/logsink"
+	"tollgate/internal/testkit/modcopy"
 	"tollgate/internal/testkit/testkeys"
 	"tollgate/internal/testkit/waitfor"
 )
@@ -94,42 +94,6 @@ func insertAfter(t *testing.T, doc, key, lines string) string {
 	return before + "\n" + key + ":\n" + lines + after
 }
 
-// copyModule copies this module, as a fresh clone has it, to a temporary
-// directory: what a user who follows the README starts from.
-func copyModule(t *testing.T) string {
-	t.Helper()
-	dst := t.TempDir()
-	skip := map[string]bool{".git": true, ".tollgate": true, "dist": true, "tollgate": true, "tollkeys": true, "local": true}
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if path != "." && !strings.Contains(path, string(filepath.Separator)) && skip[path] {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		target := filepath.Join(dst, path)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, info.Mode().Perm())
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
-
 // TestWalkthrough follows README's "Your own routes and functions" in a
 // copy of the repository: the new route answers through the local run
 // (with -watch, which then serves an edit of the function), and the mock
@@ -139,7 +103,7 @@ func TestWalkthrough(t *testing.T) {
 		t.Skip("builds every function twice")
 	}
 	w := readWalkthrough(t)
-	dir := copyModule(t)
+	dir := modcopy.Copy(t, ".")
 
 	// Step 1: the function.
 	if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(w.goFile)), 0o755); err != nil {
