@@ -1,0 +1,38 @@
+// Package conformance is one suite of API Gateway's behaviours with a
+// Lambda authorizer, run as HTTP requests against a stage's base URL: the
+// local gateway (started by this package's tests in go test ./...) or a
+// deployed stage (go run ./conformance/cmd/tollcheck -target URL -key KEY
+// …), printing PASS, FAIL or SKIP for each row. Every emulator drifts from
+// AWS; this one can be compared with a real stage row by row.
+//
+// The rows, each citing the AWS page (or RFC) it follows (Rows has the
+// full address); "needs" names what the target must be set up with, or
+// the row is skipped: "scoped", a key limited to one route; "cors", the
+// stage's CORS origin; "echo", the handler's echo mode
+// (TOLLGATE_ECHO_EVENTS=1 in api.yaml's env for the handler):
+//
+//	row                                                                  needs    source
+//	no Authorization header: 401                                         -        re:Post api-gateway-401-error-lambda-authorizer
+//	an empty Authorization header: 401                                   -        apigateway-use-lambda-authorizer.html
+//	a token the validation expression refuses: 401                       -        apigateway-use-lambda-authorizer.html
+//	an unknown key: 401                                                  -        re:Post api-gateway-401-error-lambda-authorizer
+//	a valid key: 200 from the integration                                -        api-gateway-lambda-authorizer-output.html
+//	the Bearer scheme in lower case: 200                                 -        rfc9110#section-11.1
+//	a public route without a key: 200                                    -        apigateway-use-lambda-authorizer.html
+//	every answer carries x-amzn-RequestId and x-amz-apigw-id             -        supported-gateway-response-types.html
+//	an unknown path: 403 Missing Authentication Token                    -        re:Post api-gateway-authentication-token-errors
+//	an unknown method on a known path: 403 Missing Authentication Token  -        re:Post api-gateway-authentication-token-errors
+//	a route-scoped key on its route: 200                                 scoped   api-gateway-lambda-authorizer-output.html
+//	a route-scoped key off its routes: 403                               scoped   re:Post api-gateway-403-error-lambda-authorizer
+//	a cached answer is evaluated against each request's method ARN       scoped   configure-api-gateway-lambda-authorization.html
+//	headers past the 10,240-byte quota: 413, not customised              -        limits.html
+//	CORS preflight: the allowed origin                                   cors     how-to-cors.html
+//	CORS headers on an error answer                                      cors     how-to-cors.html
+//	event: header names as the client wrote them                         echo     set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format
+//	event: the authorizer's principalId and context                      echo     set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format
+//	event: resource, path, method and stage                              echo     set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format
+//	event: a text body as text                                           echo     set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format
+//	event: a binary body as text without binary media types              echo     lambda-proxy-binary-media.html
+//
+// TestDocTable keeps this table and Rows equal.
+package conformance
