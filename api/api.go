@@ -41,7 +41,25 @@ type Definition struct {
 	// value matches one. Without any, every body is text both ways
 	// (https://docs.aws.amazon.com/apigateway/latest/developerguide/lambda-proxy-binary-media.html).
 	BinaryMediaTypes []string
+	// Type is the kind of API Gateway API: REST (the default, "") or
+	// HTTP, an HTTP API (API Gateway v2), whose Lambda authorizer gets
+	// payload format 2.0 events and answers with simple responses
+	// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html).
+	Type APIType
 }
+
+// APIType is the kind of API Gateway API.
+type APIType string
+
+const (
+	// REST is a REST API (API Gateway v1).
+	REST APIType = "REST"
+	// HTTP is an HTTP API (API Gateway v2).
+	HTTP APIType = "HTTP"
+)
+
+// IsHTTP reports whether d is an HTTP API.
+func (d *Definition) IsHTTP() bool { return d.Type == HTTP }
 
 // Function is a Lambda function built from a Go command and
 // run on the provided.al2023 runtime as bootstrap.

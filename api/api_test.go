@@ -418,3 +418,25 @@ func TestAuthorizerTimeoutsNest(t *testing.T) {
 		t.Errorf("fetch timeout %v, function timeout %v: want fetch < function <= 10s", fetch, fn.Timeout)
 	}
 }
+
+// An HTTP API's authorizer is a REQUEST one without a validation
+// expression; an unknown API type is refused.
+func TestAPIType(t *testing.T) {
+	d := Default()
+	d.Type = HTTP
+	if err := d.Validate(); err == nil || !strings.Contains(err.Error(), "REQUEST authorizer") {
+		t.Errorf("HTTP with a TOKEN authorizer = %v", err)
+	}
+	d.Authorizer.Type = Request
+	if err := d.Validate(); err == nil || !strings.Contains(err.Error(), "validation expression") {
+		t.Errorf("HTTP with a validation regex = %v", err)
+	}
+	d.Authorizer.ValidationRegex = ""
+	if err := d.Validate(); err != nil || !d.IsHTTP() {
+		t.Errorf("a valid HTTP API = %v", err)
+	}
+	d.Type = "WEBSOCKET"
+	if err := d.Validate(); err == nil || !strings.Contains(err.Error(), `API type "WEBSOCKET"`) {
+		t.Errorf("WEBSOCKET = %v", err)
+	}
+}

@@ -47,6 +47,21 @@ func (d *Definition) Validate() error {
 			return err
 		}
 	}
+	switch d.Type {
+	case "", REST:
+	case HTTP:
+		// An HTTP API's Lambda authorizer is a REQUEST one, with no
+		// validation expression
+		// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html).
+		if d.Authorizer.Type != Request {
+			return errorf("an HTTP API's Lambda authorizer is a REQUEST authorizer, not %s", d.Authorizer.Type)
+		}
+		if d.Authorizer.ValidationRegex != "" {
+			return errorf("an HTTP API's authorizer has no validation expression")
+		}
+	default:
+		return errorf("API type %q: want REST or HTTP", d.Type)
+	}
 	for _, t := range d.BinaryMediaTypes {
 		if !mediaType.MatchString(t) {
 			return errorf("binary media type %q: want type/subtype, either of them *, like image/png or image/*", t)

@@ -26,6 +26,11 @@ type policy struct {
 	principalID string
 	context     map[string]string
 	statements  []statement
+	// An HTTP API's simple response (simple set): whether the caller is
+	// authorized, and the context passed to the integration.
+	simple        bool
+	authorized    bool
+	simpleContext map[string]any
 }
 
 type statement struct {

@@ -205,6 +205,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.tooLarge(x)
 		return
 	}
+	if g.def.IsHTTP() {
+		g.serveHTTPAPI(x)
+		return
+	}
 	route, params, ok := g.def.Match(r.Method, r.URL.Path)
 	if !ok {
 		g.fail(x, api.MissingAuthenticationToken, 0, "Missing Authentication Token")
