@@ -74,8 +74,8 @@ type reply struct {
 // none); the error is always nil, so API Gateway never turns a caller's
 // mistake into a 502.
 func (h Handler) Invoke(_ context.Context, payload []byte) ([]byte, error) {
-	var ev events.APIGatewayProxyRequest
-	if err := json.Unmarshal(payload, &ev); err != nil || ev.HTTPMethod == "" || ev.Path == "" {
+	ev, err := proxyRequest(payload)
+	if err != nil || ev.HTTPMethod == "" || ev.Path == "" {
 		return h.answer(http.StatusBadRequest, errorBody(ErrMalformedEvent.Error()))
 	}
 	if h.EchoEvents && hasHeader(ev, EchoHeader) {
@@ -105,6 +105,50 @@ func (h Handler) Invoke(_ context.Context, payload []byte) ([]byte, error) {
 		return nil, err
 	}
 	return h.answer(http.StatusOK, body)
+}
+
+// proxyRequest reads a REST API proxy event (payload format 1.0) or an
+// HTTP API one (payload format 2.0, version "2.0"), the latter into the
+// fields of the former the handler reads: the method and path from
+// requestContext.http, lower-case headers, and the Lambda authorizer's
+// context as the authorizer's, its keyId standing for the principalId a
+// simple response does not have
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html).
+// Both answer formats take the answer Handler writes (statusCode,
+// headers, body).
+func proxyRequest(payload []byte) (events.APIGatewayProxyRequest, error) {
+	var probe struct {
+		Version string `json:"version"`
+	}
+	if err := json.Unmarshal(payload, &probe); err != nil {
+		return events.APIGatewayProxyRequest{}, err
+	}
+	var ev events.APIGatewayProxyRequest
+	if probe.Version != "2.0" {
+		err := json.Unmarshal(payload, &ev)
+		return ev, err
+	}
+	var v2 events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(payload, &v2); err != nil {
+		return ev, err
+	}
+	ev = events.APIGatewayProxyRequest{
+		Resource: v2.RouteKey, Path: v2.RequestContext.HTTP.Path, HTTPMethod: v2.RequestContext.HTTP.Method,
+		Headers: v2.Headers, QueryStringParameters: v2.QueryStringParameters, PathParameters: v2.PathParameters,
+		StageVariables: v2.StageVariables, Body: v2.Body, IsBase64Encoded: v2.IsBase64Encoded,
+	}
+	ev.RequestContext.RequestID = v2.RequestContext.RequestID
+	ev.RequestContext.Stage = v2.RequestContext.Stage
+	if a := v2.RequestContext.Authorizer; a != nil && a.Lambda != nil {
+		ev.RequestContext.Authorizer = map[string]any{}
+		for k, v := range a.Lambda {
+			ev.RequestContext.Authorizer[k] = v
+		}
+		if _, ok := a.Lambda["principalId"]; !ok {
+			ev.RequestContext.Authorizer["principalId"] = a.Lambda["keyId"]
+		}
+	}
+	return ev, nil
 }
 
 // isJSONObject reports whether the event's body is one JSON object. A

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -202,8 +203,8 @@ func FuzzInvoke(f *testing.F) {
 			}
 			return
 		}
-		var ev events.APIGatewayProxyRequest
-		if resp.StatusCode != 200 || json.Unmarshal(payload, &ev) != nil {
+		ev, err := proxyRequest(payload)
+		if resp.StatusCode != 200 || err != nil {
 			t.Fatalf("statusCode = %d for %q", resp.StatusCode, payload)
 		}
 		want := reply{Message: "Hello from tollgate", RequestID: ev.RequestContext.RequestID, Method: ev.HTTPMethod, Path: ev.Path}
@@ -307,5 +308,29 @@ func TestEcho(t *testing.T) {
 	}
 	if status, body := invoke(t, payload); status != 200 || body["message"] == nil {
 		t.Errorf("with echo off, the header gave %d %v; want the usual answer", status, body)
+	}
+}
+
+// An HTTP API's payload 2.0 event is answered as a REST one: the method,
+// path and request id from its requestContext, the caller from the Lambda
+// authorizer's context (issue 18, point 4).
+func TestInvokeHTTPAPIEvent(t *testing.T) {
+	b, err := os.ReadFile("testdata/events/http-v2.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body := invoke(t, b)
+	want := map[string]any{"message": "Hello, mobile-app", "principal": "mobile-app", "requestId": "req-v2", "method": "GET", "path": "/hello"}
+	if status != 200 || fmt.Sprint(body) != fmt.Sprint(want) {
+		t.Errorf("= %d %v, want 200 %v", status, body, want)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev["requestContext"].(map[string]any)["http"].(map[string]any)["method"] = "POST"
+	ev["body"] = "not json"
+	if status, body := invoke(t, marshal(t, ev)); status != 400 || body["message"] != "request body must be a JSON object" {
+		t.Errorf("POST with a text body = %d %v", status, body)
 	}
 }
