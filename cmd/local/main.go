@@ -14,7 +14,7 @@
 // edit is reported when the file is saved.
 //
 // Its flags (-addr, -api, -keys, -secrets-endpoint, -secret-id, -key-ttl,
-// -ttl, -authorizer-type, -cors-origin, -region, -quiet, -state, -watch,
+// -ttl, -authorizer-type, -api-type, -cors-origin, -region, -quiet, -state, -watch,
 // -openapi) are the table in README.md's "Running locally", the one place
 // they are described (TestREADMEFlags keeps it whole); -h lists them too.
 //
@@ -95,6 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (cfg local.Config, openapi bool
 	fs.StringVar(&cfg.Region, "region", "", "AWS region (default $AWS_REGION or us-east-1)")
 	ttl := fs.String("ttl", "", "authorizer result cache TTL, 0 for none (default 5m)")
 	typ := fs.String("authorizer-type", "", "TOKEN or REQUEST (default TOKEN)")
+	apiType := fs.String("api-type", "", "rest or http: an HTTP API, with its authorizer's payload 2.0 and simple responses (default rest)")
 	cors := fs.String("cors-origin", "", `origin whose pages may call the API, or "*" (CORS; as the corsAllowOrigin setting)`)
 	quiet := fs.Bool("quiet", false, "no access log or function output")
 	fs.BoolVar(&cfg.Watch, "watch", false, "rebuild a function when its source changes, and serve the new build")
@@ -117,6 +118,15 @@ func parseFlags(args []string, stderr io.Writer) (cfg local.Config, openapi bool
 		cfg.AuthorizerType = t
 	default:
 		return cfg, false, fmt.Errorf("-authorizer-type %q: want TOKEN or REQUEST", *typ)
+	}
+	switch t := api.APIType(strings.ToUpper(*apiType)); t {
+	case "", api.REST, api.HTTP:
+		cfg.APIType = t
+	default:
+		return cfg, false, fmt.Errorf("-api-type %q: want rest or http", *apiType)
+	}
+	if cfg.APIType == api.HTTP && cfg.AuthorizerType == api.Token {
+		return cfg, false, errors.New("-authorizer-type TOKEN: an HTTP API's Lambda authorizer is a REQUEST one")
 	}
 	if *cors != "" {
 		def := api.Default()

@@ -146,7 +146,8 @@ func trySend(m *Main, method, path, token, body string) (answer, error) {
 	if err := json.Unmarshal(b, &a.body); err != nil {
 		return a, fmt.Errorf("%s %s: body is not a JSON object: %q", method, path, b)
 	}
-	if a.header.Get("x-amzn-RequestId") == "" || a.header.Get("Content-Type") != "application/json" {
+	// A REST API's request id is x-amzn-RequestId, an HTTP API's apigw-requestid.
+	if a.header.Get("x-amzn-RequestId") == "" && a.header.Get("apigw-requestid") == "" || a.header.Get("Content-Type") != "application/json" {
 		return a, fmt.Errorf("%s %s: headers %v lack the request id or the JSON content type", method, path, a.header)
 	}
 	return a, nil
@@ -541,4 +542,37 @@ func TestAnyRouteLimitStaysOnItsPath(t *testing.T) {
 	want(t, send(t, m, "DELETE", "/customers", "Bearer "+ordersKey, ""), 200, "reports", "")
 	want(t, send(t, m, "GET", "/admin/customers", "Bearer "+ordersKey, ""), 403, "ACCESS_DENIED", explicitDeny)
 	want(t, send(t, m, "GET", "/hello", "Bearer "+ordersKey, ""), 403, "ACCESS_DENIED", explicitDeny)
+}
+
+// The local run as an HTTP API (cmd/local -api-type http), on the real
+// binaries: tollgate's authorizer answers the payload 2.0 events with
+// simple responses and the handler answers payload 2.0 (issue 18).
+func TestHTTPAPI(t *testing.T) {
+	noCache := time.Duration(0)
+	m := start(t, func(c *Config) { c.APIType = api.HTTP; c.TTL = &noCache })
+	for _, tt := range []struct {
+		path, token string
+		status      int
+		message     string
+	}{
+		{"/hello", "", 401, "Unauthorized"},
+		{"/hello", "Bearer " + wrongKey, 403, "Forbidden"},
+		{"/hello", "Bearer " + ordersKey, 403, "Forbidden"}, // limited to POST /orders
+		{"/hello", "Bearer " + mobileKey, 200, "Hello, mobile-app"},
+		{"/nope", "Bearer " + mobileKey, 404, "Not Found"},
+	} {
+		a := send(t, m, "GET", tt.path, tt.token, "")
+		if a.status != tt.status || a.body["message"] != tt.message {
+			t.Errorf("GET %s with %q = %d %s, want %d %q", tt.path, tt.token, a.status, a.raw, tt.status, tt.message)
+		}
+	}
+	a := send(t, m, "POST", "/orders", "Bearer "+ordersKey, `{}`)
+	if a.status != 200 || a.body["principal"] != "orders-bot" {
+		t.Errorf("POST /orders with its scoped key = %d %s", a.status, a.raw)
+	}
+	var out strings.Builder
+	m.Routes(&out)
+	if !strings.Contains(out.String(), "of an HTTP API") {
+		t.Errorf("routes do not say it is an HTTP API:\n%s", out.String())
+	}
 }

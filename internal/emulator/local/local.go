@@ -77,6 +77,10 @@ type Config struct {
 	// AuthorizerType, when not empty, replaces the authorizer's type; a
 	// REQUEST authorizer has no validation regex.
 	AuthorizerType api.AuthorizerType
+	// APIType, when not empty, replaces the API's type: api.HTTP serves
+	// it as an HTTP API, whose authorizer is a REQUEST one (payload 2.0,
+	// simple responses) without a validation regex.
+	APIType api.APIType
 	// ModuleDir is the Go module to build in (tollgate, or one that
 	// requires it); default: found from the working directory.
 	ModuleDir string
@@ -269,6 +273,12 @@ func (cfg Config) API() (api.Definition, error) {
 		def.Authorizer.Type = cfg.AuthorizerType
 		if cfg.AuthorizerType == api.Request {
 			def.Authorizer.ValidationRegex = ""
+		}
+	}
+	if cfg.APIType != "" {
+		def.Type = cfg.APIType
+		if def.IsHTTP() {
+			def.Authorizer.Type, def.Authorizer.ValidationRegex = api.Request, ""
 		}
 	}
 	if cfg.CORSOrigin != "" {
@@ -546,7 +556,11 @@ func (m *Main) Routes(w io.Writer) {
 	if m.keyHint != "" {
 		fmt.Fprintln(w, m.keyHint)
 	}
-	fmt.Fprintf(w, "tollgate is serving stage %q on %s (%s authorizer, result cache %s). Try:\n\n", d.Stage, m.URL, d.Authorizer.Type, ttl)
+	if d.IsHTTP() {
+		fmt.Fprintf(w, "tollgate is serving stage %q of an HTTP API on %s (REQUEST authorizer with simple responses, result cache %s). Try:\n\n", d.Stage, m.URL, ttl)
+	} else {
+		fmt.Fprintf(w, "tollgate is serving stage %q on %s (%s authorizer, result cache %s). Try:\n\n", d.Stage, m.URL, d.Authorizer.Type, ttl)
+	}
 	for _, r := range d.Routes {
 		fmt.Fprintf(w, "    %s\n", m.curl(r))
 	}
