@@ -34,5 +34,21 @@
 //	event: a text body as text                                           echo     set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format
 //	event: a binary body as text without binary media types              echo     lambda-proxy-binary-media.html
 //
-// TestDocTable keeps this table and Rows equal.
+// An HTTP API (tollcheck -http; Target.HTTP) is checked with HTTPRows
+// instead, following the HTTP API pages: its authorizer's simple
+// responses (401 without invoking it, 403 Forbidden, answers cached per
+// route), 404 for no route, apigw-requestid, and payload 2.0 events:
+//
+//	row                                                       needs    source
+//	HTTP: no identity source: 401, authorizer not invoked     -        http-api-lambda-authorizer.html
+//	HTTP: an unknown key: 403 Forbidden (isAuthorized false)  -        http-api-lambda-authorizer.html
+//	HTTP: a valid key: 200 from the integration               -        http-api-lambda-authorizer.html
+//	HTTP: a public route without a key: 200                   -        http-api-develop-routes.html
+//	HTTP: an unknown path: 404 Not Found                      -        http-api-develop-routes.html
+//	HTTP: a route-scoped key on its route: 200                scoped   http-api-lambda-authorizer.html
+//	HTTP: a route-scoped key off its routes: 403 Forbidden    scoped   http-api-lambda-authorizer.html
+//	HTTP: a cached answer never serves another route          scoped   http-api-lambda-authorizer.html
+//	HTTP: event: payload 2.0 with lower-case header names     echo     http-api-develop-integrations-lambda.html
+//
+// TestDocTable keeps these tables equal to Rows and HTTPRows.
 package conformance

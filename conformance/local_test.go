@@ -44,8 +44,9 @@ func TestMain(m *testing.M) {
 const corsOrigin = "http://localhost:3000"
 
 // startLocal starts a local gateway set up for every row: a full key, a
-// key limited to GET /customers, CORS for corsOrigin, an echoing handler.
-func startLocal(t *testing.T) (*local.Main, Target) {
+// key limited to GET /customers, CORS for corsOrigin, an echoing handler;
+// with typ api.HTTP, an HTTP API.
+func startLocal(t *testing.T, typ api.APIType) (*local.Main, Target) {
 	t.Helper()
 	full, scoped := authorizer.NewKey(), authorizer.NewKey()
 	keys := filepath.Join(t.TempDir(), "keyring.json")
@@ -59,19 +60,19 @@ func startLocal(t *testing.T) (*local.Main, Target) {
 	h.Env = map[string]string{handler.EnvEchoEvents: "1"}
 	def.Functions["handler"] = h
 	m, err := local.Start(context.Background(), local.Config{
-		Addr: "127.0.0.1:0", Definition: &def, CORSOrigin: corsOrigin, BinDir: binDir, StateDir: t.TempDir(), KeysFile: keys,
+		Addr: "127.0.0.1:0", Definition: &def, CORSOrigin: corsOrigin, APIType: typ, BinDir: binDir, StateDir: t.TempDir(), KeysFile: keys,
 		Getenv: func(string) string { return "" },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = m.Close() })
-	return m, Target{URL: m.URL, Key: full, ScopedKey: scoped, ScopedRoute: "GET /customers", OffRoute: "GET /hello", CORSOrigin: corsOrigin, Echo: true}
+	return m, Target{URL: m.URL, Key: full, ScopedKey: scoped, ScopedRoute: "GET /customers", OffRoute: "GET /hello", CORSOrigin: corsOrigin, Echo: true, HTTP: typ == api.HTTP}
 }
 
 // The suite against the local gateway, started here: every row passes.
 func TestLocalGateway(t *testing.T) {
-	_, target := startLocal(t)
+	_, target := startLocal(t, "")
 	var out bytes.Buffer
 	for _, r := range Run(context.Background(), target, &out) {
 		t.Run(r.Row.Name, func(t *testing.T) {
@@ -94,7 +95,7 @@ func TestTollcheckAgainstAnotherGateway(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the command with go run")
 	}
-	_, target := startLocal(t)
+	_, target := startLocal(t, "")
 	cmd := exec.Command("go", "run", "./cmd/tollcheck", "-target", target.URL, "-key", target.Key,
 		"-scoped-key", target.ScopedKey, "-scoped-route", target.ScopedRoute, "-off-route", target.OffRoute,
 		"-cors-origin", target.CORSOrigin, "-echo")
@@ -118,5 +119,26 @@ func TestTollcheckAgainstAnotherGateway(t *testing.T) {
 	out, err = exec.Command("go", "run", "./cmd/tollcheck", "-target", target.URL, "-key", target.Key).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "SKIP a route-scoped key on its route: 200 (the target has no scoped setup)") {
 		t.Errorf("tollcheck without -scoped-key: %v\n%s", err, out)
+	}
+}
+
+// The HTTP API rows against the local gateway serving an HTTP API
+// (cmd/local -api-type http): every row passes.
+func TestLocalHTTPAPI(t *testing.T) {
+	_, target := startLocal(t, api.HTTP)
+	var out bytes.Buffer
+	results := Run(context.Background(), target, &out)
+	if len(results) != len(HTTPRows()) {
+		t.Fatalf("%d results for %d HTTP rows", len(results), len(HTTPRows()))
+	}
+	for _, r := range results {
+		t.Run(r.Row.Name, func(t *testing.T) {
+			if r.Skipped || r.Err != nil {
+				t.Errorf("skipped %v, %v (%s)", r.Skipped, r.Err, r.Row.Source)
+			}
+		})
+	}
+	if t.Failed() {
+		t.Logf("suite output:\n%s", out.String())
 	}
 }

@@ -31,6 +31,9 @@ type Target struct {
 	// Echo says the stage's handler echoes events (TOLLGATE_ECHO_EVENTS);
 	// the integration event rows run only then.
 	Echo bool
+	// HTTP says the stage is an HTTP API (API Gateway v2): the suite runs
+	// HTTPRows instead of Rows.
+	HTTP bool
 	// Client sends the requests; default a client with a 30-second timeout.
 	Client *http.Client
 }
@@ -61,7 +64,11 @@ func Run(ctx context.Context, t Target, w io.Writer) []Result {
 	}
 	t.URL = strings.TrimSuffix(t.URL, "/")
 	var results []Result
-	for _, r := range Rows() {
+	rows := Rows()
+	if t.HTTP {
+		rows = HTTPRows()
+	}
+	for _, r := range rows {
 		res := Result{Row: r}
 		switch {
 		case r.Needs == "scoped" && t.ScopedKey == "",

@@ -193,20 +193,20 @@ type Echo struct {
 	Authorizer      map[string]any    `json:"authorizer"`
 }
 
-// echo answers with the Echo of the event.
+// echo answers with the Echo of the event, of either payload format.
 func (h Handler) echo(payload []byte) ([]byte, error) {
-	var ev struct {
-		events.APIGatewayProxyRequest
-		Body *string `json:"body"`
+	ev, err := proxyRequest(payload)
+	var raw struct {
+		Body *string `json:"body"` // null, or not there, for no body
 	}
-	if err := json.Unmarshal(payload, &ev); err != nil {
+	if err != nil || json.Unmarshal(payload, &raw) != nil {
 		return h.answer(http.StatusBadRequest, errorBody(ErrMalformedEvent.Error()))
 	}
 	e := Echo{
 		Resource: ev.Resource, Path: ev.Path, HTTPMethod: ev.HTTPMethod,
 		HeaderNames: slices.Sorted(maps.Keys(ev.Headers)), MultiValueNames: slices.Sorted(maps.Keys(ev.MultiValueHeaders)),
 		EchoHeaders: map[string]string{}, QueryNames: slices.Sorted(maps.Keys(ev.QueryStringParameters)),
-		PathParameters: ev.PathParameters, Body: ev.Body, IsBase64Encoded: ev.IsBase64Encoded,
+		PathParameters: ev.PathParameters, Body: raw.Body, IsBase64Encoded: ev.IsBase64Encoded,
 		Stage: ev.RequestContext.Stage, ResourcePath: ev.RequestContext.ResourcePath,
 		RequestID: ev.RequestContext.RequestID, ExtendedID: ev.RequestContext.ExtendedRequestID,
 		Authorizer: ev.RequestContext.Authorizer,

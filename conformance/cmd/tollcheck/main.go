@@ -4,14 +4,15 @@
 //
 //	go run ./conformance/cmd/tollcheck -target URL -key KEY \
 //	    [-scoped-key KEY -scoped-route "GET /customers" -off-route "GET /hello"] \
-//	    [-cors-origin ORIGIN] [-echo]
+//	    [-cors-origin ORIGIN] [-echo] [-http]
 //
 // -target is the stage's base URL (pulumi stack output url, or a local
 // gateway's). -key is a key that may call every route; -scoped-key one
 // limited to -scoped-route, which may not call -off-route. -cors-origin is
 // the origin the stage allows, when it has corsAllowOrigin; -echo says its
 // handler echoes events (TOLLGATE_ECHO_EVENTS=1 in api.yaml's env for the
-// handler). Rows whose setup the target lacks are skipped, and say so.
+// handler). -http checks an HTTP API, with the HTTP API rows. Rows whose
+// setup the target lacks are skipped, and say so.
 package main
 
 import (
@@ -45,6 +46,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&t.OffRoute, "off-route", "GET /hello", "a route -scoped-key may not call")
 	fs.StringVar(&t.CORSOrigin, "cors-origin", "", "the origin the stage allows, if any")
 	fs.BoolVar(&t.Echo, "echo", false, "the stage's handler echoes events (TOLLGATE_ECHO_EVENTS=1)")
+	fs.BoolVar(&t.HTTP, "http", false, "the stage is an HTTP API: check the HTTP API rows")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
