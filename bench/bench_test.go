@@ -159,7 +159,8 @@ func BenchmarkColdProcess(b *testing.B) {
 
 // BenchmarkGateway is the local gateway's request path in process, from
 // request to response, with the authorizer's result cached (TTL 300 s) and
-// not cached (TTL 0).
+// not cached (TTL 0), for a REST API and for an HTTP API (payload 2.0
+// events and simple responses).
 func BenchmarkGateway(b *testing.B) {
 	ep := startEndpoint(b, 1, true)
 	tg := newTollgate(b, ep.env(b), logPipe(b))
@@ -169,10 +170,14 @@ func BenchmarkGateway(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		ttl  time.Duration
-	}{{"cached", 300 * time.Second}, {"uncached", 0}} {
+		typ  api.APIType
+	}{{"cached", 300 * time.Second, api.REST}, {"uncached", 0, api.REST}, {"http-cached", 300 * time.Second, api.HTTP}, {"http-uncached", 0, api.HTTP}} {
 		b.Run(c.name+"/tollgate", func(b *testing.B) {
 			def := api.Default()
 			def.Authorizer.ResultTTL = c.ttl
+			if c.typ == api.HTTP {
+				def.Type, def.Authorizer.Type, def.Authorizer.ValidationRegex = api.HTTP, api.Request, ""
+			}
 			g, err := gateway.New(gateway.Config{Definition: def, Functions: map[string]gateway.Invoker{"authorizer": tg, "handler": handler.Handler{}}})
 			if err != nil {
 				b.Fatal(err)
