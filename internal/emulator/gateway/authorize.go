@@ -129,18 +129,9 @@ func (g *Gateway) invokeAuthorizer(x *exchange, token string) (policy, api.Respo
 	if err != nil {
 		return policy{}, api.AuthorizerConfigurationError
 	}
-	x.authInvoked = true
-	began := g.cfg.Now()
-	out, err := g.cfg.Functions[g.def.Authorizer.Function].Invoke(x.r.Context(), event)
-	x.authIntegration = g.cfg.Now().Sub(began)
-	if err != nil {
-		var fe FunctionError
-		if errors.As(err, &fe) && fe.ErrorMessage() == msgUnauthorized {
-			x.authStatus = http.StatusUnauthorized
-			return policy{}, api.Unauthorized
-		}
-		x.authStatus = http.StatusInternalServerError
-		return policy{}, api.AuthorizerFailure
+	out, failure := g.callAuthorizer(x, event)
+	if failure != "" {
+		return policy{}, failure
 	}
 	p, err := parseAnswer(out)
 	if err != nil {
@@ -149,6 +140,26 @@ func (g *Gateway) invokeAuthorizer(x *exchange, token string) (policy, api.Respo
 	}
 	x.authStatus = http.StatusOK
 	return p, ""
+}
+
+// callAuthorizer invokes the authorizer with event, for a REST or an HTTP
+// API alike. Its error "Unauthorized" is api.Unauthorized (401), any other
+// failure api.AuthorizerFailure (500); "" means it answered.
+func (g *Gateway) callAuthorizer(x *exchange, event []byte) ([]byte, api.ResponseType) {
+	x.authInvoked = true
+	began := g.cfg.Now()
+	out, err := g.cfg.Functions[g.def.Authorizer.Function].Invoke(x.r.Context(), event)
+	x.authIntegration = g.cfg.Now().Sub(began)
+	if err != nil {
+		var fe FunctionError
+		if errors.As(err, &fe) && fe.ErrorMessage() == msgUnauthorized {
+			x.authStatus = http.StatusUnauthorized
+			return nil, api.Unauthorized
+		}
+		x.authStatus = http.StatusInternalServerError
+		return nil, api.AuthorizerFailure
+	}
+	return out, ""
 }
 
 type tokenEvent struct {

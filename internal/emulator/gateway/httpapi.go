@@ -184,19 +184,13 @@ func (g *Gateway) invokeSimple(x *exchange, identity []string) (policy, bool) {
 		g.httpAnswer(x, http.StatusInternalServerError, httpInternal, api.AuthorizerConfigurationError)
 		return policy{}, true
 	}
-	x.authInvoked = true
-	began := g.cfg.Now()
-	out, err := g.cfg.Functions[g.def.Authorizer.Function].Invoke(x.r.Context(), event)
-	x.authIntegration = g.cfg.Now().Sub(began)
-	if err != nil {
-		var fe FunctionError
-		if errors.As(err, &fe) && fe.ErrorMessage() == msgUnauthorized {
-			x.authStatus = http.StatusUnauthorized
-			g.httpAnswer(x, http.StatusUnauthorized, httpUnauthorized, api.Unauthorized)
-			return policy{}, true
-		}
-		x.authStatus = http.StatusInternalServerError
-		g.httpAnswer(x, http.StatusInternalServerError, httpInternal, api.AuthorizerFailure)
+	out, failure := g.callAuthorizer(x, event)
+	switch failure {
+	case api.Unauthorized:
+		g.httpAnswer(x, http.StatusUnauthorized, httpUnauthorized, failure)
+		return policy{}, true
+	case api.AuthorizerFailure:
+		g.httpAnswer(x, http.StatusInternalServerError, httpInternal, failure)
 		return policy{}, true
 	}
 	p, err := parseSimple(out)
