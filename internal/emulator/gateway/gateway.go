@@ -197,8 +197,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{w: w, r: r, id: reqid.New(), extendedID: extendedRequestID(), start: g.cfg.Now()}
 	x.sourceIP, _, _ = net.SplitHostPort(r.RemoteAddr)
 	x.headerNames = headerNames(r)
-	w.Header().Set("x-amzn-RequestId", x.id)
-	w.Header().Set("x-amz-apigw-id", x.extendedID)
+	if g.def.IsHTTP() {
+		w.Header().Set("apigw-requestid", x.extendedID) // an HTTP API's request id header
+	} else {
+		w.Header().Set("x-amzn-RequestId", x.id)
+		w.Header().Set("x-amz-apigw-id", x.extendedID)
+	}
 	defer g.logAccess(x)
 
 	if requestHeaderBytes(r) > maxRequestHeaderBytes {

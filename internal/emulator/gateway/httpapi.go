@@ -58,9 +58,6 @@ const RouteKeySource = "$context.routeKey"
 
 // serveHTTPAPI answers one request of an HTTP API.
 func (g *Gateway) serveHTTPAPI(x *exchange) {
-	x.w.Header().Del("x-amzn-RequestId")
-	x.w.Header().Del("x-amz-apigw-id")
-	x.w.Header().Set("apigw-requestid", x.extendedID)
 	route, params, ok := g.def.Match(x.r.Method, x.r.URL.Path)
 	if !ok {
 		g.httpAnswer(x, http.StatusNotFound, httpNotFound, "")
@@ -78,13 +75,14 @@ func (g *Gateway) serveHTTPAPI(x *exchange) {
 		return
 	}
 	x.body = body
+	req := g.v2Request(x)
 	var lambdaContext map[string]any
 	if route.Protected {
-		if lambdaContext, ok = g.authorizeHTTP(x); !ok {
+		if lambdaContext, ok = g.authorizeHTTP(x, req); !ok {
 			return
 		}
 	}
-	g.integrateHTTP(x, lambdaContext)
+	g.integrateHTTP(x, req, lambdaContext)
 }
 
 // httpAnswer writes one of the HTTP API's own answers.
@@ -137,7 +135,7 @@ func (g *Gateway) httpIdentityValue(x *exchange, source string) string {
 
 // authorizeHTTP runs the authorizer, or takes its cached answer, and
 // returns its context when the request may go on.
-func (g *Gateway) authorizeHTTP(x *exchange) (map[string]any, bool) {
+func (g *Gateway) authorizeHTTP(x *exchange, req v2Request) (map[string]any, bool) {
 	began := g.cfg.Now()
 	defer func() { x.authLatency = g.cfg.Now().Sub(began) }()
 	sources := g.httpSources()
@@ -153,7 +151,7 @@ func (g *Gateway) authorizeHTTP(x *exchange) (map[string]any, bool) {
 	p, ok := g.cache.get(key, g.cfg.Now())
 	if !ok {
 		var failed bool
-		p, failed = g.invokeSimple(x, values)
+		p, failed = g.invokeSimple(x, req, values)
 		if failed {
 			return nil, false
 		}
@@ -172,12 +170,12 @@ func (g *Gateway) authorizeHTTP(x *exchange) (map[string]any, bool) {
 
 // invokeSimple invokes the authorizer with a payload 2.0 event and reads
 // its simple response. On an error it answers the request itself.
-func (g *Gateway) invokeSimple(x *exchange, identity []string) (policy, bool) {
+func (g *Gateway) invokeSimple(x *exchange, req v2Request, identity []string) (policy, bool) {
 	ev := events.APIGatewayV2CustomAuthorizerV2Request{
 		Version: "2.0", Type: "REQUEST", RouteArn: x.methodARN, IdentitySource: identity,
 		RouteKey: x.route.String(), RawPath: x.r.URL.Path, RawQueryString: x.r.URL.RawQuery,
-		Cookies: cookies(x.r), Headers: lowerHeaders(x.r.Header), QueryStringParameters: joinedQuery(x.r),
-		RequestContext: g.httpRequestContext(x), PathParameters: x.params,
+		Cookies: req.cookies, Headers: req.headers, QueryStringParameters: req.query,
+		RequestContext: req.context, PathParameters: x.params,
 	}
 	event, err := json.Marshal(ev)
 	if err != nil {
@@ -214,6 +212,18 @@ func parseSimple(out []byte) (policy, error) {
 		return policy{}, errMalformedAnswer
 	}
 	return policy{simple: true, authorized: *r.IsAuthorized, simpleContext: r.Context}, nil
+}
+
+// v2Request is what the authorizer's event and the integration's event
+// of an HTTP API share, built once per request.
+type v2Request struct {
+	headers, query map[string]string
+	cookies        []string
+	context        events.APIGatewayV2HTTPRequestContext
+}
+
+func (g *Gateway) v2Request(x *exchange) v2Request {
+	return v2Request{headers: lowerHeaders(x.r.Header), query: joinedQuery(x.r), cookies: cookies(x.r), context: g.httpRequestContext(x)}
 }
 
 func (g *Gateway) httpRequestContext(x *exchange) events.APIGatewayV2HTTPRequestContext {
@@ -262,11 +272,11 @@ func joinedQuery(r *http.Request) map[string]string {
 }
 
 // integrateHTTP runs the route's function with a payload 2.0 event.
-func (g *Gateway) integrateHTTP(x *exchange, lambdaContext map[string]any) {
+func (g *Gateway) integrateHTTP(x *exchange, req v2Request, lambdaContext map[string]any) {
 	ev := events.APIGatewayV2HTTPRequest{
 		Version: "2.0", RouteKey: x.route.String(), RawPath: x.r.URL.Path, RawQueryString: x.r.URL.RawQuery,
-		Cookies: cookies(x.r), Headers: lowerHeaders(x.r.Header), QueryStringParameters: joinedQuery(x.r),
-		PathParameters: x.params, RequestContext: g.httpRequestContext(x),
+		Cookies: req.cookies, Headers: req.headers, QueryStringParameters: req.query,
+		PathParameters: x.params, RequestContext: req.context,
 	}
 	if lambdaContext != nil {
 		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: lambdaContext}
