@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -96,7 +97,7 @@ func httpEvent(ctx context.Context, t *Target) error {
 		return err
 	}
 	lower := strings.ToLower(mixedCaseHeader)
-	if !has(e.HeaderNames, lower) || e.EchoHeaders[lower] != "b" {
+	if !slices.Contains(e.HeaderNames, lower) || e.EchoHeaders[lower] != "b" {
 		return fmt.Errorf("the event's headers %v: want %q in lower case", e.HeaderNames, lower)
 	}
 	if id, _ := e.Authorizer["keyId"].(string); id == "" {

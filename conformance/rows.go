@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -191,7 +192,7 @@ func headerCase(ctx context.Context, t *Target) error {
 		return err
 	}
 	for _, name := range []string{lowerCaseHeader, mixedCaseHeader} {
-		if !has(e.HeaderNames, name) || !has(e.MultiValueNames, name) {
+		if !slices.Contains(e.HeaderNames, name) || !slices.Contains(e.MultiValueNames, name) {
 			return fmt.Errorf("the event's headers %v do not name %q as sent", e.HeaderNames, name)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -183,5 +182,3 @@ func (t *Target) echo(ctx context.Context, r request) (handler.Echo, answer, err
 	}
 	return e, a, nil
 }
-
-func has(names []string, name string) bool { return slices.Contains(names, name) }
