@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -879,5 +880,17 @@ func TestRouteThrottles(t *testing.T) {
 	args.Definition.Routes[0].Throttle = &api.Throttle{RateLimit: 1, BurstLimit: 1}
 	if deploymentTrigger(t, args) != base {
 		t.Error("a route's throttle replaced the deployment")
+	}
+}
+
+// A function's description stays within Lambda's 256 characters however
+// long its package's import path.
+func TestFunctionDescription(t *testing.T) {
+	if got := functionDescription("tollgate-dev", "./cmd/handler"); got != "tollgate tollgate-dev: ./cmd/handler" {
+		t.Errorf("short = %q", got)
+	}
+	long := functionDescription("tollgate-dev", "example.com/"+strings.Repeat("é", 300))
+	if n := utf8.RuneCountInString(long); n != maxFunctionDescription || !strings.HasSuffix(long, "…") || !utf8.ValidString(long) {
+		t.Errorf("long = %d characters, %q…", n, long[:40])
 	}
 }

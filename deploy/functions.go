@@ -77,6 +77,23 @@ func (d *deployer) logs() error {
 // It is long because it declares, per function, the resources one
 // function needs (role, policy, function) in the order they depend on each
 // other, read top to bottom.
+// maxFunctionDescription is Lambda's limit on a function's description
+// (https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html:
+// Description, 0 to 256 characters).
+const maxFunctionDescription = 256
+
+// functionDescription names the stack and the function's Go package. A
+// package is any import path now, of any length: a description past
+// Lambda's limit keeps its start and ends in "…", rather than fail the
+// deploy over a comment.
+func functionDescription(stack, pkg string) string {
+	d := []rune("tollgate " + stack + ": " + pkg)
+	if len(d) <= maxFunctionDescription {
+		return string(d)
+	}
+	return string(d[:maxFunctionDescription-1]) + "…"
+}
+
 func (d *deployer) functions() error {
 	def := d.def()
 	for _, fn := range d.functionNames() {
@@ -142,7 +159,7 @@ func (d *deployer) functions() error {
 		archive := d.args.Archives[fn]
 		fnArgs := &lambda.FunctionArgs{
 			Name:           pulumi.String(FunctionName(d.name, fn)),
-			Description:    pulumi.Sprintf("tollgate %s: %s", d.name, f.Package),
+			Description:    pulumi.String(functionDescription(d.name, f.Package)),
 			Role:           role.Arn,
 			Runtime:        pulumi.String(lambdaRuntime),
 			Handler:        pulumi.String("bootstrap"),
