@@ -40,6 +40,53 @@ var AccessLogVariables = []string{
 	"$context.error.responseType",
 }
 
+// HTTPAccessLogVariables are the $context variables an HTTP API's access
+// log field may name: the ones of
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html
+// the local gateway fills. HTTP APIs have no resource path (the route key
+// names the route) and report the authorizer's error, not its status.
+var HTTPAccessLogVariables = []string{
+	"$context.requestId",
+	"$context.extendedRequestId",
+	"$context.requestTime",
+	"$context.requestTimeEpoch",
+	"$context.identity.sourceIp",
+	"$context.identity.userAgent",
+	"$context.httpMethod",
+	"$context.routeKey",
+	"$context.path",
+	"$context.protocol",
+	"$context.stage",
+	"$context.status",
+	"$context.responseLength",
+	"$context.responseLatency",
+	"$context.integrationLatency",
+	"$context.integration.status",
+	"$context.authorizer.principalId",
+	"$context.authorizer.error",
+	"$context.error.message",
+	"$context.error.responseType",
+}
+
+// DefaultHTTPAccessLog is tollgate's access log for an HTTP API: the
+// fields of DefaultAccessLog an HTTP API has, the route key for the
+// resource path and the authorizer's error for its status and latency.
+func DefaultHTTPAccessLog() []AccessLogField {
+	var out []AccessLogField
+	for _, f := range DefaultAccessLog() {
+		switch f.Variable {
+		case "$context.resourcePath":
+			f = AccessLogField{"routeKey", "$context.routeKey"}
+		case "$context.authorizer.status":
+			f = AccessLogField{"authorizerError", "$context.authorizer.error"}
+		case "$context.authorizer.latency":
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
 // DefaultAccessLog is tollgate's access log: who called what, what they
 // got, and where the time went. It never names a header, so no key is
 // logged.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -60,6 +61,24 @@ const (
 
 // IsHTTP reports whether d is an HTTP API.
 func (d *Definition) IsHTTP() bool { return d.Type == HTTP }
+
+// DefaultStage is the stage name an HTTP API serves at the root of its
+// URL, with no stage in the path
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-stages.html).
+const DefaultStage = "$default"
+
+// UseHTTP makes d an HTTP API: its authorizer a REQUEST one (an HTTP API's
+// Lambda authorizer is), without validation expression or gateway
+// responses, which HTTP APIs do not have, and with tollgate's HTTP API
+// access log if d has tollgate's REST one. Call it before AllowOrigin.
+func (d *Definition) UseHTTP() {
+	d.Type = HTTP
+	d.Authorizer.Type, d.Authorizer.ValidationRegex = Request, ""
+	d.Responses = nil
+	if slices.Equal(d.AccessLog, DefaultAccessLog()) {
+		d.AccessLog = DefaultHTTPAccessLog()
+	}
+}
 
 // Function is a Lambda function built from a Go command and
 // run on the provided.al2023 runtime as bootstrap.
@@ -152,6 +171,62 @@ type Authorizer struct {
 	// ResultTTL is how long API Gateway caches the authorizer's answer for
 	// the same identity: 0 (no cache) to 1 hour, whole seconds.
 	ResultTTL time.Duration
+	// CacheByRoute, for an HTTP API with a result TTL, adds the route to
+	// the cache's key ($context.routeKey among the identity sources,
+	// HTTPIdentitySources). An HTTP API caches the authorizer's simple
+	// answer by identity values alone and applies it to every route
+	// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html),
+	// so without it a key limited to some routes, once allowed on one,
+	// would be let through on all of them until the answer expires. The
+	// deploy sets it when any client is limited to routes; the local run
+	// always does, since its keyring may change while it runs.
+	CacheByRoute bool
+}
+
+// RouteKeySource is the HTTP API identity source that makes the
+// authorizer's cached answer one route's: the request's route key.
+const RouteKeySource = "$context.routeKey"
+
+// HTTPIdentitySources are a's identity sources in an HTTP API's notation
+// ("$request.header.Authorization", "$request.querystring.NAME",
+// "$stageVariables.NAME", "$context.NAME"), and RouteKeySource when
+// CacheByRoute is set and answers are cached
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html#http-api-lambda-authorizer.identity-sources).
+func (a Authorizer) HTTPIdentitySources() []string {
+	out := make([]string, 0, len(a.IdentitySources)+1)
+	for _, s := range a.IdentitySources {
+		src, err := ParseIdentitySource(s)
+		if err != nil {
+			continue // Validate reports it
+		}
+		out = append(out, src.HTTP())
+	}
+	if a.CacheByRoute && a.ResultTTL > 0 {
+		out = append(out, RouteKeySource)
+	}
+	return out
+}
+
+// httpLocations are the HTTP API notation of each IdentityLocation.
+var httpLocations = map[IdentityLocation]string{
+	InHeader:        "$request.header.",
+	InQueryString:   "$request.querystring.",
+	InStageVariable: "$stageVariables.",
+	InContext:       "$context.",
+}
+
+// HTTP is s in an HTTP API's notation: "$request.header.Authorization".
+func (s IdentitySource) HTTP() string { return httpLocations[s.Location] + s.Name }
+
+// parseHTTPIdentitySource reads an HTTP API identity source back into
+// the REST notation Authorizer.IdentitySources hold.
+func parseHTTPIdentitySource(s string) (IdentitySource, error) {
+	for _, loc := range []IdentityLocation{InHeader, InQueryString, InStageVariable, InContext} {
+		if name, ok := strings.CutPrefix(s, httpLocations[loc]); ok && httptoken.Valid(name) {
+			return IdentitySource{Location: loc, Name: name}, nil
+		}
+	}
+	return IdentitySource{}, errorf("identity source %q: want $request.header.NAME, $request.querystring.NAME, $stageVariables.NAME or $context.NAME", s)
 }
 
 // TokenHeader is the header tollgate's authorizer reads the key from: the

@@ -149,7 +149,7 @@ func TestValidate(t *testing.T) {
 		}, "application/json"},
 		{"access log variable", func(d *Definition) {
 			d.AccessLog = append(d.AccessLog, AccessLogField{"auth", "$input.params('Authorization')"})
-		}, "not one of the supported variables"},
+		}, "supported variables"},
 		{"access log duplicate key", func(d *Definition) { d.AccessLog = append(d.AccessLog, d.AccessLog[0]) }, `"requestId"`},
 		{"no access log", func(d *Definition) { d.AccessLog = nil }, "no fields"},
 	}
@@ -420,23 +420,66 @@ func TestAuthorizerTimeoutsNest(t *testing.T) {
 }
 
 // An HTTP API's authorizer is a REQUEST one without a validation
-// expression; an unknown API type is refused.
+// expression, and it has none of a REST API's gateway responses, binary
+// media types or access log variables; only it may cache by route or
+// use the $default stage; an unknown API type is refused.
 func TestAPIType(t *testing.T) {
-	d := Default()
-	d.Type = HTTP
-	if err := d.Validate(); err == nil || !strings.Contains(err.Error(), "REQUEST authorizer") {
-		t.Errorf("HTTP with a TOKEN authorizer = %v", err)
+	http := func(edit func(d *Definition)) func(d *Definition) {
+		return func(d *Definition) { d.UseHTTP(); edit(d) }
 	}
-	d.Authorizer.Type = Request
-	if err := d.Validate(); err == nil || !strings.Contains(err.Error(), "validation expression") {
-		t.Errorf("HTTP with a validation regex = %v", err)
+	for _, c := range []struct {
+		name string
+		edit func(d *Definition)
+		want string // "" for valid
+	}{
+		{"REST default", func(d *Definition) {}, ""},
+		{"HTTP by UseHTTP", http(func(d *Definition) {}), ""},
+		{"HTTP with TOKEN", http(func(d *Definition) { d.Authorizer.Type = Token }), "REQUEST authorizer"},
+		{"HTTP with a validation regex", http(func(d *Definition) { d.Authorizer.ValidationRegex = BearerRegex }), "validation expression"},
+		{"HTTP with gateway responses", http(func(d *Definition) { d.Responses = DefaultResponses() }), "no gateway responses"},
+		{"HTTP with binary media types", http(func(d *Definition) { d.BinaryMediaTypes = []string{"image/png"} }), "no binary media types"},
+		{"HTTP with a REST access log variable", http(func(d *Definition) { d.AccessLog = DefaultAccessLog() }), "an HTTP API's supported variables"},
+		{"REST with an HTTP access log variable", func(d *Definition) { d.AccessLog = DefaultHTTPAccessLog() }, "a REST API's supported variables"},
+		{"HTTP caching by route", http(func(d *Definition) { d.Authorizer.CacheByRoute = true }), ""},
+		{"REST caching by route", func(d *Definition) { d.Authorizer.CacheByRoute = true }, "HTTP API's"},
+		{"HTTP $default stage", http(func(d *Definition) { d.Stage = DefaultStage }), ""},
+		{"REST $default stage", func(d *Definition) { d.Stage = DefaultStage }, "stage"},
+		{"WEBSOCKET", func(d *Definition) { d.Type = "WEBSOCKET" }, `API type "WEBSOCKET"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := Default()
+			c.edit(&d)
+			err := d.Validate()
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want valid", err)
+				}
+				return
+			}
+			if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Validate() = %v, want an ErrInvalid naming %q", err, c.want)
+			}
+		})
 	}
-	d.Authorizer.ValidationRegex = ""
-	if err := d.Validate(); err != nil || !d.IsHTTP() {
-		t.Errorf("a valid HTTP API = %v", err)
-	}
-	d.Type = "WEBSOCKET"
-	if err := d.Validate(); err == nil || !strings.Contains(err.Error(), `API type "WEBSOCKET"`) {
-		t.Errorf("WEBSOCKET = %v", err)
+}
+
+// An HTTP API's identity sources are written in its own notation, with
+// the route key only when answers are cached by route
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html).
+func TestHTTPIdentitySources(t *testing.T) {
+	a := Authorizer{IdentitySources: []string{"method.request.header.Authorization", "method.request.querystring.tenant", "stageVariables.v", "context.identity.sourceIp"}}
+	for _, c := range []struct {
+		ttl     time.Duration
+		byRoute bool
+		want    []string
+	}{
+		{300 * time.Second, false, []string{"$request.header.Authorization", "$request.querystring.tenant", "$stageVariables.v", "$context.identity.sourceIp"}},
+		{300 * time.Second, true, []string{"$request.header.Authorization", "$request.querystring.tenant", "$stageVariables.v", "$context.identity.sourceIp", RouteKeySource}},
+		{0, true, []string{"$request.header.Authorization", "$request.querystring.tenant", "$stageVariables.v", "$context.identity.sourceIp"}},
+	} {
+		a.ResultTTL, a.CacheByRoute = c.ttl, c.byRoute
+		if got := a.HTTPIdentitySources(); !slices.Equal(got, c.want) {
+			t.Errorf("TTL %v, by route %v: %q, want %q", c.ttl, c.byRoute, got, c.want)
+		}
 	}
 }

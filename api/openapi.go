@@ -96,12 +96,18 @@ func (d *Definition) Document(opts DocumentOptions) ([]byte, error) {
 	if protected {
 		doc.Components.SecuritySchemes[d.Authorizer.Function] = &openapi3.SecuritySchemeRef{Value: d.authorizerScheme(opts.IntegrationURI(d.Authorizer.Function))}
 	}
-	keySource := "HEADER"
-	if opts.UsagePlan {
-		keySource = "AUTHORIZER"
-		doc.Components.SecuritySchemes[APIKeySecurityScheme] = &openapi3.SecuritySchemeRef{Value: &openapi3.SecurityScheme{Type: "apiKey", Name: "x-api-key", In: "header"}}
+	if d.IsHTTP() && opts.UsagePlan {
+		return nil, errorf("document: an HTTP API has no usage plans")
 	}
-	doc.Extensions[extAPIKeySource] = keySource
+	if !d.IsHTTP() {
+		// An HTTP API has no API key source (nor usage plans).
+		keySource := "HEADER"
+		if opts.UsagePlan {
+			keySource = "AUTHORIZER"
+			doc.Components.SecuritySchemes[APIKeySecurityScheme] = &openapi3.SecuritySchemeRef{Value: &openapi3.SecurityScheme{Type: "apiKey", Name: "x-api-key", In: "header"}}
+		}
+		doc.Extensions[extAPIKeySource] = keySource
+	}
 	// The document, not the REST API's binaryMediaTypes input, carries
 	// them: the provider imports the body in overwrite mode, which sets
 	// the API's binary media types from it (terraform-provider-aws
@@ -119,14 +125,20 @@ func (d *Definition) Document(opts DocumentOptions) ([]byte, error) {
 			item = &openapi3.PathItem{}
 			doc.Paths.Set(r.Path, item)
 		}
+		integration := map[string]any{
+			"type":       "aws_proxy",
+			"httpMethod": "POST",
+			"uri":        opts.IntegrationURI(r.Function),
+		}
+		if d.IsHTTP() {
+			// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
+			integration["payloadFormatVersion"] = "2.0"
+		} else {
+			integration["passthroughBehavior"] = "when_no_match"
+		}
 		op := &openapi3.Operation{
-			Responses: openapi3.NewResponses(openapi3.WithStatus(200, &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("The function's answer (Lambda proxy integration).")})),
-			Extensions: map[string]any{extIntegration: map[string]any{
-				"type":                "aws_proxy",
-				"httpMethod":          "POST",
-				"uri":                 opts.IntegrationURI(r.Function),
-				"passthroughBehavior": "when_no_match",
-			}},
+			Responses:  openapi3.NewResponses(openapi3.WithStatus(200, &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("The function's answer (Lambda proxy integration).")})),
+			Extensions: map[string]any{extIntegration: integration},
 		}
 		for _, p := range pathParameters(r.Path) {
 			op.Parameters = append(op.Parameters, &openapi3.ParameterRef{Value: openapi3.NewPathParameter(p).WithSchema(openapi3.NewStringSchema())})
@@ -178,8 +190,27 @@ func (d *Definition) Document(opts DocumentOptions) ([]byte, error) {
 // authorizerScheme is the authorizer as an API Gateway security scheme.
 // A TOKEN authorizer's scheme names its header; a REQUEST authorizer's
 // name is unused, and its identity sources are listed comma-separated.
+//
+// An HTTP API's is a REQUEST authorizer of payload format 2.0 with simple
+// responses, its identity sources in the HTTP API notation
+// (Authorizer.HTTPIdentitySources), as the HTTP API example of
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-authorizer.html
+// declares it.
 func (d *Definition) authorizerScheme(uri string) *openapi3.SecurityScheme {
 	a := d.Authorizer
+	if d.IsHTTP() {
+		return &openapi3.SecurityScheme{
+			Type: "apiKey", Name: a.TokenHeader(), In: "header",
+			Extensions: map[string]any{extAuthorizer: map[string]any{
+				"type":                           "request",
+				"authorizerUri":                  uri,
+				"authorizerPayloadFormatVersion": "2.0",
+				"enableSimpleResponses":          true,
+				"authorizerResultTtlInSeconds":   int(a.ResultTTL / time.Second),
+				"identitySource":                 strings.Join(a.HTTPIdentitySources(), ", "),
+			}},
+		}
+	}
 	name := a.TokenHeader()
 	if a.Type == Request {
 		name = "Unused"
@@ -318,7 +349,7 @@ func ParseDocument(doc []byte, function func(uri string) (string, error)) (Defin
 	var scheme string
 	if t.Components != nil {
 		for name, ref := range t.Components.SecuritySchemes {
-			if ref.Value == nil || ref.Value.Extensions[extAuthType] != "custom" {
+			if ref.Value == nil || ref.Value.Extensions[extAuthType] != "custom" && !isHTTPAuthorizer(ref.Value) {
 				continue
 			}
 			if scheme != "" {
@@ -329,6 +360,9 @@ func ParseDocument(doc []byte, function func(uri string) (string, error)) (Defin
 				return Definition{}, err
 			}
 		}
+	}
+	if isHTTPDocument(t) {
+		d.Type = HTTP
 	}
 	for _, path := range slices.Sorted(maps.Keys(t.Paths.Map())) {
 		item := t.Paths.Value(path)
@@ -372,12 +406,16 @@ func ParseDocument(doc []byte, function func(uri string) (string, error)) (Defin
 func parseRoute(method, path string, op *openapi3.Operation, scheme string, function func(string) (string, error)) (Route, error) {
 	r := Route{Method: strings.ToUpper(method), Path: path}
 	var integration struct {
-		Type       string `json:"type"`
-		HTTPMethod string `json:"httpMethod"`
-		URI        string `json:"uri"`
+		Type          string `json:"type"`
+		HTTPMethod    string `json:"httpMethod"`
+		URI           string `json:"uri"`
+		PayloadFormat string `json:"payloadFormatVersion"`
 	}
 	if err := remarshal(op.Extensions[extIntegration], &integration); err != nil || integration.Type != "aws_proxy" || integration.HTTPMethod != "POST" {
 		return r, docErr("%s: want an aws_proxy integration called with POST", r)
+	}
+	if integration.PayloadFormat != "" && integration.PayloadFormat != "2.0" {
+		return r, docErr("%s: payload format %q: tollgate's functions answer format 2.0", r, integration.PayloadFormat)
 	}
 	fn, err := function(integration.URI)
 	if err != nil {
@@ -401,9 +439,14 @@ func parseAuthorizer(s *openapi3.SecurityScheme, function func(string) (string, 
 		TTL            *int   `json:"authorizerResultTtlInSeconds"`
 		IdentitySource string `json:"identitySource"`
 		Validation     string `json:"identityValidationExpression"`
+		PayloadFormat  string `json:"authorizerPayloadFormatVersion"`
+		Simple         bool   `json:"enableSimpleResponses"`
 	}
 	if err := remarshal(s.Extensions[extAuthorizer], &raw); err != nil {
 		return Authorizer{}, docErr("authorizer: %v", err)
+	}
+	if raw.PayloadFormat != "" && (raw.PayloadFormat != "2.0" || !raw.Simple) {
+		return Authorizer{}, docErr("authorizer: an HTTP API's tollgate authorizer answers payload format 2.0 with simple responses")
 	}
 	a := Authorizer{Type: AuthorizerType(strings.ToUpper(raw.Type)), ValidationRegex: raw.Validation}
 	fn, err := function(raw.URI)
@@ -419,8 +462,19 @@ func parseAuthorizer(s *openapi3.SecurityScheme, function func(string) (string, 
 		a.ResultTTL = time.Duration(*raw.TTL) * time.Second
 	}
 	for _, src := range strings.Split(raw.IdentitySource, ",") {
-		if src = strings.TrimSpace(src); src != "" {
+		src = strings.TrimSpace(src)
+		switch {
+		case src == "":
+		case raw.PayloadFormat == "":
 			a.IdentitySources = append(a.IdentitySources, src)
+		case src == RouteKeySource:
+			a.CacheByRoute = true
+		default:
+			is, err := parseHTTPIdentitySource(src)
+			if err != nil {
+				return Authorizer{}, docErr("authorizer: %v", err)
+			}
+			a.IdentitySources = append(a.IdentitySources, is.String())
 		}
 	}
 	if len(a.IdentitySources) == 0 && a.Type == Token {
@@ -429,6 +483,39 @@ func parseAuthorizer(s *openapi3.SecurityScheme, function func(string) (string, 
 		a.IdentitySources = []string{string(InHeader) + s.Name}
 	}
 	return a, nil
+}
+
+// isHTTPAuthorizer reports whether s is an HTTP API's Lambda authorizer:
+// one with a payload format version, which only HTTP APIs have.
+func isHTTPAuthorizer(s *openapi3.SecurityScheme) bool {
+	m, ok := s.Extensions[extAuthorizer].(map[string]any)
+	_, has := m["authorizerPayloadFormatVersion"]
+	return ok && has
+}
+
+// isHTTPDocument reports whether t declares an HTTP API: an integration
+// or an authorizer with a payload format version, which only HTTP APIs
+// have.
+func isHTTPDocument(t *openapi3.T) bool {
+	if t.Components != nil {
+		for _, ref := range t.Components.SecuritySchemes {
+			if ref.Value != nil && isHTTPAuthorizer(ref.Value) {
+				return true
+			}
+		}
+	}
+	for _, item := range t.Paths.Map() {
+		ops := item.Operations()
+		if op, _ := anyMethod(item); op != nil {
+			ops["ANY"] = op
+		}
+		for _, op := range ops {
+			if m, ok := op.Extensions[extIntegration].(map[string]any); ok && m["payloadFormatVersion"] != nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func parseResponses(raw any) (map[ResponseType]GatewayResponse, error) {

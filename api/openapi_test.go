@@ -53,6 +53,15 @@ func definitions(t *testing.T) map[string]Definition {
 	resp.Responses[AccessDenied] = GatewayResponse{StatusCode: 404, Template: `{"message":"Not found"}`, Headers: map[string]string{"X-Reason": "scope"}}
 	resp.Responses[Throttled] = GatewayResponse{}
 	out["responses"] = resp
+
+	h := Default()
+	h.UseHTTP()
+	out["http"] = h
+	byRoute := routes
+	byRoute.UseHTTP()
+	byRoute.Authorizer.CacheByRoute = true
+	byRoute.Authorizer.IdentitySources = []string{"method.request.header.X-Api-Key", "method.request.querystring.tenant"}
+	out["http-routes-by-route"] = byRoute
 	return out
 }
 
@@ -63,6 +72,9 @@ func TestDocumentRoundTrip(t *testing.T) {
 	for name, d := range definitions(t) {
 		t.Run(name, func(t *testing.T) {
 			for _, plan := range []bool{false, true} {
+				if plan && d.IsHTTP() {
+					continue // an HTTP API has no usage plans
+				}
 				got, err := ParseDocument(localDocument(t, d, plan), LocalFunction)
 				if err != nil {
 					t.Fatalf("ParseDocument: %v", err)
@@ -77,6 +89,9 @@ func TestDocumentRoundTrip(t *testing.T) {
 				}
 				if !reflect.DeepEqual(got.Responses, d.Responses) {
 					t.Errorf("responses = %+v, want %+v", got.Responses, d.Responses)
+				}
+				if got.IsHTTP() != d.IsHTTP() {
+					t.Errorf("type = %q, want %q", got.Type, d.Type)
 				}
 				if got.Name != d.Name {
 					t.Errorf("name = %q, want %q", got.Name, d.Name)
@@ -187,6 +202,59 @@ func TestDocumentShape(t *testing.T) {
 	}
 }
 
+// An HTTP API's document, as its import reads it: Lambda proxy
+// integrations of payload format 2.0
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html),
+// and a REQUEST authorizer of payload format 2.0 with simple responses and
+// identity sources in the HTTP API notation, as the HTTP API example of
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-authorizer.html
+// declares it. No REST API extension is left in it.
+func TestHTTPDocumentShape(t *testing.T) {
+	d := definitions(t)["http-routes-by-route"]
+	raw := localDocument(t, d, false)
+	var doc struct {
+		Paths      map[string]map[string]map[string]any `json:"paths"`
+		Components struct {
+			SecuritySchemes map[string]map[string]any `json:"securitySchemes"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, ext := range []string{extAPIKeySource, extGatewayResponses, extBinaryMediaTypes, extAuthType, "passthroughBehavior"} {
+		if strings.Contains(string(raw), ext) {
+			t.Errorf("an HTTP API's document holds %s", ext)
+		}
+	}
+	want := map[string]any{
+		"type": "aws_proxy", "httpMethod": "POST", "uri": LocalURI("handler"), "payloadFormatVersion": "2.0",
+	}
+	if got := doc.Paths["/orders/{id}"]["get"][extIntegration]; !reflect.DeepEqual(got, want) {
+		t.Errorf("integration = %v, want %v", got, want)
+	}
+	if got := doc.Paths["/files/{path+}"][extAnyMethod][extIntegration]; !reflect.DeepEqual(got, want) {
+		t.Errorf("ANY integration = %v, want %v", got, want)
+	}
+	scheme := doc.Components.SecuritySchemes["authorizer"]
+	wantAuth := map[string]any{
+		"type":                           "request",
+		"authorizerUri":                  LocalURI("authorizer"),
+		"authorizerPayloadFormatVersion": "2.0",
+		"enableSimpleResponses":          true,
+		"authorizerResultTtlInSeconds":   float64(300),
+		"identitySource":                 "$request.header.X-Api-Key, $request.querystring.tenant, $context.routeKey",
+	}
+	if got := scheme[extAuthorizer]; !reflect.DeepEqual(got, wantAuth) {
+		t.Errorf("authorizer = %v\nwant %v", got, wantAuth)
+	}
+	if scheme["type"] != "apiKey" || scheme["in"] != "header" || scheme["name"] != "X-Api-Key" {
+		t.Errorf("security scheme = %v, want an apiKey scheme on the header X-Api-Key", scheme)
+	}
+	if _, err := d.Document(DocumentOptions{IntegrationURI: LocalURI, UsagePlan: true}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("an HTTP API's document with a usage plan = %v, want ErrInvalid", err)
+	}
+}
+
 func TestDocumentRefusesInvalid(t *testing.T) {
 	d := Default()
 	d.Routes = nil
@@ -208,6 +276,12 @@ func TestParseDocumentRefuses(t *testing.T) {
 		"a non-static parameter": strings.Replace(good, `"'Bearer realm=\"tollgate\"'"`, `"method.request.header.x"`, 1),
 		"a bad status":           strings.Replace(good, `"UNAUTHORIZED": {`, `"UNAUTHORIZED": {"statusCode": "four",`, 1),
 	}
+	h := Default()
+	h.UseHTTP()
+	http := string(localDocument(t, h, false))
+	cases["payload format 1.0"] = strings.Replace(http, `"payloadFormatVersion": "2.0"`, `"payloadFormatVersion": "1.0"`, 1)
+	cases["an IAM policy authorizer"] = strings.Replace(http, `"enableSimpleResponses": true`, `"enableSimpleResponses": false`, 1)
+	cases["a REST identity source in an HTTP API"] = strings.Replace(http, `"$request.header.Authorization"`, `"method.request.header.Authorization"`, 1)
 	for name, doc := range cases {
 		if doc == good {
 			t.Fatalf("%s: the case changes nothing", name)
@@ -231,15 +305,21 @@ func TestLocalURI(t *testing.T) {
 	}
 }
 
-// FuzzDocument: any valid Definition built from the fuzzer's routes gives
-// a document that validates and reads back to the same routes.
+// FuzzDocument: any valid Definition built from the fuzzer's routes, REST
+// or HTTP, gives a document that validates and reads back to the same
+// routes and authorizer.
 func FuzzDocument(f *testing.F) {
 	f.Add("GET", "/hello", true, "ANY", "/files/{path+}", false, uint16(300))
 	f.Add("POST", "/a/{b}/c", false, "DELETE", "/a/{b}", true, uint16(0))
+	f.Add("ANY", "/{proxy+}", true, "GET", "/", false, uint16(0x8000+60))
 	f.Fuzz(func(t *testing.T, m1, p1 string, prot1 bool, m2, p2 string, prot2 bool, ttl uint16) {
 		d := Default()
 		d.Routes = []Route{{Method: m1, Path: p1, Function: "handler", Protected: prot1}, {Method: m2, Path: p2, Function: "handler", Protected: prot2}}
 		d.Authorizer.ResultTTL = time.Duration(ttl%3601) * time.Second
+		if ttl&0x8000 != 0 { // the high bit: an HTTP API, cached by route
+			d.UseHTTP()
+			d.Authorizer.CacheByRoute = true
+		}
 		if d.Validate() != nil {
 			return
 		}

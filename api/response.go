@@ -233,9 +233,19 @@ func validateTemplate(t string) error {
 //   - adds a public OPTIONS route, answered by the path's function, to
 //     every path without an OPTIONS or ANY route, for the preflight a
 //     browser sends before a request with an Authorization header.
+//
+// An HTTP API has its own CORS configuration instead (see UseHTTP): API
+// Gateway answers the preflights and names the origin on every
+// integration's answer, so for an HTTP API AllowOrigin only sets
+// d.AllowedOrigin, which the deploy makes the API's CORS configuration
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html).
 func (d *Definition) AllowOrigin(origin string) error {
 	if err := validateOrigin(origin); err != nil {
 		return err
+	}
+	if d.IsHTTP() {
+		d.AllowedOrigin = origin
+		return nil
 	}
 	preflight := map[string]string{} // path -> function
 	var paths []string
@@ -274,6 +284,53 @@ func (d *Definition) AllowOrigin(origin string) error {
 		d.Responses[t] = r
 	}
 	return nil
+}
+
+// CORS is an HTTP API's CORS configuration
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html):
+// API Gateway answers a browser's preflight itself, on every path, before
+// routes and authorizers, and names the origin on every answer of an
+// integration, in place of any CORS header the integration returns.
+type CORS struct {
+	AllowOrigins []string
+	AllowMethods []string
+	AllowHeaders []string
+	// MaxAge is how long, in seconds, a browser may cache a preflight's
+	// answer.
+	MaxAge int
+}
+
+// CORSMaxAge is how long browsers may cache a preflight's answer, in
+// seconds: the same as tollgate's handler answers REST API preflights with.
+const CORSMaxAge = 600
+
+// CORS is the CORS configuration of an HTTP API d with an AllowedOrigin,
+// or nil: the origin; the routes' methods (every method with an ANY
+// route); the headers the authorizer reads and Content-Type.
+func (d *Definition) CORS() *CORS {
+	if !d.IsHTTP() || d.AllowedOrigin == "" {
+		return nil
+	}
+	c := &CORS{AllowOrigins: []string{d.AllowedOrigin}, MaxAge: CORSMaxAge}
+	for _, r := range d.Routes {
+		if r.Method == "ANY" {
+			c.AllowMethods = []string{"*"}
+			break
+		}
+		if !slices.Contains(c.AllowMethods, r.Method) {
+			c.AllowMethods = append(c.AllowMethods, r.Method)
+		}
+	}
+	slices.Sort(c.AllowMethods)
+	for _, s := range d.Authorizer.IdentitySources {
+		if src, err := ParseIdentitySource(s); err == nil && src.Location == InHeader {
+			c.AllowHeaders = append(c.AllowHeaders, strings.ToLower(src.Name))
+		}
+	}
+	c.AllowHeaders = append(c.AllowHeaders, "content-type")
+	slices.Sort(c.AllowHeaders)
+	c.AllowHeaders = slices.Compact(c.AllowHeaders)
+	return c
 }
 
 // validateOrigin accepts "*" or an RFC 6454 serialised origin:

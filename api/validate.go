@@ -39,8 +39,8 @@ func (d *Definition) Validate() error {
 	if strings.TrimSpace(d.Name) == "" {
 		return errorf("the API has no name")
 	}
-	if !stageName.MatchString(d.Stage) {
-		return errorf("stage %q: use 1 to 128 letters, digits, '-' or '_'", d.Stage)
+	if !stageName.MatchString(d.Stage) && (d.Stage != DefaultStage || !d.IsHTTP()) {
+		return errorf("stage %q: use 1 to 128 letters, digits, '-' or '_' (or, for an HTTP API, %s)", d.Stage, DefaultStage)
 	}
 	for _, name := range slices.Sorted(maps.Keys(d.Functions)) {
 		if err := validateFunction(name, d.Functions[name]); err != nil {
@@ -58,6 +58,16 @@ func (d *Definition) Validate() error {
 		}
 		if d.Authorizer.ValidationRegex != "" {
 			return errorf("an HTTP API's authorizer has no validation expression")
+		}
+		// Nor gateway responses or binary media types: an HTTP API
+		// answers its own errors with fixed bodies, and base64-encodes
+		// any body that is not text itself
+		// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html).
+		if len(d.Responses) > 0 {
+			return errorf("an HTTP API has no gateway responses: its own answers are fixed ({\"message\":\"Unauthorized\"}…); remove the responses or deploy a REST API")
+		}
+		if len(d.BinaryMediaTypes) > 0 {
+			return errorf("an HTTP API has no binary media types: it base64-encodes every body that is not text itself; remove binaryMediaTypes or deploy a REST API")
 		}
 	default:
 		return errorf("API type %q: want REST or HTTP", d.Type)
@@ -110,8 +120,12 @@ func (d *Definition) Validate() error {
 			return errorf("access log field %q: keys must be unique and not empty", f.Key)
 		}
 		keys[f.Key] = true
-		if !slices.Contains(AccessLogVariables, f.Variable) {
-			return errorf("access log field %q: %q is not one of the supported variables", f.Key, f.Variable)
+		variables, kind := AccessLogVariables, "a REST API's"
+		if d.IsHTTP() {
+			variables, kind = HTTPAccessLogVariables, "an HTTP API's"
+		}
+		if !slices.Contains(variables, f.Variable) {
+			return errorf("access log field %q: %q is not one of %s supported variables", f.Key, f.Variable, kind)
 		}
 	}
 	return nil
@@ -230,6 +244,9 @@ func (d *Definition) validateAuthorizer() error {
 		if _, err := regexp.Compile(a.ValidationRegex); err != nil {
 			return errorf("authorizer: validation regex: %v", err)
 		}
+	}
+	if a.CacheByRoute && !d.IsHTTP() {
+		return errorf("authorizer: caching by route is an HTTP API's ($context.routeKey); a REST API's cached policy names its routes itself")
 	}
 	if a.ResultTTL < 0 || a.ResultTTL > MaxResultTTL || a.ResultTTL%time.Second != 0 {
 		return errorf("authorizer: result TTL %v: want whole seconds from 0 (no cache) to 1h", a.ResultTTL)

@@ -37,7 +37,8 @@
 // An HTTP API (tollcheck -http; Target.HTTP) is checked with HTTPRows
 // instead, following the HTTP API pages: its authorizer's simple
 // responses (401 without invoking it, 403 Forbidden, answers cached per
-// route), 404 for no route, apigw-requestid, and payload 2.0 events:
+// route), 404 for no route, apigw-requestid, payload 2.0 events, and the
+// API's own CORS configuration:
 //
 //	row                                                       needs    source
 //	HTTP: no identity source: 401, authorizer not invoked     -        http-api-lambda-authorizer.html
@@ -49,6 +50,8 @@
 //	HTTP: a route-scoped key off its routes: 403 Forbidden    scoped   http-api-lambda-authorizer.html
 //	HTTP: a cached answer never serves another route          scoped   http-api-lambda-authorizer.html
 //	HTTP: event: payload 2.0 with lower-case header names     echo     http-api-develop-integrations-lambda.html
+//	HTTP: CORS preflight on any path: 204 from the API        cors     http-api-cors.html
+//	HTTP: CORS: the integration's answer names the origin     cors     http-api-cors.html
 //
 // TestDocTable keeps these tables equal to Rows and HTTPRows.
 package conformance

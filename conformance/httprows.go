@@ -12,6 +12,7 @@ const (
 	srcHTTPAuthorizer = "https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html"
 	srcHTTPRoutes     = "https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html"
 	srcHTTPEvent      = "https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html"
+	srcHTTPCORS       = "https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html"
 )
 
 // An HTTP API's own answers.
@@ -78,7 +79,34 @@ func HTTPRows() []Row {
 				return nil
 			}},
 		{Name: "HTTP: event: payload 2.0 with lower-case header names", Source: srcHTTPEvent, Needs: "echo", Check: httpEvent},
+		{Name: "HTTP: CORS preflight on any path: 204 from the API", Source: srcHTTPCORS, Needs: "cors", Check: httpPreflight},
+		{Name: "HTTP: CORS: the integration's answer names the origin", Source: srcHTTPCORS, Needs: "cors",
+			Check: func(ctx context.Context, t *Target) error {
+				a, err := t.send(ctx, request{path: protectedPath, header: map[string]string{"Authorization": "Bearer " + t.Key, "Origin": t.CORSOrigin}})
+				if err != nil {
+					return err
+				}
+				if a.status != 200 || a.header.Get("Access-Control-Allow-Origin") != t.CORSOrigin {
+					return fmt.Errorf("answer %s carries Access-Control-Allow-Origin %q, want %q", a, a.header.Get("Access-Control-Allow-Origin"), t.CORSOrigin)
+				}
+				return nil
+			}},
 	}
+}
+
+// httpPreflight: an HTTP API with a CORS configuration answers a
+// preflight itself, on a path no route declares, without the authorizer.
+func httpPreflight(ctx context.Context, t *Target) error {
+	a, err := t.send(ctx, request{method: "OPTIONS", path: "/no-such-route", header: map[string]string{
+		"Origin": t.CORSOrigin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization",
+	}})
+	if err != nil {
+		return err
+	}
+	if a.status != 204 || a.header.Get("Access-Control-Allow-Origin") != t.CORSOrigin || a.header.Get("Access-Control-Allow-Methods") == "" {
+		return fmt.Errorf("preflight = %s, Access-Control-Allow-Origin %q, -Methods %q", a, a.header.Get("Access-Control-Allow-Origin"), a.header.Get("Access-Control-Allow-Methods"))
+	}
+	return nil
 }
 
 // routeOf is the target's scoped route ("on") or a route off it ("off").

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+
+	"tollgate/api"
 )
 
 // logAccess writes x's access log line: the definition's fields in order,
@@ -48,7 +50,8 @@ func statusOrDash(n int) string {
 	return strconv.Itoa(n)
 }
 
-// accessVariable is the value of one of api.AccessLogVariables.
+// accessVariable is the value of one of api.AccessLogVariables or
+// api.HTTPAccessLogVariables.
 func (g *Gateway) accessVariable(x *exchange, v string) string {
 	switch v {
 	case "$context.requestId", "$context.extendedRequestId":
@@ -65,7 +68,15 @@ func (g *Gateway) accessVariable(x *exchange, v string) string {
 		return x.r.Method
 	case "$context.resourcePath":
 		return orDash(x.route.Path)
+	case "$context.routeKey":
+		if x.route.Method == "" {
+			return "-"
+		}
+		return x.route.String()
 	case "$context.path":
+		if g.def.Stage == api.DefaultStage { // served at the root
+			return x.r.URL.Path
+		}
 		return "/" + g.def.Stage + x.r.URL.Path
 	case "$context.protocol":
 		return x.r.Proto
@@ -98,6 +109,11 @@ func (g *Gateway) accessVariable(x *exchange, v string) string {
 			return "-"
 		}
 		return ms(x.authIntegration)
+	case "$context.authorizer.error":
+		if x.errorType != api.AuthorizerFailure && x.errorType != api.AuthorizerConfigurationError {
+			return "-"
+		}
+		return x.errorMessage
 	case "$context.error.message":
 		return orDash(x.errorMessage)
 	case "$context.error.responseType":

@@ -64,6 +64,8 @@ type Gateway struct {
 	def        *api.Definition
 	tokenRegex *regexp.Regexp
 	sources    []api.IdentitySource
+	httpSource []string  // an HTTP API's identity sources, in its notation
+	cors       *api.CORS // an HTTP API's CORS configuration, or nil
 	cache      *resultCache
 	throttles  map[string]*bucket // by route ("GET /orders/{id}"), for routes with a throttle
 
@@ -140,6 +142,10 @@ func New(cfg Config) (*Gateway, error) {
 	for _, s := range def.Authorizer.IdentitySources {
 		src, _ := api.ParseIdentitySource(s) // Validate parsed it
 		g.sources = append(g.sources, src)
+	}
+	if def.IsHTTP() {
+		g.httpSource = def.Authorizer.HTTPIdentitySources()
+		g.cors = def.CORS()
 	}
 	return g, nil
 }

@@ -30,8 +30,9 @@ import (
 //   - an identity source missing or empty: 401 {"message":"Unauthorized"},
 //     the authorizer not invoked;
 //   - the authorizer's simple response, cached by the identity sources'
-//     values for the result TTL (with $context.routeKey among them, one
-//     route's answer never serves another): isAuthorized false is 403
+//     values for the result TTL (with $context.routeKey among them when
+//     the definition caches by route, so that one route's answer never
+//     serves another): isAuthorized false is 403
 //     {"message":"Forbidden"}; an error, a timeout or an answer that is
 //     not a simple response is 500 {"message":"Internal Server Error"};
 //   - the integration gets a payload 2.0 event (lower-case header names,
@@ -40,6 +41,11 @@ import (
 //     read as format 2.0: an object with statusCode, or any other JSON
 //     value as a 200 application/json body; an answer that is not JSON,
 //     or a function error, is 500 {"message":"Internal Server Error"}.
+//
+// With a CORS configuration (api.Definition.CORS), a preflight on any path
+// is answered 204 before routes and authorizer, and an integration's
+// answer names the allowed origin in place of its own CORS headers
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html).
 //
 // Answers carry apigw-requestid, as an HTTP API's do.
 
@@ -52,12 +58,13 @@ const (
 	httpInternal     = `{"message":"Internal Server Error"}`
 )
 
-// RouteKeySource is the identity source that makes an HTTP API cache its
-// authorizer's answer per route.
-const RouteKeySource = "$context.routeKey"
 
 // serveHTTPAPI answers one request of an HTTP API.
 func (g *Gateway) serveHTTPAPI(x *exchange) {
+	if g.cors != nil && x.r.Method == http.MethodOptions && x.r.Header.Get("Origin") != "" && x.r.Header.Get("Access-Control-Request-Method") != "" {
+		g.preflight(x)
+		return
+	}
 	route, params, ok := g.def.Match(x.r.Method, x.r.URL.Path)
 	if !ok {
 		g.httpAnswer(x, http.StatusNotFound, httpNotFound, "")
@@ -96,32 +103,9 @@ func (g *Gateway) httpAnswer(x *exchange, status int, body string, t api.Respons
 	x.status, x.responseLength = status, len(body)
 }
 
-// httpSources are the HTTP API notation of the definition's identity
-// sources ("$request.header.Authorization"), and $context.routeKey when
-// answers are cached.
-func (g *Gateway) httpSources() []string {
-	var out []string
-	for _, s := range g.sources {
-		switch s.Location {
-		case api.InHeader:
-			out = append(out, "$request.header."+s.Name)
-		case api.InQueryString:
-			out = append(out, "$request.querystring."+s.Name)
-		case api.InContext:
-			out = append(out, "$context."+s.Name)
-		case api.InStageVariable:
-			out = append(out, "$stageVariables."+s.Name)
-		}
-	}
-	if g.def.Authorizer.ResultTTL > 0 {
-		out = append(out, RouteKeySource)
-	}
-	return out
-}
-
 func (g *Gateway) httpIdentityValue(x *exchange, source string) string {
 	switch {
-	case source == RouteKeySource:
+	case source == api.RouteKeySource:
 		return x.route.String()
 	case strings.HasPrefix(source, "$request.header."):
 		return strings.Join(x.r.Header.Values(strings.TrimPrefix(source, "$request.header.")), ",")
@@ -138,7 +122,10 @@ func (g *Gateway) httpIdentityValue(x *exchange, source string) string {
 func (g *Gateway) authorizeHTTP(x *exchange, req v2Request) (map[string]any, bool) {
 	began := g.cfg.Now()
 	defer func() { x.authLatency = g.cfg.Now().Sub(began) }()
-	sources := g.httpSources()
+	// The identity sources as the document declares them, with
+	// $context.routeKey when the definition caches by route
+	// (api.Authorizer.HTTPIdentitySources).
+	sources := g.httpSource
 	values := make([]string, len(sources))
 	for i, s := range sources {
 		values[i] = g.httpIdentityValue(x, s)
@@ -316,14 +303,56 @@ func (g *Gateway) integrateHTTP(x *exchange, req v2Request, lambdaContext map[st
 	}
 	h := x.w.Header()
 	for k, vs := range headers {
+		if g.cors != nil && strings.HasPrefix(strings.ToLower(k), "access-control-") {
+			continue // the API's CORS configuration replaces the function's
+		}
 		for _, v := range vs {
 			h.Add(k, v)
 		}
+	}
+	if origin := g.allowedOrigin(x); origin != "" {
+		h.Set("Access-Control-Allow-Origin", origin)
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	x.w.WriteHeader(status)
 	_, _ = x.w.Write(body)
 	x.status, x.responseLength = status, len(body)
+}
+
+// allowedOrigin is the Access-Control-Allow-Origin of an answer to x
+// under the API's CORS configuration: "*", or the request's Origin when
+// it is the configured one; "" for none.
+func (g *Gateway) allowedOrigin(x *exchange) string {
+	if g.cors == nil {
+		return ""
+	}
+	origin := x.r.Header.Get("Origin")
+	for _, o := range g.cors.AllowOrigins {
+		if o == "*" {
+			return "*"
+		}
+		if origin != "" && strings.EqualFold(o, origin) {
+			return origin
+		}
+	}
+	return ""
+}
+
+// preflight answers a CORS preflight as an HTTP API with a CORS
+// configuration does, whatever the path and before any authorizer: 204,
+// with the configuration's methods, headers and max age when the origin
+// is allowed, and no CORS header otherwise
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html).
+func (g *Gateway) preflight(x *exchange) {
+	h := x.w.Header()
+	if origin := g.allowedOrigin(x); origin != "" {
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Methods", strings.Join(g.cors.AllowMethods, ","))
+		h.Set("Access-Control-Allow-Headers", strings.Join(g.cors.AllowHeaders, ","))
+		h.Set("Access-Control-Max-Age", strconv.Itoa(g.cors.MaxAge))
+	}
+	x.w.WriteHeader(http.StatusNoContent)
+	x.status = http.StatusNoContent
 }
 
 // parseHTTPResponse reads a payload 2.0 answer: an object with a

@@ -1,9 +1,12 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -14,12 +17,18 @@ import (
 // httpSetup is an HTTP API with tollgate's own authorizer, in process.
 func httpSetup(t *testing.T, ttl time.Duration) (*setup, *realAuthorizer) {
 	t.Helper()
+	return httpSetupCaching(t, ttl, true)
+}
+
+// httpSetupCaching is httpSetup with the authorizer's answers cached by
+// route or not.
+func httpSetupCaching(t *testing.T, ttl time.Duration, byRoute bool) (*setup, *realAuthorizer) {
+	t.Helper()
 	auth := newRealAuthorizer(t, io.Discard)
 	s := newSetup(t, func(c *Config) {
-		c.Definition.Type = api.HTTP
-		c.Definition.Authorizer.Type = api.Request
-		c.Definition.Authorizer.ValidationRegex = ""
+		c.Definition.UseHTTP()
 		c.Definition.Authorizer.ResultTTL = ttl
+		c.Definition.Authorizer.CacheByRoute = byRoute
 		c.Functions["authorizer"] = auth
 	})
 	return s, auth
@@ -122,6 +131,25 @@ func TestHTTPAPICachePerRoute(t *testing.T) {
 	}
 }
 
+// Without the route among the identity sources, an HTTP API applies a
+// cached simple response to every route with the same identity values
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html:
+// the cache key is the identity sources' values): a key limited to
+// /customers, allowed there, gets through on /hello until the answer
+// expires. This is the hazard the deploy's CacheByRoute rule closes
+// (deploy: any client limited to routes, and a TTL above 0).
+func TestHTTPAPICacheSharedWithoutRoute(t *testing.T) {
+	s, auth := httpSetupCaching(t, 5*time.Minute, false)
+	for _, path := range []string{"/customers", "/hello"} {
+		if rec := s.do(call{path: path, auth: "Bearer " + ordersKey}); rec.Code != 200 {
+			t.Fatalf("GET %s = %d %s, want 200 (the cached answer of /customers)", path, rec.Code, rec.Body)
+		}
+	}
+	if n := auth.calls.Load(); n != 1 {
+		t.Errorf("authorizer invoked %d times, want 1: without the route, both routes share one cache key", n)
+	}
+}
+
 // An authorizer that fails or answers something other than a simple
 // response is a 500.
 func TestHTTPAPIAuthorizerErrors(t *testing.T) {
@@ -131,13 +159,114 @@ func TestHTTPAPIAuthorizerErrors(t *testing.T) {
 		"isAuthorized text": answers(`{"isAuthorized":"yes"}`),
 	} {
 		s := newSetup(t, func(c *Config) {
-			c.Definition.Type = api.HTTP
-			c.Definition.Authorizer.Type = api.Request
-			c.Definition.Authorizer.ValidationRegex = ""
+			c.Definition.UseHTTP()
 		})
 		s.auth.set(answer)
 		if rec := s.do(call{auth: goodToken}); rec.Code != 500 || rec.Body.String() != httpInternal || strings.Contains(rec.Body.String(), "boom") {
 			t.Errorf("%s: = %d %s, want 500 %s", name, rec.Code, rec.Body, httpInternal)
 		}
+	}
+}
+
+// An HTTP API's access log fills every variable of
+// api.HTTPAccessLogVariables
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html):
+// the route key names the route, and the authorizer's error is set only
+// when the authorizer failed.
+func TestHTTPAPIAccessLog(t *testing.T) {
+	every := func(c *Config) {
+		c.Definition.UseHTTP()
+		c.Definition.AccessLog = nil
+		for _, v := range api.HTTPAccessLogVariables {
+			c.Definition.AccessLog = append(c.Definition.AccessLog, api.AccessLogField{Key: v, Variable: v})
+		}
+	}
+	line := func(s *setup) map[string]string {
+		t.Helper()
+		var m map[string]string
+		if err := json.Unmarshal(bytes.TrimSpace(s.logs.Bytes()), &m); err != nil {
+			t.Fatalf("the access log is not one JSON object of strings: %v\n%s", err, s.logs)
+		}
+		return m
+	}
+	auth := newRealAuthorizer(t, io.Discard)
+	s := newSetup(t, func(c *Config) { every(c); c.Functions["authorizer"] = auth })
+	if rec := s.do(call{auth: goodToken}); rec.Code != 200 {
+		t.Fatalf("GET /hello = %d %s", rec.Code, rec.Body)
+	}
+	ok := line(s)
+	for _, v := range api.HTTPAccessLogVariables {
+		switch v {
+		case "$context.authorizer.error", "$context.error.message", "$context.error.responseType",
+			"$context.identity.userAgent",     // the test's request has none
+			"$context.authorizer.principalId": // a simple response names no principal
+			continue
+		}
+		if ok[v] == "" || ok[v] == "-" {
+			t.Errorf("%s = %q on an answered request, want a value", v, ok[v])
+		}
+	}
+	for v, want := range map[string]string{"$context.routeKey": "GET /hello", "$context.authorizer.error": "-", "$context.status": "200"} {
+		if ok[v] != want {
+			t.Errorf("answered: %s = %q, want %q", v, ok[v], want)
+		}
+	}
+
+	s = newSetup(t, every)
+	s.auth.set(fails("errorString", "boom"))
+	s.do(call{path: "/customers", auth: goodToken})
+	failed := line(s)
+	for v, want := range map[string]string{"$context.routeKey": "GET /customers", "$context.status": "500"} {
+		if failed[v] != want {
+			t.Errorf("authorizer failed: %s = %q, want %q", v, failed[v], want)
+		}
+	}
+	if failed["$context.authorizer.error"] == "-" || strings.Contains(failed["$context.authorizer.error"], "boom") {
+		t.Errorf("authorizer failed: $context.authorizer.error = %q, want API Gateway's message, not the function's", failed["$context.authorizer.error"])
+	}
+}
+
+// An HTTP API with a CORS configuration answers every preflight itself,
+// on any path and before the authorizer, and names the allowed origin on
+// the integration's answers in place of the function's own CORS headers
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html).
+func TestHTTPAPICORS(t *testing.T) {
+	const origin = "https://app.example.com"
+	auth := newRealAuthorizer(t, io.Discard)
+	s := newSetup(t, func(c *Config) {
+		c.Definition.UseHTTP()
+		if err := c.Definition.AllowOrigin(origin); err != nil {
+			t.Fatal(err)
+		}
+		c.Functions["authorizer"] = auth
+	})
+	s.handler.set(answers(`{"statusCode":200,"headers":{"Access-Control-Allow-Origin":"https://elsewhere.example","access-control-allow-credentials":"true"},"body":"{}"}`))
+	preflight := func(from string) *httptest.ResponseRecorder {
+		return s.do(call{method: "OPTIONS", path: "/no/such/route", header: http.Header{
+			"Origin": {from}, "Access-Control-Request-Method": {"POST"}, "Access-Control-Request-Headers": {"authorization"},
+		}})
+	}
+	rec := preflight(origin)
+	h := rec.Header()
+	if rec.Code != 204 || h.Get("Access-Control-Allow-Origin") != origin || h.Get("Access-Control-Allow-Methods") != "GET,POST" ||
+		h.Get("Access-Control-Allow-Headers") != "authorization,content-type" || h.Get("Access-Control-Max-Age") != "600" {
+		t.Errorf("preflight = %d %v", rec.Code, h)
+	}
+	if rec := preflight("https://other.example"); rec.Code != 204 || rec.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("preflight from another origin = %d %v, want 204 without CORS headers", rec.Code, rec.Header())
+	}
+	if n := auth.calls.Load(); n != 0 {
+		t.Errorf("preflights invoked the authorizer %d times", n)
+	}
+	rec = s.do(call{auth: goodToken, header: http.Header{"Origin": {origin}}})
+	if rec.Code != 200 || rec.Header().Values("Access-Control-Allow-Origin")[0] != origin || len(rec.Header().Values("Access-Control-Allow-Origin")) != 1 ||
+		rec.Header().Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("GET /hello from the origin = %d %v, want the configured origin only", rec.Code, rec.Header())
+	}
+	// Without the configuration, the function's headers pass as they are.
+	s = newSetup(t, func(c *Config) { c.Definition.UseHTTP(); c.Functions["authorizer"] = auth })
+	s.handler.set(answers(`{"statusCode":200,"headers":{"Access-Control-Allow-Origin":"https://elsewhere.example"},"body":"{}"}`))
+	if rec := s.do(call{auth: goodToken}); rec.Header().Get("Access-Control-Allow-Origin") != "https://elsewhere.example" {
+		t.Errorf("without CORS: %v", rec.Header())
 	}
 }

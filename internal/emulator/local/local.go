@@ -77,9 +77,9 @@ type Config struct {
 	// AuthorizerType, when not empty, replaces the authorizer's type; a
 	// REQUEST authorizer has no validation regex.
 	AuthorizerType api.AuthorizerType
-	// APIType, when not empty, replaces the API's type: api.HTTP serves
-	// it as an HTTP API, whose authorizer is a REQUEST one (payload 2.0,
-	// simple responses) without a validation regex.
+	// APIType api.HTTP serves the API as an HTTP API (api.Definition.UseHTTP):
+	// a REQUEST authorizer (payload 2.0, simple responses) whose answers
+	// are cached by route, no gateway responses, HTTP API CORS.
 	APIType api.APIType
 	// ModuleDir is the Go module to build in (tollgate, or one that
 	// requires it); default: found from the working directory.
@@ -275,11 +275,13 @@ func (cfg Config) API() (api.Definition, error) {
 			def.Authorizer.ValidationRegex = ""
 		}
 	}
-	if cfg.APIType != "" {
-		def.Type = cfg.APIType
-		if def.IsHTTP() {
-			def.Authorizer.Type, def.Authorizer.ValidationRegex = api.Request, ""
-		}
+	if cfg.APIType == api.HTTP {
+		def.UseHTTP()
+		// The keyring may change while the local run serves it, so an
+		// answer is always cached for its route alone (deploy caches by
+		// route only when a client is limited to routes, as the stack's
+		// keyring is known when it deploys).
+		def.Authorizer.CacheByRoute = true
 	}
 	if cfg.CORSOrigin != "" {
 		if err := def.AllowOrigin(cfg.CORSOrigin); err != nil {
@@ -319,7 +321,7 @@ func Served(def api.Definition) (api.Definition, []byte, error) {
 			}
 		}
 	}
-	def.Routes, def.Responses, def.BinaryMediaTypes = read.Routes, read.Responses, read.BinaryMediaTypes
+	def.Routes, def.Responses, def.BinaryMediaTypes, def.Type = read.Routes, read.Responses, read.BinaryMediaTypes, read.Type
 	if read.Authorizer.Function != "" {
 		def.Authorizer = read.Authorizer
 	}
