@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
@@ -24,21 +25,29 @@ import (
 // keys again.
 const EnvRefresh = "TOLLGATE_REFRESHED_AT"
 
-// refreshAPIs are the three calls refresh makes; the SDK clients implement
-// them.
+// refreshAPIs are the calls refresh makes; the SDK clients implement
+// them. A REST API's cache is flushed with API Gateway's
+// FlushStageAuthorizersCache, an HTTP API's reset with API Gateway v2's
+// ResetAuthorizersCache.
 type refreshAPIs interface {
 	GetFunctionConfiguration(ctx context.Context, in *lambda.GetFunctionConfigurationInput, opts ...func(*lambda.Options)) (*lambda.GetFunctionConfigurationOutput, error)
 	UpdateFunctionConfiguration(ctx context.Context, in *lambda.UpdateFunctionConfigurationInput, opts ...func(*lambda.Options)) (*lambda.UpdateFunctionConfigurationOutput, error)
 	FlushStageAuthorizersCache(ctx context.Context, in *apigateway.FlushStageAuthorizersCacheInput, opts ...func(*apigateway.Options)) (*apigateway.FlushStageAuthorizersCacheOutput, error)
+	ResetAuthorizersCache(ctx context.Context, in *apigatewayv2.ResetAuthorizersCacheInput, opts ...func(*apigatewayv2.Options)) (*apigatewayv2.ResetAuthorizersCacheOutput, error)
 }
 
 type sdkClients struct {
 	*lambda.Client
-	gw *apigateway.Client
+	gw  *apigateway.Client
+	gw2 *apigatewayv2.Client
 }
 
 func (c sdkClients) FlushStageAuthorizersCache(ctx context.Context, in *apigateway.FlushStageAuthorizersCacheInput, opts ...func(*apigateway.Options)) (*apigateway.FlushStageAuthorizersCacheOutput, error) {
 	return c.gw.FlushStageAuthorizersCache(ctx, in, opts...)
+}
+
+func (c sdkClients) ResetAuthorizersCache(ctx context.Context, in *apigatewayv2.ResetAuthorizersCacheInput, opts ...func(*apigatewayv2.Options)) (*apigatewayv2.ResetAuthorizersCacheOutput, error) {
+	return c.gw2.ResetAuthorizersCache(ctx, in, opts...)
 }
 
 // refreshCommand parses refresh's flags and runs it.
@@ -46,7 +55,8 @@ func refreshCommand(args []string, stdout, stderr io.Writer, now func() time.Tim
 	fs := flag.NewFlagSet("tollkeys refresh", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	region := fs.String("region", "", "AWS Region (default: the AWS configuration's)")
-	apiID := fs.String("api-id", "", "the REST API's id")
+	apiID := fs.String("api-id", "", "the API's id")
+	httpAPI := fs.Bool("http", false, "the API is an HTTP API (API Gateway v2), not a REST API")
 	stage := fs.String("stage", "", "the stage")
 	function := fs.String("function", "", "the authorizer function's name")
 	endpoint := fs.String("endpoint", "", "send the calls to this endpoint instead of AWS (the URL `go run ./cmd/local` prints)")
@@ -58,7 +68,7 @@ func refreshCommand(args []string, stdout, stderr io.Writer, now func() time.Tim
 		return 2
 	}
 	if *apiID == "" || *stage == "" || *function == "" || fs.NArg() != 0 {
-		fmt.Fprintln(stderr, "usage: tollkeys refresh -api-id ID -stage STAGE -function NAME [-region R] [-endpoint URL]")
+		fmt.Fprintln(stderr, "usage: tollkeys refresh -api-id ID -stage STAGE -function NAME [-http] [-region R] [-endpoint URL]")
 		return 2
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout+30*time.Second)
@@ -86,8 +96,9 @@ func refreshCommand(args []string, stdout, stderr io.Writer, now func() time.Tim
 	c := sdkClients{
 		Client: lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.BaseEndpoint = base }),
 		gw:     apigateway.NewFromConfig(cfg, func(o *apigateway.Options) { o.BaseEndpoint = base }),
+		gw2:    apigatewayv2.NewFromConfig(cfg, func(o *apigatewayv2.Options) { o.BaseEndpoint = base }),
 	}
-	if err := refresh(ctx, c, *apiID, *stage, *function, now(), *timeout); err != nil {
+	if err := refresh(ctx, c, target{apiID: *apiID, stage: *stage, http: *httpAPI}, *function, now(), *timeout); err != nil {
 		fmt.Fprintln(stderr, "tollkeys refresh:", err)
 		return 1
 	}
@@ -102,10 +113,12 @@ func refreshCommand(args []string, stdout, stderr io.Writer, now func() time.Tim
 // (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html);
 // then, once the update is done (so that no old authorizer can cache an
 // answer again), the stage's authorizer cache is flushed
-// (https://docs.aws.amazon.com/apigateway/latest/api/API_FlushStageAuthorizersCache.html).
+// (https://docs.aws.amazon.com/apigateway/latest/api/API_FlushStageAuthorizersCache.html;
+// for an HTTP API,
+// https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-stages-stagename-cache-authorizers.html).
 // The function's other variables are kept: UpdateFunctionConfiguration
 // replaces the whole environment.
-func refresh(ctx context.Context, c refreshAPIs, apiID, stage, function string, now time.Time, timeout time.Duration) error {
+func refresh(ctx context.Context, c refreshAPIs, api target, function string, now time.Time, timeout time.Duration) error {
 	cur, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(function)})
 	if err != nil {
 		return fmt.Errorf("read %s's configuration: %w", function, err)
@@ -131,10 +144,8 @@ func refresh(ctx context.Context, c refreshAPIs, apiID, stage, function string, 
 		}
 		switch cur.LastUpdateStatus {
 		case lambdatypes.LastUpdateStatusSuccessful:
-			if _, err := c.FlushStageAuthorizersCache(ctx, &apigateway.FlushStageAuthorizersCacheInput{
-				RestApiId: aws.String(apiID), StageName: aws.String(stage),
-			}); err != nil {
-				return fmt.Errorf("flush the authorizer cache of stage %s: %w", stage, err)
+			if err := api.flush(ctx, c); err != nil {
+				return fmt.Errorf("flush the authorizer cache of stage %s: %w", api.stage, err)
 			}
 			return nil
 		case lambdatypes.LastUpdateStatusFailed:
@@ -149,4 +160,19 @@ func refresh(ctx context.Context, c refreshAPIs, apiID, stage, function string, 
 			return ctx.Err()
 		}
 	}
+}
+
+// target is the API whose stage's authorizer cache refresh empties.
+type target struct {
+	apiID, stage string
+	http         bool // an HTTP API (API Gateway v2)
+}
+
+func (t target) flush(ctx context.Context, c refreshAPIs) error {
+	if t.http {
+		_, err := c.ResetAuthorizersCache(ctx, &apigatewayv2.ResetAuthorizersCacheInput{ApiId: aws.String(t.apiID), StageName: aws.String(t.stage)})
+		return err
+	}
+	_, err := c.FlushStageAuthorizersCache(ctx, &apigateway.FlushStageAuthorizersCacheInput{RestApiId: aws.String(t.apiID), StageName: aws.String(t.stage)})
+	return err
 }

@@ -13,9 +13,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"tollgate/api"
 	"tollgate/internal/emulator/local"
 	"tollgate/internal/lambdabuild"
 	"tollgate/internal/testkit/logsink"
@@ -54,37 +56,63 @@ func (f *fakeAWS) FlushStageAuthorizersCache(_ context.Context, in *apigateway.F
 	return &apigateway.FlushStageAuthorizersCacheOutput{}, nil
 }
 
+func (f *fakeAWS) ResetAuthorizersCache(_ context.Context, in *apigatewayv2.ResetAuthorizersCacheInput, _ ...func(*apigatewayv2.Options)) (*apigatewayv2.ResetAuthorizersCacheOutput, error) {
+	f.calls = append(f.calls, "reset "+aws.ToString(in.ApiId)+"/"+aws.ToString(in.StageName))
+	return &apigatewayv2.ResetAuthorizersCacheOutput{}, nil
+}
+
 // The order is what makes it immediate: the authorizers are replaced and
 // the update is done before the cache is flushed, so that no old
 // authorizer can cache an answer after the flush.
 func TestRefreshOrder(t *testing.T) {
 	now := time.UnixMilli(1796000000000)
-	f := &fakeAWS{env: map[string]string{"TOLLGATE_SECRET_ID": "s"}, status: []lambdatypes.LastUpdateStatus{"InProgress", "Successful"}}
-	if err := refresh(context.Background(), f, "abc", "dev", "fn", now, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	want := "get,update fn,get,get,flush abc/dev"
-	if got := strings.Join(f.calls, ","); got != want {
-		t.Errorf("calls = %s, want %s", got, want)
-	}
-	if f.updated["TOLLGATE_SECRET_ID"] != "s" || f.updated[EnvRefresh] != "1796000000000" {
-		t.Errorf("environment = %v: want the function's variables kept and %s set", f.updated, EnvRefresh)
+	for _, c := range []struct {
+		api  target
+		want string
+	}{
+		{target{apiID: "abc", stage: "dev"}, "get,update fn,get,get,flush abc/dev"},
+		{target{apiID: "abc", stage: "$default", http: true}, "get,update fn,get,get,reset abc/$default"},
+	} {
+		f := &fakeAWS{env: map[string]string{"TOLLGATE_SECRET_ID": "s"}, status: []lambdatypes.LastUpdateStatus{"InProgress", "Successful"}}
+		if err := refresh(context.Background(), f, c.api, "fn", now, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(f.calls, ","); got != c.want {
+			t.Errorf("calls = %s, want %s", got, c.want)
+		}
+		if f.updated["TOLLGATE_SECRET_ID"] != "s" || f.updated[EnvRefresh] != "1796000000000" {
+			t.Errorf("environment = %v: want the function's variables kept and %s set", f.updated, EnvRefresh)
+		}
 	}
 
 	for name, f := range map[string]*fakeAWS{
 		"update refused": {fail: "update"},
 		"update failed":  {status: []lambdatypes.LastUpdateStatus{"Failed"}},
 	} {
-		err := refresh(context.Background(), f, "abc", "dev", "fn", now, time.Minute)
+		err := refresh(context.Background(), f, target{apiID: "abc", stage: "dev"}, "fn", now, time.Minute)
 		if err == nil || strings.Contains(strings.Join(f.calls, ","), "flush") {
 			t.Errorf("%s: %v, calls %v; want an error and no flush", name, err, f.calls)
 		}
 	}
 }
 
-// Against the local run: a removed key is still let in (the cached answer,
-// the authorizer's held keys) until refresh, and refused right after it.
+// Against the local run, as a REST API and as an HTTP API: a removed key
+// is still let in (the cached answer, the authorizer's held keys) until
+// refresh, and refused right after it.
 func TestRefreshAgainstLocal(t *testing.T) {
+	for _, c := range []struct {
+		typ     api.APIType
+		refused int // a REST API answers an unknown key 401, an HTTP API 403 (isAuthorized false)
+		flag    string
+	}{
+		{api.REST, 401, ""},
+		{api.HTTP, 403, " -http"},
+	} {
+		t.Run(string(c.typ), func(t *testing.T) { refreshAgainstLocal(t, c.typ, c.refused, c.flag) })
+	}
+}
+
+func refreshAgainstLocal(t *testing.T, typ api.APIType, refused int, flag string) {
 	dir := t.TempDir()
 	root, err := lambdabuild.ModuleDir(".")
 	if err != nil {
@@ -106,7 +134,7 @@ func TestRefreshAgainstLocal(t *testing.T) {
 
 	logs := &logsink.Buffer{}
 	m, err := local.Start(context.Background(), local.Config{
-		Addr: "127.0.0.1:0", BinDir: bins, StateDir: dir, KeysFile: keys,
+		Addr: "127.0.0.1:0", BinDir: bins, StateDir: dir, KeysFile: keys, APIType: typ,
 		FunctionLogs: logs, AccessLog: logs, Getenv: func(string) string { return "" },
 	})
 	if err != nil {
@@ -140,26 +168,37 @@ func TestRefreshAgainstLocal(t *testing.T) {
 	}
 	var routes strings.Builder
 	m.Routes(&routes)
-	line := fmt.Sprintf("go run ./cmd/tollkeys refresh -endpoint %s -api-id %s -stage dev -function authorizer", m.ControlURL, m.Gateway.APIID())
+	line := fmt.Sprintf("go run ./cmd/tollkeys refresh -endpoint %s -api-id %s -stage dev -function authorizer%s\n", m.ControlURL, m.Gateway.APIID(), flag)
 	if !strings.Contains(routes.String(), line) {
 		t.Errorf("the local run does not print %q:\n%s", line, routes.String())
 	}
 	var stdout, stderr strings.Builder
-	if code := refreshCommand([]string{"-endpoint", m.ControlURL, "-api-id", m.Gateway.APIID(), "-stage", "dev", "-function", "authorizer"},
-		&stdout, &stderr, time.Now); code != 0 {
+	args := []string{"-endpoint", m.ControlURL, "-api-id", m.Gateway.APIID(), "-stage", "dev", "-function", "authorizer"}
+	if flag != "" {
+		args = append(args, strings.TrimSpace(flag))
+	}
+	if code := refreshCommand(args, &stdout, &stderr, time.Now); code != 0 {
 		t.Fatalf("refresh: exit %d: %s", code, stderr.String())
 	}
-	if s := status(goes); s != 401 {
-		t.Errorf("after refresh: %d, want 401", s)
+	if s := status(goes); s != refused {
+		t.Errorf("after refresh: %d, want %d", s, refused)
 	}
 	if s := status(stays); s != 200 {
 		t.Errorf("the remaining key after refresh: %d", s)
 	}
 	// Wrong names are errors, not silent successes.
+	other := "-http" // the other kind of API's call names no stage of this one
+	if flag != "" {
+		other = "-http=false"
+	}
 	for _, args := range [][]string{
-		{"-endpoint", m.ControlURL, "-api-id", "nope", "-stage", "dev", "-function", "authorizer"},
-		{"-endpoint", m.ControlURL, "-api-id", m.Gateway.APIID(), "-stage", "dev", "-function", "nope"},
+		{"-endpoint", m.ControlURL, "-api-id", "nope", "-stage", "dev", "-function", "authorizer", strings.TrimSpace(flag)},
+		{"-endpoint", m.ControlURL, "-api-id", m.Gateway.APIID(), "-stage", "dev", "-function", "nope", strings.TrimSpace(flag)},
+		{"-endpoint", m.ControlURL, "-api-id", m.Gateway.APIID(), "-stage", "dev", "-function", "authorizer", other},
 	} {
+		if args[len(args)-1] == "" {
+			args = args[:len(args)-1]
+		}
 		if code := refreshCommand(args, &stdout, &stderr, time.Now); code != 1 {
 			t.Errorf("refresh %v: exit %d, want 1", args, code)
 		}

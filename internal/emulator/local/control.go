@@ -14,7 +14,11 @@ import (
 //   - API Gateway's FlushStageAuthorizersCache,
 //     DELETE /restapis/{restapi_id}/stages/{stage_name}/cache/authorizers
 //     (https://docs.aws.amazon.com/apigateway/latest/api/API_FlushStageAuthorizersCache.html),
-//     answered 202 as AWS does, empties the gateway's result cache;
+//     answered 202 as AWS does, empties the gateway's result cache; for
+//     an HTTP API, API Gateway v2's ResetAuthorizersCache,
+//     DELETE /v2/apis/{apiId}/stages/{stageName}/cache/authorizers
+//     (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-stages-stagename-cache-authorizers.html),
+//     answered 204;
 //   - Lambda's GetFunctionConfiguration and UpdateFunctionConfiguration,
 //     GET and PUT /2015-03-31/functions/{name}/configuration
 //     (https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionConfiguration.html):
@@ -25,14 +29,18 @@ import (
 // Requests are not authenticated: it listens on 127.0.0.1 only.
 func (m *Main) control() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("DELETE /restapis/{api}/stages/{stage}/cache/authorizers", func(w http.ResponseWriter, r *http.Request) {
-		if r.PathValue("api") != m.Gateway.APIID() || r.PathValue("stage") != m.def.Stage {
-			awsError(w, http.StatusNotFound, "NotFoundException", "Invalid stage identifier specified")
-			return
+	flush := func(v2 bool, status int) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.PathValue("api") != m.Gateway.APIID() || r.PathValue("stage") != m.def.Stage || v2 != m.def.IsHTTP() {
+				awsError(w, 404, "NotFoundException", "Invalid stage identifier specified")
+				return
+			}
+			m.Gateway.FlushAuthorizerCache()
+			w.WriteHeader(status)
 		}
-		m.Gateway.FlushAuthorizerCache()
-		w.WriteHeader(http.StatusAccepted)
-	})
+	}
+	mux.HandleFunc("DELETE /restapis/{api}/stages/{stage}/cache/authorizers", flush(false, http.StatusAccepted))
+	mux.HandleFunc("DELETE /v2/apis/{api}/stages/{stage}/cache/authorizers", flush(true, http.StatusNoContent))
 	config := func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
 		p, ok := m.Pools[name]

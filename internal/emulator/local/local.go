@@ -566,7 +566,11 @@ func (m *Main) Routes(w io.Writer) {
 	for _, r := range d.Routes {
 		fmt.Fprintf(w, "    %s\n", m.curl(r))
 	}
-	fmt.Fprintf(w, "\nTo end removed keys at once (flush the result cache, restart the authorizer):\n\n    go run ./cmd/tollkeys refresh -endpoint %s -api-id %s -stage %s -function %s\n", m.ControlURL, m.Gateway.APIID(), d.Stage, d.Authorizer.Function)
+	httpFlag := ""
+	if d.IsHTTP() {
+		httpFlag = " -http"
+	}
+	fmt.Fprintf(w, "\nTo end removed keys at once (flush the result cache, restart the authorizer):\n\n    go run ./cmd/tollkeys refresh -endpoint %s -api-id %s -stage %s -function %s%s\n", m.ControlURL, m.Gateway.APIID(), d.Stage, d.Authorizer.Function, httpFlag)
 	fmt.Fprintln(w, "\nCtrl-C stops it.")
 }
 

@@ -161,6 +161,21 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		set("arn", "arn:aws:iam::"+Account+":role/"+id)
 	case "aws:lambda/permission:Permission":
 		id = r.Str("statementId")
+	case "aws:apigatewayv2/api:Api":
+		id = APIID
+		set("apiEndpoint", "https://"+APIID+".execute-api."+Region+".amazonaws.com")
+		set("executionArn", "arn:aws:execute-api:"+Region+":"+Account+":"+APIID)
+		set("arn", "arn:aws:apigateway:"+Region+"::/apis/"+APIID)
+	case "aws:apigatewayv2/stage:Stage":
+		// tf internal/conns APIGatewayV2InvokeURL: the $default stage is
+		// served at the root.
+		id = r.Str("name")
+		stage := r.Str("name")
+		if stage == "$default" {
+			stage = ""
+		}
+		set("invokeUrl", "https://"+APIID+".execute-api."+Region+".amazonaws.com/"+stage)
+		set("executionArn", "arn:aws:execute-api:"+Region+":"+Account+":"+APIID+"/"+r.Str("name"))
 	case "aws:apigateway/stage:Stage":
 		set("invokeUrl", "https://"+APIID+".execute-api."+Region+".amazonaws.com/"+r.Str("stageName"))
 	case "random:index/randomPassword:RandomPassword":

@@ -332,7 +332,34 @@ const (
 	srcAPIKey          = "tf internal/service/apigateway/api_key.go: value StringLenBetween(20, 128)"
 	srcSecret          = "tf internal/service/secretsmanager/secret.go"
 	srcVerifyARN       = "tf internal/verify/validate.go ValidARN"
+	srcV2API           = "tf internal/service/apigatewayv2/api.go"
+	srcV2Stage         = "tf internal/service/apigatewayv2/stage.go"
 )
+
+// routeSettings checks an HTTP API stage's route settings: each names a
+// route key, METHOD /path or $default, and no logging level (a WebSocket
+// API's).
+func routeSettings(v any) error {
+	list, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf("%v is not a list", v)
+	}
+	key := regexp.MustCompile(`^(\$default|(ANY|DELETE|GET|HEAD|OPTIONS|PATCH|POST|PUT) /\S*)$`)
+	for _, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%v is not an object", e)
+		}
+		k, _ := m["routeKey"].(string)
+		if !key.MatchString(k) {
+			return fmt.Errorf("route key %q: want METHOD /path or $default", k)
+		}
+		if _, set := m["loggingLevel"]; set {
+			return fmt.Errorf("route %s: a logging level is a WebSocket API's", k)
+		}
+	}
+	return nil
+}
 
 // Provider are the rules of every resource type tollgate registers. A type
 // missing here is refused, so a new resource cannot slip past the mocks.
@@ -484,6 +511,29 @@ var Provider = map[string]TypeRules{
 			{Prop: "usagePlanId", Required: true, Source: "tf internal/service/apigateway/usage_plan_key.go: usage_plan_id Required"},
 			{Prop: "keyType", Required: true, Check: oneOf("API_KEY"), Source: "sdk apigateway/usagePlanKey.go keyType: the valid key type is API_KEY"},
 		}},
+	"aws:apigatewayv2/api:Api": {
+		Replace: []string{"protocolType"}, ReplaceSource: srcV2API + ": protocol_type ForceNew (a changed body is re-imported in place: ReimportApi)",
+		Autoname: &Autoname{Prop: "name", Max: 255},
+		Rules: []Rule{
+			{Prop: "name", Required: true, Check: match(`.`, 1, 128), Source: srcV2API + ": name Required, StringLenBetween(1, 128); " + srcAutonameDefault},
+			{Prop: "protocolType", Required: true, Check: oneOf("HTTP", "WEBSOCKET"), Source: srcV2API + ": protocol_type Required, enum.Validate[awstypes.ProtocolType]"},
+			{Prop: "description", Check: maxLen(1024), Source: srcV2API + ": description StringLenBetween(0, 1024)"},
+			{Prop: "body", Check: isJSON, Source: srcV2API + ": body ValidStringIsJSONOrYAML, imported with ReimportApi after CreateApi"},
+			{Prop: "corsConfiguration.maxAge", Check: between(0, 86400), Source: "https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid.html#apis-apiid-model-cors: maxAge -1 to 86400 (tollgate never disables the cache)"},
+		},
+	},
+	"aws:apigatewayv2/stage:Stage": {
+		Replace: []string{"apiId", "name"}, ReplaceSource: srcV2Stage + ": api_id and name ForceNew", Identity: []string{"apiId", "name"},
+		Autoname: &Autoname{Prop: "name", Max: 255},
+		Rules: []Rule{
+			{Prop: "apiId", Required: true, Source: srcV2Stage + ": api_id Required"},
+			{Prop: "name", Required: true, Check: match(`^(\$default|[A-Za-z0-9_-]+)$`, 1, 128), Source: srcV2Stage + ": name Required, StringLenBetween(1, 128); https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-stages.html: letters, digits, - and _, or $default"},
+			{Prop: "accessLogSettings.destinationArn", Check: validARN, Source: srcV2Stage + ": access_log_settings.destination_arn Required in its block, ValidARN"},
+			{Prop: "accessLogSettings.format", Check: match(`.`, 1, 1<<20), Source: srcV2Stage + ": access_log_settings.format Required in its block"},
+			{Prop: "defaultRouteSettings.loggingLevel", Check: oneOf(), Source: srcV2Stage + ": logging_level is a WebSocket API's (expandDefaultRouteSettings sends it for WEBSOCKET only); tollgate sets none"},
+			{Prop: "routeSettings", Check: routeSettings, Source: srcV2Stage + ": route_settings.route_key Required; an HTTP API route key is METHOD /path (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html)"},
+		},
+	},
 	"aws:apigateway/account:Account": {Rules: []Rule{
 		{Prop: "cloudwatchRoleArn", Check: validARN, Source: "sdk apigateway/account.go cloudwatchRoleArn: the ARN of an IAM role; " + srcVerifyARN},
 	}},

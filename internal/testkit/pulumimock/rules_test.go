@@ -41,6 +41,15 @@ var good = map[string]map[string]any{
 	"aws:apigateway/apiKey:ApiKey":                 {"name": "k", "value": strings.Repeat("v", 20)},
 	"aws:apigateway/usagePlanKey:UsagePlanKey":     {"keyId": "k", "usagePlanId": "p", "keyType": "API_KEY"},
 	"aws:apigateway/account:Account":               {"cloudwatchRoleArn": goodARN},
+	"aws:apigatewayv2/api:Api": {
+		"name": strings.Repeat("a", 128), "protocolType": "HTTP", "description": strings.Repeat("d", 1024), "body": goodDoc,
+		"corsConfiguration": map[string]any{"maxAge": 86400.0},
+	},
+	"aws:apigatewayv2/stage:Stage": {
+		"apiId": "a1", "name": "$default", "accessLogSettings": map[string]any{"destinationArn": "arn:aws:logs:eu-west-1:123456789012:log-group:/x", "format": "{}"},
+		"defaultRouteSettings": map[string]any{"throttlingRateLimit": 10.0},
+		"routeSettings":        []any{map[string]any{"routeKey": "GET /orders/{id}"}, map[string]any{"routeKey": "ANY /files/{path+}"}},
+	},
 }
 
 // bad are planted values each checked rule must refuse, by type and
@@ -78,9 +87,18 @@ var bad = map[string]map[string][]any{
 	},
 	"aws:apigateway/methodSettings:MethodSettings": {"settings.loggingLevel": {"DEBUG", "off"}, "methodPath": {"/orders/GET", "orders/FETCH", "orders"}},
 	"aws:apigateway/usagePlan:UsagePlan":           {"quotaSettings.period": {"YEAR"}},
-	"aws:apigateway/apiKey:ApiKey":                 {"value": {strings.Repeat("v", 19), strings.Repeat("v", 129)}},
-	"aws:apigateway/usagePlanKey:UsagePlanKey":     {"keyType": {"KEY"}},
-	"aws:apigateway/account:Account":               {"cloudwatchRoleArn": {"role/x"}},
+	"aws:apigatewayv2/api:Api": {
+		"name": {"", strings.Repeat("a", 129)}, "protocolType": {"REST", "http"}, "description": {strings.Repeat("d", 1025)},
+		"body": {"{"}, "corsConfiguration.maxAge": {86401.0, 1.5},
+	},
+	"aws:apigatewayv2/stage:Stage": {
+		"name": {"my stage", strings.Repeat("s", 129), "default$"}, "accessLogSettings.destinationArn": {"/aws/apigateway/x"}, "accessLogSettings.format": {""},
+		"defaultRouteSettings.loggingLevel": {"INFO"},
+		"routeSettings":                     {[]any{map[string]any{"routeKey": "/orders"}}, []any{map[string]any{"routeKey": "FETCH /orders"}}, []any{map[string]any{"routeKey": "GET /x", "loggingLevel": "INFO"}}},
+	},
+	"aws:apigateway/apiKey:ApiKey":             {"value": {strings.Repeat("v", 19), strings.Repeat("v", 129)}},
+	"aws:apigateway/usagePlanKey:UsagePlanKey": {"keyType": {"KEY"}},
+	"aws:apigateway/account:Account":           {"cloudwatchRoleArn": {"role/x"}},
 }
 
 // set puts v at a dotted property of a copy of inputs.
