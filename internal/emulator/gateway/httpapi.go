@@ -58,7 +58,6 @@ const (
 	httpInternal     = `{"message":"Internal Server Error"}`
 )
 
-
 // serveHTTPAPI answers one request of an HTTP API.
 func (g *Gateway) serveHTTPAPI(x *exchange) {
 	if g.cors != nil && x.r.Method == http.MethodOptions && x.r.Header.Get("Origin") != "" && x.r.Header.Get("Access-Control-Request-Method") != "" {
