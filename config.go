@@ -37,6 +37,7 @@ type stackConfig struct {
 
 	validationRegex string
 	corsAllowOrigin string
+	apiType         string
 }
 
 // setting is one key of the tollgate config namespace, declared with its
@@ -55,6 +56,13 @@ type setting struct {
 var settings = []setting{
 	{"arch", func(c *stackConfig, v string) error { c.Args.Arch = deploy.Arch(v); return nil }},
 	{"stage", func(c *stackConfig, v string) error { c.Args.Definition.Stage = v; return nil }},
+	{"apiType", func(c *stackConfig, v string) error {
+		if v != "rest" && v != "http" {
+			return fmt.Errorf("%q: want rest or http", v)
+		}
+		c.apiType = v
+		return nil
+	}},
 	{"clients", func(c *stackConfig, v string) error { return decodeJSON(v, &c.Args.Clients) }},
 	{"keyDigests", func(c *stackConfig, v string) error { return decodeJSON(v, &c.Args.KeyDigests) }},
 	{"clientRoutes", func(c *stackConfig, v string) error { return decodeJSON(v, &c.Args.Routes) }},
@@ -144,6 +152,7 @@ func defaultConfig() stackConfig {
 			Throttle:         deploy.Throttle{RateLimit: deploy.DefaultRateLimit, BurstLimit: deploy.DefaultBurstLimit},
 			AccountLogsRole:  true,
 		},
+		apiType: "rest",
 	}
 	c.setLogLevel("info")
 	return c
@@ -210,6 +219,19 @@ func loadConfig(ctx *pulumi.Context) (stackConfig, error) {
 		a.ValidationRegex = api.BearerRegex
 	default:
 		a.ValidationRegex = ""
+	}
+	if c.apiType == "http" {
+		// What an HTTP API does not have is refused, never dropped
+		// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-vs-rest.html).
+		// Its authorizer is always a REQUEST one, so authorizerType
+		// applies to REST APIs only.
+		switch {
+		case c.validationRegex != "":
+			return c, fmt.Errorf("%w: %svalidationRegex: an HTTP API's authorizer has no validation expression; remove it (pulumi config rm validationRegex) or use apiType rest", deploy.ErrConfig, ns)
+		case c.Args.UsagePlan != nil:
+			return c, fmt.Errorf("%w: %susagePlan: HTTP APIs have no usage plans or API Gateway API keys; set it false or use apiType rest", deploy.ErrConfig, ns)
+		}
+		c.Args.Definition.UseHTTP()
 	}
 	if c.corsAllowOrigin != "" {
 		if err := c.Args.Definition.AllowOrigin(c.corsAllowOrigin); err != nil {

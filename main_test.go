@@ -309,6 +309,10 @@ func TestBadConfigCreatesNothing(t *testing.T) {
 		{"no region", map[string]string{"aws:region": ""}, nil, "pulumi config set aws:region"},
 		{"memory", map[string]string{"tollgate:handlerMemory": "64"}, nil, "memory 64 MB"},
 		{"timeout", map[string]string{"tollgate:authorizerTimeout": "901"}, nil, "timeout 15m1s"},
+		{"unknown API type", map[string]string{"tollgate:apiType": "websocket"}, nil, `tollgate:apiType: "websocket": want rest or http`},
+		{"HTTP with a validation regex", map[string]string{"tollgate:apiType": "http", "tollgate:validationRegex": "^x$"}, nil, "tollgate:validationRegex: an HTTP API's authorizer has no validation expression"},
+		{"HTTP with a usage plan", map[string]string{"tollgate:apiType": "http", "tollgate:usagePlan": "true"}, nil, "tollgate:usagePlan: HTTP APIs have no usage plans"},
+		{"$default for a REST API", map[string]string{"tollgate:stage": "$default"}, nil, `stage "$default"`},
 	}
 	t.Setenv("AWS_REGION", "")
 	t.Setenv("AWS_DEFAULT_REGION", "")
@@ -386,6 +390,29 @@ func TestSettingsApply(t *testing.T) {
 	}
 	if def.Response(api.AccessDenied).Headers["Access-Control-Allow-Origin"] != "https://app.example.com" {
 		t.Error("corsAllowOrigin did not reach the gateway responses")
+	}
+}
+
+// apiType http makes the Definition an HTTP API (api.Definition.UseHTTP):
+// a REQUEST authorizer whatever authorizerType says, no gateway
+// responses, the HTTP API access log, and CORS as its own configuration.
+func TestAPITypeHTTP(t *testing.T) {
+	c := loadWith(t, map[string]string{
+		"aws:region": "eu-west-1", "tollgate:apiType": "http", "tollgate:stage": "$default",
+		"tollgate:corsAllowOrigin": "https://app.example.com",
+	})
+	def := c.Args.Definition
+	if !def.IsHTTP() || def.Authorizer.Type != api.Request || def.Authorizer.ValidationRegex != "" || len(def.Responses) != 0 ||
+		!slices.Equal(def.AccessLog, api.DefaultHTTPAccessLog()) || def.Stage != api.DefaultStage {
+		t.Errorf("definition = %+v", def)
+	}
+	if cors := def.CORS(); cors == nil || !slices.Equal(cors.AllowOrigins, []string{"https://app.example.com"}) {
+		t.Errorf("CORS = %+v", cors)
+	}
+	for _, r := range def.Routes {
+		if r.Method == "OPTIONS" {
+			t.Errorf("an HTTP API got a preflight route %s", r)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,10 +13,17 @@ import (
 	"tollgate/internal/testkit/pulumimock"
 )
 
-var update = flag.Bool("update", false, "rewrite deploy/testdata/dev-plan.golden")
+var update = flag.Bool("update", false, "rewrite the golden plans in deploy/testdata")
 
-// goldenPlan is where the dev stack's plan is kept.
-var goldenPlan = filepath.Join("deploy", "testdata", "dev-plan.golden")
+// goldenPlans are where the dev stack's plans are kept: as it is, and
+// with apiType http.
+var goldenPlans = []struct {
+	file, what string
+	config     map[string]string
+}{
+	{filepath.Join("deploy", "testdata", "dev-plan.golden"), "Pulumi.dev.yaml", nil},
+	{filepath.Join("deploy", "testdata", "dev-http-plan.golden"), "Pulumi.dev.yaml with apiType http", map[string]string{"tollgate:apiType": "http"}},
+}
 
 // maskBuild replaces what depends on the Go toolchain and the build
 // directory, not on tollgate: a function's archive and its hash.
@@ -33,38 +41,45 @@ func maskBuild(r pulumimock.Resource, key string) (any, bool) {
 	return nil, false
 }
 
-// The dev stack's plan is deploy/testdata/dev-plan.golden: every resource
-// `pulumi up` registers, with its inputs and options (secrets masked), so
-// that a change to the deploy shows as a diff of that file. Regenerate it
-// with: go test . -run TestGoldenPlan -update
+// The dev stack's plans are deploy/testdata/dev-plan.golden and, for an
+// HTTP API, dev-http-plan.golden: every resource `pulumi up` registers,
+// with its inputs and options (secrets masked), so that a change to the
+// deploy shows as a diff of those files. Regenerate them with:
+// go test . -run TestGoldenPlan -update
 func TestGoldenPlan(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds both functions")
 	}
-	m, _, _, err := runProgram(t, devStack(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	header := "# The dev stack's plan: every resource `pulumi up` registers for Pulumi.dev.yaml,\n" +
-		"# as the provider-faithful mocks (internal/testkit/pulumimock) see it: names autonamed, secrets masked.\n" +
-		"# Regenerate with: go test . -run TestGoldenPlan -update\n\n"
-	got := append([]byte(header), m.Plan(maskBuild)...)
-	if *update {
-		if err := os.WriteFile(goldenPlan, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(goldenPlan)
-	if err != nil {
-		t.Fatalf("%v (run with -update to write it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("the dev stack's plan differs from %s; if the change is meant, run: go test . -run TestGoldenPlan -update, and review the diff\n%s", goldenPlan, firstDifference(string(want), string(got)))
-	}
-	for _, secret := range []string{"secretString", "value"} {
-		if strings.Contains(string(got), `"`+secret+`": "`) && !strings.Contains(string(got), `"`+secret+`": "`+pulumimock.Masked+`"`) {
-			t.Errorf("%s is not masked in the plan", secret)
-		}
+	for _, g := range goldenPlans {
+		t.Run(filepath.Base(g.file), func(t *testing.T) {
+			cfg := devStack(t)
+			maps.Copy(cfg, g.config)
+			m, _, _, err := runProgram(t, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			header := "# The dev stack's plan: every resource `pulumi up` registers for " + g.what + ",\n" +
+				"# as the provider-faithful mocks (internal/testkit/pulumimock) see it: names autonamed, secrets masked.\n" +
+				"# Regenerate with: go test . -run TestGoldenPlan -update\n\n"
+			got := append([]byte(header), m.Plan(maskBuild)...)
+			if *update {
+				if err := os.WriteFile(g.file, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(g.file)
+			if err != nil {
+				t.Fatalf("%v (run with -update to write it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("the plan differs from %s; if the change is meant, run: go test . -run TestGoldenPlan -update, and review the diff\n%s", g.file, firstDifference(string(want), string(got)))
+			}
+			for _, secret := range []string{"secretString", "value"} {
+				if strings.Contains(string(got), `"`+secret+`": "`) && !strings.Contains(string(got), `"`+secret+`": "`+pulumimock.Masked+`"`) {
+					t.Errorf("%s is not masked in the plan", secret)
+				}
+			}
+		})
 	}
 }
 

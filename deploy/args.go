@@ -214,6 +214,9 @@ func (a Args) Validate() error {
 		return err
 	}
 	if p := a.UsagePlan; p != nil {
+		if a.Definition.IsHTTP() {
+			return configErr("usage plan: HTTP APIs have no usage plans or API keys of API Gateway's (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-vs-rest.html); deploy a REST API, or limit clients with route throttles")
+		}
 		if p.QuotaLimit < 0 {
 			return configErr("usage plan quota %d: want 0 (none) or more", p.QuotaLimit)
 		}

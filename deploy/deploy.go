@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigateway"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigatewayv2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
@@ -49,8 +50,12 @@ type API struct {
 	// ARNs.
 	Document pulumi.StringOutput
 
+	// RestAPI and Stage are a REST API's; HTTPAPI and HTTPStage an HTTP
+	// API's (api.Definition.Type).
 	RestAPI   *apigateway.RestApi
 	Stage     *apigateway.Stage
+	HTTPAPI   *apigatewayv2.Api
+	HTTPStage *apigatewayv2.Stage
 	Functions map[string]*lambda.Function
 	Secret    *secretsmanager.Secret
 }
@@ -98,6 +103,9 @@ func CheckName(name string, def *api.Definition) error {
 // component included, is registered.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*API, error) {
 	args = args.withDefaults()
+	if args.cacheByRoute() {
+		args.Definition.Authorizer.CacheByRoute = true
+	}
 	if err := args.Validate(); err != nil {
 		return nil, err
 	}
@@ -115,7 +123,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	d := &deployer{ctx: ctx, name: name, args: args, api: a, parent: pulumi.Parent(a)}
-	for _, step := range []func() error{d.keyring, d.logs, d.functions, d.restAPI, d.deployment, d.usagePlan} {
+	steps := []func() error{d.keyring, d.logs, d.functions, d.restAPI, d.deployment, d.usagePlan}
+	if args.Definition.IsHTTP() {
+		steps = d.httpSteps()
+	}
+	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, err
 		}
@@ -147,6 +159,13 @@ type deployer struct {
 	document   pulumi.StringOutput // the OpenAPI document, with the functions' invoke ARNs
 	rest       *apigateway.RestApi
 	stage      *apigateway.Stage
+	http       *apigatewayv2.Api
+
+	// Of either kind of API: its execute-api ARN, its stage's invoke URL
+	// and its id.
+	executionARN pulumi.StringOutput
+	invokeURL    pulumi.StringOutput
+	apiID        pulumi.IDOutput
 }
 
 // child names a child resource: the component's name, '-', what it is.

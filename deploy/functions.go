@@ -63,7 +63,9 @@ func (d *deployer) logs() error {
 	}
 	var err error
 	d.accessLogs, err = cloudwatch.NewLogGroup(d.ctx, d.child("access-logs"), &cloudwatch.LogGroupArgs{
-		Name:            pulumi.String("/aws/apigateway/" + d.name + "/" + d.def().Stage + "/access"),
+		// CloudWatch Logs refuses '$' in a name: an HTTP API's $default
+		// stage logs to .../default/access.
+		Name:            pulumi.String("/aws/apigateway/" + d.name + "/" + strings.ReplaceAll(d.def().Stage, "$", "") + "/access"),
 		RetentionInDays: pulumi.Int(d.args.LogRetentionDays),
 	}, d.parent)
 	return err

@@ -63,6 +63,7 @@ func (d *deployer) restAPI() error {
 		return err
 	}
 	d.api.RestAPI = d.rest
+	d.executionARN, d.apiID = d.rest.ExecutionArn, d.rest.ID()
 	return d.permissions()
 }
 
@@ -85,7 +86,7 @@ func (d *deployer) permissions() error {
 			Principal:   pulumi.String("apigateway.amazonaws.com"),
 			// The authorizer's id is API Gateway's, made when the document
 			// is imported; the permission names every authorizer of this API.
-			SourceArn: pulumi.Sprintf("%s/authorizers/*", d.rest.ExecutionArn),
+			SourceArn: pulumi.Sprintf("%s/authorizers/*", d.executionARN),
 		}, d.parent)
 		if err != nil {
 			return err
@@ -98,7 +99,7 @@ func (d *deployer) permissions() error {
 			Action:      pulumi.String("lambda:InvokeFunction"),
 			Function:    d.api.Functions[r.Function].Name,
 			Principal:   pulumi.String("apigateway.amazonaws.com"),
-			SourceArn:   pulumi.Sprintf("%s/*/%s", d.rest.ExecutionArn, routeARN(r)),
+			SourceArn:   pulumi.Sprintf("%s/*/%s", d.executionARN, routeARN(r)),
 		}, d.parent)
 		if err != nil {
 			return err
@@ -175,6 +176,7 @@ func (d *deployer) deployment() error {
 		return err
 	}
 	d.api.Stage = d.stage
+	d.invokeURL = d.stage.InvokeUrl
 	settings, err := apigateway.NewMethodSettings(d.ctx, d.child("method-settings"), &apigateway.MethodSettingsArgs{
 		RestApi:    d.rest.ID(),
 		StageName:  d.stage.StageName,
@@ -346,8 +348,8 @@ func (d *deployer) usagePlan() error {
 func (d *deployer) outputs() {
 	a := d.api
 	routes := d.def().Routes
-	a.URL = d.stage.InvokeUrl
-	a.RouteURLs = d.stage.InvokeUrl.ApplyT(func(base string) map[string]string {
+	a.URL = d.invokeURL
+	a.RouteURLs = d.invokeURL.ApplyT(func(base string) map[string]string {
 		urls := make(map[string]string, len(routes))
 		for _, r := range routes {
 			urls[r.String()] = strings.TrimSuffix(base, "/") + r.Path
@@ -363,25 +365,35 @@ func (d *deployer) outputs() {
 			break
 		}
 	}
-	a.Curl = d.stage.InvokeUrl.ApplyT(func(base string) string {
+	a.Curl = d.invokeURL.ApplyT(func(base string) string {
 		return curlLine(d.def(), client, strings.TrimSuffix(base, "/"))
 	}).(pulumi.StringOutput)
 	a.Document = d.document
 	fn := FunctionName(d.name, d.def().Authorizer.Function)
 	stage := d.def().Stage
-	a.RevokeNow = pulumi.All(d.stage.InvokeUrl, a.RestAPI.ID()).ApplyT(func(vs []any) string {
-		return revokeLine(vs[0].(string), string(vs[1].(pulumi.ID)), stage, fn)
+	httpAPI := d.def().IsHTTP()
+	a.RevokeNow = pulumi.All(d.invokeURL, d.apiID).ApplyT(func(vs []any) string {
+		return revokeLine(vs[0].(string), string(vs[1].(pulumi.ID)), stage, fn, httpAPI)
 	}).(pulumi.StringOutput)
 }
 
 // revokeLine is the tollkeys refresh command for the API: the Region is
-// the invoke URL's, https://{id}.execute-api.{region}.amazonaws.com/{stage}.
-func revokeLine(invokeURL, apiID, stage, function string) string {
+// the invoke URL's, https://{id}.execute-api.{region}.amazonaws.com/{stage};
+// an HTTP API's adds -http. A stage named $default is quoted for the
+// shell.
+func revokeLine(invokeURL, apiID, stage, function string, httpAPI bool) string {
 	region := ""
 	if host := strings.TrimPrefix(invokeURL, "https://"); strings.Count(host, ".") >= 3 {
-		region = strings.Split(host, ".")[2]
+		region = strings.Split(strings.SplitN(host, "/", 2)[0], ".")[2]
 	}
-	return fmt.Sprintf("go run ./cmd/tollkeys refresh -region %s -api-id %s -stage %s -function %s", region, apiID, stage, function)
+	if strings.Contains(stage, "$") {
+		stage = "'" + stage + "'"
+	}
+	line := fmt.Sprintf("go run ./cmd/tollkeys refresh -region %s -api-id %s -stage %s -function %s", region, apiID, stage, function)
+	if httpAPI {
+		line += " -http"
+	}
+	return line
 }
 
 // curlLine is a shell command that calls the first protected route (the

@@ -1,0 +1,217 @@
+package deploy
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"tollgate/api"
+)
+
+const (
+	tHTTPAPI   = "aws:apigatewayv2/api:Api"
+	tHTTPStage = "aws:apigatewayv2/stage:Stage"
+)
+
+// httpArgs are testArgs for an HTTP API (api.Definition.UseHTTP), with a
+// throttled route and a route-limited client.
+func httpArgs(t *testing.T) Args {
+	a := testArgs(t)
+	a.Definition.UseHTTP()
+	a.Definition.Routes = append(slices.Clone(a.Definition.Routes),
+		api.Route{Method: "GET", Path: "/orders/{id}", Function: "handler", Protected: true, Throttle: &api.Throttle{RateLimit: 5, BurstLimit: 2}})
+	a.Routes = map[string][]string{"reports": {"GET /orders/{id}"}}
+	return a
+}
+
+// httpDocument is the HTTP API's deployed body, read back as the local
+// gateway reads it.
+func httpDocument(t *testing.T, m *mocks) api.Definition {
+	t.Helper()
+	def, err := api.ParseDocument([]byte(m.One(t, tHTTPAPI).Str("body")), func(uri string) (string, error) {
+		for _, fn := range []string{"authorizer", "handler"} {
+			if uri == invokeARN(fn) {
+				return fn, nil
+			}
+		}
+		return "", fmt.Errorf("%q is no function's invoke ARN", uri)
+	})
+	if err != nil {
+		t.Fatalf("the HTTP API's body: %v", err)
+	}
+	return def
+}
+
+// An HTTP API (issue 18) is one apigatewayv2 API imported from the
+// Definition's OpenAPI document, an auto-deployed stage and the Lambda
+// permissions; none of a REST API's resources.
+func TestHTTPAPI(t *testing.T) {
+	args := httpArgs(t)
+	m, _ := mustRun(t, args)
+	for _, typ := range []string{tRestAPI, tDeployment, tStage, tMethodSetting, tUsagePlan, tAccount} {
+		if n := len(m.Of(typ)); n != 0 {
+			t.Errorf("%d %s for an HTTP API, want none", n, typ)
+		}
+	}
+	a := m.One(t, tHTTPAPI)
+	if a.Str("name") != "tollgate-dev" || a.Str("protocolType") != "HTTP" || a.Inputs["failOnWarnings"] != true {
+		t.Errorf("API inputs = %v", a.Inputs)
+	}
+	if _, set := a.Inputs["corsConfiguration"]; set {
+		t.Errorf("CORS configured without an origin: %v", a.Inputs["corsConfiguration"])
+	}
+	def := httpDocument(t, m)
+	if !def.IsHTTP() || !slices.Equal(def.SortedRoutes(), routesWithout(args.Definition.SortedRoutes())) {
+		t.Errorf("document: type %q, routes %v", def.Type, def.SortedRoutes())
+	}
+	// A client is limited to routes and answers are cached: the cache is
+	// per route (issue 18, point 2).
+	if !def.Authorizer.CacheByRoute || def.Authorizer.Type != api.Request || !slices.Equal(def.Authorizer.IdentitySources, []string{"method.request.header.Authorization"}) {
+		t.Errorf("authorizer = %+v, want REQUEST on Authorization, cached by route", def.Authorizer)
+	}
+	if !strings.Contains(a.Str("body"), `"identitySource": "$request.header.Authorization, $context.routeKey"`) {
+		t.Errorf("the body's identity sources are not the header and the route key:\n%s", a.Str("body"))
+	}
+
+	s := m.One(t, tHTTPStage)
+	if s.Str("name") != "dev" || s.Str("apiId") != testAPIID || s.Inputs["autoDeploy"] != true {
+		t.Errorf("stage inputs = %v", s.Inputs)
+	}
+	logs := s.Obj("accessLogSettings")
+	if logs["format"] != api.AccessLogFormat(api.DefaultHTTPAccessLog()) || !strings.HasSuffix(logs["destinationArn"].(string), ":log-group:/aws/apigateway/tollgate-dev/dev/access") {
+		t.Errorf("access log = %v", logs)
+	}
+	if got, want := s.Obj("defaultRouteSettings"), map[string]any{"detailedMetricsEnabled": true, "throttlingRateLimit": float64(DefaultRateLimit), "throttlingBurstLimit": float64(DefaultBurstLimit)}; !reflect.DeepEqual(got, want) {
+		t.Errorf("default route settings = %v, want %v", got, want)
+	}
+	wantRoutes := []any{map[string]any{"routeKey": "GET /orders/{id}", "detailedMetricsEnabled": true, "throttlingRateLimit": 5.0, "throttlingBurstLimit": 2.0}}
+	if got := s.Inputs["routeSettings"]; !reflect.DeepEqual(got, wantRoutes) {
+		t.Errorf("route settings = %v, want %v", got, wantRoutes)
+	}
+
+	exec := "arn:aws:execute-api:" + testRegion + ":" + testAccount + ":" + testAPIID
+	want := map[string]string{"tollgate-authorizer": exec + "/authorizers/*"}
+	for _, r := range args.Definition.Routes {
+		want[statementID(r)] = exec + "/*/" + routeARN(r)
+	}
+	got := map[string]string{}
+	for _, p := range m.Of(tPermission) {
+		got[p.Str("statementId")] = p.Str("sourceArn")
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("permissions = %v\nwant %v", got, want)
+	}
+}
+
+// routesWithout are rs without their throttles, which the stage holds,
+// not the document.
+func routesWithout(rs []api.Route) []api.Route {
+	out := slices.Clone(rs)
+	for i := range out {
+		out[i].Throttle = nil
+	}
+	return out
+}
+
+// Without a route-limited client, one cached answer serves every route:
+// no route key among the identity sources. With the cache off, none
+// either: identity sources are only the cache's key then.
+func TestHTTPCacheByRouteOnlyWhenNeeded(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		edit   func(a *Args)
+		source string
+	}{
+		{"no limited client", func(a *Args) { a.Routes = nil }, "$request.header.Authorization"},
+		{"a limited client", func(a *Args) {}, "$request.header.Authorization, $context.routeKey"},
+		{"a limited client, cache off", func(a *Args) { a.Definition.Authorizer.ResultTTL = 0 }, "$request.header.Authorization"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := httpArgs(t)
+			c.edit(&a)
+			m, _ := mustRun(t, a)
+			if body := m.One(t, tHTTPAPI).Str("body"); !strings.Contains(body, `"identitySource": "`+c.source+`"`) {
+				t.Errorf("identity sources are not %q:\n%s", c.source, body)
+			}
+		})
+	}
+}
+
+// CORS on an HTTP API is the API's own CORS configuration
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html),
+// not OPTIONS routes or gateway responses.
+func TestHTTPCORS(t *testing.T) {
+	a := httpArgs(t)
+	if err := a.Definition.AllowOrigin("https://app.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := mustRun(t, a)
+	want := map[string]any{
+		"allowOrigins": []any{"https://app.example.com"}, "allowMethods": []any{"GET", "POST"},
+		"allowHeaders": []any{"authorization", "content-type"}, "maxAge": float64(api.CORSMaxAge),
+	}
+	if got := m.One(t, tHTTPAPI).Obj("corsConfiguration"); !reflect.DeepEqual(got, want) {
+		t.Errorf("CORS configuration = %v, want %v", got, want)
+	}
+	for _, r := range httpDocument(t, m).Routes {
+		if r.Method == "OPTIONS" {
+			t.Errorf("the document has a preflight route %s", r)
+		}
+	}
+}
+
+// The outputs of an HTTP API: its stage's URL (the root for $default),
+// and the revoke command with -http.
+func TestHTTPOutputs(t *testing.T) {
+	for _, c := range []struct {
+		stage, base, revokeStage string
+	}{
+		{"dev", "https://" + testAPIID + ".execute-api.eu-west-1.amazonaws.com/dev", "dev"},
+		{api.DefaultStage, "https://" + testAPIID + ".execute-api.eu-west-1.amazonaws.com/", "'$default'"},
+	} {
+		t.Run(c.stage, func(t *testing.T) {
+			args := httpArgs(t)
+			args.Definition.Stage = c.stage
+			_, a := mustRun(t, args)
+			if got := await[string](t, a.URL); got != c.base {
+				t.Errorf("URL = %q, want %q", got, c.base)
+			}
+			if got := await[map[string]string](t, a.RouteURLs)["GET /hello"]; got != strings.TrimSuffix(c.base, "/")+"/hello" {
+				t.Errorf("GET /hello's URL = %q", got)
+			}
+			want := "go run ./cmd/tollkeys refresh -region eu-west-1 -api-id " + testAPIID + " -stage " + c.revokeStage + " -function tollgate-dev-authorizer -http"
+			if got := await[string](t, a.RevokeNow); got != want {
+				t.Errorf("RevokeNow = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// What HTTP APIs do not have is refused before anything is created.
+func TestHTTPRefuses(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		edit func(a *Args)
+		want string
+	}{
+		{"usage plan", func(a *Args) { a.UsagePlan = &UsagePlan{QuotaPeriod: "DAY"} }, "HTTP APIs have no usage plans"},
+		{"gateway responses", func(a *Args) { a.Definition.Responses = api.DefaultResponses() }, "no gateway responses"},
+		{"a validation regex", func(a *Args) { a.Definition.Authorizer.ValidationRegex = api.BearerRegex }, "no validation expression"},
+		{"binary media types", func(a *Args) { a.Definition.BinaryMediaTypes = []string{"image/png"} }, "no binary media types"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := httpArgs(t)
+			c.edit(&a)
+			m, _, err := run(t, a)
+			if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("New = %v, want an ErrConfig naming %q", err, c.want)
+			}
+			if n := len(m.Resources); n != 0 {
+				t.Errorf("%d resources registered", n)
+			}
+		})
+	}
+}
