@@ -1,5 +1,5 @@
 // Package deploy is tollgate on AWS as a Pulumi component: New creates,
-// under one tollgate:index:API component, a REST API guarded by tollgate's
+// under one tollgate:index:API component, a REST API (or an HTTP API) guarded by tollgate's
 // Lambda authorizer, with its API keys in Secrets Manager. The root
 // program (main.go) reads the stack's configuration into Args and calls
 // New; another Pulumi Go program can do the same with its own
@@ -50,6 +50,16 @@
 //     replaced exactly when the document changes (the new one is created
 //     before the old is deleted), and a stage with throttling, JSON access
 //     logs (api.AccessLogFormat) and method metrics.
+//   - An HTTP API instead (api.Definition.Type HTTP, api.Definition.UseHTTP):
+//     one apigatewayv2 API imported from the Definition's HTTP API
+//     document (payload 2.0 integrations, a REQUEST authorizer with simple
+//     responses, with $context.routeKey among its identity sources when a
+//     client is limited to routes and answers are cached), with
+//     fail-on-warnings and the Definition's CORS as its CORS
+//     configuration; the same Lambda permissions; an auto-deployed stage
+//     with the HTTP access log, detailed metrics, the stage throttle and
+//     route throttles. No deployment, method settings, usage plan or
+//     account role: a usage plan is refused.
 //   - With Args.AccountLogsRole: the Region's API Gateway account settings
 //     name the account's logging role, AccountLogsRoleName, created only
 //     if the account has none; both are retained on destroy, since every
