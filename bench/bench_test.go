@@ -176,7 +176,8 @@ func BenchmarkGateway(b *testing.B) {
 			def := api.Default()
 			def.Authorizer.ResultTTL = c.ttl
 			if c.typ == api.HTTP {
-				def.Type, def.Authorizer.Type, def.Authorizer.ValidationRegex = api.HTTP, api.Request, ""
+				def.UseHTTP() // as the local run serves it: cached by route
+				def.Authorizer.CacheByRoute = true
 			}
 			g, err := gateway.New(gateway.Config{Definition: def, Functions: map[string]gateway.Invoker{"authorizer": tg, "handler": handler.Handler{}}})
 			if err != nil {
