@@ -45,27 +45,24 @@ var AccessLogVariables = []string{
 // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html
 // the local gateway fills. HTTP APIs have no resource path (the route key
 // names the route) and report the authorizer's error, not its status.
-var HTTPAccessLogVariables = []string{
-	"$context.requestId",
-	"$context.extendedRequestId",
-	"$context.requestTime",
-	"$context.requestTimeEpoch",
-	"$context.identity.sourceIp",
-	"$context.identity.userAgent",
-	"$context.httpMethod",
-	"$context.routeKey",
-	"$context.path",
-	"$context.protocol",
-	"$context.stage",
-	"$context.status",
-	"$context.responseLength",
-	"$context.responseLatency",
-	"$context.integrationLatency",
-	"$context.integration.status",
-	"$context.authorizer.principalId",
-	"$context.authorizer.error",
-	"$context.error.message",
-	"$context.error.responseType",
+var HTTPAccessLogVariables = httpAccessLogVariables()
+
+// httpAccessLogVariables are AccessLogVariables without what an HTTP API
+// lacks, with its route key and authorizer error.
+func httpAccessLogVariables() []string {
+	var out []string
+	for _, v := range AccessLogVariables {
+		switch v {
+		case "$context.resourcePath":
+			out = append(out, "$context.routeKey")
+		case "$context.authorizer.status":
+			out = append(out, "$context.authorizer.error")
+		case "$context.authorizer.latency", "$context.authorizer.integrationLatency":
+		default:
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // DefaultHTTPAccessLog is tollgate's access log for an HTTP API: the
