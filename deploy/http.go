@@ -25,7 +25,7 @@ import (
 // support is info).
 func (d *deployer) httpAPI() error {
 	def := d.def()
-	d.httpDocument()
+	d.deployedDocument(false) // an HTTP API has no usage plans
 	args := &apigatewayv2.ApiArgs{
 		Name:           pulumi.String(d.name),
 		Description:    pulumi.Sprintf("tollgate %s", def.Name),
@@ -49,25 +49,6 @@ func (d *deployer) httpAPI() error {
 	d.api.HTTPAPI = d.http
 	d.executionARN, d.apiID = d.http.ExecutionArn, d.http.ID()
 	return d.permissions()
-}
-
-// httpDocument is the HTTP API's OpenAPI document, with the functions'
-// invoke ARNs.
-func (d *deployer) httpDocument() {
-	def := d.def()
-	names := d.functionNames()
-	var uris []any
-	for _, fn := range names {
-		uris = append(uris, d.api.Functions[fn].InvokeArn)
-	}
-	d.document = pulumi.All(uris...).ApplyT(func(vs []any) (string, error) {
-		byName := map[string]string{}
-		for i, v := range vs {
-			byName[names[i]] = v.(string)
-		}
-		doc, err := def.Document(api.DocumentOptions{IntegrationURI: func(fn string) string { return byName[fn] }})
-		return string(doc), err
-	}).(pulumi.StringOutput)
 }
 
 // httpStage creates the HTTP API's stage: auto-deployed, so that every

@@ -27,23 +27,8 @@ import (
 // endpoint configuration set as arguments are applied again).
 func (d *deployer) restAPI() error {
 	def := d.def()
-	names := d.functionNames()
-	var uris []any
-	for _, fn := range names {
-		uris = append(uris, d.api.Functions[fn].InvokeArn)
-	}
 	usagePlan := d.args.UsagePlan != nil
-	d.document = pulumi.All(uris...).ApplyT(func(vs []any) (string, error) {
-		byName := map[string]string{}
-		for i, v := range vs {
-			byName[names[i]] = v.(string)
-		}
-		doc, err := def.Document(api.DocumentOptions{
-			IntegrationURI: func(fn string) string { return byName[fn] },
-			UsagePlan:      usagePlan,
-		})
-		return string(doc), err
-	}).(pulumi.StringOutput)
+	d.deployedDocument(usagePlan)
 
 	keySource := "HEADER"
 	if usagePlan {
@@ -65,6 +50,29 @@ func (d *deployer) restAPI() error {
 	d.api.RestAPI = d.rest
 	d.executionARN, d.apiID = d.rest.ExecutionArn, d.rest.ID()
 	return d.permissions()
+}
+
+// deployedDocument sets d.document: the Definition's OpenAPI document (a
+// REST or an HTTP API's, as its Type says) with the functions' invoke
+// ARNs as integration and authorizer URIs.
+func (d *deployer) deployedDocument(usagePlan bool) {
+	def := d.def()
+	names := d.functionNames()
+	var uris []any
+	for _, fn := range names {
+		uris = append(uris, d.api.Functions[fn].InvokeArn)
+	}
+	d.document = pulumi.All(uris...).ApplyT(func(vs []any) (string, error) {
+		byName := map[string]string{}
+		for i, v := range vs {
+			byName[names[i]] = v.(string)
+		}
+		doc, err := def.Document(api.DocumentOptions{
+			IntegrationURI: func(fn string) string { return byName[fn] },
+			UsagePlan:      usagePlan,
+		})
+		return string(doc), err
+	}).(pulumi.StringOutput)
 }
 
 // permissions let API Gateway call the functions: the authorizer from
