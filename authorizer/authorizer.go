@@ -164,16 +164,8 @@ func newAuthorizer(cfg Config, h hooks) (*Authorizer, error) {
 		now:    now,
 		since:  since,
 		match:  match,
-		store: &keyStore{
-			source:       cfg.Source,
-			function:     function,
-			format:       format,
-			ttl:          ttl,
-			maxStale:     maxStale,
-			fetchTimeout: fetchTimeout,
-			now:          now,
-			log:          log,
-		},
+		store: newKeyStore(func(ctx context.Context) (*keyTable, error) { return loadKeys(ctx, cfg.Source, format) },
+			function, ttl, maxStale, fetchTimeout, now, log),
 	}
 	for _, f := range []EventFormat{FormatToken, FormatRequest, FormatHTTP} {
 		a.logs[f] = log.With(slog.String("format", f.String()))
@@ -187,7 +179,7 @@ func newAuthorizer(cfg Config, h hooks) (*Authorizer, error) {
 // fails, requests fail closed and retry the fetch (with backoff) until one
 // succeeds.
 func (a *Authorizer) Load(ctx context.Context) error {
-	_, err := a.store.keys(ctx, a.now())
+	_, err := a.store.get(ctx, a.now())
 	return err
 }
 
@@ -272,7 +264,7 @@ func (a *Authorizer) decide(ctx context.Context, payload []byte, now time.Time) 
 	if err != nil {
 		return fail(fmt.Errorf("%w: %w", ErrMalformedEvent, err))
 	}
-	table, err := a.store.keys(ctx, now)
+	table, err := a.store.get(ctx, now)
 	if err != nil {
 		return fail(err)
 	}

@@ -291,7 +291,7 @@ func TestAnswerCacheBound(t *testing.T) {
 		arn := fmt.Sprintf("arn:aws:execute-api:us-east-1:123456789012:api%03d/prod/GET/x", i)
 		wantStageAllow(t, a, arn)
 	}
-	e, _ := a.store.state.Load().table.match([]byte(mobileKey))
+	e, _ := a.store.state.Load().value.match([]byte(mobileKey))
 	if n := len(*e.answers.m.Load()); n != maxCachedPrefixes {
 		t.Errorf("answer cache holds %d prefixes, want the bound %d", n, maxCachedPrefixes)
 	}

@@ -219,13 +219,13 @@ func timingPairs() []timingPair {
 					var a *Authorizer
 					for c, keys := range [][]Key{longer, timingKeys(n)} {
 						a = timingAuthorizer(tb, keys, match)
-						table, err := a.store.keys(context.Background(), a.now())
+						table, err := a.store.get(context.Background(), a.now())
 						if err != nil {
 							tb.Fatal(err)
 						}
 						digests[c] = slices.Clone(table.digests)
 					}
-					table, _ := a.store.keys(context.Background(), a.now())
+					table, _ := a.store.get(context.Background(), a.now())
 					in := newSlot(tb, digests)
 					table.digests = in.cur
 					op := decide(tb, a, [2][]byte{bearer(timingToken(timingKeyLength, 1)), bearer(timingToken(timingKeyLength, 1))}, [2]string{unauthorized, unauthorized})
@@ -241,7 +241,7 @@ func timingPairs() []timingPair {
 				setup: func(tb testing.TB, match func(*keyTable, []byte) (*entry, bool)) dudect.Op {
 					keys := timingKeys(n)
 					a := timingAuthorizer(tb, keys, match)
-					table, err := a.store.keys(context.Background(), a.now())
+					table, err := a.store.get(context.Background(), a.now())
 					if err != nil {
 						tb.Fatal(err)
 					}
