@@ -12,6 +12,7 @@ import (
 
 	"tollgate/internal/httptoken"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
@@ -72,6 +73,12 @@ type Config struct {
 	// long (or until its own deadline) before it fails closed.
 	FetchTimeout time.Duration
 
+	// JWT, when set, accepts JWTs from an identity provider beside the
+	// keys: a bearer token that is a JWT is verified against the issuer's
+	// JWKS, which is fetched with FetchTimeout and kept like the keys
+	// (JWTConfig.JWKSTTL, JWTConfig.JWKSMaxStale).
+	JWT *JWTConfig
+
 	// Logger receives one line per decision and one per key fetch; default
 	// slog.JSONHandler on standard output at level Info. Tokens, keys,
 	// usage keys and digests of them are never logged.
@@ -93,6 +100,7 @@ type Authorizer struct {
 	header string
 	format tokenFormat
 	store  *keyStore
+	jwt    *jwtVerifier // nil unless Config.JWT is set
 	now    func() time.Time
 	since  func(time.Time) time.Duration
 	match  func(t *keyTable, token []byte) (*entry, bool)
@@ -167,6 +175,11 @@ func newAuthorizer(cfg Config, h hooks) (*Authorizer, error) {
 		store: newKeyStore(func(ctx context.Context) (*keyTable, error) { return loadKeys(ctx, cfg.Source, format) },
 			function, ttl, maxStale, fetchTimeout, now, log),
 	}
+	if cfg.JWT != nil {
+		if a.jwt, err = newJWTVerifier(*cfg.JWT, fetchTimeout, now, log); err != nil {
+			return nil, err
+		}
+	}
 	for _, f := range []EventFormat{FormatToken, FormatRequest, FormatHTTP} {
 		a.logs[f] = log.With(slog.String("format", f.String()))
 	}
@@ -178,9 +191,21 @@ func newAuthorizer(cfg Config, h hooks) (*Authorizer, error) {
 // timeout passes. Call it once at start, in the Lambda init phase; if it
 // fails, requests fail closed and retry the fetch (with backoff) until one
 // succeeds.
+//
+// With JWTs on, the JWKS is fetched at the same time, and an error of
+// either is returned.
 func (a *Authorizer) Load(ctx context.Context) error {
+	jwks := make(chan error, 1)
+	if a.jwt != nil {
+		go func() {
+			_, err := a.jwt.jwks.get(ctx, a.now())
+			jwks <- err
+		}()
+	} else {
+		jwks <- nil
+	}
 	_, err := a.store.get(ctx, a.now())
-	return err
+	return errors.Join(err, <-jwks)
 }
 
 // Outcomes, as logged.
@@ -264,10 +289,6 @@ func (a *Authorizer) decide(ctx context.Context, payload []byte, now time.Time) 
 	if err != nil {
 		return fail(fmt.Errorf("%w: %w", ErrMalformedEvent, err))
 	}
-	table, err := a.store.get(ctx, now)
-	if err != nil {
-		return fail(err)
-	}
 	refuse := func(reason string) decision {
 		d := decision{format: ev.format, outcome: outcomeUnauthorized, reason: reason, err: ErrUnauthorized}
 		if ev.format == FormatHTTP {
@@ -276,6 +297,15 @@ func (a *Authorizer) decide(ctx context.Context, payload []byte, now time.Time) 
 			d.answer, d.err = simpleDenied, nil
 		}
 		return d
+	}
+	if a.jwt != nil && ev.identity == identityPresent {
+		if token, reason := a.format.extract(ev.value); reason == "" && looksLikeJWT(token) {
+			return a.decideJWT(ctx, ev, prefix, token, now, refuse, fail)
+		}
+	}
+	table, err := a.store.get(ctx, now)
+	if err != nil {
+		return fail(err)
 	}
 	switch ev.identity {
 	case identityMissing:
@@ -318,6 +348,37 @@ func (a *Authorizer) decide(ctx context.Context, payload []byte, now time.Time) 
 		d.answer = e.simpleAllow
 	} else {
 		d.answer = e.allowAnswer(ev.arn[:prefix])
+	}
+	return d
+}
+
+// decideJWT decides an event whose token is a JWT: a refusal (401) for a
+// token that fails any check, an error (500) while no JWKS may be used, and
+// otherwise the same answers as a key's, with the token's principal, the
+// routes its scopes grant, and its context.
+func (a *Authorizer) decideJWT(ctx context.Context, ev event, prefix int, token []byte, now time.Time,
+	refuse func(string) decision, fail func(error) decision) decision {
+	r := a.jwt.verify(ctx, token, now)
+	switch {
+	case r.err != nil:
+		return fail(r.err)
+	case r.reason != "":
+		d := refuse(r.reason)
+		d.principal = r.principal
+		return d
+	}
+	d := decision{format: ev.format, outcome: outcomeAllow, principal: r.principal}
+	allowed := permits(r.resources, ev.arn, prefix)
+	switch {
+	case ev.format == FormatHTTP:
+		d.answer = mustJSON(events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: allowed, Context: r.context})
+	case allowed:
+		d.answer = renderPolicy(r.principal, r.resources, r.context, "", ev.arn[:prefix], nil)
+	default:
+		d.answer = renderPolicy(r.principal, r.resources, r.context, "", ev.arn[:prefix], ev.arn)
+	}
+	if !allowed {
+		d.outcome, d.reason = outcomeDeny, reasonJWTScopeNotGranted
 	}
 	return d
 }

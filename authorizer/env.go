@@ -70,6 +70,11 @@ func FromEnv(getenv func(string) string) (secretID string, cfg Config, err error
 			return "", Config{}, fmt.Errorf("authorizer: %s=%q: want debug, info, warn or error", EnvLogLevel, v)
 		}
 	}
+	if v := strings.TrimSpace(getenv(EnvJWT)); v != "" {
+		if cfg.JWT, err = ParseJWTConfig([]byte(v)); err != nil {
+			return "", Config{}, fmt.Errorf("%w (in %s)", err, EnvJWT)
+		}
+	}
 	cfg.Logger = slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
 	return secretID, cfg, nil
 }

@@ -94,3 +94,23 @@ func ExampleNewFromEnv() {
 	// <nil>
 	// Unauthorized
 }
+
+// A JWT beside the keys: the issuer's JWKS is read from JWKSURL, and a
+// token's "scope" claim names the routes it may call.
+func ExampleParseJWTConfig() {
+	c, err := authorizer.ParseJWTConfig([]byte(`{
+		"issuer": "https://id.example.com/",
+		"jwksUrl": "https://id.example.com/.well-known/jwks.json",
+		"audiences": ["orders-api"],
+		"scopeRoutes": {"orders:read": ["GET /orders/*"]},
+		"contextClaims": ["email"]
+	}`))
+	fmt.Println(c.Algorithms, c.PrincipalClaim, c.ScopeClaim, c.Leeway, err)
+
+	_, err = authorizer.ParseJWTConfig([]byte(`{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks",
+		"audiences":["orders-api"],"algorithms":["HS256"]}`))
+	fmt.Println(err)
+	// Output:
+	// [RS256 ES256] sub scope 30s <nil>
+	// authorizer: JWT: algorithm "HS256": want some of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA (never none, never HMAC with a public key set)
+}

@@ -61,6 +61,9 @@ func (a *Authorizer) StartExtension(ctx context.Context, runtimeAPI string) erro
 	}
 	a.invoked = make(chan struct{}, 1)
 	a.store.afterResponse.Store(true)
+	if a.jwt != nil {
+		a.jwt.jwks.afterResponse.Store(true)
+	}
 	go a.runExtension(base, id)
 	return nil
 }
@@ -76,6 +79,9 @@ func (a *Authorizer) runExtension(base, id string) {
 			// Without the extension loop, refresh in the background
 			// again: keys stay fresh, if at some cost at a freeze.
 			a.store.afterResponse.Store(false)
+			if a.jwt != nil {
+				a.jwt.jwks.afterResponse.Store(false)
+			}
 			log.LogAttrs(context.Background(), slog.LevelError, "extension stopped; keys are refreshed in the background",
 				slog.String("error", err.Error()))
 			return
@@ -88,6 +94,9 @@ func (a *Authorizer) runExtension(base, id string) {
 		wait.Stop()
 		ctx, cancel := context.WithTimeout(context.Background(), a.store.fetchTimeout)
 		a.store.refreshDue(ctx)
+		if a.jwt != nil {
+			a.jwt.jwks.refreshDue(ctx)
+		}
 		cancel()
 	}
 }

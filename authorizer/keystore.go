@@ -111,9 +111,10 @@ type refresher[T any] struct {
 	mu        sync.Mutex
 	inflight  chan struct{} // closed when the running fetch ends; nil when none runs
 	notBefore time.Time     // no fetch starts before this (backoff after failures)
-	lastStart time.Time     // when the latest fetch started
-	failures  int
-	lastErr   error
+	// lastRefetch is when refetch last fetched.
+	lastRefetch time.Time
+	failures    int
+	lastErr     error
 }
 
 // get returns the value to decide with at now (see refresher). It fails
@@ -149,14 +150,17 @@ func (s *refresher[T]) refreshDue(ctx context.Context) {
 	s.refresh(ctx, now)
 }
 
-// refetch refreshes now, whatever the value's age, unless a fetch started
+// refetch refreshes now, whatever the value's age, unless it refetched
 // less than interval ago (or a backoff is in force), and waits for it: a
 // JWT signed with a key the set does not hold may be the issuer's new key.
 // The interval bounds how often callers presenting unknown key ids make
 // the authorizer fetch.
 func (s *refresher[T]) refetch(ctx context.Context, now time.Time, interval time.Duration) {
 	s.mu.Lock()
-	recent := s.inflight == nil && !s.lastStart.IsZero() && now.Sub(s.lastStart) < interval
+	recent := !s.lastRefetch.IsZero() && now.Sub(s.lastRefetch) < interval
+	if !recent {
+		s.lastRefetch = now
+	}
 	s.mu.Unlock()
 	if !recent {
 		s.refresh(ctx, now)
@@ -199,7 +203,6 @@ func (s *refresher[T]) startFetch(now time.Time) <-chan struct{} {
 	}
 	ch := make(chan struct{})
 	s.inflight = ch
-	s.lastStart = now
 	go s.fetch(ch, now)
 	return ch
 }

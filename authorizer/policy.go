@@ -14,11 +14,16 @@ import (
 // permits reports whether e may call the method ARN whose stage prefix is
 // arn[:prefix], judged with the IAM rules API Gateway will apply to the
 // policy e is answered with.
-func (e *entry) permits(arn []byte, prefix int) bool {
-	if e.resources == nil {
+func (e *entry) permits(arn []byte, prefix int) bool { return permits(e.resources, arn, prefix) }
+
+// permits reports whether resources (method ARN suffixes after the stage;
+// nil for the whole stage) cover the method ARN whose stage prefix is
+// arn[:prefix].
+func permits(resources []string, arn []byte, prefix int) bool {
+	if resources == nil {
 		return true
 	}
-	for _, r := range e.resources {
+	for _, r := range resources {
 		if iam.Match(r, arn[prefix:]) {
 			return true
 		}
@@ -83,22 +88,32 @@ func (e *entry) allowAnswer(prefix []byte) []byte {
 // Allow answers are rendered once per stage prefix and kept (allowAnswer);
 // an answer with a Deny names the request, so it is rendered each time.
 func (e *entry) renderPolicy(prefix, deny []byte) []byte {
-	allow := []string{string(prefix) + "*/*"}
-	if e.resources != nil {
-		allow = make([]string, len(e.resources))
-		for i, r := range e.resources {
+	return renderPolicy(e.id, e.resources, e.context(), e.usageKey, prefix, deny)
+}
+
+// renderPolicy renders the answer for principal, allowed resources (nil:
+// the whole stage; empty: nothing, so that only the Deny is stated) with
+// context and usageKey; see entry.renderPolicy.
+func renderPolicy(principal string, resources []string, context map[string]any, usageKey string, prefix, deny []byte) []byte {
+	var statements []events.IAMPolicyStatement
+	switch {
+	case resources == nil:
+		statements = append(statements, events.IAMPolicyStatement{Action: invokeAction, Effect: "Allow", Resource: []string{string(prefix) + "*/*"}})
+	case len(resources) > 0:
+		allow := make([]string, len(resources))
+		for i, r := range resources {
 			allow[i] = string(prefix) + r
 		}
+		statements = append(statements, events.IAMPolicyStatement{Action: invokeAction, Effect: "Allow", Resource: allow})
 	}
-	statements := []events.IAMPolicyStatement{{Action: invokeAction, Effect: "Allow", Resource: allow}}
 	if deny != nil {
 		statements = append(statements, events.IAMPolicyStatement{Action: invokeAction, Effect: "Deny", Resource: []string{string(deny)}})
 	}
 	return mustJSON(events.APIGatewayCustomAuthorizerResponse{
-		PrincipalID:        e.id,
+		PrincipalID:        principal,
 		PolicyDocument:     events.APIGatewayCustomAuthorizerPolicy{Version: "2012-10-17", Statement: statements},
-		Context:            e.context(),
-		UsageIdentifierKey: e.usageKey,
+		Context:            context,
+		UsageIdentifierKey: usageKey,
 	})
 }
 
