@@ -3,7 +3,9 @@ package main
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"regexp"
@@ -38,6 +40,7 @@ type stackConfig struct {
 	validationRegex string
 	corsAllowOrigin string
 	apiType         string
+	jwt             string // the jwt setting's JSON, "" for none
 }
 
 // setting is one key of the tollgate config namespace, declared with its
@@ -127,6 +130,12 @@ var settings = []setting{
 		return c.plan(v, func(p *deploy.UsagePlan) error { return integer(v, &p.Throttle.BurstLimit) })
 	}},
 	{"corsAllowOrigin", func(c *stackConfig, v string) error { c.corsAllowOrigin = v; return nil }},
+	{"jwt", func(c *stackConfig, v string) error {
+		if t := strings.TrimSpace(v); t != "{}" && t != "" {
+			c.jwt = t
+		}
+		return nil
+	}},
 	{"accountLogsRole", func(c *stackConfig, v string) (err error) { c.Args.AccountLogsRole, err = boolean(v); return err }},
 	{"tags", func(c *stackConfig, v string) error { return decodeJSON(v, &c.Tags) }},
 }
@@ -233,6 +242,11 @@ func loadConfig(ctx *pulumi.Context) (stackConfig, error) {
 		}
 		c.Args.Definition.UseHTTP()
 	}
+	if c.jwt != "" {
+		if err := c.setJWT(); err != nil {
+			return c, fmt.Errorf("%w: %sjwt: %w", deploy.ErrConfig, ns, err)
+		}
+	}
 	if c.corsAllowOrigin != "" {
 		if err := c.Args.Definition.AllowOrigin(c.corsAllowOrigin); err != nil {
 			return c, fmt.Errorf("%w: %scorsAllowOrigin: %w", deploy.ErrConfig, ns, err)
@@ -266,6 +280,51 @@ func loadConfig(ctx *pulumi.Context) (stackConfig, error) {
 }
 
 var region = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+
+// maxJWTEnv bounds the jwt setting in the authorizer's environment: Lambda
+// allows 4 KB of environment variables in all
+// (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html),
+// and the secret's ARN, the token header and the log level need the rest.
+const maxJWTEnv = 3072
+
+// jwtSample is a JWT as an identity provider issues one, in the Bearer
+// scheme: a TOKEN authorizer's validation regex must let it through.
+const jwtSample = "Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLWJ5dGVz_-"
+
+// setJWT checks the jwt setting with the authorizer's own parser and
+// hands it to the authorizer function (authorizer.EnvJWT). The JWKS is
+// read over HTTPS from the function, which needs no IAM permission for it:
+// the role stays as it is.
+func (c *stackConfig) setJWT() error {
+	cfg, err := authorizer.ParseJWTConfig([]byte(c.jwt))
+	if err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "authorizer: "))
+	}
+	a := c.Args.Definition.Authorizer
+	if a.Type == api.Token && a.ValidationRegex != "" {
+		// API Gateway refuses a token the regex does not match with 401
+		// before the authorizer runs
+		// (https://docs.aws.amazon.com/apigateway/latest/api/API_CreateAuthorizer.html).
+		if re, err := regexp.Compile(a.ValidationRegex); err == nil && !re.MatchString(jwtSample) {
+			return errors.New("the validation regex (validationRegex) refuses a JWT in the Bearer scheme, so no JWT would reach the authorizer; widen it or remove it")
+		}
+	}
+	env, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	if len(env) > maxJWTEnv {
+		return fmt.Errorf("%d bytes once written for the authorizer, above the %d its environment leaves room for (Lambda allows 4 KB of variables); shorten scopeRoutes", len(env), maxJWTEnv)
+	}
+	f := c.Args.Definition.Functions[a.Function]
+	f.Env = maps.Clone(f.Env)
+	if f.Env == nil {
+		f.Env = map[string]string{}
+	}
+	f.Env[authorizer.EnvJWT] = string(env)
+	c.Args.Definition.Functions[a.Function] = f
+	return nil
+}
 
 // plan applies a usage plan setting, which needs usagePlan: true.
 func (c *stackConfig) plan(v string, set func(*deploy.UsagePlan) error) error {

@@ -313,6 +313,12 @@ func TestBadConfigCreatesNothing(t *testing.T) {
 		{"HTTP with a validation regex", map[string]string{"tollgate:apiType": "http", "tollgate:validationRegex": "^x$"}, nil, "tollgate:validationRegex: an HTTP API's authorizer has no validation expression"},
 		{"HTTP with a usage plan", map[string]string{"tollgate:apiType": "http", "tollgate:usagePlan": "true"}, nil, "tollgate:usagePlan: HTTP APIs have no usage plans"},
 		{"$default for a REST API", map[string]string{"tollgate:stage": "$default"}, nil, `stage "$default"`},
+		{"jwt with HS256", map[string]string{"tollgate:jwt": `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks","audiences":["a"],"algorithms":["HS256"]}`}, nil, `tollgate:jwt: JWT: algorithm "HS256"`},
+		{"jwt without audiences", map[string]string{"tollgate:jwt": `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks"}`}, nil, "tollgate:jwt: JWT: at least one audience"},
+		{"jwt not an object", map[string]string{"tollgate:jwt": `["https://id.example.com/"]`}, nil, "tollgate:jwt: JWT settings"},
+		{"jwt with a regex refusing JWTs", map[string]string{"tollgate:validationRegex": `^Bearer tgk_[0-9A-Za-z]{38}$`,
+			"tollgate:jwt": `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks","audiences":["a"]}`}, nil, "tollgate:jwt: the validation regex"},
+		{"jwt too large for Lambda's environment", map[string]string{"tollgate:jwt": `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks","audiences":["a"],"scopeRoutes":{` + manyScopes(120) + `}}`}, nil, "Lambda allows 4 KB"},
 	}
 	t.Setenv("AWS_REGION", "")
 	t.Setenv("AWS_DEFAULT_REGION", "")
@@ -390,6 +396,31 @@ func TestSettingsApply(t *testing.T) {
 	}
 	if def.Response(api.AccessDenied).Headers["Access-Control-Allow-Origin"] != "https://app.example.com" {
 		t.Error("corsAllowOrigin did not reach the gateway responses")
+	}
+}
+
+func manyScopes(n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = fmt.Sprintf(`"scope-%03d":["GET /orders/%03d/*"]`, i, i)
+	}
+	return strings.Join(parts, ",")
+}
+
+// The jwt setting reaches the authorizer function as authorizer.EnvJWT,
+// in the form the authorizer reads, with its defaults filled in; the
+// default, {}, sets nothing.
+func TestJWTSetting(t *testing.T) {
+	c := loadWith(t, map[string]string{"aws:region": "eu-west-1",
+		"tollgate:jwt": `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks","audiences":["orders-api"],"scopeRoutes":{"orders:read":["GET /orders/*"]}}`})
+	env := c.Args.Definition.Functions["authorizer"].Env
+	got, err := authorizer.ParseJWTConfig([]byte(env[authorizer.EnvJWT]))
+	if err != nil || got.Issuer != "https://id.example.com/" || !slices.Equal(got.ScopeRoutes["orders:read"], []string{"GET /orders/*"}) || env[authorizer.EnvLogLevel] != "info" {
+		t.Errorf("authorizer env %v: %+v %v", env, got, err)
+	}
+	c = loadWith(t, map[string]string{"aws:region": "eu-west-1", "tollgate:jwt": "{}"})
+	if _, ok := c.Args.Definition.Functions["authorizer"].Env[authorizer.EnvJWT]; ok {
+		t.Error("jwt {} set the authorizer's JWT settings")
 	}
 }
 

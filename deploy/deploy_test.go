@@ -200,10 +200,27 @@ func policyOf(t *testing.T, r registered) policyDocument {
 
 // Promise 2: least privilege.
 func TestIAMIsLeastPrivilege(t *testing.T) {
-	for _, kms := range []string{"", "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"} {
+	// With JWTs on, the authorizer reads the issuer's JWKS over HTTPS,
+	// which needs no IAM permission: its policy is the same.
+	jwtEnv := `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks","audiences":["orders-api"]}`
+	for _, tc := range []struct{ kms, jwt string }{
+		{"", ""},
+		{"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", ""},
+		{"", jwtEnv},
+	} {
+		kms := tc.kms
 		args := testArgs(t)
 		args.KMSKeyARN = kms
+		if tc.jwt != "" {
+			f := args.Definition.Functions["authorizer"]
+			f.Env = map[string]string{authorizer.EnvJWT: tc.jwt}
+			args.Definition.Functions["authorizer"] = f
+		}
 		m, _ := mustRun(t, args)
+		env, _ := m.Named(t, tFunction, "tollgate-dev-authorizer").Obj("environment")["variables"].(map[string]any)
+		if got, _ := env[authorizer.EnvJWT].(string); got != tc.jwt && !(tc.jwt == "" && env[authorizer.EnvJWT] == nil) {
+			t.Errorf("%s = %v, want %q", authorizer.EnvJWT, env[authorizer.EnvJWT], tc.jwt)
+		}
 
 		for _, role := range m.Of(tRole) {
 			var trust policyDocument
