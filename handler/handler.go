@@ -111,8 +111,8 @@ func (h Handler) Invoke(_ context.Context, payload []byte) ([]byte, error) {
 // HTTP API one (payload format 2.0, version "2.0"), the latter into the
 // fields of the former the handler reads: the method and path from
 // requestContext.http, lower-case headers, and the Lambda authorizer's
-// context as the authorizer's, its keyId standing for the principalId a
-// simple response does not have
+// context as the authorizer's, its keyId (or, for a JWT, its principal)
+// standing for the principalId a simple response does not have
 // (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html).
 // Both answer formats take the answer Handler writes (statusCode,
 // headers, body).
@@ -145,7 +145,12 @@ func proxyRequest(payload []byte) (events.APIGatewayProxyRequest, error) {
 			ev.RequestContext.Authorizer[k] = v
 		}
 		if _, ok := a.Lambda["principalId"]; !ok {
-			ev.RequestContext.Authorizer["principalId"] = a.Lambda["keyId"]
+			// A key's id, or a JWT's principal (authorizer.ContextPrincipal).
+			p, ok := a.Lambda["keyId"]
+			if !ok {
+				p = a.Lambda["principal"]
+			}
+			ev.RequestContext.Authorizer["principalId"] = p
 		}
 	}
 	return ev, nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -327,6 +328,14 @@ func TestInvokeHTTPAPIEvent(t *testing.T) {
 	var ev map[string]any
 	if err := json.Unmarshal(b, &ev); err != nil {
 		t.Fatal(err)
+	}
+	// A JWT's answer names its principal in the context (no keyId).
+	jwtEv := maps.Clone(ev)
+	rc := maps.Clone(ev["requestContext"].(map[string]any))
+	rc["authorizer"] = map[string]any{"lambda": map[string]any{"authType": "jwt", "principal": "alice"}}
+	jwtEv["requestContext"] = rc
+	if status, body := invoke(t, marshal(t, jwtEv)); status != 200 || body["principal"] != "alice" {
+		t.Errorf("a JWT's context = %d %v, want principal alice", status, body)
 	}
 	ev["requestContext"].(map[string]any)["http"].(map[string]any)["method"] = "POST"
 	ev["body"] = "not json"

@@ -13,9 +13,15 @@
 // is its "previous" entry (go run ./cmd/tollkeys helps with both). A broken
 // edit is reported when the file is saved.
 //
+// With -jwt-local it also serves a local JWT issuer, and
+//
+//	go run ./cmd/local mint -sub alice [-scope "orders:read"] [-ttl 1h] [-claim name=value]… [-state DIR]
+//
+// prints a token it signed, accepted beside keys.
+//
 // Its flags (-addr, -api, -keys, -secrets-endpoint, -secret-id, -key-ttl,
 // -ttl, -authorizer-type, -api-type, -cors-origin, -region, -quiet, -state, -watch,
-// -openapi) are the table in README.md's "Running locally", the one place
+// -openapi, -jwt, -jwt-local) are the table in README.md's "Running locally", the one place
 // they are described (TestREADMEFlags keeps it whole); -h lists them too.
 //
 // Ctrl-C stops it and every process it started; so does a SIGTERM to the
@@ -46,6 +52,9 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "mint" {
+		return mint(args[1:], stdout, stderr)
+	}
 	cfg, openapi, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil // -h: the usage is printed; asking for help is not a failure
@@ -100,6 +109,8 @@ func parseFlags(args []string, stderr io.Writer) (cfg local.Config, openapi bool
 	quiet := fs.Bool("quiet", false, "no access log or function output")
 	fs.BoolVar(&cfg.Watch, "watch", false, "rebuild a function when its source changes, and serve the new build")
 	fs.BoolVar(&openapi, "openapi", false, "print the API's OpenAPI document and exit")
+	jwtSettings := fs.String("jwt", "", `JWT settings accepted beside keys, a JSON object or a file holding one, like {"issuer":…,"jwksUrl":…,"audiences":[…]}`)
+	fs.BoolVar(&cfg.JWTLocal, "jwt-local", false, "serve a local JWT issuer (mint tokens with: go run ./cmd/local mint -sub NAME) and accept its tokens")
 	if err := fs.Parse(args); err != nil {
 		return cfg, false, err
 	}
@@ -135,6 +146,16 @@ func parseFlags(args []string, stderr io.Writer) (cfg local.Config, openapi bool
 		}
 		cfg.CORSOrigin = *cors
 	}
+	if v := strings.TrimSpace(*jwtSettings); v != "" {
+		if !strings.HasPrefix(v, "{") {
+			b, err := os.ReadFile(v)
+			if err != nil {
+				return cfg, false, fmt.Errorf("-jwt: %w", err)
+			}
+			v = string(b)
+		}
+		cfg.JWT = v
+	}
 	if cfg.KeyTTL < 0 {
 		return cfg, false, fmt.Errorf("-key-ttl %v: want a positive duration", cfg.KeyTTL)
 	}
@@ -142,4 +163,50 @@ func parseFlags(args []string, stderr io.Writer) (cfg local.Config, openapi bool
 		cfg.AccessLog, cfg.FunctionLogs = stderr, stderr
 	}
 	return cfg, openapi, nil
+}
+
+// mint prints a token signed by the local issuer (see local.Mint).
+func mint(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("local mint", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	state := fs.String("state", "", "the local run's state directory (default .tollgate at the module's root)")
+	sub := fs.String("sub", "", "the token's subject, its principal (required)")
+	scope := fs.String("scope", "", `the token's scopes, space-separated, like "orders:read orders:write"`)
+	ttl := fs.Duration("ttl", time.Hour, "how long the token is valid")
+	extra := map[string]any{}
+	fs.Func("claim", "an extra claim, name=value (a string; repeat the flag for more)", func(v string) error {
+		name, value, ok := strings.Cut(v, "=")
+		if !ok || name == "" {
+			return errors.New("want name=value")
+		}
+		extra[name] = value
+		return nil
+	})
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("mint: unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if *ttl <= 0 {
+		return fmt.Errorf("mint: -ttl %v: want a positive duration", *ttl)
+	}
+	dir := *state
+	if dir == "" {
+		cfg := local.Config{}
+		d, err := cfg.DefaultStateDir()
+		if err != nil {
+			return err
+		}
+		dir = d
+	}
+	tok, err := local.Mint(dir, *sub, *scope, extra, *ttl)
+	if err != nil {
+		return fmt.Errorf("mint: %w", err)
+	}
+	_, err = fmt.Fprintln(stdout, tok)
+	return err
 }

@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -11,6 +14,7 @@ import (
 	"time"
 
 	"tollgate/api"
+	"tollgate/internal/emulator/local"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -144,5 +148,58 @@ func TestREADMEFlags(t *testing.T) {
 	slices.Sort(rows)
 	if len(flags) < 5 || !slices.Equal(flags, rows) {
 		t.Errorf("README's flag table has %q, cmd/local defines %q", rows, flags)
+	}
+}
+
+// -jwt takes the settings inline or from a file; -jwt-local turns the
+// local issuer on; mint signs a token from the issuer a run keeps in its
+// state directory, and says how to start one when there is none.
+func TestJWTFlagsAndMint(t *testing.T) {
+	settings := `{"scopeRoutes":{"greet":["GET /hello"]}}`
+	file := filepath.Join(t.TempDir(), "jwt.json")
+	if err := os.WriteFile(file, []byte(settings), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{settings, file} {
+		cfg, _, err := parseFlags([]string{"-jwt", v, "-jwt-local"}, io.Discard)
+		if err != nil || cfg.JWT != settings || !cfg.JWTLocal {
+			t.Errorf("-jwt %s: %+v, %v", v, cfg, err)
+		}
+	}
+	if _, _, err := parseFlags([]string{"-jwt", filepath.Join(t.TempDir(), "missing.json")}, io.Discard); err == nil || !strings.Contains(err.Error(), "-jwt") {
+		t.Errorf("-jwt with a missing file: %v", err)
+	}
+
+	state := t.TempDir()
+	var out, errs strings.Builder
+	if err := run([]string{"mint", "-state", state, "-sub", "alice"}, &out, &errs); err == nil || !strings.Contains(err.Error(), "go run ./cmd/local -jwt-local") {
+		t.Fatalf("mint with no issuer: %v", err)
+	}
+	if _, err := local.Start(t.Context(), local.Config{Addr: "127.0.0.1:0", StateDir: state, JWTLocal: true, JWT: `{"algorithms":["HS256"]}`,
+		BinDir: state, Getenv: func(string) string { return "" }}); err == nil {
+		t.Fatal("Start with HS256 succeeded")
+	}
+	// The refused start above kept the issuer it created: mint reads it.
+	if err := run([]string{"mint", "-state", state, "-sub", "alice", "-scope", "greet", "-claim", "tenant=acme", "-ttl", "5m"}, &out, &errs); err != nil {
+		t.Fatal(err)
+	}
+	tok := strings.TrimSpace(out.String())
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("mint printed %q", tok)
+	}
+	claims, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c map[string]any
+	if err := json.Unmarshal(claims, &c); err != nil || c["sub"] != "alice" || c["scope"] != "greet" || c["tenant"] != "acme" ||
+		c["iss"] != local.LocalIssuer || c["aud"] != local.LocalAudience || c["exp"].(float64)-c["iat"].(float64) != 300 {
+		t.Errorf("claims %v, %v", c, err)
+	}
+	for _, bad := range [][]string{{"mint", "-state", state}, {"mint", "-state", state, "-sub", "a", "-ttl", "-1s"}, {"mint", "-state", state, "-sub", "a", "-claim", "novalue"}} {
+		if err := run(bad, io.Discard, io.Discard); err == nil {
+			t.Errorf("%v: no error", bad)
+		}
 	}
 }

@@ -26,6 +26,9 @@ import (
 //     configuration does on Lambda, so warm authorizers load the keys
 //     again. The configuration itself is not changed here.
 //
+// With a local issuer (Config.JWTLocal) it also serves the issuer's JWKS
+// at /.well-known/jwks.json.
+//
 // Requests are not authenticated: it listens on 127.0.0.1 only.
 func (m *Main) control() http.Handler {
 	mux := http.NewServeMux()
@@ -38,6 +41,9 @@ func (m *Main) control() http.Handler {
 			m.Gateway.FlushAuthorizerCache()
 			w.WriteHeader(status)
 		}
+	}
+	if m.issuer != nil {
+		serveJWKS(mux, m.issuer)
 	}
 	mux.HandleFunc("DELETE /restapis/{api}/stages/{stage}/cache/authorizers", flush(false, http.StatusAccepted))
 	mux.HandleFunc("DELETE /v2/apis/{api}/stages/{stage}/cache/authorizers", flush(true, http.StatusNoContent))

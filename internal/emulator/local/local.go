@@ -37,6 +37,7 @@ import (
 	"tollgate/internal/emulator/lambdalocal"
 	"tollgate/internal/emulator/localaws"
 	"tollgate/internal/emulator/localsm"
+	"tollgate/internal/jwtissuer"
 	"tollgate/internal/lambdabuild"
 )
 
@@ -100,6 +101,14 @@ type Config struct {
 	SecretID string
 	// Region is the AWS region; default AWS_REGION, else us-east-1.
 	Region string
+	// JWT, when set, is the authorizer's JWT settings
+	// (authorizer.ParseJWTConfig's JSON): JWTs from that issuer are
+	// accepted beside keys.
+	JWT string
+	// JWTLocal serves a local issuer: its JWKS on the control endpoint
+	// and its key in StateDir for Mint. JWT's issuer, JWKS URL and
+	// audiences default to it.
+	JWTLocal bool
 	// AuthorizerEnv is added to the authorizer's environment (such as
 	// TOLLGATE_KEY_TTL).
 	AuthorizerEnv map[string]string
@@ -131,6 +140,11 @@ type Main struct {
 	env     map[string]map[string]string // each function's environment
 	servers []*http.Server
 	keyHint string             // where protected routes' keys come from, when not generated here
+	jwt     string             // the authorizer's JWT settings, "" for none
+	issuer  *jwtissuer.Issuer  // the local issuer, with Config.JWTLocal
+	mintCmd string             // the command that mints a token from it
+	// issuerState is the StateDir the local issuer's key is kept in.
+	issuerState string
 	stop    context.CancelFunc // ends the watches (keyring file, -watch)
 	bg      context.Context    // the watches' context, ended by Close
 }
@@ -170,14 +184,40 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 	}
 	m.URL = "http://" + ln.Addr().String()
 
-	authEnv, err := m.secrets(ctx, cfg, &def)
+	ctl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		_ = ln.Close()
 		return nil, err
 	}
+	m.ControlURL = "http://" + ctl.Addr().String()
+	closeListeners := func() { _, _ = ln.Close(), ctl.Close() }
+
+	authEnv, err := m.secrets(ctx, cfg, &def)
+	if err != nil {
+		closeListeners()
+		return nil, err
+	}
+	if cfg.JWTLocal {
+		if m.issuer, err = localIssuer(cfg.StateDir); err != nil {
+			closeListeners()
+			return nil, fmt.Errorf("local issuer: %w", err)
+		}
+		m.issuerState = cfg.StateDir
+		m.mintCmd = "go run ./cmd/local mint -sub alice"
+		if cfg.ModuleDir == "" || cfg.StateDir != filepath.Join(cfg.ModuleDir, ".tollgate") {
+			m.mintCmd += " -state " + cfg.StateDir
+		}
+	}
+	if cfg.JWT != "" || cfg.JWTLocal {
+		if m.jwt, err = jwtSettings(cfg, m.ControlURL); err != nil {
+			closeListeners()
+			return nil, err
+		}
+		authEnv[authorizer.EnvJWT] = m.jwt
+	}
 	bins, err := binaries(ctx, cfg, &def)
 	if err != nil {
-		_ = ln.Close()
+		closeListeners()
 		return nil, err
 	}
 	invokers := map[string]gateway.Invoker{}
@@ -206,7 +246,7 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 			Logs:     cfg.FunctionLogs,
 		})
 		if err != nil {
-			_ = ln.Close()
+			closeListeners()
 			return nil, err
 		}
 		m.Pools[name] = p
@@ -219,15 +259,9 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 		AccessLog:  cfg.AccessLog,
 	})
 	if err != nil {
-		_ = ln.Close()
+		closeListeners()
 		return nil, err
 	}
-	ctl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		_ = ln.Close()
-		return nil, err
-	}
-	m.ControlURL = "http://" + ctl.Addr().String()
 	m.serve(ctl, m.control())
 	m.serve(ln, m.Gateway)
 	if cfg.Watch {
@@ -557,6 +591,19 @@ func (m *Main) Routes(w io.Writer) {
 	}
 	if m.keyHint != "" {
 		fmt.Fprintln(w, m.keyHint)
+	}
+	if m.jwt != "" {
+		var j struct {
+			Issuer string `json:"issuer"`
+		}
+		_ = json.Unmarshal([]byte(m.jwt), &j)
+		fmt.Fprintf(w, "JWTs from the issuer %q are accepted beside keys", j.Issuer)
+		if m.mintCmd != "" {
+			fmt.Fprintf(w, " (JWKS at %s%s). Mint one for a test subject, valid an hour:\n\n    export TOLLGATE_JWT=$(%s)\n", m.ControlURL, jwksPath, m.mintCmd)
+			fmt.Fprintf(w, "\nand send it where a key goes: -H \"%s: Bearer $TOLLGATE_JWT\".\n\n", d.Authorizer.TokenHeader())
+		} else {
+			fmt.Fprint(w, ".\n\n")
+		}
 	}
 	if d.IsHTTP() {
 		fmt.Fprintf(w, "tollgate is serving stage %q of an HTTP API on %s (REQUEST authorizer with simple responses, result cache %s). Try:\n\n", d.Stage, m.URL, ttl)

@@ -1,0 +1,71 @@
+package local
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"tollgate/api"
+)
+
+// JWTs from the local issuer, end to end through the local gateway and the
+// real authorizer binary: a minted token is allowed beside the keys, its
+// scopes limit it to their routes whichever it calls first (the cached
+// answer stays right), and a token that fails a check is a 401 (REST) or
+// 403 (HTTP API, whose function denials are all 403).
+func TestLocalIssuerJWTs(t *testing.T) {
+	for _, apiType := range []api.APIType{api.REST, api.HTTP} {
+		t.Run(string(apiType), func(t *testing.T) {
+			m := start(t, func(c *Config) {
+				c.APIType = apiType
+				c.JWTLocal = true
+				c.JWT = `{"scopeRoutes":{"greet":["GET /hello"],"orders:write":["POST /orders"]},"contextClaims":["tenant"]}`
+			})
+			state := m.issuerState
+			alice, err := Mint(state, "alice", "greet", map[string]any{"tenant": "acme"}, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			denied, refused := 403, 401
+			deniedType, refusedType := "ACCESS_DENIED", "UNAUTHORIZED"
+			if apiType == api.HTTP {
+				refused = 403
+			}
+			a := send(t, m, "GET", "/hello", "Bearer "+alice, "")
+			if a.status != 200 || a.body["principal"] != "alice" {
+				t.Fatalf("GET /hello with alice's JWT: %d %s", a.status, a.raw)
+			}
+			// Off its scopes, after the answer was cached for /hello.
+			if a := send(t, m, "POST", "/orders", "Bearer "+alice, "{}"); a.status != denied {
+				t.Fatalf("POST /orders with a greet-only JWT: %d %s (want %d %s)", a.status, a.raw, denied, deniedType)
+			}
+			writer, _ := Mint(state, "bot", "orders:write", nil, time.Hour)
+			if a := send(t, m, "POST", "/orders", "Bearer "+writer, "{}"); a.status != 200 || a.body["principal"] != "bot" {
+				t.Fatalf("POST /orders with orders:write: %d %s", a.status, a.raw)
+			}
+			// Keys keep working beside JWTs.
+			if a := send(t, m, "GET", "/hello", "Bearer "+mobileKey, ""); a.status != 200 {
+				t.Fatalf("a key beside JWTs: %d %s", a.status, a.raw)
+			}
+			expired, _ := Mint(state, "carol", "greet", map[string]any{"exp": time.Now().Add(-time.Hour).Unix()}, time.Hour)
+			tampered := alice[:strings.LastIndexByte(alice, '.')] + ".AAAA"
+			for name, tok := range map[string]string{"expired": expired, "bad signature": tampered} {
+				if a := send(t, m, "GET", "/hello", "Bearer "+tok, ""); a.status != refused {
+					t.Errorf("%s JWT: %d %s (want %d %s)", name, a.status, a.raw, refused, refusedType)
+				}
+			}
+		})
+	}
+}
+
+// A mistake in the JWT settings stops the run at start, naming it.
+func TestLocalJWTSettingsChecked(t *testing.T) {
+	_, err := Start(t.Context(), Config{Addr: "127.0.0.1:0", BinDir: binDir, StateDir: t.TempDir(), JWTLocal: true,
+		JWT: `{"algorithms":["HS256"]}`, Getenv: func(string) string { return "" }})
+	if err == nil || !strings.Contains(err.Error(), `algorithm "HS256"`) {
+		t.Fatalf("Start: %v", err)
+	}
+	if _, err := Mint(t.TempDir(), "alice", "", nil, time.Hour); err == nil || !strings.Contains(err.Error(), "-jwt-local") {
+		t.Errorf("Mint without an issuer: %v", err)
+	}
+}
