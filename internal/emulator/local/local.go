@@ -139,14 +139,14 @@ type Main struct {
 	def     api.Definition
 	env     map[string]map[string]string // each function's environment
 	servers []*http.Server
-	keyHint string             // where protected routes' keys come from, when not generated here
-	jwt     string             // the authorizer's JWT settings, "" for none
-	issuer  *jwtissuer.Issuer  // the local issuer, with Config.JWTLocal
-	mintCmd string             // the command that mints a token from it
+	keyHint string            // where protected routes' keys come from, when not generated here
+	jwt     string            // the authorizer's JWT settings, "" for none
+	issuer  *jwtissuer.Issuer // the local issuer, with Config.JWTLocal
+	mintCmd string            // the command that mints a token from it
 	// issuerState is the StateDir the local issuer's key is kept in.
 	issuerState string
-	stop    context.CancelFunc // ends the watches (keyring file, -watch)
-	bg      context.Context    // the watches' context, ended by Close
+	stop        context.CancelFunc // ends the watches (keyring file, -watch)
+	bg          context.Context    // the watches' context, ended by Close
 }
 
 // Start builds, starts and serves everything, and returns when the API is
