@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"tollgate/api"
+	"tollgate/authorizer"
 )
 
 const (
@@ -128,6 +129,19 @@ func TestHTTPCacheByRouteOnlyWhenNeeded(t *testing.T) {
 		{"no limited client", func(a *Args) { a.Routes = nil }, "$request.header.Authorization"},
 		{"a limited client", func(a *Args) {}, "$request.header.Authorization, $context.routeKey"},
 		{"a limited client, cache off", func(a *Args) { a.Definition.Authorizer.ResultTTL = 0 }, "$request.header.Authorization"},
+		// A JWT's scopes limit it to routes as clientRoutes limit a key.
+		{"JWTs limited by scope", func(a *Args) {
+			a.Routes = nil
+			f := a.Definition.Functions["authorizer"]
+			f.Env = map[string]string{authorizer.EnvJWT: `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks","audiences":["a"],"scopeRoutes":{"greet":["GET /hello"]}}`}
+			a.Definition.Functions["authorizer"] = f
+		}, "$request.header.Authorization, $context.routeKey"},
+		{"JWTs without scopes", func(a *Args) {
+			a.Routes = nil
+			f := a.Definition.Functions["authorizer"]
+			f.Env = map[string]string{authorizer.EnvJWT: `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks","audiences":["a"]}`}
+			a.Definition.Functions["authorizer"] = f
+		}, "$request.header.Authorization"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a := httpArgs(t)
