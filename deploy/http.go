@@ -7,6 +7,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"tollgate/api"
+	"tollgate/authorizer"
 )
 
 // httpAPI creates the HTTP API (API Gateway v2) from the Definition's
@@ -113,10 +114,25 @@ func (d *deployer) httpStage() error {
 // (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html),
 // so a limited key allowed on one route would be let onto the others
 // until the answer expired; with $context.routeKey among the identity
-// sources each route has its own answer. Without limited clients every
-// answer holds for every route, and one cached answer serves them all.
+// sources each route has its own answer. JWTs whose scopes map to routes
+// (the authorizer's authorizer.EnvJWT with scopeRoutes) are limited the
+// same way. Without limited callers every answer holds for every route,
+// and one cached answer serves them all.
 func (a Args) cacheByRoute() bool {
-	return a.Definition.IsHTTP() && slices.ContainsFunc(a.Clients, func(c string) bool { return len(a.Routes[c]) > 0 })
+	if !a.Definition.IsHTTP() {
+		return false
+	}
+	if slices.ContainsFunc(a.Clients, func(c string) bool { return len(a.Routes[c]) > 0 }) {
+		return true
+	}
+	settings := a.Definition.Functions[a.Definition.Authorizer.Function].Env[authorizer.EnvJWT]
+	if settings == "" {
+		return false
+	}
+	jwt, err := authorizer.ParseJWTConfig([]byte(settings))
+	// Settings that do not parse fail the authorizer at init; caching by
+	// route costs nothing then, and is right if they are mended.
+	return err != nil || jwt.ScopeRoutes != nil
 }
 
 // httpSteps are New's steps for an HTTP API.
