@@ -1,5 +1,6 @@
 // Package authorizer is tollgate's API Gateway Lambda authorizer: it checks
-// the API key a caller presents against keys kept in AWS Secrets Manager and
+// the API key a caller presents against keys kept in AWS Secrets Manager
+// (or, beside them, a JWT against its issuer's public keys; see JWTs) and
 // answers with an IAM policy (REST APIs) or a simple response (HTTP APIs).
 //
 // It follows
@@ -101,7 +102,11 @@
 //	a known key                              Allow on the stage or its routes     200           {"isAuthorized":true,…}
 //	a known key, outside its routes          its Allow plus an explicit Deny      403           {"isAuthorized":false,…}
 //	  of the request's method ARN
-//	anything, while no usable keys are held  error (ErrNoKeys)                    500           error, 500
+//	a JWT that fails a check (see JWTs)      error "Unauthorized"                 401           {"isAuthorized":false}
+//	a valid JWT                              Allow on the stage or its scopes'    200           {"isAuthorized":true,…}
+//	                                           routes (a Deny off them: 403)
+//	a JWT, while no usable JWKS is held      error (ErrNoJWKS)                    500           error, 500
+//	anything but a JWT, no usable keys held  error (ErrNoKeys)                    500           error, 500
 //	a malformed event or method ARN          error (ErrMalformedEvent)            500           error, 500
 //
 // The token is read from Config.TokenHeader (Authorization by default,
@@ -111,6 +116,52 @@
 // several values, or a comma-joined value, is never split: it is refused.
 // HTTP APIs have no 401 from a function, so their denials are simple
 // responses that are not authorized, which API Gateway answers with 403.
+//
+// # JWTs
+//
+// With Config.JWT (TOLLGATE_JWT in a Lambda function) the authorizer also
+// accepts JWTs from an identity provider, in the same header and scheme as
+// keys: a token that is three base64url parts whose header starts "eyJ"
+// is verified as a JWT, anything else is looked up among the keys. The
+// token is parsed and its claims checked by github.com/golang-jwt/jwt/v5;
+// the issuer's JWK Set is read from JWTConfig.JWKSURL by the same refresher
+// as the keys (one fetch in flight, refreshed ahead after responses, the
+// last good set serving up to JWTConfig.JWKSMaxStale while the issuer
+// cannot be reached, then every JWT is an error, 500), and handed to
+// github.com/MicahParks/keyfunc/v3 over a jwkset memory store, so no
+// goroutine of theirs runs in a frozen Lambda environment. Keys for
+// encryption, symmetric keys and private keys in the set are left out.
+//
+// A token is refused (401; a simple response that is not authorized, 403,
+// on an HTTP API), each with its own logged reason, when it is longer than
+// JWTConfig.MaxTokenLength, is not a well-formed JWS, names an algorithm
+// outside JWTConfig.Algorithms (never "none" nor HMAC: an HS256 token keyed
+// with a public key would otherwise verify), names a kid the set does not
+// hold (the set is fetched again first, at most once per
+// JWTConfig.KidRefetchInterval, for an issuer's new key), has a signature
+// that does not verify, has no exp or is past it, has an nbf or iat in the
+// future (each with JWTConfig.Leeway), an iss other than JWTConfig.Issuer,
+// an aud naming none of JWTConfig.Audiences, a required claim missing, or
+// no usable principal (JWTConfig.PrincipalClaim, a string of 1 to 256
+// characters without control characters). Errors never carry the token.
+//
+// A valid token's answer is a key's: Allow on the whole stage, or, with
+// JWTConfig.ScopeRoutes, on exactly the routes its scopes grant (the same
+// route grammar as Key.Routes), the same for whichever route it first
+// calls, plus an explicit Deny of a request off them; its context is
+// {"authType":"jwt","principal":…} and the claims of
+// JWTConfig.ContextClaims as scalars. API Gateway caches the answer by
+// token: a token past its exp is accepted until the answer expires from
+// the result cache, as a removed key is.
+//
+// Timing is not a secret here. The key path compares in constant time
+// because the stored digests are secrets a caller must not learn byte by
+// byte. A JWT is checked against public keys only: the JWKS is published,
+// the token and its claims are the caller's own, and no stored value is
+// compared with it. What the decision's time can depend on (the
+// algorithm, the token's size, which check failed, an unknown kid's
+// refetch) the caller already knows, and learning it brings them no closer
+// to a token that verifies: that takes the issuer's private key.
 //
 // # In a Lambda function
 //
@@ -138,8 +189,10 @@
 // validated by keyring.go, keyformat.go for the key format), match.go
 // compares the token with every digest in constant time, arn.go checks the
 // method ARN's grammar, policy.go renders the answer, and authorizer.go
-// ties them together in Invoke. extension.go is the Lambda extension that
-// refreshes keys after responses; env.go and awsenv.go read the function's
+// ties them together in Invoke. jwt.go verifies JWTs (jwtconfig.go reads
+// their settings), with the JWKS held by keystore.go's refresher.
+// extension.go is the Lambda extension that refreshes keys after
+// responses; env.go and awsenv.go read the function's
 // environment.
 //
 // # Performance

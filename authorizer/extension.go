@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -93,10 +94,12 @@ func (a *Authorizer) runExtension(base, id string) {
 		}
 		wait.Stop()
 		ctx, cancel := context.WithTimeout(context.Background(), a.store.fetchTimeout)
-		a.store.refreshDue(ctx)
+		var jwks sync.WaitGroup
 		if a.jwt != nil {
-			a.jwt.jwks.refreshDue(ctx)
+			jwks.Go(func() { a.jwt.jwks.refreshDue(ctx) }) // beside the keys, within the same bound
 		}
+		a.store.refreshDue(ctx)
+		jwks.Wait()
 		cancel()
 	}
 }

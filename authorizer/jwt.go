@@ -7,6 +7,7 @@ package authorizer
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -229,13 +231,65 @@ type jwtVerifier struct {
 	jwks   *refresher[*jwkSet]
 	// scopes are ScopeRoutes as method ARN suffixes, by scope.
 	scopes map[string][]string
+
+	// verified remembers tokens that passed every check, by SHA-256 of
+	// the token, so that a caller's repeated token is not verified again
+	// (a signature check is most of a decision's time). An entry holds
+	// only with the JWKS it was verified against, and only between the
+	// token's nbf/iat and its exp (with the leeway).
+	mu       sync.Mutex
+	verified map[[32]byte]*verifiedJWT
+}
+
+// maxVerified bounds the verified tokens remembered; when full, they are
+// forgotten at once and verified again as they come.
+const maxVerified = 1024
+
+// verifiedJWT is a token that passed every check, and when its result may
+// be reused.
+type verifiedJWT struct {
+	result              jwtResult
+	set                 *jwkSet
+	notBefore, notAfter time.Time
+}
+
+// remembered returns the result of a token verified against set that holds
+// at now.
+func (v *jwtVerifier) remembered(sum [32]byte, set *jwkSet, now time.Time) (jwtResult, bool) {
+	v.mu.Lock()
+	e := v.verified[sum]
+	v.mu.Unlock()
+	if e == nil || e.set != set || now.Before(e.notBefore) || !now.Before(e.notAfter) {
+		return jwtResult{}, false
+	}
+	return e.result, true
+}
+
+// remember keeps a verified token's result until its exp (plus leeway).
+func (v *jwtVerifier) remember(sum [32]byte, set *jwkSet, claims jwt.MapClaims, r jwtResult) {
+	exp, err := claims.GetExpirationTime()
+	if err != nil || exp == nil { // required, and checked: keep the check total
+		return
+	}
+	e := &verifiedJWT{result: r, set: set, notAfter: exp.Add(v.cfg.Leeway)}
+	for _, get := range []func() (*jwt.NumericDate, error){claims.GetNotBefore, claims.GetIssuedAt} {
+		if t, err := get(); err == nil && t != nil && t.Add(-v.cfg.Leeway).After(e.notBefore) {
+			e.notBefore = t.Add(-v.cfg.Leeway)
+		}
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.verified) >= maxVerified {
+		clear(v.verified)
+	}
+	v.verified[sum] = e
 }
 
 func newJWTVerifier(cfg JWTConfig, fetchTimeout time.Duration, now func() time.Time, log *slog.Logger) (*jwtVerifier, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	v := &jwtVerifier{cfg: cfg}
+	v := &jwtVerifier{cfg: cfg, verified: map[[32]byte]*verifiedJWT{}}
 	v.parser = jwt.NewParser(
 		jwt.WithValidMethods(cfg.Algorithms),
 		jwt.WithIssuer(cfg.Issuer),
@@ -397,6 +451,10 @@ func (v *jwtVerifier) verify(ctx context.Context, token []byte, now time.Time) j
 	if err != nil {
 		return jwtResult{err: err}
 	}
+	sum := sha256.Sum256(token)
+	if r, ok := v.remembered(sum, set, now); ok {
+		return r
+	}
 	claims := jwt.MapClaims{}
 	tok, err := v.parser.ParseWithClaims(string(token), claims, func(t *jwt.Token) (any, error) {
 		if kid, ok := t.Header["kid"].(string); ok && !set.kids[kid] {
@@ -438,6 +496,7 @@ func (v *jwtVerifier) verify(ctx context.Context, token []byte, now time.Time) j
 		slices.Sort(r.resources)
 		r.resources = slices.Compact(r.resources)
 	}
+	v.remember(sum, set, claims, r) // set: the one verified against, refetched or not
 	return r
 }
 

@@ -2,6 +2,7 @@ package authorizer
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -459,5 +460,56 @@ func TestFromEnvJWT(t *testing.T) {
 	env[EnvJWT] = `{"issuer":"i"}`
 	if _, _, err := FromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), EnvJWT) {
 		t.Fatalf("bad %s: %v", EnvJWT, err)
+	}
+}
+
+// TestJWTVerifiedTokens: a token verified once is not verified again while
+// it may be reused, and is never reused past what a full verification
+// would accept: its exp (with the leeway), or a JWKS that no longer holds
+// its key. The memory is bounded.
+func TestJWTVerifiedTokens(t *testing.T) {
+	e := newJWTEnv(t, nil)
+	now := e.clock.Now()
+	tok := e.sign(t, e.ec, func(c jwt.MapClaims) { c["exp"] = now.Add(time.Minute).Unix(); c["nbf"] = now.Unix() })
+	if _, err, _ := e.decide(t, tok, testARN); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(tok))
+	if _, ok := e.a.jwt.verified[sum]; !ok {
+		t.Fatal("a verified token was not remembered")
+	}
+	// Remembered: a second decision does not verify. Shown by taking the
+	// parser away: a verification would panic.
+	parser := e.a.jwt.parser
+	e.a.jwt.parser = nil
+	if b, err, _ := e.decide(t, tok, testPrefix+"POST/orders"); err != nil || decodeAnswer(t, b).PrincipalID != "alice" {
+		t.Fatalf("remembered token: %s %v", b, err)
+	}
+	e.a.jwt.parser = parser
+
+	// Past exp + leeway it is verified again, and refused.
+	e.clock.Advance(time.Minute + DefaultJWTLeeway)
+	if _, err, logged := e.decide(t, tok, testARN); !errors.Is(err, ErrUnauthorized) || logged["reason"] != reasonJWTExpired {
+		t.Fatalf("remembered token past its exp: %v %v", err, logged)
+	}
+
+	// A JWKS read that drops the key ends the token's reuse.
+	e.clock.Set(now)
+	tok2 := e.sign(t, e.rsa, nil)
+	if _, err, _ := e.decide(t, tok2, testARN); err != nil {
+		t.Fatal(err)
+	}
+	e.issuer.Drop(e.rsa.ID)
+	e.clock.Advance(DefaultJWKSTTL)
+	if _, err, logged := e.decide(t, tok2, testARN); !errors.Is(err, ErrUnauthorized) || logged["reason"] != reasonJWTUnknownKid {
+		t.Fatalf("remembered token after its key left the JWKS: %v %v", err, logged)
+	}
+
+	// Bounded.
+	for i := range maxVerified + 10 {
+		e.a.jwt.remember(sha256.Sum256([]byte{byte(i), byte(i >> 8)}), nil, jwt.MapClaims{"exp": float64(now.Add(time.Hour).Unix())}, jwtResult{})
+	}
+	if n := len(e.a.jwt.verified); n > maxVerified {
+		t.Errorf("%d tokens remembered, want at most %d", n, maxVerified)
 	}
 }

@@ -12,6 +12,7 @@
 //	TOLLGATE_KEY_MAX_STALE   30m                       how long the last good keys serve while refreshes fail
 //	TOLLGATE_FETCH_TIMEOUT   3s                        bound on one fetch of the secret
 //	TOLLGATE_LOG_LEVEL       info                      debug, info, warn or error
+//	TOLLGATE_JWT             (none: keys only)         JWT settings, a JSON object (README's "JWTs beside API keys"): JWTs accepted beside keys
 //
 // TOLLGATE_SECRET_STAGES is no longer read (only AWSCURRENT is): set, it
 // stops the function at init with a message. This table is the one place
@@ -24,8 +25,11 @@
 // are not read (authorizer.SecretsManagerFromEnv), which keeps the binary
 // small.
 //
+// With TOLLGATE_JWT set, the issuer's JWKS is fetched at init beside the
+// keys, over HTTPS from the function (no IAM permission is involved).
+//
 // It registers an internal Lambda extension (authorizer.StartExtension) so
-// that keys are refreshed after a response is sent, before Lambda freezes
+// that keys (and the JWKS) are refreshed after a response is sent, before Lambda freezes
 // the environment; where the Extensions API is missing (an emulator
 // without it), keys are refreshed in the background instead.
 //
