@@ -19,6 +19,11 @@
 //	    the real bootstrap started behind a Lambda Runtime API on loopback:
 //	    init-ns/op is the time from exec to its first call to next, cold-ns/op
 //	    the time from exec to its first answer (tollgate/internal/emulator/lambdalocal)
+//	JWTWarm/{RS256,ES256}/{repeated,fresh}
+//	    a warm JWT decision in process, the same token each time or a new
+//	    one each time, beside peers.IdiomaticJWT
+//	JWTColdInProcess/ES256
+//	    a fresh authorizer's first JWT decision, the JWKS fetch included
 //	Gateway/{cached,uncached}
 //	    the local gateway's request path in process, with the authorizer's
 //	    result cache and without

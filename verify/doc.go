@@ -14,8 +14,9 @@
 //     long tokens, 1 vs 100 keys. Each process also plants a leaky
 //     comparison and must catch it.
 //   - Fuzzing: every fuzz target for a bounded time, among them properties
-//     (FuzzInvoke, FuzzPolicy, FuzzGateway): no Allow without a stored key,
-//     every Allow inside the request's API and stage.
+//     (FuzzInvoke, FuzzPolicy, FuzzGateway, FuzzJWT): no Allow without a
+//     stored key or a JWT an independent check finds valid, every Allow
+//     inside the request's API and stage.
 //   - Bad input and faults: the tests that feed malformed tokens, headers,
 //     events and secrets, that break Secrets Manager in five ways at cold
 //     start and on refresh, and that kill the authorizer's process under

@@ -7,6 +7,8 @@
 //     AWS SDK configured by config.LoadDefaultConfig, the keyring decoded
 //     with encoding/json once at init, and keys compared with ==.
 //   - Seed: the same, but the secret is fetched on every invocation.
+//   - IdiomaticJWT: a JWT authorizer from the golang-jwt and keyfunc
+//     READMEs (keyfunc.NewDefaultCtx, jwt.Parse), for the JWT figures.
 //
 // Both answer as tollgate does, an Allow on the whole stage for a known key
 // and "Unauthorized" otherwise, so that only the implementation differs.

@@ -23,6 +23,7 @@ var fuzzTargets = []struct{ pkg, name, what string }{
 	{"./api", "FuzzTemplate", "gateway response templates"},
 	{"./handler", "FuzzInvoke", "the handler's events"},
 	{"./authorizer", "FuzzSWARJSONSpecial", "the scanner's word-at-a-time search"},
+	{"./authorizer", "FuzzJWT", "JWT decisions: an answer only for a token an independent check finds valid"},
 }
 
 var execsRE = regexp.MustCompile(`execs: (\d+)`)
