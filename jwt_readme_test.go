@@ -77,7 +77,7 @@ func TestREADMEJWTSection(t *testing.T) {
 			t.Fatalf("a line the test cannot run: %s", line)
 		}
 		sent := map[string]string{
-			"$TOLLGATE_JWT":        token,
+			"$TOLLGATE_JWT":       token,
 			"${TOLLGATE_JWT%.*}.": token[:strings.LastIndexByte(token, '.')+1],
 		}[c[2]]
 		if sent == "" {

@@ -88,8 +88,8 @@ func (e *jwtEnv) sign(t testing.TB, k jwtissuer.Key, edit func(jwt.MapClaims)) s
 }
 
 // decide invokes the authorizer with a TOKEN event and returns the answer,
-// the error and the logged decision.
-func (e *jwtEnv) decide(t testing.TB, token, arn string) ([]byte, error, map[string]any) {
+// the logged decision and the error.
+func (e *jwtEnv) decide(t testing.TB, token, arn string) ([]byte, map[string]any, error) {
 	t.Helper()
 	e.logs.Reset()
 	b, err := e.a.Invoke(context.Background(), tokenEvent("Bearer "+token, arn))
@@ -99,7 +99,7 @@ func (e *jwtEnv) decide(t testing.TB, token, arn string) ([]byte, error, map[str
 			last = l
 		}
 	}
-	return b, err, last
+	return b, last, err
 }
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
@@ -193,7 +193,7 @@ func TestJWTChecks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err, logged := e.decide(t, tt.token, testARN)
+			b, logged, err := e.decide(t, tt.token, testARN)
 			if tt.reason == "" {
 				if err != nil {
 					t.Fatalf("refused (%v), logged %v", err, logged)
@@ -262,7 +262,7 @@ func TestJWTScopes(t *testing.T) {
 				c["email"], c["groups"], c["admin"], c["level"] = "alice@example.test", []any{"ops", "dev"}, true, 3
 				c["address"] = map[string]any{"city": "Lyon"} // not a scalar: left out
 			})
-			b, err, logged := e.decide(t, tok, tt.arn)
+			b, logged, err := e.decide(t, tok, tt.arn)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -305,7 +305,7 @@ func TestJWTScopes(t *testing.T) {
 // at the next read (within the JWKS TTL).
 func TestJWTIssuerKeyRotation(t *testing.T) {
 	e := newJWTEnv(t, nil)
-	if _, err, _ := e.decide(t, e.sign(t, e.rsa, nil), testARN); err != nil {
+	if _, _, err := e.decide(t, e.sign(t, e.rsa, nil), testARN); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.issuer.Fetches.Load(); n != 1 {
@@ -316,7 +316,7 @@ func TestJWTIssuerKeyRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.issuer.Rotate(next)
-	if _, err, logged := e.decide(t, e.sign(t, next, nil), testARN); err != nil {
+	if _, logged, err := e.decide(t, e.sign(t, next, nil), testARN); err != nil {
 		t.Fatalf("new key refused: %v %v", err, logged)
 	}
 	if n := e.issuer.Fetches.Load(); n != 2 {
@@ -325,7 +325,7 @@ func TestJWTIssuerKeyRotation(t *testing.T) {
 	// Unknown kids within the interval: no fetch.
 	stranger := jwtissuer.Key{ID: "stranger", Alg: "RS256", Signer: next.Signer}
 	for range 5 {
-		if _, err, logged := e.decide(t, e.sign(t, stranger, nil), testARN); !errors.Is(err, ErrUnauthorized) || logged["reason"] != reasonJWTUnknownKid {
+		if _, logged, err := e.decide(t, e.sign(t, stranger, nil), testARN); !errors.Is(err, ErrUnauthorized) || logged["reason"] != reasonJWTUnknownKid {
 			t.Fatalf("unknown kid: %v %v", err, logged)
 		}
 	}
@@ -333,18 +333,20 @@ func TestJWTIssuerKeyRotation(t *testing.T) {
 		t.Fatalf("%d fetches after unknown kids within the interval, want 2", n)
 	}
 	e.clock.Advance(DefaultKidRefetchInterval)
-	e.decide(t, e.sign(t, stranger, nil), testARN)
+	if _, _, err := e.decide(t, e.sign(t, stranger, nil), testARN); !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("unknown kid after the interval: %v", err)
+	}
 	if n := e.issuer.Fetches.Load(); n != 3 {
 		t.Fatalf("%d fetches after the interval, want 3", n)
 	}
 	// The old key is dropped: it works until the JWKS is read again.
 	e.issuer.Drop(e.rsa.ID)
 	old := e.sign(t, e.rsa, nil)
-	if _, err, _ := e.decide(t, old, testARN); err != nil {
+	if _, _, err := e.decide(t, old, testARN); err != nil {
 		t.Fatalf("old key before the JWKS TTL: %v", err)
 	}
 	e.clock.Advance(DefaultJWKSTTL)
-	if _, err, logged := e.decide(t, e.sign(t, e.rsa, nil), testARN); !errors.Is(err, ErrUnauthorized) || logged["reason"] != reasonJWTUnknownKid {
+	if _, logged, err := e.decide(t, e.sign(t, e.rsa, nil), testARN); !errors.Is(err, ErrUnauthorized) || logged["reason"] != reasonJWTUnknownKid {
 		t.Fatalf("dropped key after the JWKS TTL: %v %v", err, logged)
 	}
 }
@@ -356,7 +358,7 @@ func TestJWKSOutages(t *testing.T) {
 	e := newJWTEnv(t, func(c *JWTConfig) { c.JWKSTTL, c.JWKSMaxStale = time.Minute, 10*time.Minute })
 	e.issuer.Fail.Store(true)
 	tok := e.sign(t, e.ec, nil)
-	if _, err, logged := e.decide(t, tok, testARN); !errors.Is(err, ErrNoJWKS) || errors.Is(err, ErrUnauthorized) || logged["outcome"] != outcomeError {
+	if _, logged, err := e.decide(t, tok, testARN); !errors.Is(err, ErrNoJWKS) || errors.Is(err, ErrUnauthorized) || logged["outcome"] != outcomeError {
 		t.Fatalf("never loaded: %v %v", err, logged)
 	}
 	if !strings.Contains(e.logs.String(), "JWKS refresh failed") {
@@ -368,19 +370,19 @@ func TestJWKSOutages(t *testing.T) {
 
 	e.issuer.Fail.Store(false)
 	e.clock.Advance(maxBackoff) // past the backoff of the failure
-	if _, err, logged := e.decide(t, tok, testARN); err != nil {
+	if _, logged, err := e.decide(t, tok, testARN); err != nil {
 		t.Fatalf("issuer back: %v %v", err, logged)
 	}
 	e.issuer.Fail.Store(true)
 	for _, step := range []time.Duration{2 * time.Minute, 4 * time.Minute, 3*time.Minute + 59*time.Second} {
 		e.clock.Advance(step)
-		if _, err, logged := e.decide(t, tok, testARN); err != nil {
+		if _, logged, err := e.decide(t, tok, testARN); err != nil {
 			t.Fatalf("within the maximum age: %v %v", err, logged)
 		}
 		waitJWKSIdle(t, e.a)
 	}
 	e.clock.Advance(time.Second)
-	if _, err, _ := e.decide(t, tok, testARN); !errors.Is(err, ErrNoJWKS) {
+	if _, _, err := e.decide(t, tok, testARN); !errors.Is(err, ErrNoJWKS) {
 		t.Fatalf("past the maximum age: %v, want ErrNoJWKS (500)", err)
 	}
 }
@@ -471,7 +473,7 @@ func TestJWTVerifiedTokens(t *testing.T) {
 	e := newJWTEnv(t, nil)
 	now := e.clock.Now()
 	tok := e.sign(t, e.ec, func(c jwt.MapClaims) { c["exp"] = now.Add(time.Minute).Unix(); c["nbf"] = now.Unix() })
-	if _, err, _ := e.decide(t, tok, testARN); err != nil {
+	if _, _, err := e.decide(t, tok, testARN); err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256([]byte(tok))
@@ -482,26 +484,26 @@ func TestJWTVerifiedTokens(t *testing.T) {
 	// parser away: a verification would panic.
 	parser := e.a.jwt.parser
 	e.a.jwt.parser = nil
-	if b, err, _ := e.decide(t, tok, testPrefix+"POST/orders"); err != nil || decodeAnswer(t, b).PrincipalID != "alice" {
+	if b, _, err := e.decide(t, tok, testPrefix+"POST/orders"); err != nil || decodeAnswer(t, b).PrincipalID != "alice" {
 		t.Fatalf("remembered token: %s %v", b, err)
 	}
 	e.a.jwt.parser = parser
 
 	// Past exp + leeway it is verified again, and refused.
 	e.clock.Advance(time.Minute + DefaultJWTLeeway)
-	if _, err, logged := e.decide(t, tok, testARN); !errors.Is(err, ErrUnauthorized) || logged["reason"] != reasonJWTExpired {
+	if _, logged, err := e.decide(t, tok, testARN); !errors.Is(err, ErrUnauthorized) || logged["reason"] != reasonJWTExpired {
 		t.Fatalf("remembered token past its exp: %v %v", err, logged)
 	}
 
 	// A JWKS read that drops the key ends the token's reuse.
 	e.clock.Set(now)
 	tok2 := e.sign(t, e.rsa, nil)
-	if _, err, _ := e.decide(t, tok2, testARN); err != nil {
+	if _, _, err := e.decide(t, tok2, testARN); err != nil {
 		t.Fatal(err)
 	}
 	e.issuer.Drop(e.rsa.ID)
 	e.clock.Advance(DefaultJWKSTTL)
-	if _, err, logged := e.decide(t, tok2, testARN); !errors.Is(err, ErrUnauthorized) || logged["reason"] != reasonJWTUnknownKid {
+	if _, logged, err := e.decide(t, tok2, testARN); !errors.Is(err, ErrUnauthorized) || logged["reason"] != reasonJWTUnknownKid {
 		t.Fatalf("remembered token after its key left the JWKS: %v %v", err, logged)
 	}
 
