@@ -42,11 +42,36 @@ type Definition struct {
 	// value matches one. Without any, every body is text both ways
 	// (https://docs.aws.amazon.com/apigateway/latest/developerguide/lambda-proxy-binary-media.html).
 	BinaryMediaTypes []string
+	// JWT is API Gateway's own JWT authorizer, which guards the routes
+	// with Route.JWT; nil when no route has it. HTTP APIs only.
+	JWT *JWTAuthorizer
 	// Type is the kind of API Gateway API: REST (the default, "") or
 	// HTTP, an HTTP API (API Gateway v2), whose Lambda authorizer gets
 	// payload format 2.0 events and answers with simple responses
 	// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html).
 	Type APIType
+}
+
+// JWTAuthorizer is an HTTP API's JWT authorizer
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html):
+// API Gateway validates a token against the issuer's keys (found from
+// Issuer + "/.well-known/openid-configuration"), its iss, its aud (or,
+// without one, its client_id) against Audiences, its exp, nbf and iat,
+// and the route's scopes. It reads the Lambda authorizer's token header
+// (Authorizer.TokenHeader), where the token may follow "Bearer ".
+type JWTAuthorizer struct {
+	Issuer    string
+	Audiences []string
+}
+
+// JWTScheme is the JWT authorizer's security scheme in the OpenAPI
+// document.
+const JWTScheme = "jwt"
+
+// HasJWTRoutes reports whether a route of d is guarded by the JWT
+// authorizer.
+func (d *Definition) HasJWTRoutes() bool {
+	return slices.ContainsFunc(d.Routes, func(r Route) bool { return r.JWT })
 }
 
 // APIType is the kind of API Gateway API.
@@ -109,8 +134,16 @@ type Route struct {
 	// answers it, through a Lambda proxy integration.
 	Function string
 	// Protected routes are guarded by the authorizer; the others are
-	// public.
+	// public, unless JWT is set.
 	Protected bool
+	// JWT routes are guarded by API Gateway's own JWT authorizer
+	// (Definition.JWT) instead of tollgate's Lambda authorizer: for routes
+	// that take only JWTs, on an HTTP API. They are not Protected.
+	JWT bool
+	// Scopes, on a JWT route, are the scopes a token must hold at least
+	// one of; none means any valid token
+	// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html).
+	Scopes []string
 	// Throttle, when set, limits this route below the stage's throttle: a
 	// method-level throttle of the stage
 	// (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html).

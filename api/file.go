@@ -46,6 +46,8 @@ type fileRoute struct {
 	Route    string        `yaml:"route"`
 	Function string        `yaml:"function"`
 	Public   bool          `yaml:"public"`
+	Auth     string        `yaml:"auth"`
+	Scopes   []string      `yaml:"scopes"`
 	Throttle *fileThrottle `yaml:"throttle"`
 }
 
@@ -87,6 +89,10 @@ func LoadFile(path string) (Definition, error) {
 //	  - route: GET /health
 //	    function: handler
 //	    public: true             # not guarded by the authorizer; routes are protected unless so marked
+//	  - route: GET /reports
+//	    function: handler
+//	    auth: jwt                # optional, HTTP APIs only: API Gateway's JWT authorizer instead of tollgate's
+//	    scopes: [reports:read]   # optional, with auth: jwt: the token must hold one of them
 //	  - route: POST /orders
 //	    function: handler
 //	    throttle:                # optional: this route's own limit, below the stage's
@@ -139,12 +145,33 @@ func ParseFile(b []byte) (Definition, error) {
 			return Definition{}, fmt.Errorf("%w: route %d: route %q: want \"METHOD /path\", like \"GET /hello\"", ErrFile, i+1, fr.Route)
 		}
 		r := Route{Method: method, Path: path, Function: fr.Function, Protected: !fr.Public}
+		switch fr.Auth {
+		case "":
+			if fr.Scopes != nil {
+				return Definition{}, fmt.Errorf("%w: route %s: scopes apply to routes with auth: jwt", ErrFile, fr.Route)
+			}
+		case "jwt":
+			if fr.Public {
+				return Definition{}, fmt.Errorf("%w: route %s: public, or auth: jwt, not both", ErrFile, fr.Route)
+			}
+			r.Protected, r.JWT, r.Scopes = false, true, fr.Scopes
+		default:
+			return Definition{}, fmt.Errorf("%w: route %s: auth %q: want jwt (API Gateway's JWT authorizer), or leave it out for tollgate's", ErrFile, fr.Route, fr.Auth)
+		}
 		if t := fr.Throttle; t != nil {
 			r.Throttle = &Throttle{RateLimit: t.RateLimit, BurstLimit: t.BurstLimit}
 		}
 		def.Routes = append(def.Routes, r)
 	}
-	if err := def.Validate(); err != nil {
+	// JWT routes need an HTTP API and the JWT authorizer's issuer, which
+	// the deploy's settings (or the local run's flags) give later: check
+	// the rest as such an API.
+	probe := def
+	if def.HasJWTRoutes() {
+		probe.UseHTTP()
+		probe.JWT = &JWTAuthorizer{Issuer: "https://issuer.invalid/", Audiences: []string{"audience"}}
+	}
+	if err := probe.Validate(); err != nil {
 		return Definition{}, fmt.Errorf("%w: %w", ErrFile, err)
 	}
 	return def, nil

@@ -96,6 +96,9 @@ func (d *Definition) Document(opts DocumentOptions) ([]byte, error) {
 	if protected {
 		doc.Components.SecuritySchemes[d.Authorizer.Function] = &openapi3.SecuritySchemeRef{Value: d.authorizerScheme(opts.IntegrationURI(d.Authorizer.Function))}
 	}
+	if d.HasJWTRoutes() {
+		doc.Components.SecuritySchemes[JWTScheme] = &openapi3.SecuritySchemeRef{Value: d.jwtScheme()}
+	}
 	if d.IsHTTP() && opts.UsagePlan {
 		return nil, errorf("document: an HTTP API has no usage plans")
 	}
@@ -142,6 +145,11 @@ func (d *Definition) Document(opts DocumentOptions) ([]byte, error) {
 		}
 		for _, p := range pathParameters(r.Path) {
 			op.Parameters = append(op.Parameters, &openapi3.ParameterRef{Value: openapi3.NewPathParameter(p).WithSchema(openapi3.NewStringSchema())})
+		}
+		if r.JWT {
+			// The route's scopes are its security requirement's list
+			// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html).
+			op.Security = &openapi3.SecurityRequirements{{JWTScheme: append([]string{}, r.Scopes...)}}
 		}
 		if r.Protected {
 			req := openapi3.SecurityRequirement{d.Authorizer.Function: []string{}}
@@ -227,6 +235,25 @@ func (d *Definition) authorizerScheme(uri string) *openapi3.SecurityScheme {
 	return &openapi3.SecurityScheme{
 		Type: "apiKey", Name: name, In: "header",
 		Extensions: map[string]any{extAuthType: "custom", extAuthorizer: authorizer},
+	}
+}
+
+// jwtScheme is the JWT authorizer as an HTTP API's security scheme, as the
+// JWT example of
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-authorizer.html
+// declares it: an oauth2 scheme whose x-amazon-apigateway-authorizer is of
+// type jwt, with its issuer and audiences, reading the token header. API
+// Gateway's export of such an API (aws apigatewayv2 export-api) writes the
+// same scheme with "flows": {}.
+func (d *Definition) jwtScheme() *openapi3.SecurityScheme {
+	return &openapi3.SecurityScheme{
+		Type:  "oauth2",
+		Flows: &openapi3.OAuthFlows{}, // as export-api writes it: {} (OpenAPI requires flows on oauth2)
+		Extensions: map[string]any{extAuthorizer: map[string]any{
+			"type":             "jwt",
+			"jwtConfiguration": map[string]any{"issuer": d.JWT.Issuer, "audience": slices.Clone(d.JWT.Audiences)},
+			"identitySource":   "$request.header." + d.Authorizer.TokenHeader(),
+		}},
 	}
 }
 
@@ -349,6 +376,15 @@ func ParseDocument(doc []byte, function func(uri string) (string, error)) (Defin
 	var scheme string
 	if t.Components != nil {
 		for name, ref := range t.Components.SecuritySchemes {
+			if ref.Value != nil && isJWTAuthorizer(ref.Value) {
+				if name != JWTScheme {
+					return Definition{}, docErr("JWT authorizer %q: tollgate names it %q", name, JWTScheme)
+				}
+				if d.JWT, err = parseJWTAuthorizer(ref.Value); err != nil {
+					return Definition{}, err
+				}
+				continue
+			}
 			if ref.Value == nil || ref.Value.Extensions[extAuthType] != "custom" && !isHTTPAuthorizer(ref.Value) {
 				continue
 			}
@@ -361,7 +397,7 @@ func ParseDocument(doc []byte, function func(uri string) (string, error)) (Defin
 			}
 		}
 	}
-	if isHTTPDocument(t) {
+	if isHTTPDocument(t) || d.JWT != nil {
 		d.Type = HTTP
 	}
 	for _, path := range slices.Sorted(maps.Keys(t.Paths.Map())) {
@@ -427,9 +463,34 @@ func parseRoute(method, path string, op *openapi3.Operation, scheme string, func
 			if _, ok := req[scheme]; ok && scheme != "" {
 				r.Protected = true
 			}
+			if scopes, ok := req[JWTScheme]; ok {
+				r.JWT = true
+				if len(scopes) > 0 {
+					r.Scopes = slices.Clone(scopes)
+				}
+			}
 		}
 	}
 	return r, nil
+}
+
+// isJWTAuthorizer reports whether s is an HTTP API's JWT authorizer.
+func isJWTAuthorizer(s *openapi3.SecurityScheme) bool {
+	m, ok := s.Extensions[extAuthorizer].(map[string]any)
+	return ok && m["type"] == "jwt"
+}
+
+func parseJWTAuthorizer(s *openapi3.SecurityScheme) (*JWTAuthorizer, error) {
+	var raw struct {
+		Config struct {
+			Issuer   string   `json:"issuer"`
+			Audience []string `json:"audience"`
+		} `json:"jwtConfiguration"`
+	}
+	if err := remarshal(s.Extensions[extAuthorizer], &raw); err != nil {
+		return nil, docErr("JWT authorizer: %v", err)
+	}
+	return &JWTAuthorizer{Issuer: raw.Config.Issuer, Audiences: raw.Config.Audience}, nil
 }
 
 func parseAuthorizer(s *openapi3.SecurityScheme, function func(string) (string, error)) (Authorizer, error) {

@@ -81,7 +81,7 @@ func TestDocumentRoundTrip(t *testing.T) {
 				}
 				want := d.SortedRoutes()
 				gotRoutes := got.SortedRoutes()
-				if !slices.Equal(gotRoutes, want) {
+				if !reflect.DeepEqual(gotRoutes, want) {
 					t.Errorf("routes =\n%v\nwant\n%v", gotRoutes, want)
 				}
 				if !reflect.DeepEqual(got.Authorizer, d.Authorizer) {
@@ -331,7 +331,7 @@ func FuzzDocument(f *testing.F) {
 		if err != nil {
 			t.Fatalf("ParseDocument: %v", err)
 		}
-		if !slices.Equal(got.SortedRoutes(), d.SortedRoutes()) {
+		if !reflect.DeepEqual(got.SortedRoutes(), d.SortedRoutes()) {
 			t.Fatalf("read back %v, want %v", got.SortedRoutes(), d.SortedRoutes())
 		}
 		// Without a protected route the document declares no authorizer.

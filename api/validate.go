@@ -101,6 +101,9 @@ func (d *Definition) Validate() error {
 	if err := siblingParams(d.Routes); err != nil {
 		return err
 	}
+	if err := d.validateJWT(); err != nil {
+		return err
+	}
 	if protected {
 		if err := d.validateAuthorizer(); err != nil {
 			return err
@@ -281,4 +284,43 @@ func validateResponse(t ResponseType, r GatewayResponse) error {
 		}
 	}
 	return validateTemplate(r.Template)
+}
+
+// validateJWT checks the JWT authorizer and its routes: an HTTP API's only
+// (jwtConfiguration is "Supported only for HTTP APIs",
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-authorizer.html),
+// with an issuer and at least one audience, each route guarded by one
+// authorizer (an operation has one security requirement,
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-open-api.html).
+func (d *Definition) validateJWT() error {
+	for _, r := range d.Routes {
+		switch {
+		case !r.JWT && r.Scopes != nil:
+			return errorf("route %s: scopes apply to JWT routes only", r)
+		case !r.JWT:
+		case r.Protected:
+			return errorf("route %s: guarded by tollgate's authorizer and the JWT authorizer; a route has one", r)
+		case !d.IsHTTP():
+			return errorf("route %s: API Gateway's JWT authorizers are for HTTP APIs only; deploy an HTTP API (apiType http) or let tollgate's authorizer take JWTs (the jwt setting)", r)
+		case d.JWT == nil:
+			return errorf("route %s: a JWT route needs the JWT authorizer's issuer and audiences (the jwt setting)", r)
+		}
+		for _, s := range r.Scopes {
+			if s == "" || strings.ContainsAny(s, " \t\r\n") {
+				return errorf("route %s: scope %q: scopes hold no spaces", r, s)
+			}
+		}
+	}
+	if j := d.JWT; j != nil {
+		if !d.IsHTTP() {
+			return errorf("API Gateway's JWT authorizers are for HTTP APIs only")
+		}
+		if j.Issuer == "" || strings.TrimSpace(j.Issuer) != j.Issuer {
+			return errorf("the JWT authorizer has no issuer")
+		}
+		if len(j.Audiences) == 0 || slices.Contains(j.Audiences, "") {
+			return errorf("the JWT authorizer needs at least one audience, none empty")
+		}
+	}
+	return nil
 }
