@@ -56,6 +56,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// Now is the clock, for tests; default time.Now.
 	Now func() time.Time
+	// JWT checks the tokens of the definition's JWT routes (api.Route.JWT);
+	// required when it has any.
+	JWT JWTVerifier
 }
 
 // Gateway serves a REST API. It is safe for concurrent use.
@@ -107,6 +110,9 @@ func New(cfg Config) (*Gateway, error) {
 		if cfg.Functions[name] == nil {
 			return nil, fmt.Errorf("gateway: no invoker for function %q", name)
 		}
+	}
+	if def.HasJWTRoutes() && cfg.JWT == nil {
+		return nil, errors.New("gateway: the definition has JWT routes and no JWT verifier")
 	}
 	if cfg.Region == "" {
 		cfg.Region = localaws.Region

@@ -35,6 +35,7 @@ import (
 //     serves another): isAuthorized false is 403
 //     {"message":"Forbidden"}; an error, a timeout or an answer that is
 //     not a simple response is 500 {"message":"Internal Server Error"};
+//   - a JWT route is guarded by the JWT authorizer instead (authorizeJWT);
 //   - the integration gets a payload 2.0 event (lower-case header names,
 //     repeated ones joined with ","; cookies apart; the authorizer's
 //     context in requestContext.authorizer.lambda), and its answer is
@@ -82,13 +83,22 @@ func (g *Gateway) serveHTTPAPI(x *exchange) {
 	}
 	x.body = body
 	req := g.v2Request(x)
-	var lambdaContext map[string]any
-	if route.Protected {
-		if lambdaContext, ok = g.authorizeHTTP(x, req); !ok {
+	var authorizer *events.APIGatewayV2HTTPRequestContextAuthorizerDescription
+	switch {
+	case route.Protected:
+		lambdaContext, ok := g.authorizeHTTP(x, req)
+		if !ok {
 			return
 		}
+		authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: lambdaContext}
+	case route.JWT:
+		jwt, ok := g.authorizeJWT(x)
+		if !ok {
+			return
+		}
+		authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: jwt}
 	}
-	g.integrateHTTP(x, req, lambdaContext)
+	g.integrateHTTP(x, req, authorizer)
 }
 
 // httpAnswer writes one of the HTTP API's own answers.
@@ -258,15 +268,13 @@ func joinedQuery(r *http.Request) map[string]string {
 }
 
 // integrateHTTP runs the route's function with a payload 2.0 event.
-func (g *Gateway) integrateHTTP(x *exchange, req v2Request, lambdaContext map[string]any) {
+func (g *Gateway) integrateHTTP(x *exchange, req v2Request, authorizer *events.APIGatewayV2HTTPRequestContextAuthorizerDescription) {
 	ev := events.APIGatewayV2HTTPRequest{
 		Version: "2.0", RouteKey: x.route.String(), RawPath: x.r.URL.Path, RawQueryString: x.r.URL.RawQuery,
 		Cookies: req.cookies, Headers: req.headers, QueryStringParameters: req.query,
 		PathParameters: x.params, RequestContext: req.context,
 	}
-	if lambdaContext != nil {
-		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: lambdaContext}
-	}
+	ev.RequestContext.Authorizer = authorizer
 	// An HTTP API passes text as text and anything else base64-encoded.
 	if len(x.body) > 0 {
 		if utf8.Valid(x.body) && !g.def.IsBinary(x.r.Header.Get("Content-Type")) {
