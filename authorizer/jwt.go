@@ -455,23 +455,9 @@ func (v *jwtVerifier) verify(ctx context.Context, token []byte, now time.Time) j
 	if r, ok := v.remembered(sum, set, now); ok {
 		return r
 	}
-	claims := jwt.MapClaims{}
-	tok, err := v.parser.ParseWithClaims(string(token), claims, func(t *jwt.Token) (any, error) {
-		if kid, ok := t.Header["kid"].(string); ok && !set.kids[kid] {
-			// Perhaps the issuer's new key: fetch the set again, at
-			// most once per KidRefetchInterval.
-			v.jwks.refetch(ctx, now, v.cfg.KidRefetchInterval)
-			if fresh, err := v.jwks.get(ctx, now); err == nil {
-				set = fresh
-			}
-			if !set.kids[kid] {
-				return nil, errUnknownKid
-			}
-		}
-		return set.keyfunc.KeyfuncCtx(ctx)(t)
-	})
-	if err != nil {
-		return jwtResult{reason: v.refusal(tok, claims, err)}
+	claims, set, reason := v.parse(ctx, token, now, set)
+	if reason != "" {
+		return jwtResult{reason: reason}
 	}
 	principal, ok := claims[v.cfg.PrincipalClaim].(string)
 	if !ok || principal == "" || len(principal) > 256 || !utf8.ValidString(principal) || strings.ContainsFunc(principal, isControl) {
@@ -498,6 +484,32 @@ func (v *jwtVerifier) verify(ctx context.Context, token []byte, now time.Time) j
 	}
 	v.remember(sum, set, claims, r) // set: the one verified against, refetched or not
 	return r
+}
+
+// parse verifies token's signature against set (fetched again, at most
+// once per KidRefetchInterval, for a kid it lacks) and checks its claims
+// as v's parser does. It returns the claims and the set that verified
+// them, or why the token is refused.
+func (v *jwtVerifier) parse(ctx context.Context, token []byte, now time.Time, set *jwkSet) (jwt.MapClaims, *jwkSet, string) {
+	claims := jwt.MapClaims{}
+	tok, err := v.parser.ParseWithClaims(string(token), claims, func(t *jwt.Token) (any, error) {
+		if kid, ok := t.Header["kid"].(string); ok && !set.kids[kid] {
+			// Perhaps the issuer's new key: fetch the set again, at
+			// most once per KidRefetchInterval.
+			v.jwks.refetch(ctx, now, v.cfg.KidRefetchInterval)
+			if fresh, err := v.jwks.get(ctx, now); err == nil {
+				set = fresh
+			}
+			if !set.kids[kid] {
+				return nil, errUnknownKid
+			}
+		}
+		return set.keyfunc.KeyfuncCtx(ctx)(t)
+	})
+	if err != nil {
+		return nil, set, v.refusal(tok, claims, err)
+	}
+	return claims, set, ""
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }

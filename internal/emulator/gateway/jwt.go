@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -18,7 +19,7 @@ import (
 // verifies JWTs with. It returns the token's claims and scopes, or why
 // the token is refused, or an error when it cannot decide (no JWKS).
 type JWTVerifier interface {
-	VerifyJWT(r *http.Request, token []byte) (claims map[string]any, scopes []string, reason string, err error)
+	VerifyJWT(ctx context.Context, token []byte) (claims map[string]any, scopes []string, reason string, err error)
 }
 
 // authorizeJWT guards a JWT route as API Gateway's JWT authorizer does
@@ -47,7 +48,7 @@ func (g *Gateway) authorizeJWT(x *exchange) (*events.APIGatewayV2HTTPRequestCont
 		return nil, false
 	}
 	token, _ := strings.CutPrefix(value, "Bearer ")
-	claims, scopes, reason, err := g.cfg.JWT.VerifyJWT(x.r, []byte(token))
+	claims, scopes, reason, err := g.cfg.JWT.VerifyJWT(x.r.Context(), []byte(token))
 	switch {
 	case err != nil:
 		x.authStatus = http.StatusInternalServerError

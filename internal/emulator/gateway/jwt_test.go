@@ -1,9 +1,9 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"io"
-	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -15,7 +15,7 @@ import (
 // "bad" with a reason, and cannot decide "down".
 type fakeJWT struct{ tokens []string }
 
-func (f *fakeJWT) VerifyJWT(_ *http.Request, token []byte) (map[string]any, []string, string, error) {
+func (f *fakeJWT) VerifyJWT(_ context.Context, token []byte) (map[string]any, []string, string, error) {
 	t := string(token)
 	f.tokens = append(f.tokens, t)
 	switch {
