@@ -247,6 +247,9 @@ func loadConfig(ctx *pulumi.Context) (stackConfig, error) {
 			return c, fmt.Errorf("%w: %sjwt: %w", deploy.ErrConfig, ns, err)
 		}
 	}
+	if c.Args.Definition.HasJWTRoutes() && c.jwt == "" {
+		return c, fmt.Errorf("%w: %s has routes with auth: jwt, guarded by API Gateway's JWT authorizer: set its issuer and audiences in %sjwt (README's JWT section)", deploy.ErrConfig, apiFile, ns)
+	}
 	if c.corsAllowOrigin != "" {
 		if err := c.Args.Definition.AllowOrigin(c.corsAllowOrigin); err != nil {
 			return c, fmt.Errorf("%w: %scorsAllowOrigin: %w", deploy.ErrConfig, ns, err)
@@ -323,6 +326,12 @@ func (c *stackConfig) setJWT() error {
 	}
 	f.Env[authorizer.EnvJWT] = string(env)
 	c.Args.Definition.Functions[a.Function] = f
+	if c.Args.Definition.HasJWTRoutes() {
+		// API Gateway's own JWT authorizer, for api.yaml's routes with
+		// auth: jwt, trusts the same issuer and audiences (it finds the
+		// keys from the issuer's OpenID configuration).
+		c.Args.Definition.JWT = &api.JWTAuthorizer{Issuer: cfg.Issuer, Audiences: cfg.Audiences}
+	}
 	return nil
 }
 

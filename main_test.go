@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -662,5 +663,38 @@ func TestFailedBuildCreatesNothing(t *testing.T) {
 	}
 	if n := len(m.Resources); n != 0 {
 		t.Errorf("%d resources created after a failed build, want none", n)
+	}
+}
+
+// api.yaml's routes with auth: jwt take the jwt setting's issuer and
+// audiences for API Gateway's own JWT authorizer, on an HTTP API; without
+// the setting, or on a REST API, nothing is created.
+func TestJWTRoutesTakeTheJWTSetting(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "api.yaml")
+	if err := os.WriteFile(file, []byte("functions:\n  handler:\n    package: ./cmd/handler\nroutes:\n  - route: GET /hello\n    function: handler\n  - route: GET /reports\n    function: handler\n    auth: jwt\n    scopes: [reports:read]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := apiFile
+	apiFile = file
+	t.Cleanup(func() { apiFile = old })
+	jwt := `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks","audiences":["orders-api"]}`
+	c := loadWith(t, map[string]string{"aws:region": "eu-west-1", "tollgate:apiType": "http", "tollgate:jwt": jwt})
+	if j := c.Args.Definition.JWT; j == nil || j.Issuer != "https://id.example.com/" || !slices.Equal(j.Audiences, []string{"orders-api"}) {
+		t.Errorf("JWT authorizer = %+v", j)
+	}
+	for _, tc := range []struct {
+		cfg  map[string]string
+		want string
+	}{
+		{map[string]string{"aws:region": "eu-west-1", "tollgate:apiType": "http"}, "set its issuer and audiences in tollgate:jwt"},
+		{map[string]string{"aws:region": "eu-west-1", "tollgate:jwt": jwt}, "HTTP APIs only"},
+	} {
+		m, _, _, err := runProgram(t, tc.cfg)
+		if !errors.Is(err, deploy.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want a configuration error with %q", tc.cfg, err, tc.want)
+		}
+		if n := len(m.Resources); n > 0 {
+			t.Errorf("%v: %d resources created", tc.cfg, n)
+		}
 	}
 }

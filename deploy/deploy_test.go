@@ -403,7 +403,7 @@ func TestRestAPI(t *testing.T) {
 		}
 	}
 	body, got := deployedDocument(t, m)
-	if !slices.Equal(got.SortedRoutes(), def.SortedRoutes()) {
+	if !reflect.DeepEqual(got.SortedRoutes(), def.SortedRoutes()) {
 		t.Errorf("the document's routes =\n%v\nwant\n%v", got.SortedRoutes(), def.SortedRoutes())
 	}
 	if !reflect.DeepEqual(got.Authorizer, def.Authorizer) {

@@ -65,7 +65,7 @@ func TestHTTPAPI(t *testing.T) {
 		t.Errorf("CORS configured without an origin: %v", a.Inputs["corsConfiguration"])
 	}
 	def := httpDocument(t, m)
-	if !def.IsHTTP() || !slices.Equal(def.SortedRoutes(), routesWithout(args.Definition.SortedRoutes())) {
+	if !def.IsHTTP() || !reflect.DeepEqual(def.SortedRoutes(), routesWithout(args.Definition.SortedRoutes())) {
 		t.Errorf("document: type %q, routes %v", def.Type, def.SortedRoutes())
 	}
 	// A client is limited to routes and answers are cached: the cache is
@@ -227,5 +227,42 @@ func TestHTTPRefuses(t *testing.T) {
 				t.Errorf("%d resources registered", n)
 			}
 		})
+	}
+}
+
+// A route of api.yaml with auth: jwt is guarded by API Gateway's own JWT
+// authorizer: the deployed document declares it (an oauth2 scheme of type
+// jwt with the issuer and audiences, reading the token header) and the
+// route's scopes, and no Lambda permission is needed for it.
+func TestHTTPJWTRoutes(t *testing.T) {
+	a := httpArgs(t)
+	a.Definition.JWT = &api.JWTAuthorizer{Issuer: "https://id.example.com/", Audiences: []string{"orders-api"}}
+	for i, r := range a.Definition.Routes {
+		if r.String() == "GET /customers" {
+			a.Definition.Routes[i].Protected, a.Definition.Routes[i].JWT, a.Definition.Routes[i].Scopes = false, true, []string{"reports:read"}
+		}
+	}
+	m, _ := mustRun(t, a)
+	def := httpDocument(t, m)
+	if !reflect.DeepEqual(def.JWT, a.Definition.JWT) {
+		t.Errorf("JWT authorizer read back %+v, want %+v", def.JWT, a.Definition.JWT)
+	}
+	for _, r := range def.Routes {
+		if r.String() == "GET /customers" && (!r.JWT || r.Protected || !slices.Equal(r.Scopes, []string{"reports:read"})) {
+			t.Errorf("GET /customers read back %+v", r)
+		}
+	}
+	body := m.One(t, tHTTPAPI).Str("body")
+	for _, s := range []string{`"type": "oauth2"`, `"flows": {}`, `"type": "jwt"`, `"identitySource": "$request.header.Authorization"`} {
+		if !strings.Contains(body, s) {
+			t.Errorf("the body lacks %s", s)
+		}
+	}
+	// REST APIs have no JWT authorizer: refused before anything is created.
+	rest := testArgs(t)
+	rest.Definition.JWT = a.Definition.JWT
+	rest.Definition.Routes = a.Definition.Routes
+	if m, _, err := run(t, rest); err == nil || !strings.Contains(err.Error(), "HTTP APIs only") || len(m.Resources) > 0 {
+		t.Errorf("JWT routes on a REST API: %v", err)
 	}
 }

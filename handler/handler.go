@@ -112,7 +112,8 @@ func (h Handler) Invoke(_ context.Context, payload []byte) ([]byte, error) {
 // fields of the former the handler reads: the method and path from
 // requestContext.http, lower-case headers, and the Lambda authorizer's
 // context as the authorizer's, its keyId (or, for a JWT, its principal)
-// standing for the principalId a simple response does not have
+// standing for the principalId a simple response does not have; behind
+// API Gateway's JWT authorizer, the principal is the token's sub
 // (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html).
 // Both answer formats take the answer Handler writes (statusCode,
 // headers, body).
@@ -139,6 +140,10 @@ func proxyRequest(payload []byte) (events.APIGatewayProxyRequest, error) {
 	}
 	ev.RequestContext.RequestID = v2.RequestContext.RequestID
 	ev.RequestContext.Stage = v2.RequestContext.Stage
+	if a := v2.RequestContext.Authorizer; a != nil && a.JWT != nil {
+		// API Gateway's JWT authorizer: the token's subject.
+		ev.RequestContext.Authorizer = map[string]any{"principalId": a.JWT.Claims["sub"]}
+	}
 	if a := v2.RequestContext.Authorizer; a != nil && a.Lambda != nil {
 		ev.RequestContext.Authorizer = map[string]any{}
 		for k, v := range a.Lambda {

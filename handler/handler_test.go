@@ -337,6 +337,11 @@ func TestInvokeHTTPAPIEvent(t *testing.T) {
 	if status, body := invoke(t, marshal(t, jwtEv)); status != 200 || body["principal"] != "alice" {
 		t.Errorf("a JWT's context = %d %v, want principal alice", status, body)
 	}
+	// Behind API Gateway's JWT authorizer: the token's sub.
+	rc["authorizer"] = map[string]any{"jwt": map[string]any{"claims": map[string]any{"sub": "bob", "iss": "x"}, "scopes": []any{"a"}}}
+	if status, body := invoke(t, marshal(t, jwtEv)); status != 200 || body["principal"] != "bob" {
+		t.Errorf("API Gateway's JWT authorizer's claims = %d %v, want principal bob", status, body)
+	}
 	ev["requestContext"].(map[string]any)["http"].(map[string]any)["method"] = "POST"
 	ev["body"] = "not json"
 	if status, body := invoke(t, marshal(t, ev)); status != 400 || body["message"] != "request body must be a JSON object" {

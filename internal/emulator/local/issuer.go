@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"tollgate/api"
 	"tollgate/authorizer"
 	"tollgate/internal/jwtissuer"
 )
@@ -35,14 +38,16 @@ const (
 func IssuerFile(stateDir string) string { return filepath.Join(stateDir, "issuer.json") }
 
 // localIssuer loads the issuer kept in stateDir, or creates one with a new
-// ES256 key.
+// RS256 key.
 func localIssuer(stateDir string) (*jwtissuer.Issuer, error) {
 	path := IssuerFile(stateDir)
 	i, err := jwtissuer.Load(path)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return i, err
 	}
-	k, err := jwtissuer.NewKey(issuerKeyID, "ES256")
+	// RS256: API Gateway's own JWT authorizer takes RSA keys only
+	// (authorizer.GatewayJWT), tollgate's takes both.
+	k, err := jwtissuer.NewKey(issuerKeyID, "RS256")
 	if err != nil {
 		return nil, err
 	}
@@ -119,4 +124,35 @@ func (cfg Config) DefaultStateDir() (string, error) {
 		return "", err
 	}
 	return cfg.StateDir, nil
+}
+
+// jwtIdentity is the issuer and audiences of cfg's JWT settings, the local
+// issuer's where cfg.JWTLocal leaves them out. The settings are checked
+// whole by jwtSettings.
+func jwtIdentity(cfg Config) (issuer string, audiences []string) {
+	var j struct {
+		Issuer    string   `json:"issuer"`
+		Audiences []string `json:"audiences"`
+	}
+	_ = json.Unmarshal([]byte(cfg.JWT), &j) // checked by jwtSettings
+	if cfg.JWTLocal && j.Issuer == "" {
+		j.Issuer = LocalIssuer
+	}
+	if cfg.JWTLocal && j.Audiences == nil {
+		j.Audiences = []string{LocalAudience}
+	}
+	return j.Issuer, j.Audiences
+}
+
+// gatewayJWT is the local gateway's JWT authorizer for def's JWT routes,
+// reading the keys at the JWKS URL of settings (the authorizer's
+// TOLLGATE_JWT), logging its fetches to logs.
+func gatewayJWT(def *api.JWTAuthorizer, settings string, logs io.Writer) (*authorizer.GatewayJWT, error) {
+	var j struct {
+		JWKSURL string `json:"jwksUrl"`
+	}
+	if err := json.Unmarshal([]byte(settings), &j); err != nil {
+		return nil, err
+	}
+	return authorizer.NewGatewayJWT(def.Issuer, def.Audiences, j.JWKSURL, slog.New(slog.NewJSONHandler(logs, nil)).With("function", "apigateway-jwt-authorizer"))
 }

@@ -69,3 +69,60 @@ func TestLocalJWTSettingsChecked(t *testing.T) {
 		t.Errorf("Mint without an issuer: %v", err)
 	}
 }
+
+// Routes that take only JWTs, guarded by API Gateway's own JWT authorizer
+// on an HTTP API: emulated with the authorizer's JWT code against the
+// local issuer, beside tollgate's authorizer on the other routes.
+func TestLocalJWTRoutes(t *testing.T) {
+	def := api.Default()
+	for i, r := range def.Routes {
+		if r.String() == "GET /customers" {
+			def.Routes[i].Protected, def.Routes[i].JWT, def.Routes[i].Scopes = false, true, []string{"reports:read"}
+		}
+	}
+	m := start(t, func(c *Config) {
+		c.Definition = &def
+		c.APIType = api.HTTP
+		c.JWTLocal = true
+	})
+	state := m.issuerState
+	reader, err := Mint(state, "carol", "reports:read", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := Mint(state, "dave", "orders:write", nil, time.Hour)
+	if a := send(t, m, "GET", "/customers", "Bearer "+reader, ""); a.status != 200 || a.body["principal"] != "carol" {
+		t.Fatalf("GET /customers with reports:read: %d %s", a.status, a.raw)
+	}
+	if a := send(t, m, "GET", "/customers", reader, ""); a.status != 200 {
+		t.Fatalf("GET /customers with the token alone: %d %s", a.status, a.raw)
+	}
+	a := send(t, m, "GET", "/customers", "Bearer "+other, "")
+	if a.status != 403 || !strings.Contains(a.header.Get("WWW-Authenticate"), `error="insufficient_scope"`) {
+		t.Fatalf("GET /customers without its scope: %d %s %v", a.status, a.raw, a.header)
+	}
+	expired, _ := Mint(state, "carol", "reports:read", map[string]any{"exp": time.Now().Add(-time.Hour).Unix()}, time.Hour)
+	a = send(t, m, "GET", "/customers", "Bearer "+expired, "")
+	if a.status != 401 || !strings.Contains(a.header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+		t.Fatalf("GET /customers with an expired token: %d %s %v", a.status, a.raw, a.header)
+	}
+	// A key is not a JWT: the JWT route refuses it; the key's routes take it.
+	if a := send(t, m, "GET", "/customers", "Bearer "+mobileKey, ""); a.status != 401 {
+		t.Fatalf("GET /customers with a key: %d %s", a.status, a.raw)
+	}
+	if a := send(t, m, "GET", "/hello", "Bearer "+mobileKey, ""); a.status != 200 {
+		t.Fatalf("GET /hello with a key: %d %s", a.status, a.raw)
+	}
+	var routes strings.Builder
+	m.Routes(&routes)
+	if !strings.Contains(routes.String(), `-H "Authorization: Bearer $TOLLGATE_JWT" `+m.URL+"/customers") {
+		t.Errorf("the JWT route's curl line does not send a JWT:\n%s", routes.String())
+	}
+
+	// Without JWT settings, or on a REST API, the run does not start.
+	for _, c := range []Config{{Definition: &def, APIType: api.HTTP}, {Definition: &def, JWTLocal: true}} {
+		if _, err := c.API(); err == nil || !strings.Contains(err.Error(), "auth: jwt") {
+			t.Errorf("%+v: %v", c, err)
+		}
+	}
+}

@@ -252,12 +252,22 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 		m.Pools[name] = p
 		invokers[name] = p
 	}
-	m.Gateway, err = gateway.New(gateway.Config{
+	gw := gateway.Config{
 		Definition: def,
 		Functions:  invokers,
 		Region:     cfg.Region,
 		AccessLog:  cfg.AccessLog,
-	})
+	}
+	if def.HasJWTRoutes() {
+		// The JWT routes' authorizer is API Gateway's, emulated with the
+		// authorizer's JWT code and the settings' JWKS URL (API Gateway
+		// finds the keys from the issuer's OpenID configuration).
+		if gw.JWT, err = gatewayJWT(def.JWT, m.jwt, cfg.FunctionLogs); err != nil {
+			closeListeners()
+			return nil, err
+		}
+	}
+	m.Gateway, err = gateway.New(gw)
 	if err != nil {
 		closeListeners()
 		return nil, err
@@ -321,6 +331,18 @@ func (cfg Config) API() (api.Definition, error) {
 		if err := def.AllowOrigin(cfg.CORSOrigin); err != nil {
 			return def, fmt.Errorf("CORS origin: %w", err)
 		}
+	}
+	if def.HasJWTRoutes() {
+		// API Gateway's JWT authorizer, for an HTTP API, with the issuer
+		// and audiences of the JWT settings.
+		switch {
+		case !def.IsHTTP():
+			return def, errors.New("the API has routes with auth: jwt, API Gateway's JWT authorizer, which HTTP APIs have: add -api-type http")
+		case cfg.JWT == "" && !cfg.JWTLocal:
+			return def, errors.New("the API has routes with auth: jwt: give the JWT authorizer's issuer and audiences with -jwt, or try them with -jwt-local")
+		}
+		issuer, audiences := jwtIdentity(cfg)
+		def.JWT = &api.JWTAuthorizer{Issuer: issuer, Audiences: audiences}
 	}
 	return def, nil
 }
@@ -631,8 +653,11 @@ func (m *Main) curl(r api.Route) string {
 	if method != "GET" {
 		b.WriteString(" -X " + method)
 	}
-	if r.Protected {
+	switch {
+	case r.Protected:
 		b.WriteString(` -H "` + m.def.Authorizer.TokenHeader() + `: Bearer $TOLLGATE_KEY"`)
+	case r.JWT:
+		b.WriteString(` -H "` + m.def.Authorizer.TokenHeader() + `: Bearer $TOLLGATE_JWT"`)
 	}
 	if method == "POST" || method == "PUT" || method == "PATCH" {
 		b.WriteString(` -H "Content-Type: application/json" -d '{}'`)

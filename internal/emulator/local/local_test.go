@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -158,7 +157,7 @@ func TestServedIsTheDocument(t *testing.T) {
 			if err != nil || string(doc) != string(want) {
 				t.Fatalf("Served's document is not the Definition's (%v)", err)
 			}
-			if !slices.Equal(served.SortedRoutes(), def.SortedRoutes()) || !reflect.DeepEqual(served.Responses, def.Responses) ||
+			if !reflect.DeepEqual(served.SortedRoutes(), def.SortedRoutes()) || !reflect.DeepEqual(served.Responses, def.Responses) ||
 				!reflect.DeepEqual(served.Authorizer, def.Authorizer) || !reflect.DeepEqual(served.Functions, def.Functions) ||
 				served.Stage != def.Stage || !reflect.DeepEqual(served.AccessLog, def.AccessLog) {
 				t.Errorf("served %+v\nwant %+v", served, def)
