@@ -54,7 +54,9 @@
 //     one apigatewayv2 API imported from the Definition's HTTP API
 //     document (payload 2.0 integrations, a REQUEST authorizer with simple
 //     responses, with $context.routeKey among its identity sources when a
-//     client is limited to routes and answers are cached), with
+//     client is limited to routes, or JWT scopes map to routes, and
+//     answers are cached; API Gateway's own JWT authorizer for routes with
+//     api.Route.JWT, from api.Definition.JWT), with
 //     fail-on-warnings and the Definition's CORS as its CORS
 //     configuration; the same Lambda permissions; an auto-deployed stage
 //     with the HTTP access log, detailed metrics, the stage throttle and

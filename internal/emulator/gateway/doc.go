@@ -57,4 +57,8 @@
 // log format. Served through Serve, the events carry header names as the
 // client wrote them ("x-lower-case", not Go's canonical "X-Lower-Case"),
 // as API Gateway passes them.
+//
+// An HTTP API (api.HTTP) is served as httpapi.go describes, and its routes
+// with api.Route.JWT through API Gateway's JWT authorizer as jwt.go
+// describes.
 package gateway
