@@ -7,8 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"tollgate/authorizer"
+	"tollgate/internal/jwtissuer"
 )
 
 func ExampleParseKeyring() {
@@ -113,4 +117,29 @@ func ExampleParseJWTConfig() {
 	// Output:
 	// [RS256 ES256] sub scope 30s <nil>
 	// authorizer: JWT: algorithm "HS256": want some of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA (never none, never HMAC with a public key set)
+}
+
+// API Gateway's own JWT authorizer, as the local gateway emulates it for
+// routes with auth: jwt: RSA tokens from the issuer, for one of the
+// audiences, with the route's scopes read from scope and scp.
+func ExampleGatewayJWT_VerifyJWT() {
+	key, _ := jwtissuer.NewKey("k1", "RS256")
+	issuer := jwtissuer.New("https://id.example.com/", "orders-api", key)
+	srv := httptest.NewServer(issuer)
+	defer srv.Close()
+
+	g, err := authorizer.NewGatewayJWT("https://id.example.com/", []string{"orders-api"}, srv.URL+"/jwks", nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	token, _ := issuer.Mint(jwt.MapClaims{"sub": "alice", "scope": "reports:read"}, time.Hour, time.Now())
+	claims, scopes, reason, err := g.VerifyJWT(context.Background(), []byte(token))
+	fmt.Println(claims["sub"], scopes, reason == "", err)
+
+	_, _, reason, _ = g.VerifyJWT(context.Background(), []byte(token[:len(token)-8]))
+	fmt.Println(reason)
+	// Output:
+	// alice [reports:read] true <nil>
+	// jwt signature invalid
 }

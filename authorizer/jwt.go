@@ -6,6 +6,7 @@ package authorizer
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -153,15 +154,15 @@ func (c *JWTConfig) validate() error {
 		}
 	}
 	if len(c.Algorithms) == 0 {
-		c.Algorithms = DefaultJWTAlgorithms
+		c.Algorithms = slices.Clone(DefaultJWTAlgorithms)
 	}
 	for _, alg := range c.Algorithms {
 		if !slices.Contains(jwtAlgorithms, alg) {
 			return fail("algorithm %q: want some of %s (never none, never HMAC with a public key set)", alg, strings.Join(jwtAlgorithms, ", "))
 		}
 	}
-	c.PrincipalClaim = cmpOr(c.PrincipalClaim, DefaultPrincipalClaim)
-	c.ScopeClaim = cmpOr(c.ScopeClaim, DefaultScopeClaim)
+	c.PrincipalClaim = cmp.Or(c.PrincipalClaim, DefaultPrincipalClaim)
+	c.ScopeClaim = cmp.Or(c.ScopeClaim, DefaultScopeClaim)
 	for scope, routes := range c.ScopeRoutes {
 		if scope == "" || strings.ContainsAny(scope, " \t\r\n") {
 			return fail("scope %q: scopes hold no spaces", scope)
@@ -194,25 +195,17 @@ func (c *JWTConfig) validate() error {
 	if c.MaxTokenLength < 0 {
 		return fail("a negative maximum token length")
 	}
-	c.MaxTokenLength = cmpOr(c.MaxTokenLength, DefaultMaxTokenLength)
+	c.MaxTokenLength = cmp.Or(c.MaxTokenLength, DefaultMaxTokenLength)
 	if c.JWKSTTL < 0 || c.JWKSMaxStale < 0 || c.KidRefetchInterval < 0 {
 		return fail("JWKS TTL, maximum age and refetch interval cannot be negative")
 	}
-	c.JWKSTTL = cmpOr(c.JWKSTTL, DefaultJWKSTTL)
-	c.JWKSMaxStale = cmpOr(c.JWKSMaxStale, max(DefaultJWKSMaxStale, c.JWKSTTL))
+	c.JWKSTTL = cmp.Or(c.JWKSTTL, DefaultJWKSTTL)
+	c.JWKSMaxStale = cmp.Or(c.JWKSMaxStale, max(DefaultJWKSMaxStale, c.JWKSTTL))
 	if c.JWKSMaxStale < c.JWKSTTL {
 		return fail("JWKS maximum age %s is shorter than its TTL %s", c.JWKSMaxStale, c.JWKSTTL)
 	}
-	c.KidRefetchInterval = cmpOr(c.KidRefetchInterval, DefaultKidRefetchInterval)
+	c.KidRefetchInterval = cmp.Or(c.KidRefetchInterval, DefaultKidRefetchInterval)
 	return nil
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // loopback reports whether host names this machine.
