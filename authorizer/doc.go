@@ -152,7 +152,13 @@
 // {"authType":"jwt","principal":…} and the claims of
 // JWTConfig.ContextClaims as scalars. API Gateway caches the answer by
 // token: a token past its exp is accepted until the answer expires from
-// the result cache, as a removed key is.
+// the result cache, as a removed key is. The authorizer itself remembers a
+// token that passed, by its SHA-256 (at most 1,024 of them), while the
+// JWKS that verified it is current and its exp allows, so that a caller's
+// repeated token costs no second signature check.
+//
+// GatewayJWT applies the checks of API Gateway's own JWT authorizer with
+// this code, for the local gateway's routes guarded by it.
 //
 // Timing is not a secret here. The key path compares in constant time
 // because the stored digests are secrets a caller must not learn byte by
@@ -190,7 +196,8 @@
 // compares the token with every digest in constant time, arn.go checks the
 // method ARN's grammar, policy.go renders the answer, and authorizer.go
 // ties them together in Invoke. jwt.go verifies JWTs (jwtconfig.go reads
-// their settings), with the JWKS held by keystore.go's refresher.
+// their settings, gatewayjwt.go applies API Gateway's JWT authorizer's
+// checks), with the JWKS held by keystore.go's refresher.
 // extension.go is the Lambda extension that refreshes keys after
 // responses; env.go and awsenv.go read the function's
 // environment.
