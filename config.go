@@ -290,10 +290,6 @@ var region = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
 // and the secret's ARN, the token header and the log level need the rest.
 const maxJWTEnv = 3072
 
-// jwtSample is a JWT as an identity provider issues one, in the Bearer
-// scheme: a TOKEN authorizer's validation regex must let it through.
-const jwtSample = "Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLWJ5dGVz_-"
-
 // setJWT checks the jwt setting with the authorizer's own parser and
 // hands it to the authorizer function (authorizer.EnvJWT). The JWKS is
 // read over HTTPS from the function, which needs no IAM permission for it:
@@ -304,14 +300,8 @@ func (c *stackConfig) setJWT() error {
 		return errors.New(strings.TrimPrefix(err.Error(), "authorizer: "))
 	}
 	a := c.Args.Definition.Authorizer
-	if a.Type == api.Token && a.ValidationRegex != "" {
-		// API Gateway refuses a token the regex does not match with 401
-		// before the authorizer runs
-		// (https://docs.aws.amazon.com/apigateway/latest/api/API_CreateAuthorizer.html).
-		if re, err := regexp.Compile(a.ValidationRegex); err == nil && !re.MatchString(jwtSample) {
-			return errors.New("the validation regex (validationRegex) refuses a JWT in the Bearer scheme, so no JWT would reach the authorizer; widen it or remove it")
-		}
-	}
+	// A validation regex that would stop JWTs is refused by the deploy's
+	// own check of it (deploy.Args.Validate), with the token scheme.
 	env, err := json.Marshal(cfg)
 	if err != nil {
 		return err

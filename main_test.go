@@ -318,7 +318,7 @@ func TestBadConfigCreatesNothing(t *testing.T) {
 		{"jwt without audiences", map[string]string{"tollgate:jwt": `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks"}`}, nil, "tollgate:jwt: JWT: at least one audience"},
 		{"jwt not an object", map[string]string{"tollgate:jwt": `["https://id.example.com/"]`}, nil, "tollgate:jwt: JWT settings"},
 		{"jwt with a regex refusing JWTs", map[string]string{"tollgate:validationRegex": `^Bearer tgk_[0-9A-Za-z]{38}$`,
-			"tollgate:jwt": `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks","audiences":["a"]}`}, nil, "tollgate:jwt: the validation regex"},
+			"tollgate:jwt": `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks","audiences":["a"]}`}, nil, "refuses JWTs (three base64url parts)"},
 		{"jwt too large for Lambda's environment", map[string]string{"tollgate:jwt": `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks","audiences":["a"],"scopeRoutes":{` + manyScopes(120) + `}}`}, nil, "Lambda allows 4 KB"},
 	}
 	t.Setenv("AWS_REGION", "")

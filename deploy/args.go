@@ -304,11 +304,17 @@ func (a Args) validateClients() error {
 	return nil
 }
 
+// jwtSample is a JWT as an identity provider issues one: with JWTs on
+// (authorizer.EnvJWT), the validation regex must let it through too.
+const jwtSample = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLWJ5dGVz_-"
+
 // keysPassValidationRegex checks that API Gateway's validation regex lets
 // generated keys through, as the header a client sends: the scheme (the
-// authorizer's TOLLGATE_TOKEN_SCHEME, default Bearer) and a tollgate key.
-// A key it refused would be answered 401 before the authorizer ran. Keys
-// supplied as digests cannot be checked.
+// authorizer's TOLLGATE_TOKEN_SCHEME, default Bearer) and a tollgate key;
+// and, when the authorizer takes JWTs, a JWT the same way. A token it
+// refused would be answered 401 before the authorizer ran
+// (https://docs.aws.amazon.com/apigateway/latest/api/API_CreateAuthorizer.html).
+// Keys supplied as digests cannot be checked.
 func (a Args) keysPassValidationRegex() error {
 	def := &a.Definition
 	if def.Authorizer.Type != api.Token || def.Authorizer.ValidationRegex == "" {
@@ -318,8 +324,9 @@ func (a Args) keysPassValidationRegex() error {
 	if err != nil {
 		return nil // Definition.Validate reports it
 	}
+	env := def.Functions[def.Authorizer.Function].Env
 	prefix := "Bearer "
-	switch scheme := def.Functions[def.Authorizer.Function].Env[authorizer.EnvTokenScheme]; scheme {
+	switch scheme := env[authorizer.EnvTokenScheme]; scheme {
 	case "":
 	case "none":
 		prefix = ""
@@ -330,6 +337,9 @@ func (a Args) keysPassValidationRegex() error {
 	sample, _ := authorizer.KeyFromRandom("0123456789abcdefxyzABCDEFGHXYZ09")
 	if !re.MatchString(prefix + sample) {
 		return configErr("the validation regex %s refuses tollgate keys (%s…, %d characters of letters, digits and _): API Gateway would answer 401 before the authorizer ran", def.Authorizer.ValidationRegex, authorizer.KeyPrefix, authorizer.KeyLength)
+	}
+	if env[authorizer.EnvJWT] != "" && !re.MatchString(prefix+jwtSample) {
+		return configErr("the validation regex %s refuses JWTs (three base64url parts): API Gateway would answer 401 before the authorizer ran; widen it or remove it", def.Authorizer.ValidationRegex)
 	}
 	return nil
 }

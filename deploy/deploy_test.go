@@ -783,6 +783,12 @@ func TestBadArgsCreateNothing(t *testing.T) {
 		}, "same key"},
 		{"empty route list", func(a *Args) { a.Routes = map[string][]string{"reports": {}} }, `client "reports": empty route list`},
 		{"regex refusing tollgate keys", func(a *Args) { a.Definition.Authorizer.ValidationRegex = "^Bearer [0-9a-f]+$" }, "refuses tollgate keys"},
+		{"regex refusing JWTs, raw scheme", func(a *Args) {
+			f := a.Definition.Functions["authorizer"]
+			f.Env = map[string]string{authorizer.EnvTokenScheme: "none", authorizer.EnvJWT: `{"issuer":"i","jwksUrl":"https://x/jwks","audiences":["a"]}`}
+			a.Definition.Functions["authorizer"] = f
+			a.Definition.Authorizer.ValidationRegex = `^tgk_[0-9A-Za-z]+$`
+		}, "refuses JWTs"},
 		{"rotation of an unknown client", func(a *Args) { a.Rotations = map[string]Rotation{"web": {N: 1}} }, `"web"`},
 		{"negative rotation", func(a *Args) { a.Rotations = map[string]Rotation{"mobile": {N: -1}} }, "rotation -1"},
 		{"expiry of an unknown client", func(a *Args) { a.Expiry = map[string]time.Time{"web": time.Now()} }, `"web"`},
