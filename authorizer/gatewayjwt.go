@@ -20,10 +20,7 @@ import (
 // exp required and past, nbf and iat not in the future (with
 // DefaultJWTLeeway, which AWS does not state). The local gateway uses it
 // for routes with api.Route.JWT.
-type GatewayJWT struct {
-	v   *jwtVerifier
-	now func() time.Time
-}
+type GatewayJWT struct{ v *jwtVerifier }
 
 // gatewayJWTAlgorithms are the algorithms API Gateway's JWT authorizer
 // takes: RSA-based ones.
@@ -39,33 +36,21 @@ func NewGatewayJWT(issuer string, audiences []string, jwksURL string, log *slog.
 		log = slog.New(slog.DiscardHandler)
 	}
 	cfg := JWTConfig{Issuer: issuer, JWKSURL: jwksURL, Audiences: audiences, Algorithms: gatewayJWTAlgorithms}
-	if err := cfg.validate(); err != nil {
-		return nil, err
-	}
-	g := &GatewayJWT{now: time.Now}
-	v, err := newJWTVerifier(cfg, DefaultFetchTimeout, func() time.Time { return g.now() }, log)
+	v, err := newJWTVerifier(cfg, DefaultFetchTimeout, time.Now, log) // checks cfg, fills its defaults
 	if err != nil {
 		return nil, err
 	}
 	// The audience is checked by VerifyJWT (aud, or client_id without
 	// one), not by the parser, which knows aud only.
-	v.parser = jwt.NewParser(
-		jwt.WithValidMethods(cfg.Algorithms),
-		jwt.WithIssuer(cfg.Issuer),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(cfg.Leeway),
-		jwt.WithTimeFunc(func() time.Time { return g.now() }),
-	)
-	g.v = v
-	return g, nil
+	v.parser = jwt.NewParser(parserOptions(v.cfg, time.Now)...)
+	return &GatewayJWT{v: v}, nil
 }
 
 // VerifyJWT checks token: its claims and scopes (from "scope", a
 // space-separated string, and "scp", a string or an array), or the reason
 // it is refused, or an error when it cannot be decided (no usable JWKS).
 func (g *GatewayJWT) VerifyJWT(ctx context.Context, token []byte) (claims map[string]any, scopes []string, reason string, err error) {
-	now := g.now()
+	now := time.Now()
 	if len(token) > g.v.cfg.MaxTokenLength {
 		return nil, nil, reasonJWTTooLong, nil
 	}

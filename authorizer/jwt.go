@@ -283,15 +283,8 @@ func newJWTVerifier(cfg JWTConfig, fetchTimeout time.Duration, now func() time.T
 		return nil, err
 	}
 	v := &jwtVerifier{cfg: cfg, verified: map[[32]byte]*verifiedJWT{}}
-	v.parser = jwt.NewParser(
-		jwt.WithValidMethods(cfg.Algorithms),
-		jwt.WithIssuer(cfg.Issuer),
-		jwt.WithAudience(cfg.Audiences...), // any one of them
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(cfg.Leeway),
-		jwt.WithTimeFunc(now),
-	)
+	v.parser = jwt.NewParser(append(parserOptions(cfg, now),
+		jwt.WithAudience(cfg.Audiences...))...) // any one of them
 	if cfg.ScopeRoutes != nil {
 		v.scopes = map[string][]string{}
 		for scope, routes := range cfg.ScopeRoutes {
@@ -318,6 +311,20 @@ func newJWTVerifier(cfg JWTConfig, fetchTimeout time.Duration, now func() time.T
 		loaded:       func(s *jwkSet) slog.Attr { return slog.Int("jwks", len(s.kids)) },
 	}
 	return v, nil
+}
+
+// parserOptions are the parser's checks every JWT passes: the algorithm,
+// the issuer, exp required, nbf and iat, with the leeway, on now's clock.
+// The audience is the caller's to add: GatewayJWT checks it otherwise.
+func parserOptions(cfg JWTConfig, now func() time.Time) []jwt.ParserOption {
+	return []jwt.ParserOption{
+		jwt.WithValidMethods(cfg.Algorithms),
+		jwt.WithIssuer(cfg.Issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(cfg.Leeway),
+		jwt.WithTimeFunc(now),
+	}
 }
 
 // looksLikeJWT reports whether a bearer token is a JWS compact
