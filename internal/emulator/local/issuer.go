@@ -58,34 +58,43 @@ func localIssuer(stateDir string) (*jwtissuer.Issuer, error) {
 	return i, i.Save(path)
 }
 
-// jwtSettings is the authorizer's TOLLGATE_JWT for cfg: cfg.JWT, with the
-// local issuer's issuer, JWKS URL (on the control endpoint controlURL) and
-// audience where it leaves them out and cfg.JWTLocal is set. It is checked
-// by the authorizer's own parser, so a mistake stops the run at start.
-func jwtSettings(cfg Config, controlURL string) (string, error) {
+// jwtDefaults is cfg.JWT as a JSON object, with the local issuer's
+// issuer, audience and (when jwksURL is not empty) JWKS URL where it leaves
+// them out and cfg.JWTLocal is set.
+func jwtDefaults(cfg Config, jwksURL string) (map[string]any, error) {
 	settings := map[string]any{}
 	if cfg.JWT != "" {
 		if err := json.Unmarshal([]byte(cfg.JWT), &settings); err != nil {
-			return "", fmt.Errorf("JWT settings: want a JSON object: %w", err)
+			return nil, fmt.Errorf("JWT settings: want a JSON object: %w", err)
 		}
 	}
 	if cfg.JWTLocal {
-		for k, v := range map[string]any{"issuer": LocalIssuer, "jwksUrl": controlURL + jwksPath, "audiences": []string{LocalAudience}} {
+		defaults := map[string]any{"issuer": LocalIssuer, "audiences": []any{LocalAudience}}
+		if jwksURL != "" {
+			defaults["jwksUrl"] = jwksURL
+		}
+		for k, v := range defaults {
 			if _, ok := settings[k]; !ok {
 				settings[k] = v
 			}
 		}
 	}
+	return settings, nil
+}
+
+// jwtSettings is the authorizer's JWT settings for cfg (jwtDefaults, the
+// local JWKS on the control endpoint controlURL), checked by the
+// authorizer's own parser, so that a mistake stops the run at start.
+func jwtSettings(cfg Config, controlURL string) (*authorizer.JWTConfig, error) {
+	settings, err := jwtDefaults(cfg, controlURL+jwksPath)
+	if err != nil {
+		return nil, err
+	}
 	b, err := json.Marshal(settings)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	c, err := authorizer.ParseJWTConfig(b)
-	if err != nil {
-		return "", err
-	}
-	b, err = json.Marshal(c)
-	return string(b), err
+	return authorizer.ParseJWTConfig(b)
 }
 
 // Mint signs a token from the local issuer kept in stateDir (started once
@@ -126,33 +135,24 @@ func (cfg Config) DefaultStateDir() (string, error) {
 	return cfg.StateDir, nil
 }
 
-// jwtIdentity is the issuer and audiences of cfg's JWT settings, the local
-// issuer's where cfg.JWTLocal leaves them out. The settings are checked
-// whole by jwtSettings.
+// jwtIdentity is the issuer and audiences of cfg's JWT settings
+// (jwtDefaults), for API Gateway's JWT authorizer; the settings are
+// checked whole by jwtSettings.
 func jwtIdentity(cfg Config) (issuer string, audiences []string) {
-	var j struct {
-		Issuer    string   `json:"issuer"`
-		Audiences []string `json:"audiences"`
+	settings, _ := jwtDefaults(cfg, "")
+	issuer, _ = settings["issuer"].(string)
+	list, _ := settings["audiences"].([]any)
+	for _, a := range list {
+		if a, ok := a.(string); ok {
+			audiences = append(audiences, a)
+		}
 	}
-	_ = json.Unmarshal([]byte(cfg.JWT), &j) // checked by jwtSettings
-	if cfg.JWTLocal && j.Issuer == "" {
-		j.Issuer = LocalIssuer
-	}
-	if cfg.JWTLocal && j.Audiences == nil {
-		j.Audiences = []string{LocalAudience}
-	}
-	return j.Issuer, j.Audiences
+	return issuer, audiences
 }
 
 // gatewayJWT is the local gateway's JWT authorizer for def's JWT routes,
-// reading the keys at the JWKS URL of settings (the authorizer's
-// TOLLGATE_JWT), logging its fetches to logs.
-func gatewayJWT(def *api.JWTAuthorizer, settings string, logs io.Writer) (*authorizer.GatewayJWT, error) {
-	var j struct {
-		JWKSURL string `json:"jwksUrl"`
-	}
-	if err := json.Unmarshal([]byte(settings), &j); err != nil {
-		return nil, err
-	}
-	return authorizer.NewGatewayJWT(def.Issuer, def.Audiences, j.JWKSURL, slog.New(slog.NewJSONHandler(logs, nil)).With("function", "apigateway-jwt-authorizer"))
+// reading the keys at the authorizer's JWKS URL, logging its fetches to
+// logs.
+func gatewayJWT(def *api.JWTAuthorizer, settings *authorizer.JWTConfig, logs io.Writer) (*authorizer.GatewayJWT, error) {
+	return authorizer.NewGatewayJWT(def.Issuer, def.Audiences, settings.JWKSURL, slog.New(slog.NewJSONHandler(logs, nil)).With("function", "apigateway-jwt-authorizer"))
 }

@@ -139,10 +139,10 @@ type Main struct {
 	def     api.Definition
 	env     map[string]map[string]string // each function's environment
 	servers []*http.Server
-	keyHint string            // where protected routes' keys come from, when not generated here
-	jwt     string            // the authorizer's JWT settings, "" for none
-	issuer  *jwtissuer.Issuer // the local issuer, with Config.JWTLocal
-	mintCmd string            // the command that mints a token from it
+	keyHint string                // where protected routes' keys come from, when not generated here
+	jwt     *authorizer.JWTConfig // the authorizer's JWT settings, nil for none
+	issuer  *jwtissuer.Issuer     // the local issuer, with Config.JWTLocal
+	mintCmd string                // the command that mints a token from it
 	// issuerState is the StateDir the local issuer's key is kept in.
 	issuerState string
 	stop        context.CancelFunc // ends the watches (keyring file, -watch)
@@ -213,7 +213,12 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 			closeListeners()
 			return nil, err
 		}
-		authEnv[authorizer.EnvJWT] = m.jwt
+		env, err := json.Marshal(m.jwt)
+		if err != nil {
+			closeListeners()
+			return nil, err
+		}
+		authEnv[authorizer.EnvJWT] = string(env)
 	}
 	bins, err := binaries(ctx, cfg, &def)
 	if err != nil {
@@ -614,12 +619,8 @@ func (m *Main) Routes(w io.Writer) {
 	if m.keyHint != "" {
 		fmt.Fprintln(w, m.keyHint)
 	}
-	if m.jwt != "" {
-		var j struct {
-			Issuer string `json:"issuer"`
-		}
-		_ = json.Unmarshal([]byte(m.jwt), &j)
-		fmt.Fprintf(w, "JWTs from the issuer %q are accepted beside keys", j.Issuer)
+	if m.jwt != nil {
+		fmt.Fprintf(w, "JWTs from the issuer %q are accepted beside keys", m.jwt.Issuer)
 		if m.mintCmd != "" {
 			fmt.Fprintf(w, " (JWKS at %s%s). Mint one for a test subject, valid an hour:\n\n    export TOLLGATE_JWT=$(%s)\n", m.ControlURL, jwksPath, m.mintCmd)
 			fmt.Fprintf(w, "\nand send it where a key goes: -H \"%s: Bearer $TOLLGATE_JWT\".\n\n", d.Authorizer.TokenHeader())
