@@ -111,6 +111,9 @@ type refresher[T any] struct {
 	mu        sync.Mutex
 	inflight  chan struct{} // closed when the running fetch ends; nil when none runs
 	notBefore time.Time     // no fetch starts before this (backoff after failures)
+	// waiting, when set, is called as a caller starts waiting for a
+	// fetch: tests learn from it that a request is blocked.
+	waiting func()
 	// lastRefetch is when refetch last fetched.
 	lastRefetch time.Time
 	failures    int
@@ -171,6 +174,9 @@ func (s *refresher[T]) refetch(ctx context.Context, now time.Time, interval time
 // waits for it.
 func (s *refresher[T]) refresh(ctx context.Context, now time.Time) {
 	if done := s.startFetch(now); done != nil {
+		if s.waiting != nil {
+			s.waiting()
+		}
 		select {
 		case <-done:
 		case <-ctx.Done():
