@@ -269,7 +269,18 @@ func (a *Authorizer) Invoke(ctx context.Context, payload []byte) ([]byte, error)
 		default:
 		}
 	}
+	a.mayFreeze()
 	return d.answer, d.err
+}
+
+// mayFreeze records that Lambda may freeze the environment from here on:
+// an invocation answered, or the extension asking for its next event (see
+// refresher).
+func (a *Authorizer) mayFreeze() {
+	a.store.mayFreeze()
+	if a.jwt != nil {
+		a.jwt.jwks.mayFreeze()
+	}
 }
 
 func (a *Authorizer) decide(ctx context.Context, payload []byte, now time.Time) decision {

@@ -69,12 +69,17 @@ func (a *Authorizer) StartExtension(ctx context.Context, runtimeAPI string) erro
 	return nil
 }
 
+// extensionGrace is how much longer than a fetch's timeout the extension
+// waits for it after a response.
+const extensionGrace = 100 * time.Millisecond
+
 // runExtension is the extension's loop: wait for an invocation, wait for
 // the authorizer to have answered it, refresh the keys if they are due,
 // and say so by asking for the next event.
 func (a *Authorizer) runExtension(base, id string) {
 	log := a.logNone
 	for {
+		a.mayFreeze()
 		deadline, err := nextExtensionEvent(base, id)
 		if err != nil {
 			// Without the extension loop, refresh in the background
@@ -93,7 +98,10 @@ func (a *Authorizer) runExtension(base, id string) {
 		case <-wait.C: // the invocation timed out; refresh anyway
 		}
 		wait.Stop()
-		ctx, cancel := context.WithTimeout(context.Background(), a.store.fetchTimeout)
+		// A little longer than a fetch may take, so that a fetch the
+		// source leaves unanswered ends as a failure (an outage, which
+		// backs off) before the extension lets Lambda freeze.
+		ctx, cancel := context.WithTimeout(context.Background(), a.store.fetchTimeout+extensionGrace)
 		var jwks sync.WaitGroup
 		if a.jwt != nil {
 			jwks.Go(func() { a.jwt.jwks.refreshDue(ctx) }) // beside the keys, within the same bound

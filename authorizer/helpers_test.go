@@ -159,7 +159,7 @@ func waitIdle(t testing.TB, a *Authorizer) {
 			return
 		}
 		select {
-		case <-inflight:
+		case <-inflight.done:
 		case <-time.After(time.Until(deadline)):
 			t.Fatal("background fetch did not end")
 		}

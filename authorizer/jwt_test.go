@@ -391,11 +391,11 @@ func waitJWKSIdle(t testing.TB, a *Authorizer) {
 	t.Helper()
 	s := a.jwt.jwks
 	s.mu.Lock()
-	ch := s.inflight
+	run := s.inflight
 	s.mu.Unlock()
-	if ch != nil {
+	if run != nil {
 		select {
-		case <-ch:
+		case <-run.done:
 		case <-time.After(10 * time.Second):
 			t.Fatal("JWKS fetch did not end")
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,15 +79,28 @@ func newKeyStore(load func(context.Context) (*keyTable, error), function string,
 // Secrets Manager, the JWKS from an issuer) and refreshes it.
 //
 // Freshness: a value is used to decide for at most TTL after the fetch that
-// read it started, while the source answers. Between TTL/2 and TTL it is
-// refreshed ahead, where it costs no caller anything: after the response,
-// by the Lambda extension (StartExtension), or else in the background. A
-// request that finds a value older than TTL (an environment idle for that
-// long) waits for the refresh, bounded by its own deadline and the fetch
-// timeout. If that refresh fails (an outage, throttling, a timeout), the
-// last good value serves up to MaxStale; an answer that the value is gone
+// read it started, unless the source is failing. Between TTL/2 and TTL it
+// is refreshed ahead, where it costs no caller anything: after the
+// response, by the Lambda extension (StartExtension), or else in the
+// background. A request that finds a value older than TTL (an environment
+// idle for that long) waits for the refresh, bounded by its own deadline
+// and the fetch timeout.
+//
+// Outages: the last good value serves up to MaxStale only while the source
+// is failing, that is when the fetch the request waited on failed, or a
+// backoff after a failure is in force. An answer that the value is gone
 // (for keys: the secret deleted, or an invalid keyring) serves none. At
 // most one fetch runs at a time, and failures back off.
+//
+// Freezes: Lambda freezes an environment between invocations, and a fetch
+// in flight then stops until the thaw, at which its deadline has passed.
+// Such a timeout says nothing of the source. So a fetch that timed out
+// after the environment was left free to freeze (mayFreeze: the end of an
+// invocation, the extension asking for its next event) is cut off, not
+// failed: it starts no backoff and lets no stale value serve, and a request
+// that waited on it fetches again. Nothing outside an invocation can time
+// a fetch out while the source is healthy, so a removed key is never
+// accepted past the TTL while Secrets Manager answers.
 type refresher[T any] struct {
 	load         func(context.Context) (T, error)
 	ttl          time.Duration
@@ -105,12 +119,16 @@ type refresher[T any] struct {
 	// called after each response (the Lambda extension): no background
 	// fetch is started, since Lambda would freeze it mid-way.
 	afterResponse atomic.Bool
+	// freezes counts the points after which Lambda may have frozen the
+	// environment (mayFreeze).
+	freezes atomic.Uint64
 
 	state atomic.Pointer[snapshot[T]]
 
 	mu        sync.Mutex
-	inflight  chan struct{} // closed when the running fetch ends; nil when none runs
-	notBefore time.Time     // no fetch starts before this (backoff after failures)
+	inflight  *fetchRun // the running fetch; nil when none runs
+	fetches   uint64    // fetches started
+	notBefore time.Time // no fetch starts before this (backoff after failures)
 	// waiting, when set, is called as a caller starts waiting for a
 	// fetch: tests learn from it that a request is blocked.
 	waiting func()
@@ -119,6 +137,29 @@ type refresher[T any] struct {
 	failures    int
 	lastErr     error
 }
+
+// fetchRun is one fetch: its outcome is set before done is closed.
+type fetchRun struct {
+	done    chan struct{}
+	started time.Time
+	freezes uint64 // the refresher's freezes when it started
+	outcome fetchOutcome
+}
+
+type fetchOutcome uint8
+
+const (
+	fetchLoaded fetchOutcome = iota // a value was stored
+	fetchGone                       // the source answered there is nothing to serve
+	fetchFailed                     // the source failed: an outage
+	fetchCutOff                     // timed out across a possible freeze: no verdict on the source
+)
+
+// mayFreeze records that Lambda may freeze the environment from now on: an
+// invocation has been answered (without the extension, nothing runs until
+// the next), or the extension asked for its next event. A fetch in flight
+// across it that times out is cut off, not failed.
+func (s *refresher[T]) mayFreeze() { s.freezes.Add(1) }
 
 // get returns the value to decide with at now (see refresher). It fails
 // closed with an error wrapping noneErr when it has none it may use.
@@ -132,19 +173,21 @@ func (s *refresher[T]) get(ctx context.Context, now time.Time) (T, error) {
 			return st.value, nil
 		}
 	}
-	s.refresh(ctx, now)
-	// A fresh value if the fetch brought one; else, within MaxStale, the
-	// last good one: the fetch failed, backs off or is still running.
-	if st := s.state.Load(); st != nil && !st.gone && s.now().Sub(st.loadedAt) < s.maxStale {
-		return st.value, nil
+	failing := s.refresh(ctx, now)
+	// A fresh value if the fetch brought one; else, while the source is
+	// failing and within MaxStale, the last good one.
+	if st := s.state.Load(); st != nil && !st.gone {
+		if age := s.now().Sub(st.loadedAt); age < s.ttl || failing && age < s.maxStale {
+			return st.value, nil
+		}
 	}
 	var zero T
-	return zero, s.none()
+	return zero, s.none(failing)
 }
 
 // refreshDue refreshes the value if it is past half its TTL (or there is
-// none), and waits for it, bounded by the fetch timeout. It is called
-// after a response, where waiting delays no caller.
+// none), and waits for it, bounded by ctx. It is called after a response,
+// where waiting delays no caller.
 func (s *refresher[T]) refreshDue(ctx context.Context) {
 	now := s.now()
 	if st := s.state.Load(); st != nil && !st.gone && now.Sub(st.loadedAt) < s.ttl/2 {
@@ -170,35 +213,53 @@ func (s *refresher[T]) refetch(ctx context.Context, now time.Time, interval time
 	}
 }
 
-// refresh starts a fetch (unless one runs or a backoff is in force) and
-// waits for it.
-func (s *refresher[T]) refresh(ctx context.Context, now time.Time) {
-	if done := s.startFetch(now); done != nil {
+// refresh starts a fetch (or joins the one in flight) and waits for it,
+// bounded by ctx. It reports whether the source is failing: the fetch
+// failed, or no fetch may start because a backoff after a failure is in
+// force. A fetch cut off by a freeze is followed by one of the caller's
+// own, once: a request in an invocation is not frozen, so that one ends
+// with a verdict unless ctx ends first.
+func (s *refresher[T]) refresh(ctx context.Context, now time.Time) (failing bool) {
+	for range 2 {
+		run := s.startFetch(now)
+		if run == nil {
+			return true
+		}
 		if s.waiting != nil {
 			s.waiting()
 		}
 		select {
-		case <-done:
+		case <-run.done:
 		case <-ctx.Done():
+			return false
 		}
+		if run.outcome != fetchCutOff {
+			return run.outcome == fetchFailed
+		}
+		now = s.now()
 	}
+	return false
 }
 
-func (s *refresher[T]) none() error {
+// none is the error of a get that has no value it may use.
+func (s *refresher[T]) none(failing bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.lastErr != nil {
+	st := s.state.Load()
+	switch {
+	case s.lastErr != nil && (failing || st == nil || st.gone):
 		return fmt.Errorf("%w: %w", s.noneErr, s.lastErr)
-	}
-	if st := s.state.Load(); st != nil && !st.gone {
+	case st == nil || st.gone:
+		return s.noneErr
+	case failing:
 		return fmt.Errorf("%w: %s loaded %s ago are past the maximum age %s", s.noneErr, s.what, s.now().Sub(st.loadedAt).Round(time.Second), s.maxStale)
 	}
-	return s.noneErr
+	return fmt.Errorf("%w: %s loaded %s ago are past their TTL %s, and no refresh ended in time", s.noneErr, s.what, s.now().Sub(st.loadedAt).Round(time.Second), s.ttl)
 }
 
-// startFetch starts a fetch unless one runs (whose channel it returns) or a
+// startFetch starts a fetch unless one runs (which it returns) or a
 // backoff is in force (nil).
-func (s *refresher[T]) startFetch(now time.Time) <-chan struct{} {
+func (s *refresher[T]) startFetch(now time.Time) *fetchRun {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.inflight != nil {
@@ -207,46 +268,49 @@ func (s *refresher[T]) startFetch(now time.Time) <-chan struct{} {
 	if now.Before(s.notBefore) {
 		return nil
 	}
-	ch := make(chan struct{})
-	s.inflight = ch
-	go s.fetch(ch, now)
-	return ch
+	run := &fetchRun{done: make(chan struct{}), started: now, freezes: s.freezes.Load()}
+	s.inflight = run
+	s.fetches++
+	go s.fetch(run)
+	return run
 }
 
-func (s *refresher[T]) fetch(done chan struct{}, started time.Time) {
+func (s *refresher[T]) fetch(run *fetchRun) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.fetchTimeout)
 	defer cancel()
 	value, err := s.load(ctx)
 	now := s.now()
-	// A fetch whose deadline passed while far more time went by than its
-	// timeout was not slow: the process was frozen (a Lambda environment
-	// between invocations, with no extension to finish the refresh) and
-	// the timer fired at thaw. That is no failure of the source: no
-	// backoff, no warning.
-	suspended := err != nil && ctx.Err() != nil && now.Sub(started) > 2*s.fetchTimeout
+	// A fetch that timed out after the environment could be frozen may
+	// have been stopped by the freeze, its deadline firing at the thaw:
+	// that is no failure of the source.
+	cutOff := err != nil && timedOut(ctx, err) && s.freezes.Load() != run.freezes
 
 	s.mu.Lock()
 	defer func() {
 		s.inflight = nil
-		close(done)
+		close(run.done)
 		s.mu.Unlock()
 	}()
 	switch {
-	case suspended:
-		s.log.LogAttrs(ctx, slog.LevelDebug, "refresh cut off by a suspension", slog.String("of", s.what),
-			slog.Duration("elapsed", now.Sub(started)))
+	case cutOff:
+		run.outcome = fetchCutOff
+		s.log.LogAttrs(ctx, slog.LevelDebug, "refresh cut off by a possible freeze", slog.String("of", s.what),
+			slog.Duration("elapsed", now.Sub(run.started)))
 		return
 	case err == nil:
 		// Aged from the fetch's start: the version it read was current
 		// then or later, so a key removed before the start is never
 		// served past start + TTL.
-		s.state.Store(&snapshot[T]{value: value, loadedAt: started})
+		run.outcome = fetchLoaded
+		s.state.Store(&snapshot[T]{value: value, loadedAt: run.started})
 		s.failures, s.lastErr, s.notBefore = 0, nil, time.Time{}
 		s.log.LogAttrs(ctx, slog.LevelInfo, s.what+" loaded", s.loaded(value))
 		return
 	case s.gone != nil && s.gone(ctx, err, now):
+		run.outcome = fetchGone
 		s.state.Store(&snapshot[T]{gone: true, loadedAt: now})
 	default:
+		run.outcome = fetchFailed
 		attrs := []slog.Attr{slog.String("error", err.Error())}
 		if st := s.state.Load(); st != nil && !st.gone {
 			attrs = append(attrs, slog.Duration(s.what+"Age", now.Sub(st.loadedAt)), slog.Duration("maxStale", s.maxStale))
@@ -256,6 +320,13 @@ func (s *refresher[T]) fetch(done chan struct{}, started time.Time) {
 	s.failures++
 	s.lastErr = err
 	s.notBefore = now.Add(backoff(s.failures))
+}
+
+// timedOut reports whether a fetch's error is a timeout: its own deadline,
+// or an attempt's.
+func timedOut(ctx context.Context, err error) bool {
+	var ne net.Error
+	return ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
 func backoff(failures int) time.Duration {
