@@ -216,9 +216,10 @@ func (s *refresher[T]) refetch(ctx context.Context, now time.Time, interval time
 // refresh starts a fetch (or joins the one in flight) and waits for it,
 // bounded by ctx. It reports whether the source is failing: the fetch
 // failed, or no fetch may start because a backoff after a failure is in
-// force. A fetch cut off by a freeze is followed by one of the caller's
-// own, once: a request in an invocation is not frozen, so that one ends
-// with a verdict unless ctx ends first.
+// force. A fetch cut off by a freeze, or one that loaded a value already
+// past its TTL (it started before a freeze), is followed by one of the
+// caller's own, once: a request in an invocation is not frozen, so that
+// one ends with a verdict unless ctx ends first.
 func (s *refresher[T]) refresh(ctx context.Context, now time.Time) (failing bool) {
 	for range 2 {
 		run := s.startFetch(now)
@@ -233,10 +234,13 @@ func (s *refresher[T]) refresh(ctx context.Context, now time.Time) (failing bool
 		case <-ctx.Done():
 			return false
 		}
-		if run.outcome != fetchCutOff {
-			return run.outcome == fetchFailed
-		}
 		now = s.now()
+		switch {
+		case run.outcome == fetchFailed:
+			return true
+		case run.outcome == fetchGone, run.outcome == fetchLoaded && now.Sub(run.started) < s.ttl:
+			return false
+		}
 	}
 	return false
 }
