@@ -73,7 +73,7 @@ type removalSim struct {
 	thawed     bool      // pending's end is due at the thaw, at now
 	thawEnd    int
 
-	trace    []string // the schedule's last events, for a failure's message
+	trace []string // the schedule's last events, for a failure's message
 
 	keys     []simKey
 	nextKey  int
