@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"tollgate/internal/iam"
 	"tollgate/internal/testkit/fakeclock"
 	"tollgate/internal/testkit/leakscan"
 	"tollgate/internal/testkit/logsink"
@@ -222,4 +223,22 @@ func (a answer) resources(effect string) []string {
 		}
 	}
 	return out
+}
+
+// allows is what API Gateway decides from the answer's policy for arn, by
+// IAM's rules: an explicit Deny wins, else an Allow whose resource matches
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
+// It is how a cached answer is applied to a later request.
+func (a answer) allows(arn string) bool {
+	for _, r := range a.resources("Deny") {
+		if iam.Match(r, arn) {
+			return false
+		}
+	}
+	for _, r := range a.resources("Allow") {
+		if iam.Match(r, arn) {
+			return true
+		}
+	}
+	return false
 }
