@@ -379,14 +379,14 @@ func (a *Authorizer) decideJWT(ctx context.Context, ev event, prefix int, token 
 		return d
 	}
 	d := decision{format: ev.format, outcome: outcomeAllow, principal: r.principal}
-	allowed := permits(r.resources, ev.arn, prefix)
+	allowed := r.limit.permits(ev.arn[prefix:])
 	switch {
 	case ev.format == FormatHTTP:
 		d.answer = mustJSON(events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: allowed, Context: r.context})
 	case allowed:
-		d.answer = renderPolicy(r.principal, r.resources, r.context, "", ev.arn[:prefix], nil)
+		d.answer = renderPolicy(r.principal, r.limit, r.context, "", ev.arn[:prefix], nil)
 	default:
-		d.answer = renderPolicy(r.principal, r.resources, r.context, "", ev.arn[:prefix], ev.arn)
+		d.answer = renderPolicy(r.principal, r.limit, r.context, "", ev.arn[:prefix], ev.arn)
 	}
 	if !allowed {
 		d.outcome, d.reason = outcomeDeny, reasonJWTScopeNotGranted

@@ -242,3 +242,13 @@ func (a answer) allows(arn string) bool {
 	}
 	return false
 }
+
+// limitDenies are the Deny resources of every limited key's or token's
+// answer in the stage of prefix: the paths refused to them all.
+func limitDenies(prefix string) []string {
+	var out []string
+	for _, d := range pathDenies {
+		out = append(out, prefix+d)
+	}
+	return out
+}

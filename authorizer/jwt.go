@@ -170,11 +170,14 @@ func (c *JWTConfig) validate() error {
 		if len(routes) == 0 {
 			return fail("scope %q grants no route: list its routes, or leave it out", scope)
 		}
-		for i, r := range routes {
-			if _, err := routeResources(r); err != nil {
-				return fail("scope %q: route #%d %q: %v", scope, i+1, r, err)
-			}
+		if _, err := compileRoutes(routes); err != nil {
+			return fail("scope %q: %v", scope, err)
 		}
+	}
+	// A token's routes are its scopes' together: each scope's
+	// parameter denies must leave every other scope's routes alone.
+	if err := crossCheckScopes(c.ScopeRoutes); err != nil {
+		return fail("%v", err)
 	}
 	for _, name := range append(append([]string{c.PrincipalClaim, c.ScopeClaim}, c.RequiredClaims...), c.ContextClaims...) {
 		if name == "" {
@@ -222,8 +225,8 @@ type jwtVerifier struct {
 	cfg    JWTConfig
 	parser *jwt.Parser
 	jwks   *refresher[*jwkSet]
-	// scopes are ScopeRoutes as method ARN suffixes, by scope.
-	scopes map[string][]string
+	// scopes are ScopeRoutes compiled, by scope.
+	scopes map[string]*routeLimit
 
 	// verified remembers tokens that passed every check, by SHA-256 of
 	// the token, so that a caller's repeated token is not verified again
@@ -286,12 +289,9 @@ func newJWTVerifier(cfg JWTConfig, fetchTimeout time.Duration, now func() time.T
 	v.parser = jwt.NewParser(append(parserOptions(cfg, now),
 		jwt.WithAudience(cfg.Audiences...))...) // any one of them
 	if cfg.ScopeRoutes != nil {
-		v.scopes = map[string][]string{}
+		v.scopes = map[string]*routeLimit{}
 		for scope, routes := range cfg.ScopeRoutes {
-			for _, r := range routes {
-				res, _ := routeResources(r) // validated
-				v.scopes[scope] = append(v.scopes[scope], res...)
-			}
+			v.scopes[scope], _ = compileRoutes(routes) // validated
 		}
 	}
 	client := cfg.Client
@@ -436,7 +436,7 @@ var errUnknownKid = errors.New("unknown kid")
 // the error that keeps it from being decided).
 type jwtResult struct {
 	principal string
-	resources []string // nil: the whole stage
+	limit     *routeLimit // nil: the whole stage
 	context   map[string]any
 	reason    string
 	err       error
@@ -475,12 +475,13 @@ func (v *jwtVerifier) verify(ctx context.Context, token []byte, now time.Time) j
 		}
 	}
 	if v.scopes != nil {
-		r.resources = []string{}
+		var granted []*routeLimit
 		for _, s := range scopesOf(claims[v.cfg.ScopeClaim]) {
-			r.resources = append(r.resources, v.scopes[s]...)
+			if l := v.scopes[s]; l != nil {
+				granted = append(granted, l)
+			}
 		}
-		slices.Sort(r.resources)
-		r.resources = slices.Compact(r.resources)
+		r.limit = mergeLimits(granted)
 	}
 	v.remember(sum, set, claims, r) // set: the one verified against, refetched or not
 	return r

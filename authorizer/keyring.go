@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"tollgate/internal/iam"
 )
 
 // MinKeyLength is the shortest key a keyring may hold, in bytes.
@@ -204,9 +202,9 @@ func (k Keyring) Validate() error {
 		if key.Routes != nil && len(key.Routes) == 0 {
 			return fail("empty route list: omit routes to allow every route, or list the routes")
 		}
-		for j, r := range key.Routes {
-			if _, err := routeResources(r); err != nil {
-				return fail("route #%d: %v", j+1, err)
+		if key.Routes != nil {
+			if _, err := compileRoutes(key.Routes); err != nil {
+				return fail("%v", err)
 			}
 		}
 		if key.UsageKey != "" {
@@ -284,40 +282,4 @@ func ValidateID(id string) error {
 		}
 	}
 	return nil
-}
-
-// routeResources turns "GET /orders/*" into the parts of method ARNs after
-// the stage that the route covers: "GET/orders/*", by iam.RouteResource,
-// the rule the deploy's Lambda permissions follow too. ANY (or *) becomes one
-// resource per method, never "*": IAM's "*" matches "/" too
-// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html),
-// so "*/customers" would also cover GET /admin/customers. Errors never
-// quote the route.
-func routeResources(route string) ([]string, error) {
-	method, path, ok := strings.Cut(route, " ")
-	if !ok {
-		return nil, errors.New(`want "METHOD /path"`)
-	}
-	if !strings.HasPrefix(path, "/") {
-		return nil, errors.New("path must start with /")
-	}
-	for i := range len(path) {
-		if !arnChar[path[i]] && path[i] != '*' && path[i] != '?' {
-			return nil, errors.New("path holds a character that cannot appear in a method ARN")
-		}
-	}
-	if method == "ANY" || method == "*" {
-		methods := iam.Methods()
-		out := make([]string, len(methods))
-		for i, m := range methods {
-			out[i] = iam.RouteResource(m, path)
-		}
-		return out, nil
-	}
-	for _, m := range iam.Methods() {
-		if m == method {
-			return []string{iam.RouteResource(m, path)}, nil
-		}
-	}
-	return nil, errors.New("unknown method: want one of " + strings.Join(iam.Methods(), ", ") + ", or ANY")
 }

@@ -99,6 +99,10 @@ func TestParseKeyringErrors(t *testing.T) {
 	}
 }
 
+// A route limit compiles to the policy resources that allow exactly its
+// routes (routeLimit): ANY is each method, never IAM's "*" (which matches
+// "/" too); a parameter is one or more bytes, and a one-segment one is
+// kept to its segment by a Deny of its longer paths.
 func TestRoutes(t *testing.T) {
 	every := func(path string) string {
 		var out []string
@@ -107,21 +111,77 @@ func TestRoutes(t *testing.T) {
 		}
 		return strings.Join(out, " ")
 	}
-	tests := []struct{ route, want string }{
-		{"GET /orders/*", "GET/orders/*"},
-		{"POST /orders", "POST/orders"},
-		{"ANY /admin/*", every("/admin/*")},
-		{"* /", every("/")},
-		{"DELETE /orders/?", "DELETE/orders/?"},
-		// The API's own route syntax: a parameter segment covers any value.
-		{"GET /orders/{id}", "GET/orders/*"},
-		{"ANY /files/{proxy+}", every("/files/*")},
+	tests := []struct {
+		routes      []string
+		allow, deny string
+	}{
+		{[]string{"GET /orders/*"}, "GET/orders/*", ""},
+		{[]string{"POST /orders"}, "POST/orders", ""},
+		{[]string{"ANY /admin/*"}, every("/admin/*"), ""},
+		{[]string{"* /"}, every("/"), ""},
+		{[]string{"DELETE /orders/?"}, "DELETE/orders/?", ""},
+		{[]string{"GET /orders/{id}"}, "GET/orders/?*", "GET/orders/*/*"},
+		{[]string{"GET /orders/{id}/items/{n}"}, "GET/orders/?*/items/?*", "GET/orders/*/*/items/* GET/orders/*/items/*/*"},
+		{[]string{"ANY /files/{proxy+}"}, every("/files/?*"), ""},
+		// Another method's longer path is not in the way.
+		{[]string{"GET /orders/{id}", "POST /orders/{id}/items"}, "GET/orders/?* POST/orders/?*/items", "GET/orders/*/* POST/orders/*/*/items"},
+		// A greedy route beside covers what the Allow says past the
+		// segment: no Deny is needed.
+		{[]string{"GET /files/{id}", "GET /files/{path+}"}, "GET/files/?*", ""},
 	}
 	for _, tt := range tests {
-		got, err := routeResources(tt.route)
-		if err != nil || strings.Join(got, " ") != tt.want {
-			t.Errorf("routeResources(%q) = %q, %v; want %q", tt.route, got, err, tt.want)
+		l, err := compileRoutes(tt.routes)
+		if err != nil {
+			t.Errorf("compileRoutes(%q): %v", tt.routes, err)
+			continue
 		}
+		if got := strings.Join(l.allow, " "); got != tt.allow {
+			t.Errorf("compileRoutes(%q) allows %q, want %q", tt.routes, got, tt.allow)
+		}
+		if got := strings.Join(l.paramDeny, " "); got != tt.deny {
+			t.Errorf("compileRoutes(%q) denies %q, want %q", tt.routes, got, tt.deny)
+		}
+	}
+	for _, tt := range []struct {
+		routes []string
+		want   string
+	}{
+		{[]string{"GET /orders/{id}", "GET /orders/{id}/items"}, "routes #1 and #2"},
+		{[]string{"ANY /orders/{id}", "GET /orders/{id}/items"}, "routes #1 and #2"},
+		{[]string{"GET /orders/*/{id}"}, "route #1"},
+		{[]string{"GET /a", "GET /orders/{id}*"}, "route #2"},
+		{[]string{"GET /orders/{}"}, "route #1"},
+		{[]string{"GET orders"}, "route #1"},
+	} {
+		if _, err := compileRoutes(tt.routes); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("compileRoutes(%q) = %v, want an error naming %s", tt.routes, err, tt.want)
+		}
+	}
+}
+
+// pathDenied is a fast scan for what the pathDenies globs match.
+func TestPathDeniedIsItsGlobs(t *testing.T) {
+	check := func(s string) {
+		want := false
+		for _, g := range pathDenies {
+			want = want || iam.Match(g, s)
+		}
+		if got := pathDenied([]byte(s)); got != want {
+			t.Errorf("pathDenied(%q) = %v, the globs say %v", s, got, want)
+		}
+	}
+	for _, s := range []string{"GET/a/../b", "GET/..", "GET/a/..", "GET/a/.", "GET/./a", "GET/a/..b", "GET/.a", "GET/a%2eb",
+		"GET/a%2", "GET/a%", "GET/%25", "GET/%2F", "GET/%5c", "GET", "GET/", "./a", "../a", "GET/a%2g"} {
+		check(s)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	const chars = "./%2eEfF5cC0aG"
+	for range 20000 {
+		b := make([]byte, 1+r.IntN(12))
+		for i := range b {
+			b[i] = chars[r.IntN(len(chars))]
+		}
+		check(string(b))
 	}
 }
 

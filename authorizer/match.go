@@ -20,10 +20,10 @@ const (
 
 // entry is one key of a loaded keyring, with what its decisions need.
 type entry struct {
-	id        string
-	version   string   // versionCurrent or versionPrevious
-	resources []string // method ARN suffixes after the stage; nil = all
-	usageKey  string
+	id       string
+	version  string      // versionCurrent or versionPrevious
+	limit    *routeLimit // the routes it may call; nil: the whole stage
+	usageKey string
 	// notAfter, when not zero, is when the key stops: its expiry, or the
 	// end of a previous key's grace. refusal is the reason logged then.
 	notAfter time.Time
@@ -68,16 +68,14 @@ func newKeyTable(kr Keyring) (*keyTable, error) {
 		if err != nil { // Validate ran already; keep the check total
 			return nil, fmt.Errorf("%w: key %q: %w", ErrMalformedKeyring, k.ID, err)
 		}
-		var resources []string
-		for _, r := range k.Routes {
-			res, err := routeResources(r)
-			if err != nil {
+		var limit *routeLimit
+		if k.Routes != nil {
+			if limit, err = compileRoutes(k.Routes); err != nil {
 				return nil, fmt.Errorf("%w: key %q: %w", ErrMalformedKeyring, k.ID, err)
 			}
-			resources = append(resources, res...)
 		}
 		add := func(d [32]byte, version string, notAfter time.Time, refusal string) {
-			e := &entry{id: k.ID, version: version, resources: resources, usageKey: k.UsageKey,
+			e := &entry{id: k.ID, version: version, limit: limit, usageKey: k.UsageKey,
 				notAfter: notAfter, refusal: refusal, disabled: k.Disabled}
 			e.simpleAllow, e.simpleDeny = e.renderSimple(true), e.renderSimple(false)
 			t.digests = append(t.digests, digestWords(d))

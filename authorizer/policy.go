@@ -7,29 +7,12 @@ import (
 	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/events"
-
-	"tollgate/internal/iam"
 )
 
 // permits reports whether e may call the method ARN whose stage prefix is
-// arn[:prefix], judged with the IAM rules API Gateway will apply to the
-// policy e is answered with.
-func (e *entry) permits(arn []byte, prefix int) bool { return permits(e.resources, arn, prefix) }
-
-// permits reports whether resources (method ARN suffixes after the stage;
-// nil for the whole stage) cover the method ARN whose stage prefix is
-// arn[:prefix].
-func permits(resources []string, arn []byte, prefix int) bool {
-	if resources == nil {
-		return true
-	}
-	for _, r := range resources {
-		if iam.Match(r, arn[prefix:]) {
-			return true
-		}
-	}
-	return false
-}
+// arn[:prefix], judged as API Gateway will judge the policy e is answered
+// with.
+func (e *entry) permits(arn []byte, prefix int) bool { return e.limit.permits(arn[prefix:]) }
 
 // maxCachedPrefixes bounds how many stage prefixes an entry keeps answers
 // for. One deployment sends one or two; the bound keeps a stream of unusual
@@ -80,34 +63,43 @@ func (e *entry) allowAnswer(prefix []byte) []byte {
 // https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html),
 // encoded by encoding/json from aws-lambda-go's type. The Allow statement
 // covers the whole stage ("<prefix>*/*"), or each of e's routes, never just
-// the request's method ARN, so the answer stays right for every route while
-// API Gateway caches it. When deny is not nil it is added as an explicit
-// Deny: the method ARN of a request outside e's routes, which by
-// construction no Allow resource covers.
+// the request's method ARN, and a limited key's Deny statement what its
+// Allow says beyond its routes (routeLimit): so the answer stays right for
+// every route while API Gateway caches it. When deny is not nil it is
+// denied too: the method ARN of a request outside e's routes.
 //
 // Allow answers are rendered once per stage prefix and kept (allowAnswer);
 // an answer with a Deny names the request, so it is rendered each time.
 func (e *entry) renderPolicy(prefix, deny []byte) []byte {
-	return renderPolicy(e.id, e.resources, e.context(), e.usageKey, prefix, deny)
+	return renderPolicy(e.id, e.limit, e.context(), e.usageKey, prefix, deny)
 }
 
-// renderPolicy renders the answer for principal, allowed resources (nil:
-// the whole stage; empty: nothing, so that only the Deny is stated) with
-// context and usageKey; see entry.renderPolicy.
-func renderPolicy(principal string, resources []string, context map[string]any, usageKey string, prefix, deny []byte) []byte {
+// renderPolicy renders the answer for principal, limited to limit (nil:
+// the whole stage; no routes: nothing, so that only the Deny is stated),
+// with context and usageKey; see entry.renderPolicy.
+func renderPolicy(principal string, limit *routeLimit, context map[string]any, usageKey string, prefix, deny []byte) []byte {
 	var statements []events.IAMPolicyStatement
+	var denied []string
 	switch {
-	case resources == nil:
+	case limit == nil:
 		statements = append(statements, events.IAMPolicyStatement{Action: invokeAction, Effect: "Allow", Resource: []string{string(prefix) + "*/*"}})
-	case len(resources) > 0:
-		allow := make([]string, len(resources))
-		for i, r := range resources {
-			allow[i] = string(prefix) + r
+	default:
+		if len(limit.allow) > 0 {
+			allow := make([]string, len(limit.allow))
+			for i, r := range limit.allow {
+				allow[i] = string(prefix) + r
+			}
+			statements = append(statements, events.IAMPolicyStatement{Action: invokeAction, Effect: "Allow", Resource: allow})
 		}
-		statements = append(statements, events.IAMPolicyStatement{Action: invokeAction, Effect: "Allow", Resource: allow})
+		for _, r := range limit.deny() {
+			denied = append(denied, string(prefix)+r)
+		}
 	}
 	if deny != nil {
-		statements = append(statements, events.IAMPolicyStatement{Action: invokeAction, Effect: "Deny", Resource: []string{string(deny)}})
+		denied = append(denied, string(deny))
+	}
+	if len(denied) > 0 {
+		statements = append(statements, events.IAMPolicyStatement{Action: invokeAction, Effect: "Deny", Resource: denied})
 	}
 	return mustJSON(events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID:        principal,

@@ -11,9 +11,10 @@
 // Both the authorizer (to decide whether a route-scoped key may call a route)
 // and the local gateway (to evaluate the returned policy) use this one
 // implementation, so the decision the authorizer makes and the one the gateway
-// enforces cannot drift apart. RouteResource, the one rule from a route to
-// the resource it covers, serves the authorizer's policies and the deploy's
-// Lambda permissions.
+// enforces cannot drift apart. RouteResource, the rule from a route to the
+// resource that covers it, serves the deploy's Lambda permissions; the
+// authorizer's policies, which must cover no more than a key's routes, are
+// compiled and proven exact by the authorizer itself.
 package iam
 
 import "strings"
@@ -72,9 +73,10 @@ func Methods() []string {
 // arn:partition:execute-api:region:account:api-id/stage/METHOD/path
 // (https://docs.aws.amazon.com/apigateway/latest/developerguide/arn-format-reference.html).
 //
-// Because "*" matches "/" too, a "*" method also covers longer paths
-// ("*/customers" covers GET/admin/customers): a policy that must stay on
-// its path names each method instead.
+// Because "*" matches "/" too, the resource covers longer paths as well
+// (GET/orders/* covers GET/orders/42/refunds; "*/customers" covers
+// GET/admin/customers): right for a Lambda permission, which need only
+// cover its routes, and too wide for a policy that must stay on them.
 func RouteResource(method, path string) string {
 	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
 	for i, s := range segs {
