@@ -215,6 +215,17 @@ func TestHTTPRefuses(t *testing.T) {
 		{"gateway responses", func(a *Args) { a.Definition.Responses = api.DefaultResponses() }, "no gateway responses"},
 		{"a validation regex", func(a *Args) { a.Definition.Authorizer.ValidationRegex = api.BearerRegex }, "no validation expression"},
 		{"binary media types", func(a *Args) { a.Definition.BinaryMediaTypes = []string{"image/png"} }, "no binary media types"},
+		// Issue 26, defect 1: an HTTP API caches an answer for a whole API
+		// route, so a limit that covers part of one (one order of GET
+		// /orders/{id}) cannot be kept: refused before anything is made.
+		{"a client limited to part of an API route", func(a *Args) { a.Routes = map[string][]string{"reports": {"GET /orders/1"}} },
+			`client "reports": route #1 covers part of the API route GET /orders/{id}`},
+		{"a JWT scope granting part of an API route", func(a *Args) {
+			a.Routes = nil
+			f := a.Definition.Functions["authorizer"]
+			f.Env = map[string]string{authorizer.EnvJWT: `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks","audiences":["a"],"scopeRoutes":{"one":["GET /orders/1"]}}`}
+			a.Definition.Functions["authorizer"] = f
+		}, `JWT scope "one": route #1 covers part of the API route GET /orders/{id}`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a := httpArgs(t)
