@@ -204,29 +204,32 @@ type Authorizer struct {
 	// ResultTTL is how long API Gateway caches the authorizer's answer for
 	// the same identity: 0 (no cache) to 1 hour, whole seconds.
 	ResultTTL time.Duration
-	// CacheByRoute, for an HTTP API with a result TTL, adds the route to
-	// the cache's key ($context.routeKey among the identity sources,
-	// HTTPIdentitySources). An HTTP API caches the authorizer's simple
-	// answer by identity values alone and applies it to every route
-	// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html),
-	// so without it a key limited to some routes, once allowed on one,
-	// would be let through on all of them until the answer expires. The
-	// deploy sets it when any client is limited to routes; the local run
-	// always does, since its keyring may change while it runs.
-	CacheByRoute bool
 }
 
-// RouteKeySource is the HTTP API identity source that makes the
-// authorizer's cached answer one route's: the request's route key.
-const RouteKeySource = "$context.routeKey"
+// The HTTP API identity sources that make the authorizer's cached answer
+// one route's and one method's: the request's route key and method. An
+// HTTP API caches the authorizer's simple answer by its identity sources
+// alone and applies it to every route
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html:
+// "To cache responses per route, add $context.routeKey to your
+// authorizer's identity sources"); a context variable of
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html
+// may be one ("Context variable: $context.variableName").
+const (
+	RouteKeySource = "$context.routeKey"
+	MethodSource   = "$context.httpMethod"
+)
 
 // HTTPIdentitySources are a's identity sources in an HTTP API's notation
 // ("$request.header.Authorization", "$request.querystring.NAME",
-// "$stageVariables.NAME", "$context.NAME"), and RouteKeySource when
-// CacheByRoute is set and answers are cached
-// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html#http-api-lambda-authorizer.identity-sources).
+// "$stageVariables.NAME", "$context.NAME"), and, when answers are cached,
+// RouteKeySource and MethodSource: tollgate's authorizer decides an HTTP
+// API's request by its route and method (a limited key is allowed a route
+// only if it covers all of the route's paths), so the cached answer is
+// right for every request with the same identity, route and method, and a
+// key added later with any limit is safe under it.
 func (a Authorizer) HTTPIdentitySources() []string {
-	out := make([]string, 0, len(a.IdentitySources)+1)
+	out := make([]string, 0, len(a.IdentitySources)+2)
 	for _, s := range a.IdentitySources {
 		src, err := ParseIdentitySource(s)
 		if err != nil {
@@ -234,8 +237,8 @@ func (a Authorizer) HTTPIdentitySources() []string {
 		}
 		out = append(out, src.HTTP())
 	}
-	if a.CacheByRoute && a.ResultTTL > 0 {
-		out = append(out, RouteKeySource)
+	if a.ResultTTL > 0 {
+		out = append(out, RouteKeySource, MethodSource)
 	}
 	return out
 }

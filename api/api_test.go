@@ -440,8 +440,6 @@ func TestAPIType(t *testing.T) {
 		{"HTTP with binary media types", http(func(d *Definition) { d.BinaryMediaTypes = []string{"image/png"} }), "no binary media types"},
 		{"HTTP with a REST access log variable", http(func(d *Definition) { d.AccessLog = DefaultAccessLog() }), "an HTTP API's supported variables"},
 		{"REST with an HTTP access log variable", func(d *Definition) { d.AccessLog = DefaultHTTPAccessLog() }, "a REST API's supported variables"},
-		{"HTTP caching by route", http(func(d *Definition) { d.Authorizer.CacheByRoute = true }), ""},
-		{"REST caching by route", func(d *Definition) { d.Authorizer.CacheByRoute = true }, "HTTP API's"},
 		{"HTTP $default stage", http(func(d *Definition) { d.Stage = DefaultStage }), ""},
 		{"REST $default stage", func(d *Definition) { d.Stage = DefaultStage }, "stage"},
 		{"WEBSOCKET", func(d *Definition) { d.Type = "WEBSOCKET" }, `API type "WEBSOCKET"`},
@@ -464,22 +462,23 @@ func TestAPIType(t *testing.T) {
 }
 
 // An HTTP API's identity sources are written in its own notation, with
-// the route key only when answers are cached by route
-// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html).
+// the route key and the method whenever answers are cached: the cache
+// then keeps one answer per route and method, as tollgate's authorizer
+// decides them (issue 26, defect 1;
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html).
+// With the cache off, identity sources are only checked to be present.
 func TestHTTPIdentitySources(t *testing.T) {
 	a := Authorizer{IdentitySources: []string{"method.request.header.Authorization", "method.request.querystring.tenant", "stageVariables.v", "context.identity.sourceIp"}}
 	for _, c := range []struct {
-		ttl     time.Duration
-		byRoute bool
-		want    []string
+		ttl  time.Duration
+		want []string
 	}{
-		{300 * time.Second, false, []string{"$request.header.Authorization", "$request.querystring.tenant", "$stageVariables.v", "$context.identity.sourceIp"}},
-		{300 * time.Second, true, []string{"$request.header.Authorization", "$request.querystring.tenant", "$stageVariables.v", "$context.identity.sourceIp", RouteKeySource}},
-		{0, true, []string{"$request.header.Authorization", "$request.querystring.tenant", "$stageVariables.v", "$context.identity.sourceIp"}},
+		{300 * time.Second, []string{"$request.header.Authorization", "$request.querystring.tenant", "$stageVariables.v", "$context.identity.sourceIp", RouteKeySource, MethodSource}},
+		{0, []string{"$request.header.Authorization", "$request.querystring.tenant", "$stageVariables.v", "$context.identity.sourceIp"}},
 	} {
-		a.ResultTTL, a.CacheByRoute = c.ttl, c.byRoute
+		a.ResultTTL = c.ttl
 		if got := a.HTTPIdentitySources(); !slices.Equal(got, c.want) {
-			t.Errorf("TTL %v, by route %v: %q, want %q", c.ttl, c.byRoute, got, c.want)
+			t.Errorf("TTL %v: %q, want %q", c.ttl, got, c.want)
 		}
 	}
 }

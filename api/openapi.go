@@ -528,8 +528,8 @@ func parseAuthorizer(s *openapi3.SecurityScheme, function func(string) (string, 
 		case src == "":
 		case raw.PayloadFormat == "":
 			a.IdentitySources = append(a.IdentitySources, src)
-		case src == RouteKeySource:
-			a.CacheByRoute = true
+		case src == RouteKeySource || src == MethodSource:
+			// HTTPIdentitySources adds them whenever answers are cached.
 		default:
 			is, err := parseHTTPIdentitySource(src)
 			if err != nil {

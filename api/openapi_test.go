@@ -59,7 +59,6 @@ func definitions(t *testing.T) map[string]Definition {
 	out["http"] = h
 	byRoute := routes
 	byRoute.UseHTTP()
-	byRoute.Authorizer.CacheByRoute = true
 	byRoute.Authorizer.IdentitySources = []string{"method.request.header.X-Api-Key", "method.request.querystring.tenant"}
 	out["http-routes-by-route"] = byRoute
 	return out
@@ -242,7 +241,7 @@ func TestHTTPDocumentShape(t *testing.T) {
 		"authorizerPayloadFormatVersion": "2.0",
 		"enableSimpleResponses":          true,
 		"authorizerResultTtlInSeconds":   float64(300),
-		"identitySource":                 "$request.header.X-Api-Key, $request.querystring.tenant, $context.routeKey",
+		"identitySource":                 "$request.header.X-Api-Key, $request.querystring.tenant, $context.routeKey, $context.httpMethod",
 	}
 	if got := scheme[extAuthorizer]; !reflect.DeepEqual(got, wantAuth) {
 		t.Errorf("authorizer = %v\nwant %v", got, wantAuth)
@@ -281,9 +280,9 @@ func TestParseDocumentRefuses(t *testing.T) {
 	http := string(localDocument(t, h, false))
 	cases["payload format 1.0"] = strings.Replace(http, `"payloadFormatVersion": "2.0"`, `"payloadFormatVersion": "1.0"`, 1)
 	cases["an IAM policy authorizer"] = strings.Replace(http, `"enableSimpleResponses": true`, `"enableSimpleResponses": false`, 1)
-	cases["a REST identity source in an HTTP API"] = strings.Replace(http, `"$request.header.Authorization"`, `"method.request.header.Authorization"`, 1)
+	cases["a REST identity source in an HTTP API"] = strings.Replace(http, `"$request.header.Authorization,`, `"method.request.header.Authorization,`, 1)
 	for name, doc := range cases {
-		if doc == good {
+		if doc == good || doc == http {
 			t.Fatalf("%s: the case changes nothing", name)
 		}
 		if _, err := ParseDocument([]byte(doc), LocalFunction); !errors.Is(err, ErrDocument) {
@@ -316,9 +315,8 @@ func FuzzDocument(f *testing.F) {
 		d := Default()
 		d.Routes = []Route{{Method: m1, Path: p1, Function: "handler", Protected: prot1}, {Method: m2, Path: p2, Function: "handler", Protected: prot2}}
 		d.Authorizer.ResultTTL = time.Duration(ttl%3601) * time.Second
-		if ttl&0x8000 != 0 { // the high bit: an HTTP API, cached by route
+		if ttl&0x8000 != 0 { // the high bit: an HTTP API
 			d.UseHTTP()
-			d.Authorizer.CacheByRoute = true
 		}
 		if d.Validate() != nil {
 			return

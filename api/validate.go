@@ -248,9 +248,6 @@ func (d *Definition) validateAuthorizer() error {
 			return errorf("authorizer: validation regex: %v", err)
 		}
 	}
-	if a.CacheByRoute && !d.IsHTTP() {
-		return errorf("authorizer: caching by route is an HTTP API's ($context.routeKey); a REST API's cached policy names its routes itself")
-	}
 	if a.ResultTTL < 0 || a.ResultTTL > MaxResultTTL || a.ResultTTL%time.Second != 0 {
 		return errorf("authorizer: result TTL %v: want whole seconds from 0 (no cache) to 1h", a.ResultTTL)
 	}

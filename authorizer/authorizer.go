@@ -216,7 +216,13 @@ const (
 	outcomeError        = "error"
 )
 
-const reasonRouteNotAllowed = "route not allowed"
+// Why a known key or a valid JWT was denied a route.
+const (
+	reasonRouteNotAllowed = "route not allowed"
+	// reasonRoutePartly: on an HTTP API, the limit covers some paths of
+	// the API route, not all (routeLimit.covers).
+	reasonRoutePartly = "route limit covers part of the API route"
+)
 
 // decision is what one event was answered with, and why.
 type decision struct {
@@ -346,21 +352,40 @@ func (a *Authorizer) decide(ctx context.Context, payload []byte, now time.Time) 
 		return d
 	}
 	d := decision{format: ev.format, outcome: outcomeAllow, principal: e.id}
-	if !e.permits(ev.arn, prefix) {
-		d.outcome, d.reason = outcomeDeny, reasonRouteNotAllowed
-		if ev.format == FormatHTTP {
-			d.answer = e.simpleDeny
-		} else {
-			d.answer = e.renderPolicy(ev.arn[:prefix], ev.arn)
+	if ev.format == FormatHTTP {
+		d.answer = e.simpleAllow
+		if reason := httpRefusal(e.limit, ev, prefix); reason != "" {
+			d.outcome, d.reason, d.answer = outcomeDeny, reason, e.simpleDeny
 		}
 		return d
 	}
-	if ev.format == FormatHTTP {
-		d.answer = e.simpleAllow
-	} else {
-		d.answer = e.allowAnswer(ev.arn[:prefix])
+	if !e.permits(ev.arn, prefix) {
+		d.outcome, d.reason = outcomeDeny, reasonRouteNotAllowed
+		d.answer = e.renderPolicy(ev.arn[:prefix], ev.arn)
+		return d
 	}
+	d.answer = e.allowAnswer(ev.arn[:prefix])
 	return d
+}
+
+// httpRefusal is why limit denies an HTTP API request, or "": the request
+// is judged by its API route (routeLimit.covers), whose every path shares
+// the answer API Gateway caches.
+func httpRefusal(limit *routeLimit, ev event, prefix int) string {
+	if limit == nil {
+		return ""
+	}
+	method := ev.arn[prefix:]
+	if i := bytes.IndexByte(method, '/'); i >= 0 {
+		method = method[:i]
+	}
+	switch limit.covers(method, ev.routeKey) {
+	case coverageAll:
+		return ""
+	case coveragePart:
+		return reasonRoutePartly
+	}
+	return reasonRouteNotAllowed
 }
 
 // decideJWT decides an event whose token is a JWT: a refusal (401) for a
@@ -380,6 +405,17 @@ func (a *Authorizer) decideJWT(ctx context.Context, ev event, prefix int, token 
 	}
 	d := decision{format: ev.format, outcome: outcomeAllow, principal: r.principal}
 	allowed := r.limit.permits(ev.arn[prefix:])
+	reason := reasonJWTScopeNotGranted
+	if ev.format == FormatHTTP {
+		if why := httpRefusal(r.limit, ev, prefix); why != "" {
+			allowed = false
+			if why == reasonRoutePartly {
+				reason = why
+			}
+		} else {
+			allowed = true
+		}
+	}
 	switch {
 	case ev.format == FormatHTTP:
 		d.answer = mustJSON(events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: allowed, Context: r.context})
@@ -389,7 +425,7 @@ func (a *Authorizer) decideJWT(ctx context.Context, ev event, prefix int, token 
 		d.answer = renderPolicy(r.principal, r.limit, r.context, "", ev.arn[:prefix], ev.arn)
 	}
 	if !allowed {
-		d.outcome, d.reason = outcomeDeny, reasonJWTScopeNotGranted
+		d.outcome, d.reason = outcomeDeny, reason
 	}
 	return d
 }

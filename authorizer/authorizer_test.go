@@ -135,7 +135,7 @@ func TestOutcomes(t *testing.T) {
 		{name: "HTTP comma-joined duplicate headers", event: setHeader(httpV2, "authorization", "Bearer "+unknownKey+",Bearer "+mobileKey), wantSimple: `{"isAuthorized":false}`},
 		{name: "HTTP scoped key outside its routes", event: setHeader(httpV2, "authorization", "Bearer "+ordersKey),
 			wantSimple: `{"isAuthorized":false,"context":{"keyId":"orders-bot","keyVersion":"current"}}`},
-		{name: "HTTP scoped key on its route", event: edit(t, setHeader(httpV2, "authorization", "Bearer "+ordersKey), func(ev map[string]any) { ev["routeArn"] = testPrefix + "POST/orders" }),
+		{name: "HTTP scoped key on its route", event: edit(t, setHeader(httpV2, "authorization", "Bearer "+ordersKey), func(ev map[string]any) { ev["routeArn"], ev["routeKey"] = testPrefix+"POST/orders", "POST /orders" }),
 			wantSimple: `{"isAuthorized":true,"context":{"keyId":"orders-bot","keyVersion":"current"}}`},
 	}
 	a, logs := newTestAuthorizer(t, Config{}, nil)

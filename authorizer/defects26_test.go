@@ -3,6 +3,7 @@ package authorizer
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -83,4 +84,74 @@ func TestDotSegmentsOffALimitedKeysRoutes(t *testing.T) {
 		{testPrefix + "GET/files/public/..%5Cprivate", false},
 		{testPrefix + "GET/files/public/%252e%252e/private", false},
 	})
+}
+
+// On an HTTP API an answer is cached for the API route (and method) and
+// applied to all its paths, so a limited key is judged by the route: it
+// is allowed only on routes it covers whole (issue 26, defect 1).
+func TestHTTPDecidesByAPIRoute(t *testing.T) {
+	keyring := `{"keys":[{"id":"orders-bot","key":"` + ordersKey + `","routes":["GET /orders/{id}","GET /invoices/1/items","GET /files/public/*","POST /any"]}]}`
+	a, logs := newTestAuthorizer(t, Config{}, &stages{values: map[string][]byte{StageCurrent: []byte(keyring)}})
+	for _, tt := range []struct {
+		method, path, routeKey string
+		allow                  bool
+		reason                 string
+	}{
+		{"GET", "/orders/42", "GET /orders/{id}", true, ""},
+		{"GET", "/invoices/1/items", "GET /invoices/{id}/items", false, reasonRoutePartly}, // one invoice's items only
+		{"GET", "/invoices/1/items", "GET /invoices/1/items", true, ""},
+		{"GET", "/files/public/a", "GET /files/{proxy+}", false, reasonRoutePartly},
+		{"GET", "/files/public/a", "GET /files/public/{proxy+}", true, ""},
+		{"POST", "/any", "ANY /any", true, ""}, // the method is the cache's too
+		{"DELETE", "/any", "ANY /any", false, reasonRouteNotAllowed},
+		{"GET", "/orders/42", "$default", false, reasonRoutePartly},
+		{"GET", "/hello", "GET /hello", false, reasonRouteNotAllowed},
+		{"GET", "/orders/42", "GET orders", false, reasonRouteNotAllowed}, // unreadable: nothing covers it
+	} {
+		ev := edit(t, fixture(t, "events/http-v2.json"), func(ev map[string]any) {
+			ev["headers"].(map[string]any)["authorization"] = "Bearer " + ordersKey
+			ev["routeArn"], ev["routeKey"] = testPrefix+tt.method+tt.path, tt.routeKey
+		})
+		out, err := a.Invoke(context.Background(), ev)
+		if err != nil {
+			t.Fatalf("%s %s (%s): %v", tt.method, tt.path, tt.routeKey, err)
+		}
+		if got := strings.HasPrefix(string(out), `{"isAuthorized":true`); got != tt.allow {
+			t.Errorf("%s %s on route %q: %s, want authorized %v", tt.method, tt.path, tt.routeKey, out, tt.allow)
+		}
+		lines := logs.lines(t)
+		if last := lines[len(lines)-1]; last["reason"] != tt.reason {
+			t.Errorf("%s %s on route %q: logged reason %q, want %q", tt.method, tt.path, tt.routeKey, last["reason"], tt.reason)
+		}
+	}
+	// An HTTP API event always names its route: without it, no decision.
+	ev := edit(t, fixture(t, "events/http-v2.json"), func(ev map[string]any) { delete(ev, "routeKey") })
+	if _, err := a.Invoke(context.Background(), ev); !errors.Is(err, ErrMalformedEvent) {
+		t.Errorf("an HTTP API event without routeKey: %v, want ErrMalformedEvent", err)
+	}
+}
+
+func TestCheckHTTPRouteLimit(t *testing.T) {
+	api := []string{"GET /orders/{id}", "ANY /files/{proxy+}", "GET /hello"}
+	for _, tt := range []struct {
+		routes []string
+		want   string // "" for none
+	}{
+		{[]string{"GET /orders/{id}"}, ""},
+		{[]string{"GET /orders/*"}, ""},
+		{[]string{"GET /hello", "ANY /files/{p+}"}, ""},
+		{[]string{"GET /elsewhere"}, ""},
+		{[]string{"GET /hello", "GET /orders/1"}, "route #2 covers part of an HTTP API route GET /orders/{id}"},
+		{[]string{"GET /files/{p+}"}, ""}, // the method is in the cache's key: GET of it whole
+		{[]string{"GET /files/{id}"}, "route #1 covers part of an HTTP API route ANY /files/{proxy+}"},
+		{[]string{"GET /files/public/*"}, "route #1 covers part of an HTTP API route ANY /files/{proxy+}"},
+	} {
+		err := CheckHTTPRouteLimit(tt.routes, api)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("CheckHTTPRouteLimit(%q) = %v, want nil", tt.routes, err)
+		case tt.want != "" && (!errors.Is(err, ErrPartialRoute) || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("CheckHTTPRouteLimit(%q) = %v, want an error saying %q", tt.routes, err, tt.want)
+		}
+	}
 }

@@ -51,6 +51,7 @@ type event struct {
 	arn      []byte
 	value    []byte // the identity source's value, when identity is identityPresent
 	identity identity
+	routeKey []byte // an HTTP API's route ("GET /orders/{id}", "$default")
 }
 
 // parseEvent reads an event, looking the token up in header (ignored for
@@ -71,6 +72,7 @@ const (
 	fieldToken      = "authorizationToken"
 	fieldMethodARN  = "methodArn"
 	fieldRouteARN   = "routeArn"
+	fieldRouteKey   = "routeKey"
 	fieldHeaders    = "headers"
 	fieldMultiValue = "multiValueHeaders"
 )
@@ -79,6 +81,7 @@ var (
 	errDuplicateField = errors.New("duplicate field")
 	errUnknownShape   = errors.New("neither a TOKEN, a REQUEST nor an HTTP API 2.0 event")
 	errNoARN          = errors.New("no methodArn or routeArn")
+	errNoRouteKey     = errors.New("an HTTP API event without its routeKey")
 	errFieldType      = errors.New("field of the wrong type")
 )
 
@@ -89,8 +92,8 @@ var (
 // event are scanned once and nothing is allocated.
 func scanEvent(data []byte, header string) (event, error) {
 	var (
-		typ, version, token, methodARN, routeARN []byte
-		seen                                     uint8
+		typ, version, token, methodARN, routeARN, routeKey []byte
+		seen                                               uint8
 		hv                                       struct {
 			single, multi []byte
 			n, nMulti     int
@@ -120,6 +123,8 @@ func scanEvent(data []byte, header string) (event, error) {
 			dst, bit = &methodARN, 1<<3
 		case m.is(fieldRouteARN):
 			dst, bit = &routeARN, 1<<4
+		case m.is(fieldRouteKey):
+			dst, bit = &routeKey, 1<<7
 		case m.is(fieldHeaders):
 			bit = headersBit
 		case m.is(fieldMultiValue):
@@ -211,6 +216,11 @@ func scanEvent(data []byte, header string) (event, error) {
 		}
 	case FormatHTTP:
 		ev.setValue(hv.single, hv.n)
+		// The decision is the API route's (routeLimit.covers), which an
+		// HTTP API always names.
+		if ev.routeKey, ok, err = stringField(routeKey); err != nil || !ok || len(ev.routeKey) == 0 {
+			return event{}, errNoRouteKey
+		}
 	}
 	return ev, nil
 }

@@ -288,15 +288,16 @@ func TestJWTScopes(t *testing.T) {
 	}
 
 	// HTTP API payload 2.0: simple responses, with the same context.
-	httpEvent := func(tok, routeArn string) []byte {
+	httpEvent := func(tok, routeArn, routeKey string) []byte {
 		return edit(t, fixture(t, "events/http-v2.json"), func(ev map[string]any) {
 			ev["headers"].(map[string]any)["authorization"] = "Bearer " + tok
-			ev["routeArn"] = routeArn
+			ev["routeArn"], ev["routeKey"] = routeArn, routeKey
 		})
 	}
 	tok := e.sign(t, e.ec, func(c jwt.MapClaims) { c["scope"] = "orders:read" })
 	for arn, want := range map[string]bool{orders: true, testARN: false} {
-		b, err := e.a.Invoke(context.Background(), httpEvent(tok, arn))
+		routeKey := map[string]string{orders: "GET /orders/{id}", testARN: "GET /hello"}[arn]
+		b, err := e.a.Invoke(context.Background(), httpEvent(tok, arn, routeKey))
 		if err != nil || !strings.HasPrefix(string(b), `{"isAuthorized":`+map[bool]string{true: "true", false: "false"}[want]) || !strings.Contains(string(b), `"authType":"jwt"`) {
 			t.Errorf("HTTP API %s: %s, %v", arn, b, err)
 		}

@@ -8,8 +8,11 @@ package authorizer
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"tollgate/internal/iam"
 	"tollgate/internal/routelang"
@@ -27,6 +30,114 @@ type routeLimit struct {
 	paramDeny []string
 	// exact is what the routes mean, as routelang patterns.
 	exact routelang.Union
+
+	// coverage keeps covers' answers, by HTTP API route key.
+	coverageMu sync.Mutex
+	coverage   atomic.Pointer[map[string]*[methodCount]atomic.Uint32]
+}
+
+// How much of an HTTP API's route a limit covers.
+type coverage uint32
+
+const (
+	coverageUnknown coverage = iota // not worked out yet (in the cache)
+	coverageNone                    // none of its paths
+	coveragePart                    // some of its paths, not all
+	coverageAll                     // every path of it
+)
+
+// methodCount is how many methods a method ARN may name (iam.Methods).
+const methodCount = 7
+
+// maxCoverageRoutes bounds the route keys a limit keeps coverage for: an
+// API has that many routes at most (API Gateway's quota is 300 routes per
+// HTTP API; past the bound, coverage is worked out each time).
+const maxCoverageRoutes = 512
+
+// covers reports how much of the HTTP API route routeKey ("GET
+// /orders/{id}", "ANY /files/{proxy+}", "$default"), called with method,
+// l allows. An HTTP API caches an answer by its identity sources, the
+// route key and the method among them (api.Authorizer.HTTPIdentitySources),
+// and applies it to every path of the route: so a request is allowed only
+// where the limit covers the whole route, whichever of its paths came
+// first, and a limit narrower than an API route (one order of
+// GET /orders/{id}) allows none of it. A route key that cannot be read
+// is covered by nothing.
+func (l *routeLimit) covers(method, routeKey []byte) coverage {
+	mi := methodIndex(method)
+	if mi < 0 {
+		return coverageNone
+	}
+	if m := l.coverage.Load(); m != nil {
+		if c := (*m)[string(routeKey)]; c != nil {
+			if v := coverage(c[mi].Load()); v != coverageUnknown {
+				return v
+			}
+		}
+	}
+	v := coverageNone
+	if route, ok := apiRoute(string(method), string(routeKey)); ok {
+		v = l.coverageOf(route)
+	}
+	l.coverageMu.Lock()
+	defer l.coverageMu.Unlock()
+	m := map[string]*[methodCount]atomic.Uint32{}
+	if old := l.coverage.Load(); old != nil {
+		if c := (*old)[string(routeKey)]; c != nil {
+			c[mi].Store(uint32(v))
+			return v
+		}
+		if len(*old) >= maxCoverageRoutes {
+			return v
+		}
+		maps.Copy(m, *old)
+	}
+	c := &[methodCount]atomic.Uint32{}
+	c[mi].Store(uint32(v))
+	m[string(routeKey)] = c
+	l.coverage.Store(&m)
+	return v
+}
+
+// coverageOf is how much of route's method ARN suffixes l allows.
+func (l *routeLimit) coverageOf(route routelang.Union) coverage {
+	switch {
+	case routelang.Subset(route, l.exact):
+		return coverageAll
+	case routelang.Disjoint(route, l.exact):
+		return coverageNone
+	}
+	return coveragePart
+}
+
+// apiRoute is the method ARN suffixes of an HTTP API's route key, called
+// with method: "$default" is every path; an ANY route's method is the
+// request's.
+func apiRoute(method, routeKey string) (routelang.Union, bool) {
+	if routeKey == "$default" {
+		return routelang.Union{routelang.Glob(method + "/*")}, true
+	}
+	m, path, ok := strings.Cut(routeKey, " ")
+	if !ok || !strings.HasPrefix(path, "/") {
+		return nil, false
+	}
+	if m == "ANY" {
+		m = method
+	}
+	p, err := routelang.Route(m + path)
+	if err != nil {
+		return nil, false
+	}
+	return routelang.Union{p}, true
+}
+
+func methodIndex(method []byte) int {
+	for i, m := range iam.Methods() {
+		if m == string(method) {
+			return i
+		}
+	}
+	return -1
 }
 
 // pathDenies are denied to every limited key and token: paths whose
@@ -307,6 +418,46 @@ func crossCheckScopes(scopeRoutes map[string][]string) error {
 			if a != b && !disjointLimits(limits[a], limits[b]) {
 				return fmt.Errorf("scopes %q and %q: %w: a one-segment parameter of %q is stated by denying its longer paths, and a route of %q is one of them; "+
 					"write it with a wildcard (\"/*\") to allow every path under it", a, b, errRouteLimit, a, b)
+			}
+		}
+	}
+	return nil
+}
+
+// ErrPartialRoute is wrapped by CheckHTTPRouteLimit's errors.
+var ErrPartialRoute = errors.New("covers part of an HTTP API route")
+
+// CheckHTTPRouteLimit checks a route limit (a client's routes, or a JWT
+// scope's: the grammar of Key.Routes) against an HTTP API's routes
+// ("GET /orders/{id}"): an HTTP API caches the authorizer's answer for a
+// whole API route, so a limit that covers only part of one cannot be kept,
+// and the authorizer allows none of that route (covers). The error, which
+// wraps ErrPartialRoute, names the limit's route by position and the API
+// route it covers part of.
+func CheckHTTPRouteLimit(routes []string, apiRoutes []string) error {
+	l, err := compileRoutes(routes)
+	if err != nil {
+		return err
+	}
+	for _, ar := range apiRoutes {
+		methods := iam.Methods() // ANY and $default: each method has its answer
+		if m, _, _ := strings.Cut(ar, " "); slices.Contains(methods, m) {
+			methods = []string{m}
+		}
+		for _, m := range methods {
+			route, ok := apiRoute(m, ar)
+			if !ok {
+				return fmt.Errorf("API route %q: want \"METHOD /path\"", ar)
+			}
+			if l.coverageOf(route) != coveragePart {
+				continue
+			}
+			for i, r := range routes {
+				one, _ := compileRoutes([]string{r})
+				if one.coverageOf(route) != coverageNone {
+					return fmt.Errorf("route #%d %w %s: an HTTP API caches an answer for the whole route, so a limit to part of it cannot be kept, and none of the route is allowed; "+
+						"limit to the whole route, or deploy a REST API, whose cached policies name each path", i+1, ErrPartialRoute, ar)
+				}
 			}
 		}
 	}

@@ -176,8 +176,7 @@ func BenchmarkGateway(b *testing.B) {
 			def := api.Default()
 			def.Authorizer.ResultTTL = c.ttl
 			if c.typ == api.HTTP {
-				def.UseHTTP() // as the local run serves it: cached by route
-				def.Authorizer.CacheByRoute = true
+				def.UseHTTP() // as the local run serves it
 			}
 			g, err := gateway.New(gateway.Config{Definition: def, Functions: map[string]gateway.Invoker{"authorizer": tg, "handler": handler.Handler{}}})
 			if err != nil {

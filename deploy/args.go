@@ -193,6 +193,11 @@ func (a Args) Validate() error {
 	if err := a.validateClients(); err != nil {
 		return err
 	}
+	if a.Definition.IsHTTP() {
+		if err := a.httpRouteLimits(); err != nil {
+			return err
+		}
+	}
 	if w := a.RecoveryWindowInDays; w != 0 && (w < 7 || w > 30) {
 		return configErr("recovery window %d days: want 0 (delete at once) or 7 to 30", w)
 	}

@@ -103,9 +103,6 @@ func CheckName(name string, def *api.Definition) error {
 // component included, is registered.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*API, error) {
 	args = args.withDefaults()
-	if args.cacheByRoute() {
-		args.Definition.Authorizer.CacheByRoute = true
-	}
 	if err := args.Validate(); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"maps"
 	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigatewayv2"
@@ -108,31 +109,38 @@ func (d *deployer) httpStage() error {
 	return nil
 }
 
-// cacheByRoute is whether an HTTP API's authorizer must cache its answers
-// by route: when a client is limited to routes. An HTTP API applies a
-// cached simple response to every route with the same identity values
-// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html),
-// so a limited key allowed on one route would be let onto the others
-// until the answer expired; with $context.routeKey among the identity
-// sources each route has its own answer. JWTs whose scopes map to routes
-// (the authorizer's authorizer.EnvJWT with scopeRoutes) are limited the
-// same way. Without limited callers every answer holds for every route,
-// and one cached answer serves them all.
-func (a Args) cacheByRoute() bool {
-	if !a.Definition.IsHTTP() {
-		return false
+// httpRouteLimits checks the clients' route limits and the JWT scopes'
+// (the authorizer's authorizer.EnvJWT with scopeRoutes) against an HTTP
+// API's routes: its answers are cached by route and method, and a limit
+// covering part of a route (one order of GET /orders/{id}) cannot be kept,
+// so the authorizer allows none of the route
+// (authorizer.CheckHTTPRouteLimit). Refused before anything is created.
+func (a Args) httpRouteLimits() error {
+	var routes []string
+	for _, r := range a.Definition.SortedRoutes() {
+		if r.Protected {
+			routes = append(routes, r.String())
+		}
 	}
-	if slices.ContainsFunc(a.Clients, func(c string) bool { return len(a.Routes[c]) > 0 }) {
-		return true
+	for _, c := range slices.Sorted(maps.Keys(a.Routes)) {
+		if err := authorizer.CheckHTTPRouteLimit(a.Routes[c], routes); err != nil {
+			return configErr("client %q: %v", c, err)
+		}
 	}
 	settings := a.Definition.Functions[a.Definition.Authorizer.Function].Env[authorizer.EnvJWT]
 	if settings == "" {
-		return false
+		return nil
 	}
 	jwt, err := authorizer.ParseJWTConfig([]byte(settings))
-	// Settings that do not parse fail the authorizer at init; caching by
-	// route costs nothing then, and is right if they are mended.
-	return err != nil || jwt.ScopeRoutes != nil
+	if err != nil {
+		return configErr("%s: %v", authorizer.EnvJWT, err)
+	}
+	for _, scope := range slices.Sorted(maps.Keys(jwt.ScopeRoutes)) {
+		if err := authorizer.CheckHTTPRouteLimit(jwt.ScopeRoutes[scope], routes); err != nil {
+			return configErr("JWT scope %q: %v", scope, err)
+		}
+	}
+	return nil
 }
 
 // httpSteps are New's steps for an HTTP API.

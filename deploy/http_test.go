@@ -68,13 +68,12 @@ func TestHTTPAPI(t *testing.T) {
 	if !def.IsHTTP() || !reflect.DeepEqual(def.SortedRoutes(), routesWithout(args.Definition.SortedRoutes())) {
 		t.Errorf("document: type %q, routes %v", def.Type, def.SortedRoutes())
 	}
-	// A client is limited to routes and answers are cached: the cache is
-	// per route (issue 18, point 2).
-	if !def.Authorizer.CacheByRoute || def.Authorizer.Type != api.Request || !slices.Equal(def.Authorizer.IdentitySources, []string{"method.request.header.Authorization"}) {
-		t.Errorf("authorizer = %+v, want REQUEST on Authorization, cached by route", def.Authorizer)
+	// Answers are cached per route and method (issue 26, defect 1).
+	if def.Authorizer.Type != api.Request || !slices.Equal(def.Authorizer.IdentitySources, []string{"method.request.header.Authorization"}) {
+		t.Errorf("authorizer = %+v, want REQUEST on Authorization", def.Authorizer)
 	}
-	if !strings.Contains(a.Str("body"), `"identitySource": "$request.header.Authorization, $context.routeKey"`) {
-		t.Errorf("the body's identity sources are not the header and the route key:\n%s", a.Str("body"))
+	if !strings.Contains(a.Str("body"), `"identitySource": "$request.header.Authorization, $context.routeKey, $context.httpMethod"`) {
+		t.Errorf("the body's identity sources are not the header, the route key and the method:\n%s", a.Str("body"))
 	}
 
 	s := m.One(t, tHTTPStage)
@@ -117,31 +116,19 @@ func routesWithout(rs []api.Route) []api.Route {
 	return out
 }
 
-// Without a route-limited client, one cached answer serves every route:
-// no route key among the identity sources. With the cache off, none
-// either: identity sources are only the cache's key then.
-func TestHTTPCacheByRouteOnlyWhenNeeded(t *testing.T) {
+// Cached answers are kept per route and method, whoever the clients are:
+// a key limited to routes may be added by tollkeys after the deploy
+// (issue 26, defect 1). With the cache off, identity sources are only
+// checked to be present.
+func TestHTTPCachesByRouteAndMethod(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		edit   func(a *Args)
 		source string
 	}{
-		{"no limited client", func(a *Args) { a.Routes = nil }, "$request.header.Authorization"},
-		{"a limited client", func(a *Args) {}, "$request.header.Authorization, $context.routeKey"},
-		{"a limited client, cache off", func(a *Args) { a.Definition.Authorizer.ResultTTL = 0 }, "$request.header.Authorization"},
-		// A JWT's scopes limit it to routes as clientRoutes limit a key.
-		{"JWTs limited by scope", func(a *Args) {
-			a.Routes = nil
-			f := a.Definition.Functions["authorizer"]
-			f.Env = map[string]string{authorizer.EnvJWT: `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks","audiences":["a"],"scopeRoutes":{"greet":["GET /hello"]}}`}
-			a.Definition.Functions["authorizer"] = f
-		}, "$request.header.Authorization, $context.routeKey"},
-		{"JWTs without scopes", func(a *Args) {
-			a.Routes = nil
-			f := a.Definition.Functions["authorizer"]
-			f.Env = map[string]string{authorizer.EnvJWT: `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks","audiences":["a"]}`}
-			a.Definition.Functions["authorizer"] = f
-		}, "$request.header.Authorization"},
+		{"no limited client", func(a *Args) { a.Routes = nil }, "$request.header.Authorization, $context.routeKey, $context.httpMethod"},
+		{"a limited client", func(a *Args) {}, "$request.header.Authorization, $context.routeKey, $context.httpMethod"},
+		{"cache off", func(a *Args) { a.Definition.Authorizer.ResultTTL = 0 }, "$request.header.Authorization"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a := httpArgs(t)
@@ -219,13 +206,13 @@ func TestHTTPRefuses(t *testing.T) {
 		// route, so a limit that covers part of one (one order of GET
 		// /orders/{id}) cannot be kept: refused before anything is made.
 		{"a client limited to part of an API route", func(a *Args) { a.Routes = map[string][]string{"reports": {"GET /orders/1"}} },
-			`client "reports": route #1 covers part of the API route GET /orders/{id}`},
+			`client "reports": route #1 covers part of an HTTP API route GET /orders/{id}`},
 		{"a JWT scope granting part of an API route", func(a *Args) {
 			a.Routes = nil
 			f := a.Definition.Functions["authorizer"]
 			f.Env = map[string]string{authorizer.EnvJWT: `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks","audiences":["a"],"scopeRoutes":{"one":["GET /orders/1"]}}`}
 			a.Definition.Functions["authorizer"] = f
-		}, `JWT scope "one": route #1 covers part of the API route GET /orders/{id}`},
+		}, `JWT scope "one": route #1 covers part of an HTTP API route GET /orders/{id}`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a := httpArgs(t)

@@ -30,9 +30,9 @@ import (
 //   - an identity source missing or empty: 401 {"message":"Unauthorized"},
 //     the authorizer not invoked;
 //   - the authorizer's simple response, cached by the identity sources'
-//     values for the result TTL (with $context.routeKey among them when
-//     the definition caches by route, so that one route's answer never
-//     serves another): isAuthorized false is 403
+//     values for the result TTL ($context.routeKey and $context.httpMethod
+//     among them whenever answers are cached, so that one route's answer
+//     never serves another): isAuthorized false is 403
 //     {"message":"Forbidden"}; an error, a timeout or an answer that is
 //     not a simple response is 500 {"message":"Internal Server Error"};
 //   - a JWT route is guarded by the JWT authorizer instead (authorizeJWT);
@@ -131,8 +131,8 @@ func (g *Gateway) httpIdentityValue(x *exchange, source string) string {
 func (g *Gateway) authorizeHTTP(x *exchange, req v2Request) (map[string]any, bool) {
 	began := g.cfg.Now()
 	defer func() { x.authLatency = g.cfg.Now().Sub(began) }()
-	// The identity sources as the document declares them, with
-	// $context.routeKey when the definition caches by route
+	// The identity sources as the document declares them, with the route
+	// key and the method when answers are cached
 	// (api.Authorizer.HTTPIdentitySources).
 	sources := g.httpSource
 	values := make([]string, len(sources))

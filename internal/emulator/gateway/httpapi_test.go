@@ -17,18 +17,10 @@ import (
 // httpSetup is an HTTP API with tollgate's own authorizer, in process.
 func httpSetup(t *testing.T, ttl time.Duration) (*setup, *realAuthorizer) {
 	t.Helper()
-	return httpSetupCaching(t, ttl, true)
-}
-
-// httpSetupCaching is httpSetup with the authorizer's answers cached by
-// route or not.
-func httpSetupCaching(t *testing.T, ttl time.Duration, byRoute bool) (*setup, *realAuthorizer) {
-	t.Helper()
 	auth := newRealAuthorizer(t, io.Discard)
 	s := newSetup(t, func(c *Config) {
 		c.Definition.UseHTTP()
 		c.Definition.Authorizer.ResultTTL = ttl
-		c.Definition.Authorizer.CacheByRoute = byRoute
 		c.Functions["authorizer"] = auth
 	})
 	return s, auth
@@ -105,9 +97,10 @@ func TestHTTPAPIIntegration(t *testing.T) {
 	}
 }
 
-// Cached simple responses are keyed by the identity sources and the route
-// ($context.routeKey), so that a key limited to one route is not let onto
-// another by its cached answer (issue 18, point 2).
+// Cached simple responses are keyed by the identity sources, the route
+// ($context.routeKey) and the method ($context.httpMethod), so that a key
+// limited to one route is not let onto another by its cached answer
+// (issue 18, point 2; issue 26, defect 1).
 func TestHTTPAPICachePerRoute(t *testing.T) {
 	s, auth := httpSetup(t, 5*time.Minute)
 	want := func(path string, status int) {
@@ -128,25 +121,6 @@ func TestHTTPAPICachePerRoute(t *testing.T) {
 	want("/hello", 403)
 	if n := auth.calls.Load(); n != 2 {
 		t.Errorf("authorizer invoked %d times, want 2: the denial is cached too", n)
-	}
-}
-
-// Without the route among the identity sources, an HTTP API applies a
-// cached simple response to every route with the same identity values
-// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html:
-// the cache key is the identity sources' values): a key limited to
-// /customers, allowed there, gets through on /hello until the answer
-// expires. This is the hazard the deploy's CacheByRoute rule closes
-// (deploy: any client limited to routes, and a TTL above 0).
-func TestHTTPAPICacheSharedWithoutRoute(t *testing.T) {
-	s, auth := httpSetupCaching(t, 5*time.Minute, false)
-	for _, path := range []string{"/customers", "/hello"} {
-		if rec := s.do(call{path: path, auth: "Bearer " + ordersKey}); rec.Code != 200 {
-			t.Fatalf("GET %s = %d %s, want 200 (the cached answer of /customers)", path, rec.Code, rec.Body)
-		}
-	}
-	if n := auth.calls.Load(); n != 1 {
-		t.Errorf("authorizer invoked %d times, want 1: without the route, both routes share one cache key", n)
 	}
 }
 

@@ -117,7 +117,6 @@ func routesDefinition(http bool, ttl time.Duration, routes ...string) api.Defini
 // paths off the limits refused.
 func TestHTTPAPILimitFinerThanARoute(t *testing.T) {
 	def := routesDefinition(true, 5*time.Minute, "GET /orders/{id}", "GET /files/{proxy+}")
-	def.Authorizer.CacheByRoute = true // as the deploy sets it for limited clients
 	keyring := `{"keys":[{"id":"one-order","key":"` + validKey + `","routes":["GET /orders/1"]},` +
 		`{"id":"public-files","key":"` + ordersKey + `","routes":["GET /files/public/*"]}]}`
 	e := newLimitsEnv(t, def, keyring, map[string][]string{"orders:one": {"GET /orders/1"}})

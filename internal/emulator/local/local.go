@@ -326,11 +326,6 @@ func (cfg Config) API() (api.Definition, error) {
 	}
 	if cfg.APIType == api.HTTP {
 		def.UseHTTP()
-		// The keyring may change while the local run serves it, so an
-		// answer is always cached for its route alone (deploy caches by
-		// route only when a client is limited to routes, as the stack's
-		// keyring is known when it deploys).
-		def.Authorizer.CacheByRoute = true
 	}
 	if cfg.CORSOrigin != "" {
 		if err := def.AllowOrigin(cfg.CORSOrigin); err != nil {
@@ -511,6 +506,9 @@ func (m *Main) secrets(ctx context.Context, cfg Config, def *api.Definition) (ma
 		// another local process cannot read the keyring.
 		id, secret := localCredentials()
 		store.AccessKeyID = id
+		if def.IsHTTP() {
+			store.SetWarn(httpRouteWarnings(*def))
+		}
 		m.Store = store
 		m.serve(ln, store)
 		go store.Watch(m.bg, keyringWatch)
@@ -550,6 +548,31 @@ func localCredentials() (id, secret string) {
 	_, _ = rand.Read(b)
 	s := strings.ToUpper(hex.EncodeToString(b))
 	return "TGLOCAL" + s[:13], s[13:53]
+}
+
+// httpRouteWarnings names the keys of a keyring that an HTTP API refuses
+// on a route they were meant to reach: its answers are cached by route and
+// method, so a key limited to part of an API route is refused on all of it
+// (authorizer.CheckHTTPRouteLimit).
+func httpRouteWarnings(def api.Definition) func(authorizer.Keyring) []string {
+	var routes []string
+	for _, r := range def.SortedRoutes() {
+		if r.Protected {
+			routes = append(routes, r.String())
+		}
+	}
+	return func(kr authorizer.Keyring) []string {
+		var out []string
+		for _, k := range kr.Keys {
+			if k.Routes == nil {
+				continue
+			}
+			if err := authorizer.CheckHTTPRouteLimit(k.Routes, routes); err != nil {
+				out = append(out, fmt.Sprintf("key %q: %v", k.ID, err))
+			}
+		}
+		return out
+	}
 }
 
 // devKeyring returns StateDir/keyring.json, generating it with one new key

@@ -193,3 +193,20 @@ func TestServedKeepsRouteThrottles(t *testing.T) {
 		t.Errorf("%d served routes have a throttle, want 1", n)
 	}
 }
+
+// On an HTTP API the local run warns of keys limited to part of an API
+// route, which the authorizer refuses on all of it (issue 26, defect 1).
+func TestHTTPRouteWarnings(t *testing.T) {
+	def := api.Default()
+	def.UseHTTP()
+	def.Routes = append(def.Routes, api.Route{Method: "GET", Path: "/orders/{id}", Function: "handler", Protected: true})
+	kr := authorizer.Keyring{Keys: []authorizer.Key{
+		{ID: "all", SHA256: authorizer.Digest("a")},
+		{ID: "whole", SHA256: authorizer.Digest("b"), Routes: []string{"GET /orders/{id}", "GET /hello"}},
+		{ID: "one-order", SHA256: authorizer.Digest("c"), Routes: []string{"GET /hello", "GET /orders/1"}},
+	}}
+	got := httpRouteWarnings(def)(kr)
+	if len(got) != 1 || !strings.Contains(got[0], `key "one-order": route #2 covers part of an HTTP API route GET /orders/{id}`) {
+		t.Errorf("warnings %q, want one naming key one-order's route #2", got)
+	}
+}

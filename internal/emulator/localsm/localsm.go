@@ -48,6 +48,32 @@ type Store struct {
 	mu       sync.Mutex
 	versions []version // newest first; at most AWSCURRENT and AWSPREVIOUS
 	last     []byte    // the file's content when last read
+	warn     func(authorizer.Keyring) []string
+}
+
+// SetWarn sets what the store says of a valid keyring that will not work
+// as written (on an HTTP API, a key limited to part of an API route): each
+// of warn's messages is logged as a warning, for the current keyring now
+// and for each change taken from then on.
+func (s *Store) SetWarn(warn func(authorizer.Keyring) []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.warn = warn
+	s.warnOf(s.versions[0].value)
+}
+
+// warnOf logs warn's messages of keyring. The caller holds s.mu.
+func (s *Store) warnOf(keyring []byte) {
+	if s.warn == nil {
+		return
+	}
+	kr, err := authorizer.ParseKeyring(keyring)
+	if err != nil {
+		return // taken versions are valid
+	}
+	for _, w := range s.warn(kr) {
+		s.log.Warn("keyring: "+w, "path", s.path)
+	}
 }
 
 type version struct {
@@ -118,6 +144,7 @@ func (s *Store) reload() {
 	cur.stages = []string{authorizer.StagePrevious}
 	s.versions = []version{{id: reqid.New(), value: b, stages: []string{authorizer.StageCurrent}, created: s.now()}, cur}
 	s.log.Info("keyring rotated", "secret", s.name, "versionId", s.versions[0].id, "previousVersionId", cur.id)
+	s.warnOf(b)
 }
 
 // accessKeyID is the access key a SigV4-signed request names:

@@ -3,6 +3,7 @@ package localsm
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -190,4 +191,26 @@ func TestOnlyTheRunsCredentialsReadIt(t *testing.T) {
 		}
 	}
 	wantValue(t, client("TGLOCALTESTKEY000001"), "tollgate/dev/keyring", "", keyringA)
+}
+
+// SetWarn's messages are logged for the keyring taken now and for each
+// change taken later; an invalid change is refused, not warned of.
+func TestSetWarn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keyring.json")
+	write(t, path, keyringA)
+	var logs strings.Builder
+	s, err := Open("tollgate/dev/keyring", path, "us-east-1", "123456789012", slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetWarn(func(kr authorizer.Keyring) []string {
+		return []string{"key " + kr.Keys[0].ID + " noted"}
+	})
+	write(t, path, keyringB)
+	s.mu.Lock()
+	s.reload()
+	s.mu.Unlock()
+	if n := strings.Count(logs.String(), `level=WARN msg="keyring: key mobile-app noted"`); n != 2 {
+		t.Errorf("%d warnings, want 2 (at SetWarn and at the change):\n%s", n, logs.String())
+	}
 }
