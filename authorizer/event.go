@@ -94,7 +94,7 @@ func scanEvent(data []byte, header string) (event, error) {
 	var (
 		typ, version, token, methodARN, routeARN, routeKey []byte
 		seen                                               uint8
-		hv                                       struct {
+		hv                                                 struct {
 			single, multi []byte
 			n, nMulti     int
 		}
