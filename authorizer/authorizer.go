@@ -359,12 +359,12 @@ func (a *Authorizer) decide(ctx context.Context, payload []byte, now time.Time) 
 		}
 		return d
 	}
+	// The same answer on or off the key's routes: API Gateway denies
+	// this request by it as it would a later one by its cached copy.
+	d.answer = e.answer(ev.arn[:prefix])
 	if !e.permits(ev.arn, prefix) {
 		d.outcome, d.reason = outcomeDeny, reasonRouteNotAllowed
-		d.answer = e.renderPolicy(ev.arn[:prefix], ev.arn)
-		return d
 	}
-	d.answer = e.allowAnswer(ev.arn[:prefix])
 	return d
 }
 
@@ -416,13 +416,10 @@ func (a *Authorizer) decideJWT(ctx context.Context, ev event, prefix int, token 
 			allowed = true
 		}
 	}
-	switch {
-	case ev.format == FormatHTTP:
+	if ev.format == FormatHTTP {
 		d.answer = mustJSON(events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: allowed, Context: r.context})
-	case allowed:
-		d.answer = renderPolicy(r.principal, r.limit, r.context, "", ev.arn[:prefix], nil)
-	default:
-		d.answer = renderPolicy(r.principal, r.limit, r.context, "", ev.arn[:prefix], ev.arn)
+	} else {
+		d.answer = renderPolicy(r.principal, r.limit, r.context, "", ev.arn[:prefix])
 	}
 	if !allowed {
 		d.outcome, d.reason = outcomeDeny, reason

@@ -183,12 +183,19 @@ func TestOutcomes(t *testing.T) {
 				if got := ans.resources("Allow"); !slices.Equal(got, wantAllow) {
 					t.Errorf("Allow resources = %q, want %q", got, wantAllow)
 				}
-				wantDeny := tt.wantDeny
+				var wantDeny []string
 				if tt.principal == "orders-bot" {
-					wantDeny = append(limitDenies(testPrefix), wantDeny...) // a limited key's
+					wantDeny = limitDenies(testPrefix) // a limited key's, the same on every route
 				}
 				if got := ans.resources("Deny"); !slices.Equal(got, wantDeny) {
 					t.Errorf("Deny resources = %q, want %q", got, wantDeny)
+				}
+				// wantDeny names the request's method ARN: off the key's
+				// routes, its answer does not allow it.
+				for _, arn := range tt.wantDeny {
+					if ans.allows(arn) {
+						t.Errorf("the answer allows %s, off the key's routes", arn)
+					}
 				}
 				wantCtx := map[string]any{"keyId": tt.principal, "keyVersion": tt.stage}
 				if !mapsEqual(ans.Context, wantCtx) {

@@ -270,12 +270,11 @@ func TestJWTScopes(t *testing.T) {
 			if !slices.Equal(got.resources("Allow"), tt.wantAllow) {
 				t.Errorf("Allow %v, want %v", got.resources("Allow"), tt.wantAllow)
 			}
-			wantDeny := limitDenies(testPrefix)
-			if tt.wantDeny {
-				wantDeny = append(wantDeny, tt.arn)
+			if deny := got.resources("Deny"); !slices.Equal(deny, limitDenies(testPrefix)) {
+				t.Errorf("Deny %v, want the limited callers' %v", deny, limitDenies(testPrefix))
 			}
-			if deny := got.resources("Deny"); !slices.Equal(deny, wantDeny) {
-				t.Errorf("Deny %v (want a deny: %v)", deny, tt.wantDeny)
+			if got.allows(tt.arn) == tt.wantDeny {
+				t.Errorf("the answer allows %s: %v, want %v", tt.arn, !tt.wantDeny, tt.wantDeny)
 			}
 			if tt.wantDeny && (logged["outcome"] != outcomeDeny || logged["reason"] != reasonJWTScopeNotGranted) {
 				t.Errorf("logged %v", logged)

@@ -48,36 +48,33 @@ func (c *answerCache) put(prefix []byte, answer []byte) {
 	c.m.Store(&m)
 }
 
-// allowAnswer returns e's REST answer for a request in the stage whose ARN
-// prefix is given: Allow on the whole stage, or on exactly e's routes.
-func (e *entry) allowAnswer(prefix []byte) []byte {
+// answer returns e's REST answer for any request in the stage whose ARN
+// prefix is given, rendered once per prefix and kept: Allow on the whole
+// stage, or on exactly e's routes (see renderPolicy).
+func (e *entry) answer(prefix []byte) []byte {
 	if b, ok := e.answers.get(prefix); ok {
 		return b
 	}
-	b := e.renderPolicy(prefix, nil)
+	b := renderPolicy(e.id, e.limit, e.context(), e.usageKey, prefix)
 	e.answers.put(prefix, b)
 	return b
 }
 
 // renderPolicy returns a REST authorizer answer (the output format of
 // https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html),
-// encoded by encoding/json from aws-lambda-go's type. The Allow statement
-// covers the whole stage ("<prefix>*/*"), or each of e's routes, never just
-// the request's method ARN, and a limited key's Deny statement what its
-// Allow says beyond its routes (routeLimit): so the answer stays right for
-// every route while API Gateway caches it. When deny is not nil it is
-// denied too: the method ARN of a request outside e's routes.
-//
-// Allow answers are rendered once per stage prefix and kept (allowAnswer);
-// an answer with a Deny names the request, so it is rendered each time.
-func (e *entry) renderPolicy(prefix, deny []byte) []byte {
-	return renderPolicy(e.id, e.limit, e.context(), e.usageKey, prefix, deny)
-}
-
-// renderPolicy renders the answer for principal, limited to limit (nil:
-// the whole stage; no routes: nothing, so that only the Deny is stated),
-// with context and usageKey; see entry.renderPolicy.
-func renderPolicy(principal string, limit *routeLimit, context map[string]any, usageKey string, prefix, deny []byte) []byte {
+// encoded by encoding/json from aws-lambda-go's type, for principal limited
+// to limit (nil: the whole stage), with context and usageKey. The Allow
+// statement covers the whole stage ("<prefix>*/*"), or each route of the
+// limit, never just the request's method ARN, and a limited caller's Deny
+// statement what its Allow says beyond its routes and the paths refused to
+// every limited caller (routeLimit). The answer names nothing of the
+// request but its stage: so it is the same whichever route is called, and
+// API Gateway's cache, which applies it to later requests, answers each
+// as the authorizer would. A request off the routes is matched by no Allow
+// (an implicit deny, 403) or by a Deny (an explicit one, 403), cached or
+// not; with no route at all (a JWT whose scopes grant none) there is no
+// Allow statement.
+func renderPolicy(principal string, limit *routeLimit, context map[string]any, usageKey string, prefix []byte) []byte {
 	var statements []events.IAMPolicyStatement
 	var denied []string
 	switch {
@@ -94,9 +91,6 @@ func renderPolicy(principal string, limit *routeLimit, context map[string]any, u
 		for _, r := range limit.deny() {
 			denied = append(denied, string(prefix)+r)
 		}
-	}
-	if deny != nil {
-		denied = append(denied, string(deny))
 	}
 	if len(denied) > 0 {
 		statements = append(statements, events.IAMPolicyStatement{Action: invokeAction, Effect: "Deny", Resource: denied})

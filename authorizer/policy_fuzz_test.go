@@ -14,8 +14,7 @@ import (
 // stays inside that ARN's own partition, Region, account, API and stage,
 // holds no wildcard there, and decides the request itself as the
 // authorizer did: an unscoped key's Allow covers the request; a scoped
-// key is allowed exactly on its routes and otherwise denied by a Deny
-// that covers the request.
+// key's policy, the same on every route, allows exactly its routes.
 func FuzzPolicy(f *testing.F) {
 	f.Add(testARN, false)
 	f.Add(testPrefix+"GET/orders/1", true)
