@@ -167,7 +167,7 @@ const (
 	// A limited key off its routes: its answer, the same on every route,
 	// allows none of it (an implicit deny).
 	notAllowed = "User is not authorized to access this resource"
-	internal     = "Internal server error"
+	internal   = "Internal server error"
 )
 
 func invocations(m *Main, function string) int64 { return m.Pools[function].Stats().Invocations }
