@@ -155,3 +155,17 @@ func TestCheckHTTPRouteLimit(t *testing.T) {
 		}
 	}
 }
+
+// A token's routes are its scopes' together, so scopes whose parameter
+// denies would take another's routes are refused at configuration, as a
+// key's routes are at load.
+func TestJWTScopesMergeExactly(t *testing.T) {
+	base := `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks","audiences":["a"],"scopeRoutes":`
+	if _, err := ParseJWTConfig([]byte(base + `{"read":["GET /orders/{id}"],"items":["GET /orders/{id}/items"]}}`)); err == nil ||
+		!strings.Contains(err.Error(), `scopes "read" and "items"`) && !strings.Contains(err.Error(), `scopes "items" and "read"`) {
+		t.Errorf("ParseJWTConfig(scopes in each other's way) = %v, want an error naming both", err)
+	}
+	if _, err := ParseJWTConfig([]byte(base + `{"read":["GET /orders/{id}"],"write":["POST /orders/{id}/items"]}}`)); err != nil {
+		t.Errorf("ParseJWTConfig(scopes apart) = %v", err)
+	}
+}

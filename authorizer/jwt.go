@@ -128,29 +128,31 @@ type JWTConfig struct {
 	Client *http.Client
 }
 
-// validate checks c and fills in its defaults. Errors name the setting.
-func (c *JWTConfig) validate() error {
+// validate checks c and fills in its defaults, and returns its scopes'
+// route limits, compiled (nil without ScopeRoutes). Errors name the
+// setting.
+func (c *JWTConfig) validate() (map[string]*routeLimit, error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("authorizer: JWT: "+format, args...)
 	}
 	if c.Issuer == "" || strings.TrimSpace(c.Issuer) != c.Issuer {
-		return fail("an issuer is required, without spaces around it")
+		return nil, fail("an issuer is required, without spaces around it")
 	}
 	u, err := url.Parse(c.JWKSURL)
 	switch {
 	case c.JWKSURL == "":
-		return fail("a JWKS URL is required")
+		return nil, fail("a JWKS URL is required")
 	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		return fail("JWKS URL %q: want an https URL", c.JWKSURL)
+		return nil, fail("JWKS URL %q: want an https URL", c.JWKSURL)
 	case u.Scheme == "http" && !loopback(u.Hostname()):
-		return fail("JWKS URL %q: want https (http only to a loopback address, for a local issuer)", c.JWKSURL)
+		return nil, fail("JWKS URL %q: want https (http only to a loopback address, for a local issuer)", c.JWKSURL)
 	}
 	if len(c.Audiences) == 0 {
-		return fail("at least one audience is required: a token for another service of the same issuer must not pass")
+		return nil, fail("at least one audience is required: a token for another service of the same issuer must not pass")
 	}
 	for _, a := range c.Audiences {
 		if a == "" {
-			return fail("an empty audience")
+			return nil, fail("an empty audience")
 		}
 	}
 	if len(c.Algorithms) == 0 {
@@ -158,57 +160,55 @@ func (c *JWTConfig) validate() error {
 	}
 	for _, alg := range c.Algorithms {
 		if !slices.Contains(jwtAlgorithms, alg) {
-			return fail("algorithm %q: want some of %s (never none, never HMAC with a public key set)", alg, strings.Join(jwtAlgorithms, ", "))
+			return nil, fail("algorithm %q: want some of %s (never none, never HMAC with a public key set)", alg, strings.Join(jwtAlgorithms, ", "))
 		}
 	}
 	c.PrincipalClaim = cmp.Or(c.PrincipalClaim, DefaultPrincipalClaim)
 	c.ScopeClaim = cmp.Or(c.ScopeClaim, DefaultScopeClaim)
 	for scope, routes := range c.ScopeRoutes {
 		if scope == "" || strings.ContainsAny(scope, " \t\r\n") {
-			return fail("scope %q: scopes hold no spaces", scope)
+			return nil, fail("scope %q: scopes hold no spaces", scope)
 		}
 		if len(routes) == 0 {
-			return fail("scope %q grants no route: list its routes, or leave it out", scope)
-		}
-		if _, err := compileRoutes(routes); err != nil {
-			return fail("scope %q: %v", scope, err)
+			return nil, fail("scope %q grants no route: list its routes, or leave it out", scope)
 		}
 	}
 	// A token's routes are its scopes' together: each scope's
 	// parameter denies must leave every other scope's routes alone.
-	if err := crossCheckScopes(c.ScopeRoutes); err != nil {
-		return fail("%v", err)
+	scopes, err := compileScopes(c.ScopeRoutes)
+	if err != nil {
+		return nil, fail("%v", err)
 	}
 	for _, name := range append(append([]string{c.PrincipalClaim, c.ScopeClaim}, c.RequiredClaims...), c.ContextClaims...) {
 		if name == "" {
-			return fail("an empty claim name")
+			return nil, fail("an empty claim name")
 		}
 	}
 	for _, name := range c.ContextClaims {
 		if name == ContextAuthType || name == ContextPrincipal {
-			return fail("context claim %q: the answer's context has its own %q", name, name)
+			return nil, fail("context claim %q: the answer's context has its own %q", name, name)
 		}
 	}
 	switch {
 	case c.Leeway < 0 || c.Leeway > MaxJWTLeeway:
-		return fail("leeway %s: want 0 to %s", c.Leeway, MaxJWTLeeway)
+		return nil, fail("leeway %s: want 0 to %s", c.Leeway, MaxJWTLeeway)
 	case c.Leeway == 0:
 		c.Leeway = DefaultJWTLeeway
 	}
 	if c.MaxTokenLength < 0 {
-		return fail("a negative maximum token length")
+		return nil, fail("a negative maximum token length")
 	}
 	c.MaxTokenLength = cmp.Or(c.MaxTokenLength, DefaultMaxTokenLength)
 	if c.JWKSTTL < 0 || c.JWKSMaxStale < 0 || c.KidRefetchInterval < 0 {
-		return fail("JWKS TTL, maximum age and refetch interval cannot be negative")
+		return nil, fail("JWKS TTL, maximum age and refetch interval cannot be negative")
 	}
 	c.JWKSTTL = cmp.Or(c.JWKSTTL, DefaultJWKSTTL)
 	c.JWKSMaxStale = cmp.Or(c.JWKSMaxStale, max(DefaultJWKSMaxStale, c.JWKSTTL))
 	if c.JWKSMaxStale < c.JWKSTTL {
-		return fail("JWKS maximum age %s is shorter than its TTL %s", c.JWKSMaxStale, c.JWKSTTL)
+		return nil, fail("JWKS maximum age %s is shorter than its TTL %s", c.JWKSMaxStale, c.JWKSTTL)
 	}
 	c.KidRefetchInterval = cmp.Or(c.KidRefetchInterval, DefaultKidRefetchInterval)
-	return nil
+	return scopes, nil
 }
 
 // loopback reports whether host names this machine.
@@ -282,18 +282,13 @@ func (v *jwtVerifier) remember(sum [32]byte, set *jwkSet, claims jwt.MapClaims, 
 }
 
 func newJWTVerifier(cfg JWTConfig, fetchTimeout time.Duration, now func() time.Time, log *slog.Logger) (*jwtVerifier, error) {
-	if err := cfg.validate(); err != nil {
+	scopes, err := cfg.validate()
+	if err != nil {
 		return nil, err
 	}
-	v := &jwtVerifier{cfg: cfg, verified: map[[32]byte]*verifiedJWT{}}
+	v := &jwtVerifier{cfg: cfg, scopes: scopes, verified: map[[32]byte]*verifiedJWT{}}
 	v.parser = jwt.NewParser(append(parserOptions(cfg, now),
 		jwt.WithAudience(cfg.Audiences...))...) // any one of them
-	if cfg.ScopeRoutes != nil {
-		v.scopes = map[string]*routeLimit{}
-		for scope, routes := range cfg.ScopeRoutes {
-			v.scopes[scope], _ = compileRoutes(routes) // validated
-		}
-	}
 	client := cfg.Client
 	if client == nil {
 		client = &http.Client{Timeout: fetchTimeout}

@@ -71,7 +71,7 @@ func ParseJWTConfig(b []byte) (*JWTConfig, error) {
 		}
 		*d.dst = v
 	}
-	if err := c.validate(); err != nil {
+	if _, err := c.validate(); err != nil {
 		return nil, err
 	}
 	return c, nil

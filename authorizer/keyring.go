@@ -78,29 +78,37 @@ var ErrMalformedKeyring = errors.New("malformed keyring")
 // that is one key with id "default". The keyring is validated (see
 // Keyring.Validate). Errors name keys by id or position, never by value.
 func ParseKeyring(secret []byte) (Keyring, error) {
+	kr, _, err := parseKeyring(secret)
+	return kr, err
+}
+
+// parseKeyring is ParseKeyring, with the route limit of each key (nil for
+// a key on the whole stage), compiled as validation proved them.
+func parseKeyring(secret []byte) (Keyring, []*routeLimit, error) {
 	v := bytes.TrimSpace(secret)
 	var kr Keyring
 	switch {
 	case len(v) == 0:
-		return Keyring{}, fmt.Errorf("%w: the secret is empty", ErrMalformedKeyring)
+		return Keyring{}, nil, fmt.Errorf("%w: the secret is empty", ErrMalformedKeyring)
 	case v[0] == '{':
 		dec := json.NewDecoder(bytes.NewReader(v))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&kr); err != nil {
-			return Keyring{}, fmt.Errorf("%w: %s", ErrMalformedKeyring, describeJSONError(err))
+			return Keyring{}, nil, fmt.Errorf("%w: %s", ErrMalformedKeyring, describeJSONError(err))
 		}
 		if dec.More() {
-			return Keyring{}, fmt.Errorf("%w: data after the keyring object", ErrMalformedKeyring)
+			return Keyring{}, nil, fmt.Errorf("%w: data after the keyring object", ErrMalformedKeyring)
 		}
 	case v[0] == '[' || v[0] == '"':
-		return Keyring{}, fmt.Errorf(`%w: want a {"keys":[…]} object or a bare key, not a JSON array or string`, ErrMalformedKeyring)
+		return Keyring{}, nil, fmt.Errorf(`%w: want a {"keys":[…]} object or a bare key, not a JSON array or string`, ErrMalformedKeyring)
 	default:
 		kr.Keys = []Key{{ID: DefaultKeyID, Key: string(v)}}
 	}
-	if err := kr.Validate(); err != nil {
-		return Keyring{}, err
+	limits, err := kr.validate()
+	if err != nil {
+		return Keyring{}, nil, err
 	}
-	return kr, nil
+	return kr, limits, nil
 }
 
 // describeJSONError turns a decoding error into words that cannot quote the
@@ -141,9 +149,17 @@ func describeJSONError(err error) string {
 // grace. Errors name keys by id or position and routes by position, never
 // by value.
 func (k Keyring) Validate() error {
+	_, err := k.validate()
+	return err
+}
+
+// validate is Validate, returning each key's route limit (nil for a key
+// on the whole stage), compiled and proven exact.
+func (k Keyring) validate() ([]*routeLimit, error) {
 	if len(k.Keys) == 0 {
-		return fmt.Errorf("%w: no keys", ErrMalformedKeyring)
+		return nil, fmt.Errorf("%w: no keys", ErrMalformedKeyring)
 	}
+	limits := make([]*routeLimit, len(k.Keys))
 	// Every key's digest, once: the ids are checked against all of them.
 	keyDigests := make([][32]byte, len(k.Keys))
 	keyErrs := make([]error, len(k.Keys))
@@ -166,57 +182,58 @@ func (k Keyring) Validate() error {
 	ids := make(map[string]bool, len(k.Keys))
 	for i, key := range k.Keys {
 		if err := ValidateID(key.ID); err != nil {
-			return fmt.Errorf("%w: key #%d: %w", ErrMalformedKeyring, i+1, err)
+			return nil, fmt.Errorf("%w: key #%d: %w", ErrMalformedKeyring, i+1, err)
 		}
 		if secrets[sha256.Sum256([]byte(key.ID))] {
-			return fmt.Errorf("%w: key #%d: the id is a key or usage key of this keyring; ids are logged, keys never", ErrMalformedKeyring, i+1)
+			return nil, fmt.Errorf("%w: key #%d: the id is a key or usage key of this keyring; ids are logged, keys never", ErrMalformedKeyring, i+1)
 		}
 		fail := func(format string, args ...any) error {
 			return fmt.Errorf("%w: key %q: %s", ErrMalformedKeyring, key.ID, fmt.Sprintf(format, args...))
 		}
 		if ids[key.ID] {
-			return fail("duplicate id")
+			return nil, fail("duplicate id")
 		}
 		ids[key.ID] = true
 		if keyErrs[i] != nil {
-			return fail("%v", keyErrs[i])
+			return nil, fail("%v", keyErrs[i])
 		}
 		d := keyDigests[i]
 		if other, dup := digests[d]; dup {
-			return fail("same key as key %q", other)
+			return nil, fail("same key as key %q", other)
 		}
 		digests[d] = key.ID
 		for j, p := range key.Previous {
 			pd, ok := parseDigest(p.SHA256)
 			switch {
 			case !ok:
-				return fail("previous key #%d: sha256 is not 64 hex digits", j+1)
+				return nil, fail("previous key #%d: sha256 is not 64 hex digits", j+1)
 			case p.Until.IsZero():
-				return fail("previous key #%d: no until (the end of its grace)", j+1)
+				return nil, fail("previous key #%d: no until (the end of its grace)", j+1)
 			}
 			if other, dup := digests[pd]; dup {
-				return fail("previous key #%d: same key as key %q", j+1, other)
+				return nil, fail("previous key #%d: same key as key %q", j+1, other)
 			}
 			digests[pd] = key.ID
 		}
 		if key.Routes != nil && len(key.Routes) == 0 {
-			return fail("empty route list: omit routes to allow every route, or list the routes")
+			return nil, fail("empty route list: omit routes to allow every route, or list the routes")
 		}
 		if key.Routes != nil {
-			if _, err := compileRoutes(key.Routes); err != nil {
-				return fail("%v", err)
+			var err error
+			if limits[i], err = compileRoutes(key.Routes); err != nil {
+				return nil, fail("%v", err)
 			}
 		}
 		if key.UsageKey != "" {
 			if len(key.UsageKey) < MinUsageKeyLength {
-				return fail("usageKey shorter than %d characters", MinUsageKeyLength)
+				return nil, fail("usageKey shorter than %d characters", MinUsageKeyLength)
 			}
 			if !isRawKey([]byte(key.UsageKey)) {
-				return fail("usageKey holds a character other than visible ASCII")
+				return nil, fail("usageKey holds a character other than visible ASCII")
 			}
 		}
 	}
-	return nil
+	return limits, nil
 }
 
 // digest returns the SHA-256 the key is matched by: its sha256, or the hash

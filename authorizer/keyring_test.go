@@ -218,7 +218,7 @@ func TestMatchAgreesWithConstantTimeCompare(t *testing.T) {
 		for i := range n {
 			kr.Keys = append(kr.Keys, Key{ID: fmt.Sprintf("k%d", i), Key: randomKey()})
 		}
-		table, err := newKeyTable(kr)
+		table, err := newKeyTable(kr, make([]*routeLimit, n))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,11 +250,11 @@ func TestMatchAgreesWithConstantTimeCompare(t *testing.T) {
 // Every client's current and previous keys are in the table, the previous
 // ones ending at their until.
 func TestKeyTableHoldsPreviousKeys(t *testing.T) {
-	kr, err := ParseKeyring(fixture(t, "keyrings/current.json"))
+	kr, limits, err := parseKeyring(fixture(t, "keyrings/current.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	table, err := newKeyTable(kr)
+	table, err := newKeyTable(kr, limits)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -349,14 +349,14 @@ func loadKeys(ctx context.Context, source SecretSource, format tokenFormat) (*ke
 	if err != nil {
 		return nil, err
 	}
-	kr, err := ParseKeyring(v)
+	kr, limits, err := parseKeyring(v)
 	if err == nil {
 		err = format.check(kr)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return newKeyTable(kr)
+	return newKeyTable(kr, limits)
 }
 
 // The error a keyring that fails validation is logged with, and its metric.

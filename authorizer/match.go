@@ -59,21 +59,16 @@ type keyTable struct {
 	entries []*entry
 }
 
-// newKeyTable indexes a validated keyring: every current and previous key
-// of every client.
-func newKeyTable(kr Keyring) (*keyTable, error) {
+// newKeyTable indexes a validated keyring, with its keys' route limits
+// (parseKeyring): every current and previous key of every client.
+func newKeyTable(kr Keyring, limits []*routeLimit) (*keyTable, error) {
 	t := &keyTable{}
-	for _, k := range kr.Keys {
+	for i, k := range kr.Keys {
 		d, err := k.digest()
 		if err != nil { // Validate ran already; keep the check total
 			return nil, fmt.Errorf("%w: key %q: %w", ErrMalformedKeyring, k.ID, err)
 		}
-		var limit *routeLimit
-		if k.Routes != nil {
-			if limit, err = compileRoutes(k.Routes); err != nil {
-				return nil, fmt.Errorf("%w: key %q: %w", ErrMalformedKeyring, k.ID, err)
-			}
-		}
+		limit := limits[i]
 		add := func(d [32]byte, version string, notAfter time.Time, refusal string) {
 			e := &entry{id: k.ID, version: version, limit: limit, usageKey: k.UsageKey,
 				notAfter: notAfter, refusal: refusal, disabled: k.Disabled}

@@ -398,30 +398,32 @@ func disjointLimits(a, b *routeLimit) bool {
 	return routelang.Disjoint(globs(a.paramDeny), b.exact)
 }
 
-// crossCheckScopes checks that JWT scopes' route limits merge exactly: no
-// scope's parameter denies take another scope's routes. Scopes are named
-// in its errors (they are settings, not secrets).
-func crossCheckScopes(scopeRoutes map[string][]string) error {
-	names := make([]string, 0, len(scopeRoutes))
+// compileScopes compiles JWT scopes' route limits (nil for none), and
+// checks that they merge exactly: no scope's parameter denies take another
+// scope's routes, so that a token holding several is allowed exactly their
+// routes together. Scopes are named in its errors (they are settings, not
+// secrets).
+func compileScopes(scopeRoutes map[string][]string) (map[string]*routeLimit, error) {
+	if scopeRoutes == nil {
+		return nil, nil
+	}
 	limits := map[string]*routeLimit{}
-	for scope, routes := range scopeRoutes {
-		l, err := compileRoutes(routes)
+	for _, scope := range slices.Sorted(maps.Keys(scopeRoutes)) {
+		l, err := compileRoutes(scopeRoutes[scope])
 		if err != nil {
-			return fmt.Errorf("scope %q: %w", scope, err)
+			return nil, fmt.Errorf("scope %q: %w", scope, err)
 		}
-		names = append(names, scope)
 		limits[scope] = l
 	}
-	slices.Sort(names)
-	for _, a := range names {
-		for _, b := range names {
+	for _, a := range slices.Sorted(maps.Keys(limits)) {
+		for _, b := range slices.Sorted(maps.Keys(limits)) {
 			if a != b && !disjointLimits(limits[a], limits[b]) {
-				return fmt.Errorf("scopes %q and %q: %w: a one-segment parameter of %q is stated by denying its longer paths, and a route of %q is one of them; "+
+				return nil, fmt.Errorf("scopes %q and %q: %w: a one-segment parameter of %q is stated by denying its longer paths, and a route of %q is one of them; "+
 					"write it with a wildcard (\"/*\") to allow every path under it", a, b, errRouteLimit, a, b)
 			}
 		}
 	}
-	return nil
+	return limits, nil
 }
 
 // ErrPartialRoute is wrapped by CheckHTTPRouteLimit's errors.

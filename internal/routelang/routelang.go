@@ -105,46 +105,63 @@ func param(seg string) (string, bool) {
 
 // Match reports whether s is in p.
 func (p Pattern) Match(s string) bool {
-	cur := p.closure([]bool{0: true})
+	cur := make(bits, p.words())
+	cur.set(0)
+	p.closure(cur)
+	nx := make(bits, len(cur))
 	for i := range len(s) {
-		cur = p.next(cur, s[i])
+		p.next(nx, cur, s[i])
+		cur, nx = nx, cur
 	}
-	return cur[len(p.steps)]
+	return cur.has(len(p.steps))
 }
 
-// closure adds to the states in set those reached by skipping runs.
-func (p Pattern) closure(set []bool) []bool {
-	out := make([]bool, len(p.steps)+1)
-	copy(out, set)
-	for i := range p.steps {
-		if out[i] && (p.steps[i].op == opRun || p.steps[i].op == opNotSlashs) {
-			out[i+1] = true
+// bits is a set of a pattern's states: state i is "before step i", and
+// state len(steps) accepts.
+type bits []uint64
+
+func (b bits) has(i int) bool { return b[i/64]&(1<<(i%64)) != 0 }
+func (b bits) set(i int)      { b[i/64] |= 1 << (i % 64) }
+
+// words is how many words a set of p's states takes.
+func (p Pattern) words() int { return (len(p.steps) + 64) / 64 }
+
+// closure adds to b the states reached from its own by skipping runs.
+func (p Pattern) closure(b bits) {
+	for i, s := range p.steps {
+		if (s.op == opRun || s.op == opNotSlashs) && b.has(i) {
+			b.set(i + 1)
 		}
 	}
-	return out
 }
 
-// next is the set of states after reading c from the states in set.
-func (p Pattern) next(set []bool, c byte) []bool {
-	out := make([]bool, len(p.steps)+1)
-	for i, in := range set[:len(p.steps)] {
-		if !in {
+// next sets dst to the states after reading c from the states in src.
+func (p Pattern) next(dst, src bits, c byte) {
+	clear(dst)
+	for i, s := range p.steps {
+		if !src.has(i) {
 			continue
 		}
-		switch s := p.steps[i]; s.op {
+		switch s.op {
 		case opByte:
-			out[i+1] = out[i+1] || s.b == c
+			if s.b == c {
+				dst.set(i + 1)
+			}
 		case opAny:
-			out[i+1] = true
+			dst.set(i + 1)
 		case opNotSlash:
-			out[i+1] = out[i+1] || c != '/'
+			if c != '/' {
+				dst.set(i + 1)
+			}
 		case opRun:
-			out[i] = true
+			dst.set(i)
 		case opNotSlashs:
-			out[i] = out[i] || c != '/'
+			if c != '/' {
+				dst.set(i)
+			}
 		}
 	}
-	return p.closure(out)
+	p.closure(dst)
 }
 
 // A Union is the union of its patterns.
@@ -158,42 +175,47 @@ type Union []Pattern
 // Subset, Disjoint and the like are Exists with the right want.
 func Exists(want func(in []bool) bool, sets ...Union) bool {
 	alphabet := classes(sets)
-	type state [][][]bool // per set, per pattern, the states it is in
-	start := make(state, len(sets))
+	// A state of the search is one set of states per pattern, all in one
+	// slice of words: pattern k's at off[k]:off[k+1].
+	var pats []Pattern
+	var owner []int // the set each pattern belongs to
+	off := []int{0}
 	for i, u := range sets {
-		start[i] = make([][]bool, len(u))
-		for j, p := range u {
-			start[i][j] = p.closure([]bool{0: true})
+		for _, p := range u {
+			pats = append(pats, p)
+			owner = append(owner, i)
+			off = append(off, off[len(off)-1]+p.words())
 		}
 	}
-	key := func(st state) string {
-		var b strings.Builder
-		for _, u := range st {
-			for _, set := range u {
-				for _, in := range set {
-					if in {
-						b.WriteByte('1')
-					} else {
-						b.WriteByte('0')
-					}
-				}
-				b.WriteByte('|')
-			}
-		}
-		return b.String()
+	width := off[len(off)-1]
+	start := make(bits, width)
+	for k, p := range pats {
+		b := start[off[k]:off[k+1]]
+		b.set(0)
+		p.closure(b)
 	}
 	in := make([]bool, len(sets))
-	accepts := func(st state) bool {
-		for i, u := range sets {
-			in[i] = false
-			for j, p := range u {
-				in[i] = in[i] || st[i][j][len(p.steps)]
+	accepts := func(st bits) bool {
+		clear(in)
+		for k, p := range pats {
+			if st[off[k]:off[k+1]].has(len(p.steps)) {
+				in[owner[k]] = true
 			}
 		}
 		return want(in)
 	}
-	seen := map[string]bool{key(start): true}
-	queue := []state{start}
+	key := make([]byte, 8*width)
+	keyOf := func(st bits) []byte {
+		for i, w := range st {
+			for j := range 8 {
+				key[8*i+j] = byte(w >> (8 * j))
+			}
+		}
+		return key
+	}
+	seen := map[string]bool{string(keyOf(start)): true}
+	queue := []bits{start}
+	nx := make(bits, width)
 	for len(queue) > 0 {
 		st := queue[0]
 		queue = queue[1:]
@@ -201,16 +223,12 @@ func Exists(want func(in []bool) bool, sets ...Union) bool {
 			return true
 		}
 		for _, c := range alphabet {
-			nx := make(state, len(sets))
-			for i, u := range sets {
-				nx[i] = make([][]bool, len(u))
-				for j, p := range u {
-					nx[i][j] = p.next(st[i][j], c)
-				}
+			for k, p := range pats {
+				p.next(nx[off[k]:off[k+1]], st[off[k]:off[k+1]], c)
 			}
-			if k := key(nx); !seen[k] {
-				seen[k] = true
-				queue = append(queue, nx)
+			if k := keyOf(nx); !seen[string(k)] {
+				seen[string(k)] = true
+				queue = append(queue, append(bits(nil), nx...))
 			}
 		}
 	}
