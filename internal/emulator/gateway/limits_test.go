@@ -211,7 +211,9 @@ func TestInvariantCacheNeverChangesAnAnswer(t *testing.T) {
 
 var requestIDField = regexp.MustCompile(`"requestId":"[^"]*"`)
 
-func withoutRequestID(body string) string { return requestIDField.ReplaceAllString(body, `"requestId":""`) }
+func withoutRequestID(body string) string {
+	return requestIDField.ReplaceAllString(body, `"requestId":""`)
+}
 
 // cacheCase is a generated API, keyring and JWT scopes.
 type cacheCase struct {
