@@ -48,7 +48,13 @@ func runProgram(t *testing.T, cfg map[string]string, secretKeys ...string) (*pul
 // runStack is runProgram on another stack.
 func runStack(t *testing.T, stack string, cfg map[string]string, secretKeys ...string) (*pulumimock.Mocks, map[string]any, map[string]bool, error) {
 	t.Helper()
-	m := &pulumimock.Mocks{}
+	return runMocks(t, &pulumimock.Mocks{}, stack, cfg, secretKeys...)
+}
+
+// runMocks is runStack with the given mocks (which may hold the stack's
+// outputs from an earlier update, Mocks.StackOutputs).
+func runMocks(t *testing.T, m *pulumimock.Mocks, stack string, cfg map[string]string, secretKeys ...string) (*pulumimock.Mocks, map[string]any, map[string]bool, error) {
+	t.Helper()
 	var mu sync.Mutex
 	values := map[string]any{}
 	var outputs pulumi.Map
@@ -696,5 +702,43 @@ func TestJWTRoutesTakeTheJWTSetting(t *testing.T) {
 		if n := len(m.Resources); n > 0 {
 			t.Errorf("%v: %d resources created", tc.cfg, n)
 		}
+	}
+}
+
+// Issue 26, defect 4: lowering rotations.<client>.n from 1 to 0, or
+// deleting the entry, kept the old key and deleted the new one, so the key
+// rotated out (maybe because it leaked) worked again. A rotation is one
+// way: the update that would undo it is refused before anything changes,
+// however the generation is lowered.
+func TestUndoingARotationIsRefused(t *testing.T) {
+	base := map[string]string{"aws:region": "eu-west-1", "tollgate:clients": `["mobile","reports"]`}
+	rotated := maps.Clone(base)
+	rotated["tollgate:rotations"] = `{"reports":{"n":1}}`
+	_, deployed, _, err := runProgram(t, rotated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, undo := range map[string]map[string]string{
+		"n lowered":         {"tollgate:rotations": `{"reports":{"n":0}}`},
+		"the entry deleted": {},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := maps.Clone(base)
+			maps.Copy(cfg, undo)
+			m := &pulumimock.Mocks{StackOutputs: map[string]map[string]any{"organization/tollgate/dev": deployed}}
+			m, _, _, err := runMocks(t, m, "dev", cfg)
+			if !errors.Is(err, deploy.ErrConfig) || !strings.Contains(err.Error(), `client "reports"`) {
+				t.Fatalf("undoing the rotation: %v, want a configuration error naming client \"reports\"", err)
+			}
+			if len(m.Resources) != 0 {
+				t.Errorf("%d resources registered before the error", len(m.Resources))
+			}
+		})
+	}
+	// Forward again is a new key, and a first deploy reads no history.
+	cfg := maps.Clone(base)
+	cfg["tollgate:rotations"] = `{"reports":{"n":2}}`
+	if _, _, _, err := runMocks(t, &pulumimock.Mocks{StackOutputs: map[string]map[string]any{"organization/tollgate/dev": deployed}}, "dev", cfg); err != nil {
+		t.Errorf("rotating forward: %v", err)
 	}
 }

@@ -54,9 +54,16 @@ type Mocks struct {
 	// aws:iam/getRoles answers.
 	Roles map[string]string
 
+	// StackOutputs are other stacks' outputs (this one's own, from its
+	// last update, among them), by fully qualified stack name, as a
+	// pulumi:pulumi:StackReference reads them.
+	StackOutputs map[string]map[string]any
+
 	mu        sync.Mutex
 	Resources []Resource
 	Invokes   []string
+	// StackReads are the stacks read by stack references, by name.
+	StackReads []string
 }
 
 // Call answers the invokes the program makes: aws:iam/getRoles, matching
@@ -116,6 +123,17 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	r := Resource{Type: args.TypeToken, Name: args.Name, Inputs: map[string]any{}, Secrets: map[string]bool{}, RPC: args.RegisterRPC}
 	for k, v := range args.Inputs {
 		r.Inputs[string(k)], r.Secrets[string(k)] = plain(v)
+	}
+	if args.TypeToken == "pulumi:pulumi:StackReference" {
+		// A read of a stack's outputs, not a resource of any provider
+		// (sdk go/pulumi/stack_reference.go: outputs, secretOutputNames).
+		name := r.Str("name")
+		m.mu.Lock()
+		m.StackReads = append(m.StackReads, name)
+		m.mu.Unlock()
+		return name, resource.NewPropertyMapFromMap(map[string]any{
+			"name": name, "outputs": m.StackOutputs[name], "secretOutputNames": []string{},
+		}), nil
 	}
 	rules, known := Provider[args.TypeToken]
 	if !args.Custom {
