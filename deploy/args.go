@@ -98,6 +98,13 @@ type Args struct {
 	// "previous" entry), or stops at once when PreviousUntil is zero.
 	// Other clients' keys are untouched.
 	Rotations map[string]Rotation
+	// DeployedGenerations are the generations (Rotation plus the client's
+	// Rotations N) of the clients' generated keys as the stack last
+	// deployed them, by client: the API's KeyGenerations output, read
+	// back (nil on a first deploy). A rotation is one way: a generation
+	// below its deployed one would make the key it replaced current
+	// again, so Validate refuses it.
+	DeployedGenerations map[string]int
 	// RecoveryWindowInDays is how long a destroyed secret can be
 	// restored: 0 (deleted at once, so destroy and up can follow each
 	// other) or 7 to 30.
@@ -293,6 +300,13 @@ func (a Args) validateClients() error {
 	}
 	if a.Rotation < 0 {
 		return configErr("rotation %d: want 0 or more", a.Rotation)
+	}
+	for _, c := range a.Clients {
+		g, deployed := a.generation(c), a.DeployedGenerations[c]
+		if a.KeyDigests[c] == "" && g < deployed {
+			return configErr("client %q: key generation %d (rotation %d + rotations.%s.n %d) is below the deployed %d: a rotation cannot be undone, since the key it replaced would work again; "+
+				"to give the client a new key, rotate forward (rotations.%s.n %d)", c, g, a.Rotation, c, a.Rotations[c].N, deployed, c, deployed-a.Rotation+1)
+		}
 	}
 	// The keyring's own rules, with stand-ins for the keys to generate.
 	stand := keyMaterial{current: map[string]string{}, previous: map[string]string{}}

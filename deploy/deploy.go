@@ -38,6 +38,9 @@ type API struct {
 	SecretARN pulumi.StringOutput
 	// APIKeys are the clients' keys, by client: a secret.
 	APIKeys pulumi.StringMapOutput
+	// KeyGenerations are the generations of the clients' generated keys,
+	// by client, for Args.DeployedGenerations at the next update.
+	KeyGenerations pulumi.IntMap
 	// Curl is a command that calls the first protected route with the
 	// first client's key, read from the stack's outputs.
 	Curl pulumi.StringOutput
@@ -131,13 +134,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	d.outputs()
 	return a, ctx.RegisterResourceOutputs(a, pulumi.Map{
-		"url":       a.URL,
-		"routeUrls": a.RouteURLs,
-		"secretArn": a.SecretARN,
-		"apiKeys":   a.APIKeys,
-		"curl":      a.Curl,
-		"revokeNow": a.RevokeNow,
-		"openapi":   a.Document,
+		"url":            a.URL,
+		"routeUrls":      a.RouteURLs,
+		"secretArn":      a.SecretARN,
+		"apiKeys":        a.APIKeys,
+		"keyGenerations": a.KeyGenerations,
+		"curl":           a.Curl,
+		"revokeNow":      a.RevokeNow,
+		"openapi":        a.Document,
 	})
 }
 

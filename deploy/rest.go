@@ -366,6 +366,12 @@ func (d *deployer) outputs() {
 	}).(pulumi.StringMapOutput)
 	a.SecretARN = a.Secret.Arn
 	a.APIKeys = pulumi.ToSecret(d.keys.ToStringMapOutput()).(pulumi.StringMapOutput)
+	a.KeyGenerations = pulumi.IntMap{}
+	for _, c := range d.args.Clients {
+		if d.args.KeyDigests[c] == "" {
+			a.KeyGenerations[c] = pulumi.Int(d.args.generation(c))
+		}
+	}
 	client := ""
 	for _, c := range d.args.Clients {
 		if d.args.KeyDigests[c] == "" {
