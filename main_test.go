@@ -325,6 +325,9 @@ func TestBadConfigCreatesNothing(t *testing.T) {
 		{"jwt not an object", map[string]string{"tollgate:jwt": `["https://id.example.com/"]`}, nil, "tollgate:jwt: JWT settings"},
 		{"jwt with a regex refusing JWTs", map[string]string{"tollgate:validationRegex": `^Bearer tgk_[0-9A-Za-z]{38}$`,
 			"tollgate:jwt": `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks","audiences":["a"]}`}, nil, "refuses JWTs (three base64url parts)"},
+		// Issue 26, defect 6: a name that looks like a key is refused by
+		// its position, not quoted (the check below).
+		{"a key as a client name", map[string]string{"tollgate:clients": `["mobile","tgk_` + strings.Repeat("k", 38) + `"]`}, nil, "client #2"},
 		{"jwt too large for Lambda's environment", map[string]string{"tollgate:jwt": `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks","audiences":["a"],"scopeRoutes":{` + manyScopes(120) + `}}`}, nil, "Lambda allows 4 KB"},
 	}
 	t.Setenv("AWS_REGION", "")

@@ -169,3 +169,41 @@ func TestJWTScopesMergeExactly(t *testing.T) {
 		t.Errorf("ParseJWTConfig(scopes apart) = %v", err)
 	}
 }
+
+// Issue 26, defect 6: a valid tgk_ key was accepted as a keyring id (then
+// logged on every decision and sent as principalId), and an id holding a
+// key or a digest was quoted in the errors and the KeyringInvalid log
+// line. Ids that look like a key or a digest are refused, by position,
+// and no error quotes them.
+func TestKeyShapedIDsAreRefused(t *testing.T) {
+	key := NewKey()
+	digest := Digest(key)
+	for name, tt := range map[string]struct {
+		secret string
+		leak   string
+	}{
+		"a key as the id":            {`{"keys":[{"id":"` + key + `","sha256":"` + Digest(mobileKey) + `"}]}`, key},
+		"a key id, sha256 not a hash": {`{"keys":[{"id":"` + key + `","sha256":"mobile-app"}]}`, key},
+		"a digest as the id":          {`{"keys":[{"id":"` + digest + `","sha256":"` + Digest(mobileKey) + `"}]}`, digest},
+		"an upper-case digest":        {`{"keys":[{"id":"` + strings.ToUpper(digest) + `","sha256":"` + Digest(mobileKey) + `"}]}`, strings.ToUpper(digest)},
+		"a mistyped key as the id":    {`{"keys":[{"id":"mobile-app","sha256":"` + Digest(mobileKey) + `"},{"id":"` + key[:len(key)-1] + `x","sha256":"` + Digest(ordersKey) + `"}]}`, key[:len(key)-1]},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := ParseKeyring([]byte(tt.secret))
+			if err == nil || !strings.Contains(err.Error(), "key #") {
+				t.Fatalf("ParseKeyring = %v, want an error naming the key by position", err)
+			}
+			if strings.Contains(err.Error(), tt.leak) || strings.Contains(err.Error(), tt.leak[:12]) {
+				t.Errorf("the error quotes the refused id: %v", err)
+			}
+		})
+	}
+	if err := ValidateID("tgk_partner"); err == nil {
+		t.Error(`ValidateID("tgk_partner") = nil: an id with the key prefix would be taken for a key by scanners`)
+	}
+	for _, ok := range []string{"mobile-app", "partner@example.com", "orders:bot", strings.Repeat("z", 64)} {
+		if err := ValidateID(ok); err != nil {
+			t.Errorf("ValidateID(%q) = %v", ok, err)
+		}
+	}
+}
