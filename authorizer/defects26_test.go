@@ -182,7 +182,7 @@ func TestKeyShapedIDsAreRefused(t *testing.T) {
 		secret string
 		leak   string
 	}{
-		"a key as the id":            {`{"keys":[{"id":"` + key + `","sha256":"` + Digest(mobileKey) + `"}]}`, key},
+		"a key as the id":             {`{"keys":[{"id":"` + key + `","sha256":"` + Digest(mobileKey) + `"}]}`, key},
 		"a key id, sha256 not a hash": {`{"keys":[{"id":"` + key + `","sha256":"mobile-app"}]}`, key},
 		"a digest as the id":          {`{"keys":[{"id":"` + digest + `","sha256":"` + Digest(mobileKey) + `"}]}`, digest},
 		"an upper-case digest":        {`{"keys":[{"id":"` + strings.ToUpper(digest) + `","sha256":"` + Digest(mobileKey) + `"}]}`, strings.ToUpper(digest)},
