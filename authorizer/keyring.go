@@ -283,8 +283,11 @@ func (k Keyring) ToDigests() Keyring {
 	return out
 }
 
-// ValidateID checks a client id: 1 to 128 letters, digits and . _ - : @.
-// The error does not quote the id (a key pasted as an id would be).
+// ValidateID checks a client id: 1 to 128 letters, digits and . _ - : @,
+// and nothing that looks like a key or a digest, since an id is logged
+// and sent to the integration as the principal: not KeyPrefix first (a
+// key pasted as an id, or a name a secret scanner would take for one), not
+// 64 hex digits (a key's digest). The error does not quote the id.
 func ValidateID(id string) error {
 	if id == "" {
 		return errors.New("missing id")
@@ -297,6 +300,12 @@ func ValidateID(id string) error {
 			// Not quoted: a key pasted here would be.
 			return errors.New("the id holds a character other than letters, digits and . _ - : @")
 		}
+	}
+	if len(id) >= len(KeyPrefix) && strings.EqualFold(id[:len(KeyPrefix)], KeyPrefix) {
+		return errors.New("the id starts with " + KeyPrefix + ", as keys do: ids are logged, keys never")
+	}
+	if _, isDigest := parseDigest(strings.ToLower(id)); isDigest {
+		return errors.New("the id is 64 hex digits, as a key's digest is: ids are logged, digests never")
 	}
 	return nil
 }

@@ -259,9 +259,9 @@ func (a Args) validateClients() error {
 		return configErr("no clients: name at least one caller to give a key to")
 	}
 	seen := map[string]bool{}
-	for _, c := range a.Clients {
-		if authorizer.ValidateID(c) != nil { // the keyring's own rule
-			return configErr("client %q: use 1 to 128 letters, digits and . _ - : @", c)
+	for i, c := range a.Clients {
+		if err := authorizer.ValidateID(c); err != nil { // the keyring's own rule
+			return configErr("client #%d: %v (not quoted: a key pasted as a name would be)", i+1, err)
 		}
 		if seen[c] {
 			return configErr("client %q is listed twice", c)
