@@ -242,6 +242,9 @@ func find(kr *authorizer.Keyring, id string) (int, error) {
 	if id == "" {
 		return 0, errors.New("-id is required")
 	}
+	if err := authorizer.ValidateID(id); err != nil {
+		return 0, fmt.Errorf("-id: %w", err) // not quoted: it may be a key pasted there
+	}
 	i := slices.IndexFunc(kr.Keys, func(k authorizer.Key) bool { return k.ID == id })
 	if i < 0 {
 		return 0, fmt.Errorf("no client %q in the keyring", id)
@@ -253,6 +256,9 @@ func find(kr *authorizer.Keyring, id string) (int, error) {
 func add(kr *authorizer.Keyring, k authorizer.Key) (string, error) {
 	if k.ID == "" {
 		return "", errors.New("-id is required")
+	}
+	if err := authorizer.ValidateID(k.ID); err != nil {
+		return "", fmt.Errorf("-id: %w", err) // not quoted: it may be a key pasted there
 	}
 	if slices.ContainsFunc(kr.Keys, func(o authorizer.Key) bool { return o.ID == k.ID }) {
 		return "", fmt.Errorf("client %q exists: rotate its key instead", k.ID)

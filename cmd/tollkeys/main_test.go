@@ -137,6 +137,18 @@ func TestErrorsNeverQuoteKeys(t *testing.T) {
 			t.Errorf("%v: exit %d, output %q %q", args[0], code, out, errOut)
 		}
 	}
+	// A key pasted as -id is refused, not echoed (issue 26, defect 6).
+	valid := filepath.Join(t.TempDir(), "valid.json")
+	if code, _, _ := tollkeys(t, "", "new", "-id", "mobile", valid); code != 0 {
+		t.Fatal("new failed")
+	}
+	pasted := authorizer.NewKey()
+	for _, cmd := range []string{"new", "remove", "rotate", "disable"} {
+		code, out, errOut := tollkeys(t, "", cmd, "-id", pasted, valid)
+		if code == 0 || strings.Contains(out+errOut, pasted[:12]) || !strings.Contains(errOut, "-id: the id starts with tgk_") {
+			t.Errorf("%s -id <a key>: exit %d, output %q %q", cmd, code, out, errOut)
+		}
+	}
 	if code, _, _ := tollkeys(t, "", "rotate", "-id", "x", filepath.Join(t.TempDir(), "missing.json")); code != 1 {
 		t.Errorf("rotate on a missing file: exit %d, want 1", code)
 	}
