@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // routeCase is a request's method ARN and whether the key may call it.
@@ -204,6 +206,30 @@ func TestKeyShapedIDsAreRefused(t *testing.T) {
 	for _, ok := range []string{"mobile-app", "partner@example.com", "orders:bot", strings.Repeat("z", 64)} {
 		if err := ValidateID(ok); err != nil {
 			t.Errorf("ValidateID(%q) = %v", ok, err)
+		}
+	}
+}
+
+// Issue 26, defect 7: a JWT with sub "mobile-app" got principalId
+// "mobile-app", the same as the key client of that name; only
+// context.authType told them apart. A JWT's principal is "jwt:" and its
+// principal claim, and no key id may start with "jwt:", so a backend
+// keying data on the principal cannot confuse the two.
+func TestJWTPrincipalsHaveTheirOwnNamespace(t *testing.T) {
+	e := newJWTEnv(t, nil)
+	tok := e.sign(t, e.rsa, func(c jwt.MapClaims) { c["sub"] = "mobile-app" })
+	b, logged, err := e.decide(t, tok, testARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans := decodeAnswer(t, b)
+	if ans.PrincipalID != "jwt:mobile-app" || ans.Context[ContextPrincipal] != "jwt:mobile-app" || logged["principal"] != "jwt:mobile-app" {
+		t.Errorf("a JWT with sub mobile-app: principalId %q, context principal %v, logged %v; want jwt:mobile-app in each",
+			ans.PrincipalID, ans.Context[ContextPrincipal], logged["principal"])
+	}
+	for _, id := range []string{"jwt:alice", "JWT:alice"} {
+		if err := ValidateID(id); err == nil {
+			t.Errorf("ValidateID(%q) = nil: a key's id would read as a JWT's principal", id)
 		}
 	}
 }
