@@ -70,8 +70,14 @@ var jwtAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512
 // JWTConfig.ContextClaims go beside them under their own names.
 const (
 	ContextAuthType  = "authType"  // "jwt" for an answer to a JWT
-	ContextPrincipal = "principal" // the principal claim's value
+	ContextPrincipal = "principal" // the principal: JWTPrincipalPrefix and the principal claim's value
 )
+
+// JWTPrincipalPrefix starts a JWT's principal (its principalId, its
+// context's principal, the logs'): "jwt:" and the principal claim's value.
+// No key id may start with it (ValidateID), so a key client and a token
+// subject of the same name are never the same principal to a backend.
+const JWTPrincipalPrefix = "jwt:"
 
 // ErrNoJWKS is returned (wrapped, with the last fetch error) when a JWT
 // arrives while the authorizer holds no JWKS it may use.
@@ -454,10 +460,11 @@ func (v *jwtVerifier) verify(ctx context.Context, token []byte, now time.Time) j
 	if reason != "" {
 		return jwtResult{reason: reason}
 	}
-	principal, ok := claims[v.cfg.PrincipalClaim].(string)
-	if !ok || principal == "" || len(principal) > 256 || !utf8.ValidString(principal) || strings.ContainsFunc(principal, isControl) {
+	subject, ok := claims[v.cfg.PrincipalClaim].(string)
+	if !ok || subject == "" || len(subject) > 256 || !utf8.ValidString(subject) || strings.ContainsFunc(subject, isControl) {
 		return jwtResult{reason: reasonJWTPrincipal}
 	}
+	principal := JWTPrincipalPrefix + subject
 	for _, name := range v.cfg.RequiredClaims {
 		if claims[name] == nil {
 			return jwtResult{principal: principal, reason: reasonJWTRequiredClaim}

@@ -199,10 +199,10 @@ func TestJWTChecks(t *testing.T) {
 					t.Fatalf("refused (%v), logged %v", err, logged)
 				}
 				got := decodeAnswer(t, b)
-				if got.PrincipalID != "alice" || !slices.Equal(got.resources("Allow"), []string{testPrefix + "*/*"}) || got.resources("Deny") != nil {
+				if got.PrincipalID != "jwt:alice" || !slices.Equal(got.resources("Allow"), []string{testPrefix + "*/*"}) || got.resources("Deny") != nil {
 					t.Errorf("answer %s", b)
 				}
-				if got.Context[ContextAuthType] != "jwt" || got.Context[ContextPrincipal] != "alice" {
+				if got.Context[ContextAuthType] != "jwt" || got.Context[ContextPrincipal] != "jwt:alice" {
 					t.Errorf("context %v", got.Context)
 				}
 				return
@@ -279,7 +279,7 @@ func TestJWTScopes(t *testing.T) {
 			if tt.wantDeny && (logged["outcome"] != outcomeDeny || logged["reason"] != reasonJWTScopeNotGranted) {
 				t.Errorf("logged %v", logged)
 			}
-			want := map[string]any{ContextAuthType: "jwt", ContextPrincipal: "alice", "email": "alice@example.test", "groups": "ops dev", "admin": true, "level": float64(3)}
+			want := map[string]any{ContextAuthType: "jwt", ContextPrincipal: "jwt:alice", "email": "alice@example.test", "groups": "ops dev", "admin": true, "level": float64(3)}
 			if !mapsEqual(got.Context, want) {
 				t.Errorf("context %v, want %v", got.Context, want)
 			}
@@ -488,7 +488,7 @@ func TestJWTVerifiedTokens(t *testing.T) {
 	// parser away: a verification would panic.
 	parser := e.a.jwt.parser
 	e.a.jwt.parser = nil
-	if b, _, err := e.decide(t, tok, testPrefix+"POST/orders"); err != nil || decodeAnswer(t, b).PrincipalID != "alice" {
+	if b, _, err := e.decide(t, tok, testPrefix+"POST/orders"); err != nil || decodeAnswer(t, b).PrincipalID != "jwt:alice" {
 		t.Fatalf("remembered token: %s %v", b, err)
 	}
 	e.a.jwt.parser = parser

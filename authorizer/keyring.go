@@ -287,7 +287,8 @@ func (k Keyring) ToDigests() Keyring {
 // and nothing that looks like a key or a digest, since an id is logged
 // and sent to the integration as the principal: not KeyPrefix first (a
 // key pasted as an id, or a name a secret scanner would take for one), not
-// 64 hex digits (a key's digest). The error does not quote the id.
+// 64 hex digits (a key's digest), and not JWTPrincipalPrefix first (a
+// JWT's principal). The error does not quote the id.
 func ValidateID(id string) error {
 	if id == "" {
 		return errors.New("missing id")
@@ -303,6 +304,9 @@ func ValidateID(id string) error {
 	}
 	if len(id) >= len(KeyPrefix) && strings.EqualFold(id[:len(KeyPrefix)], KeyPrefix) {
 		return errors.New("the id starts with " + KeyPrefix + ", as keys do: ids are logged, keys never")
+	}
+	if len(id) >= len(JWTPrincipalPrefix) && strings.EqualFold(id[:len(JWTPrincipalPrefix)], JWTPrincipalPrefix) {
+		return errors.New("the id starts with " + JWTPrincipalPrefix + ", as JWTs' principals do: a key's principal must not read as a token's")
 	}
 	if _, isDigest := parseDigest(strings.ToLower(id)); isDigest {
 		return errors.New("the id is 64 hex digits, as a key's digest is: ids are logged, digests never")

@@ -32,7 +32,7 @@ func TestLocalIssuerJWTs(t *testing.T) {
 				refused = 403
 			}
 			a := send(t, m, "GET", "/hello", "Bearer "+alice, "")
-			if a.status != 200 || a.body["principal"] != "alice" {
+			if a.status != 200 || a.body["principal"] != "jwt:alice" {
 				t.Fatalf("GET /hello with alice's JWT: %d %s", a.status, a.raw)
 			}
 			// Off its scopes, after the answer was cached for /hello.
@@ -40,7 +40,7 @@ func TestLocalIssuerJWTs(t *testing.T) {
 				t.Fatalf("POST /orders with a greet-only JWT: %d %s (want %d %s)", a.status, a.raw, denied, deniedType)
 			}
 			writer, _ := Mint(state, "bot", "orders:write", nil, time.Hour)
-			if a := send(t, m, "POST", "/orders", "Bearer "+writer, "{}"); a.status != 200 || a.body["principal"] != "bot" {
+			if a := send(t, m, "POST", "/orders", "Bearer "+writer, "{}"); a.status != 200 || a.body["principal"] != "jwt:bot" {
 				t.Fatalf("POST /orders with orders:write: %d %s", a.status, a.raw)
 			}
 			// Keys keep working beside JWTs.
