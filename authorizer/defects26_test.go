@@ -3,10 +3,16 @@ package authorizer
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"tollgate/internal/jwtissuer"
+	"tollgate/internal/testkit/property"
 )
 
 // routeCase is a request's method ARN and whether the key may call it.
@@ -232,4 +238,60 @@ func TestJWTPrincipalsHaveTheirOwnNamespace(t *testing.T) {
 			t.Errorf("ValidateID(%q) = nil: a key's id would read as a JWT's principal", id)
 		}
 	}
+}
+
+// Issue 26, defect 8: one token with a made-up kid, sent just before the
+// issuer rotates, took the once-a-minute refetch slot, and tokens signed
+// with the new key got 401 for about 56 s. Whatever others send, a key
+// the issuer publishes at P is accepted for every token presented from
+// P + 10 s on (README's bound, DefaultKidRefetchInterval; while the issuer
+// answers), and unknown kids make at most one fetch per interval:
+// generated schedules of unknown kids (alone and in bursts), one
+// publication, and tokens signed with the new key.
+func TestInvariantNewIssuerKeyBound(t *testing.T) {
+	const bound = 10 * time.Second // README: "JWTs beside API keys"
+	property.Run(t, "new issuer key bound", 20, func(t *testing.T, rng *rand.Rand, counts *property.Counts) {
+		e := newJWTEnv(t, nil)
+		if _, _, err := e.decide(t, e.sign(t, e.ec, nil), testARN); err != nil {
+			t.Fatal(err)
+		}
+		next, err := jwtissuer.NewKey("ec-next", "ES256")
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := e.clock.Now()
+		published := start.Add(time.Duration(rng.IntN(120)) * time.Second)
+		var rotated bool
+		for e.clock.Now().Before(start.Add(4 * time.Minute)) {
+			e.clock.Advance(time.Duration(rng.IntN(8000)) * time.Millisecond)
+			now := e.clock.Now()
+			if !rotated && !now.Before(published) {
+				e.issuer.Rotate(next)
+				rotated = true
+			}
+			if rng.IntN(2) == 0 { // a burst of made-up kids
+				for range 1 + rng.IntN(20) {
+					stranger := jwtissuer.Key{ID: fmt.Sprintf("made-up-%d", rng.Int()), Alg: "ES256", Signer: next.Signer}
+					if _, _, err := e.decide(t, e.sign(t, stranger, nil), testARN); !errors.Is(err, ErrUnauthorized) {
+						t.Fatalf("a made-up kid: %v", err)
+					}
+					counts.Add("made-up kids", 1)
+				}
+			}
+			if !rotated || rng.IntN(2) == 0 {
+				continue
+			}
+			_, logged, err := e.decide(t, e.sign(t, next, nil), testARN)
+			counts.Add("tokens with the new key", 1)
+			if late := now.Sub(published); late >= bound && err != nil {
+				t.Fatalf("a token with the key published %s earlier: %v (%v), want it accepted from %s on", late, err, logged["reason"], bound)
+			}
+		}
+		span := e.clock.Now().Sub(start)
+		bound := 1 + 1 + int64(span/DefaultKidRefetchInterval) + 1 + int64(span/(DefaultJWKSTTL/2))
+		if n := e.issuer.Fetches.Load(); n > bound {
+			t.Errorf("%d JWKS fetches in %s, want at most %d: one per refetch interval, and the refreshes", n, span, bound)
+		}
+		counts.Add("fetches", int(e.issuer.Fetches.Load()))
+	})
 }
