@@ -45,8 +45,13 @@ const (
 	// issuer cannot be reached; past it every JWT is an error (500).
 	DefaultJWKSMaxStale = time.Hour
 	// DefaultKidRefetchInterval is the shortest time between two fetches
-	// of the JWKS made for a token whose kid the set does not hold.
-	DefaultKidRefetchInterval = time.Minute
+	// of the JWKS made for a token whose kid the set does not hold: at
+	// most one fetch per interval, however many made-up kids callers
+	// send. It is also the bound on a new key: a key the issuer publishes
+	// at P is accepted for every token presented from P + interval on,
+	// whatever others send (a fetch after P holds it, and one is allowed
+	// by then), while the issuer answers.
+	DefaultKidRefetchInterval = 10 * time.Second
 	// DefaultPrincipalClaim names the principal.
 	DefaultPrincipalClaim = "sub"
 	// DefaultScopeClaim holds the scopes: a space-separated string (RFC
