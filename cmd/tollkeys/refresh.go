@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"strconv"
 	"time"
 
@@ -17,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"tollgate/internal/emulator/localaws"
 )
 
 // EnvRefresh is the variable `refresh` sets on the authorizer function:
@@ -60,6 +64,7 @@ func refreshCommand(args []string, stdout, stderr io.Writer, now func() time.Tim
 	stage := fs.String("stage", "", "the stage")
 	function := fs.String("function", "", "the authorizer function's name")
 	endpoint := fs.String("endpoint", "", "send the calls to this endpoint instead of AWS (the URL `go run ./cmd/local` prints)")
+	credsFile := fs.String("credentials", "", "with -endpoint: the local run's control credentials (the file `go run ./cmd/local` prints; default .tollgate/control.json)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "how long to wait for the function update")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -68,7 +73,7 @@ func refreshCommand(args []string, stdout, stderr io.Writer, now func() time.Tim
 		return 2
 	}
 	if *apiID == "" || *stage == "" || *function == "" || fs.NArg() != 0 {
-		fmt.Fprintln(stderr, "usage: tollkeys refresh -api-id ID -stage STAGE -function NAME [-http] [-region R] [-endpoint URL]")
+		fmt.Fprintln(stderr, "usage: tollkeys refresh -api-id ID -stage STAGE -function NAME [-http] [-region R] [-endpoint URL [-credentials FILE]]")
 		return 2
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout+30*time.Second)
@@ -78,8 +83,18 @@ func refreshCommand(args []string, stdout, stderr io.Writer, now func() time.Tim
 		opts = append(opts, config.WithRegion(*region))
 	}
 	if *endpoint != "" {
-		// The local run does not check signatures: any credentials do.
-		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("tollgate-local", "tollgate-local", "")))
+		// The local run answers only its own credentials, new for each
+		// run (localaws.ControlCredentialsFile).
+		path := *credsFile
+		if path == "" {
+			path = localaws.ControlCredentialsFile(".tollgate")
+		}
+		creds, err := readControlCredentials(path)
+		if err != nil {
+			fmt.Fprintln(stderr, "tollkeys refresh:", err)
+			return 1
+		}
+		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, "")))
 		if *region == "" {
 			opts = append(opts, config.WithRegion("us-east-1"))
 		}
@@ -104,6 +119,22 @@ func refreshCommand(args []string, stdout, stderr io.Writer, now func() time.Tim
 	}
 	fmt.Fprintf(stdout, "The authorizer %s starts afresh and loads the keys, and stage %s of %s has no cached authorizer answers: a key removed from the keyring is refused from now on.\n", *function, *stage, *apiID)
 	return 0
+}
+
+// readControlCredentials reads a local run's control credentials.
+func readControlCredentials(path string) (localaws.ControlCredentials, error) {
+	var c localaws.ControlCredentials
+	b, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err == nil && c.AccessKeyID == "" {
+		err = errors.New("no accessKeyId")
+	}
+	if err != nil {
+		return c, fmt.Errorf("the local run's control credentials (-credentials %s, written by go run ./cmd/local at its start): %w", path, err)
+	}
+	return c, nil
 }
 
 // refresh makes a key removal take effect at once. First every warm

@@ -19,6 +19,7 @@ import (
 
 	"tollgate/api"
 	"tollgate/internal/emulator/local"
+	"tollgate/internal/emulator/localaws"
 	"tollgate/internal/lambdabuild"
 	"tollgate/internal/testkit/logsink"
 )
@@ -168,7 +169,8 @@ func refreshAgainstLocal(t *testing.T, typ api.APIType, refused int, flag string
 	}
 	var routes strings.Builder
 	m.Routes(&routes)
-	line := fmt.Sprintf("go run ./cmd/tollkeys refresh -endpoint %s -api-id %s -stage dev -function authorizer%s\n", m.ControlURL, m.Gateway.APIID(), flag)
+	creds := localaws.ControlCredentialsFile(dir)
+	line := fmt.Sprintf("go run ./cmd/tollkeys refresh -endpoint %s -credentials %s -api-id %s -stage dev -function authorizer%s\n", m.ControlURL, creds, m.Gateway.APIID(), flag)
 	if !strings.Contains(routes.String(), line) {
 		t.Errorf("the local run does not print %q:\n%s", line, routes.String())
 	}
@@ -177,6 +179,11 @@ func refreshAgainstLocal(t *testing.T, typ api.APIType, refused int, flag string
 	if flag != "" {
 		args = append(args, strings.TrimSpace(flag))
 	}
+	// Without the run's credentials, refused (issue 26, defect 9).
+	if code := refreshCommand(append([]string{"-credentials", filepath.Join(dir, "nope.json")}, args...), &stdout, &stderr, time.Now); code != 1 {
+		t.Fatalf("refresh without the run's credentials: exit %d, want 1", code)
+	}
+	args = append([]string{"-credentials", creds}, args...)
 	if code := refreshCommand(args, &stdout, &stderr, time.Now); code != 0 {
 		t.Fatalf("refresh: exit %d: %s", code, stderr.String())
 	}
@@ -192,9 +199,9 @@ func refreshAgainstLocal(t *testing.T, typ api.APIType, refused int, flag string
 		other = "-http=false"
 	}
 	for _, args := range [][]string{
-		{"-endpoint", m.ControlURL, "-api-id", "nope", "-stage", "dev", "-function", "authorizer", strings.TrimSpace(flag)},
-		{"-endpoint", m.ControlURL, "-api-id", m.Gateway.APIID(), "-stage", "dev", "-function", "nope", strings.TrimSpace(flag)},
-		{"-endpoint", m.ControlURL, "-api-id", m.Gateway.APIID(), "-stage", "dev", "-function", "authorizer", other},
+		{"-credentials", creds, "-endpoint", m.ControlURL, "-api-id", "nope", "-stage", "dev", "-function", "authorizer", strings.TrimSpace(flag)},
+		{"-credentials", creds, "-endpoint", m.ControlURL, "-api-id", m.Gateway.APIID(), "-stage", "dev", "-function", "nope", strings.TrimSpace(flag)},
+		{"-credentials", creds, "-endpoint", m.ControlURL, "-api-id", m.Gateway.APIID(), "-stage", "dev", "-function", "authorizer", other},
 	} {
 		if args[len(args)-1] == "" {
 			args = args[:len(args)-1]

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"maps"
 	"net/http"
+	"os"
 	"strings"
+
+	"tollgate/internal/emulator/localaws"
 )
 
 // The control endpoint answers the AWS calls an operator makes to revoke
@@ -27,9 +30,14 @@ import (
 //     again. The configuration itself is not changed here.
 //
 // With a local issuer (Config.JWTLocal) it also serves the issuer's JWKS
-// at /.well-known/jwks.json.
+// at /.well-known/jwks.json, to anyone, as an issuer does.
 //
-// Requests are not authenticated: it listens on 127.0.0.1 only.
+// Every other request must be signed with the run's own credentials, new
+// for each run and written to localaws.ControlCredentialsFile (0600, in a
+// 0700 state directory) for `tollkeys refresh -credentials`: another local user
+// can neither recycle the authorizer, nor flush its cache, nor read its
+// settings. As for the local Secrets Manager, the access key id is what
+// is checked (localaws.AccessKeyID). It listens on 127.0.0.1 only.
 func (m *Main) control() http.Handler {
 	mux := http.NewServeMux()
 	flush := func(v2 bool, status int) http.HandlerFunc {
@@ -76,7 +84,44 @@ func (m *Main) control() http.Handler {
 	}
 	mux.HandleFunc("GET /2015-03-31/functions/{name}/configuration", config)
 	mux.HandleFunc("PUT /2015-03-31/functions/{name}/configuration", config)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != jwksPath && localaws.AccessKeyID(r) != m.controlID {
+			// What AWS answers an access key it does not know
+			// (https://docs.aws.amazon.com/lambda/latest/api/CommonErrors.html).
+			awsError(w, http.StatusForbidden, "UnrecognizedClientException", "The security token included in the request is invalid.")
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// writeControlCredentials makes the run's control credentials and writes
+// them to localaws.ControlCredentialsFile, in a private state directory.
+func (m *Main) writeControlCredentials(stateDir string) error {
+	id, secret := localaws.NewCredentials()
+	b, _ := json.Marshal(localaws.ControlCredentials{AccessKeyID: id, SecretAccessKey: secret})
+	if err := privateDir(stateDir); err != nil {
+		return err
+	}
+	path := localaws.ControlCredentialsFile(stateDir)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return err
+	}
+	if err := os.Chmod(path, 0o600); err != nil { // an older file keeps its mode otherwise
+		return err
+	}
+	m.controlID, m.controlFile = id, path
+	return nil
+}
+
+// privateDir makes dir, and its missing parents, readable by its owner
+// only, as the state directory must be: it holds the control credentials
+// and, with -jwt-local, the issuer's private key.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return os.Chmod(dir, 0o700)
 }
 
 // awsError answers as AWS's REST-JSON services do: the error's type in a

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -52,7 +51,7 @@ func localIssuer(stateDir string) (*jwtissuer.Issuer, error) {
 		return nil, err
 	}
 	i = jwtissuer.New(LocalIssuer, LocalAudience, k)
-	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+	if err := privateDir(stateDir); err != nil {
 		return nil, err
 	}
 	return i, i.Save(path)

@@ -10,8 +10,6 @@ package local
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -145,6 +143,10 @@ type Main struct {
 	mintCmd string                // the command that mints a token from it
 	// issuerState is the StateDir the local issuer's key is kept in.
 	issuerState string
+	// controlID is the access key the control endpoint answers, written
+	// with its secret to controlFile (localaws.ControlCredentialsFile).
+	controlID   string
+	controlFile string
 	stop        context.CancelFunc // ends the watches (keyring file, -watch)
 	bg          context.Context    // the watches' context, ended by Close
 }
@@ -191,6 +193,10 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 	}
 	m.ControlURL = "http://" + ctl.Addr().String()
 	closeListeners := func() { _, _ = ln.Close(), ctl.Close() }
+	if err := m.writeControlCredentials(cfg.StateDir); err != nil {
+		closeListeners()
+		return nil, fmt.Errorf("control endpoint credentials: %w", err)
+	}
 
 	authEnv, err := m.secrets(ctx, cfg, &def)
 	if err != nil {
@@ -504,7 +510,7 @@ func (m *Main) secrets(ctx context.Context, cfg Config, def *api.Definition) (ma
 		}
 		// A new access key for each run, given only to the authorizer:
 		// another local process cannot read the keyring.
-		id, secret := localCredentials()
+		id, secret := localaws.NewCredentials()
 		store.AccessKeyID = id
 		if def.IsHTTP() {
 			store.SetWarn(httpRouteWarnings(*def))
@@ -541,15 +547,6 @@ func (m *Main) secrets(ctx context.Context, cfg Config, def *api.Definition) (ma
 	return env, nil
 }
 
-// localCredentials are a new access key id and secret for the local
-// Secrets Manager endpoint, in AWS's shapes: 20 and 40 characters.
-func localCredentials() (id, secret string) {
-	b := make([]byte, 30)
-	_, _ = rand.Read(b)
-	s := strings.ToUpper(hex.EncodeToString(b))
-	return "TGLOCAL" + s[:13], s[13:53]
-}
-
 // httpRouteWarnings names the keys of a keyring that an HTTP API refuses
 // on a route they were meant to reach: its answers are cached by route and
 // method, so a key limited to part of an API route is refused on all of it
@@ -583,7 +580,7 @@ func devKeyring(cfg Config) (string, error) {
 		fmt.Fprintf(cfg.Out, "Keys: %s (it holds digests; the key was shown once, when it was made: delete the file for a new one)\n", path)
 		return path, nil
 	}
-	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+	if err := privateDir(cfg.StateDir); err != nil {
 		return "", err
 	}
 	key, doc, err := NewKeyring("local-dev")
@@ -663,7 +660,8 @@ func (m *Main) Routes(w io.Writer) {
 	if d.IsHTTP() {
 		httpFlag = " -http"
 	}
-	fmt.Fprintf(w, "\nTo end removed keys at once (flush the result cache, restart the authorizer):\n\n    go run ./cmd/tollkeys refresh -endpoint %s -api-id %s -stage %s -function %s%s\n", m.ControlURL, m.Gateway.APIID(), d.Stage, d.Authorizer.Function, httpFlag)
+	fmt.Fprintf(w, "\nTo end removed keys at once (flush the result cache, restart the authorizer):\n\n    go run ./cmd/tollkeys refresh -endpoint %s -credentials %s -api-id %s -stage %s -function %s%s\n",
+		m.ControlURL, m.controlFile, m.Gateway.APIID(), d.Stage, d.Authorizer.Function, httpFlag)
 	fmt.Fprintln(w, "\nCtrl-C stops it.")
 }
 

@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"tollgate/authorizer"
+	"tollgate/internal/emulator/localaws"
 	"tollgate/internal/poll"
 	"tollgate/internal/reqid"
 )
@@ -147,21 +148,6 @@ func (s *Store) reload() {
 	s.warnOf(b)
 }
 
-// accessKeyID is the access key a SigV4-signed request names:
-// "AWS4-HMAC-SHA256 Credential=<id>/<date>/<region>/<service>/aws4_request, …"
-// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-signing-elements.html).
-// The local endpoint checks only the id: it is new for each run and held
-// only by the authorizer's environment, and a loopback request can be
-// seen only by its own user or root.
-func accessKeyID(r *http.Request) string {
-	_, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
-	if !ok {
-		return ""
-	}
-	id, _, _ := strings.Cut(cred, "/")
-	return id
-}
-
 type request struct {
 	SecretID     string `json:"SecretId"`
 	VersionStage string `json:"VersionStage"`
@@ -179,7 +165,7 @@ type response struct {
 
 // ServeHTTP answers Secrets Manager API calls: GetSecretValue, or an error.
 func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.AccessKeyID != "" && accessKeyID(r) != s.AccessKeyID {
+	if s.AccessKeyID != "" && localaws.AccessKeyID(r) != s.AccessKeyID {
 		// What AWS answers a request signed with an unknown access key.
 		apiError(w, http.StatusBadRequest, "UnrecognizedClientException", "The security token included in the request is invalid.")
 		return
