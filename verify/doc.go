@@ -17,6 +17,14 @@
 //     (FuzzInvoke, FuzzPolicy, FuzzGateway, FuzzJWT): no Allow without a
 //     stored key or a JWT an independent check finds valid, every Allow
 //     inside the request's API and stage.
+//   - Invariants: the promises README's security model states, each a
+//     seeded property test over generated cases (internal/testkit/property),
+//     run with many more cases than go test runs: the result cache never
+//     changes an answer and no caller passes its route limit, over
+//     generated APIs, keyrings, JWT scopes and requests; no removed key
+//     outlives its bound, over generated schedules of changes, requests,
+//     freezes, thaws and slow, failed and hung fetches; an issuer's new key
+//     is accepted within its bound whatever made-up kids others send.
 //   - Bad input and faults: the tests that feed malformed tokens, headers,
 //     events and secrets, that break Secrets Manager in five ways at cold
 //     start and on refresh, and that kill the authorizer's process under
@@ -32,6 +40,6 @@
 //     the instances alive throughout grew by more than 10 %.
 //
 // The quick test run (go test -race ./...) runs the same timing test with
-// fewer measurements, every fuzz target's seed corpus, and every bad-input
-// and fault test.
+// fewer measurements, every fuzz target's seed corpus, every invariant
+// with a few dozen cases, and every bad-input and fault test.
 package verify

@@ -19,6 +19,7 @@ var fuzzTargets = []struct{ pkg, name, what string }{
 	{"./authorizer", "FuzzInvoke", "whole decisions: Allow only for a stored key, inside the request's stage"},
 	{"./internal/emulator/gateway", "FuzzGateway", "the local gateway's request handling"},
 	{"./internal/iam", "FuzzMatch", "IAM wildcard matching"},
+	{"./internal/routelang", "FuzzMatch", "route and IAM glob languages, against IAM's matcher and a regexp"},
 	{"./api", "FuzzMatch", "route matching"},
 	{"./api", "FuzzTemplate", "gateway response templates"},
 	{"./handler", "FuzzInvoke", "the handler's events"},

@@ -4,7 +4,7 @@
 // the real binaries under load from a second process, with every log line
 // scanned for keys. See the verify package for what each step shows.
 //
-//	go run ./verify/cmd/tollverify           # everything, about 12 minutes
+//	go run ./verify/cmd/tollverify           # everything, about 15 minutes
 //	go run ./verify/cmd/tollverify -update   # and write the figures into VERIFY.md
 //	go run ./verify/cmd/tollverify -steps load -load-duration 10s
 package main
@@ -30,6 +30,7 @@ type options struct {
 	fuzzTime        time.Duration
 	loadDuration    time.Duration
 	loadConcurrency int
+	invariantCases  int
 	update          bool
 }
 
@@ -44,12 +45,13 @@ func main() {
 		return
 	}
 	var o options
-	steps := flag.String("steps", "timing,fuzz,tests,load", "steps to run, comma-separated")
+	steps := flag.String("steps", "timing,fuzz,invariants,tests,load", "steps to run, comma-separated")
 	flag.IntVar(&o.timingSamples, "timing-samples", 500_000, "measurements per pair in each timing process")
 	flag.IntVar(&o.timingProcesses, "timing-processes", 5, "timing processes; a leak must show in most")
 	flag.DurationVar(&o.fuzzTime, "fuzztime", 20*time.Second, "time for each fuzz target")
 	flag.DurationVar(&o.loadDuration, "load-duration", 60*time.Second, "load on each of the cached and uncached paths")
 	flag.IntVar(&o.loadConcurrency, "load-concurrency", 200, "concurrent connections of the load")
+	flag.IntVar(&o.invariantCases, "invariant-cases", 1000, "generated cases of each invariant")
 	flag.BoolVar(&o.update, "update", false, "write the report into VERIFY.md")
 	flag.Parse()
 	o.steps = map[string]bool{}
@@ -86,7 +88,7 @@ func run(ctx context.Context, o options) (string, bool) {
 		name string
 		fn   func(context.Context, string, options, *strings.Builder) bool
 	}{
-		{"timing", timing}, {"fuzz", fuzz}, {"tests", tests}, {"load", load},
+		{"timing", timing}, {"fuzz", fuzz}, {"invariants", invariantsStep}, {"tests", tests}, {"load", load},
 	} {
 		if !o.steps[step.name] {
 			continue
