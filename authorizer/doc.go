@@ -44,8 +44,13 @@
 // extension (StartExtension), before Lambda freezes the environment, or in
 // the background where there is no extension. A request that finds keys
 // past the TTL (an environment idle that long) waits for the refresh. If a
-// refresh fails (Secrets Manager unreachable or throttled), the last good
-// keys serve for up to Config.MaxStale, and then every request is an error.
+// refresh fails (Secrets Manager unreachable or throttled, or no answer
+// within the fetch timeout while the function runs), the last good keys
+// serve for up to Config.MaxStale, and then every request is an error. A
+// fetch that times out after the environment could be frozen (the end of
+// an invocation, the extension asking for its next event) is cut off, not
+// failed: Lambda froze it, and at the thaw its deadline had passed; it
+// lets no stale key serve, and a request that waited on it fetches again.
 // If the secret is found deleted, or its keyring fails validation, no key
 // is served at all (an answer, not an outage: the authorizer cannot tell
 // which keys the change meant to end); the invalid keyring is logged as an
@@ -54,7 +59,10 @@
 // The longest time a key meant to be gone is still accepted, before API
 // Gateway's result cache adds its TTL: an expired or rotated-out key, not
 // past its instant; a removed or disabled key, Config.TTL after the change
-// (TestKeyEndWindows measures both with a fake clock).
+// while Secrets Manager answers, however the environment is frozen and
+// thawed, and Config.MaxStale after it while Secrets Manager fails
+// (TestKeyEndWindows measures the windows with a fake clock;
+// TestInvariantRemovedKeyBound holds the bound over generated schedules).
 //
 // SecretsManagerFromEnv's client cuts each call off after AttemptTimeout
 // and retries a failed one (5xx, throttling, timeouts, dropped or refused
@@ -81,11 +89,20 @@
 // it to later requests for other routes. A key without routes is therefore
 // allowed on the whole stage, arn:<partition>:execute-api:<region>:<account>:<apiId>/<stage>/*/*,
 // and a key with routes on exactly those routes, whichever route it first
-// called (ANY becomes one resource per method: IAM's "*" also matches "/",
-// so "*/path" would cover other paths too); the partition (aws, aws-cn, aws-us-gov, …) is kept from the
-// request's ARN. HTTP API simple responses carry no resources: with
-// route-scoped keys on an HTTP API, include the route in the authorizer's
-// identity sources or turn its caching off.
+// called, with the same answer on its routes and off them: so the cached
+// answer decides a later request as the authorizer would. IAM's "*"
+// matches "/" too, so ANY becomes one resource per method, and a
+// one-segment parameter ({id}) is allowed as "?*" with a Deny of its
+// longer paths; each key's policy is proven exact (internal/routelang)
+// when the keyring is read, and a route list no policy can state exactly
+// is refused. Every limited key is also refused on a path holding a dot
+// segment or an encoded ".", "/", "\" or "%". The partition (aws, aws-cn,
+// aws-us-gov, …) is kept from the request's ARN. HTTP API simple
+// responses carry no resources: an HTTP API request is decided by its API
+// route and method (its routeKey), which are among the identity sources
+// whenever answers are cached (api.Authorizer.HTTPIdentitySources), and a
+// limited key is allowed a route only if its routes cover every path of
+// it (CheckHTTPRouteLimit tells a deploy which limits cannot be kept).
 //
 // Logging: one JSON line per decision on standard output, with outcome,
 // principal, reason, request id and duration (nanoseconds). Tokens, keys,
@@ -100,11 +117,12 @@
 //	a tgk_ key with a wrong checksum         error "Unauthorized"                 401           {"isAuthorized":false}
 //	a disabled, expired or rotated-out key   error "Unauthorized"                 401           {"isAuthorized":false}
 //	a known key                              Allow on the stage or its routes     200           {"isAuthorized":true,…}
-//	a known key, outside its routes          its Allow plus an explicit Deny      403           {"isAuthorized":false,…}
-//	  of the request's method ARN
+//	a known key, outside its routes          the same answer, which allows        403           {"isAuthorized":false,…}
+//	                                           none of the request (HTTP: a route
+//	                                           its routes do not cover whole)
 //	a JWT that fails a check (see JWTs)      error "Unauthorized"                 401           {"isAuthorized":false}
 //	a valid JWT                              Allow on the stage or its scopes'    200           {"isAuthorized":true,…}
-//	                                           routes (a Deny off them: 403)
+//	                                           routes (off them: 403)
 //	a JWT, while no usable JWKS is held      error (ErrNoJWKS)                    500           error, 500
 //	anything but a JWT, no usable keys held  error (ErrNoKeys)                    500           error, 500
 //	a malformed event or method ARN          error (ErrMalformedEvent)            500           error, 500
@@ -138,7 +156,9 @@
 // outside JWTConfig.Algorithms (never "none" nor HMAC: an HS256 token keyed
 // with a public key would otherwise verify), names a kid the set does not
 // hold (the set is fetched again first, at most once per
-// JWTConfig.KidRefetchInterval, for an issuer's new key), has a signature
+// JWTConfig.KidRefetchInterval, for an issuer's new key, which is so
+// accepted from that long after its publication on, whatever others
+// send), has a signature
 // that does not verify, has no exp or is past it, has an nbf or iat in the
 // future (each with JWTConfig.Leeway), an iss other than JWTConfig.Issuer,
 // an aud naming none of JWTConfig.Audiences, a required claim missing, or
@@ -147,9 +167,11 @@
 //
 // A valid token's answer is a key's: Allow on the whole stage, or, with
 // JWTConfig.ScopeRoutes, on exactly the routes its scopes grant (the same
-// route grammar as Key.Routes), the same for whichever route it first
-// calls, plus an explicit Deny of a request off them; its context is
-// {"authType":"jwt","principal":…} and the claims of
+// route grammar as Key.Routes; scopes whose limits would not merge exactly
+// are refused), the same for whichever route it calls; its principal is
+// JWTPrincipalPrefix and the principal claim ("jwt:alice"), which no key
+// id may start with; its context is {"authType":"jwt","principal":…} and
+// the claims of
 // JWTConfig.ContextClaims as scalars. API Gateway caches the answer by
 // token: a token past its exp is accepted until the answer expires from
 // the result cache, as a removed key is. The authorizer itself remembers a
@@ -194,7 +216,8 @@
 // value, keystore.go holds and refreshes the keys (read by source.go,
 // validated by keyring.go, keyformat.go for the key format), match.go
 // compares the token with every digest in constant time, arn.go checks the
-// method ARN's grammar, policy.go renders the answer, and authorizer.go
+// method ARN's grammar, routes.go compiles a key's routes into an exact
+// policy (and an HTTP API route's coverage), policy.go renders the answer, and authorizer.go
 // ties them together in Invoke. jwt.go verifies JWTs (jwtconfig.go reads
 // their settings, gatewayjwt.go applies API Gateway's JWT authorizer's
 // checks), with the JWKS held by keystore.go's refresher.
@@ -207,9 +230,8 @@
 // Authorizer implements lambda.Handler directly (no reflection), reads the
 // event in one pass without allocating, and reuses answers per stage
 // prefix and key, rendered once by encoding/json from aws-lambda-go's
-// answer types: a warm decision allocates nothing. The one answer rendered
-// for each request is a route-limited key's off its routes (an Allow of
-// its routes plus a Deny of the request's method ARN), a refusal. The benchmarks in
+// answer types: a warm decision allocates nothing, on a key's routes or
+// off them. The benchmarks in
 // this package measure it from event bytes to answer bytes
 // (BenchmarkInvoke) and the floor of reading an event (BenchmarkScanFloor);
 // tollgate/bench compares it, warm and cold, in process and as a whole

@@ -14,7 +14,10 @@
 //     key supplied as Args.KeyDigests. Generated keys are the secret
 //     APIKeys output. Args.Rotations rotates one client, keeping its old
 //     key as the keyring's "previous" entry until PreviousUntil; other
-//     clients are untouched. Args.Expiry and Args.Disabled become the
+//     clients are untouched. A rotation is one way: the KeyGenerations
+//     output, read back as Args.DeployedGenerations, makes a lower
+//     generation a configuration error, since it would bring back the key
+//     it replaced. Args.Expiry and Args.Disabled become the
 //     keys' "expires" and "disabled". The authorizer reads AWSCURRENT only, so a
 //     removed client's key ends at the next refresh; destroying the secret
 //     removes every version.
@@ -53,9 +56,10 @@
 //   - An HTTP API instead (api.Definition.Type HTTP, api.Definition.UseHTTP):
 //     one apigatewayv2 API imported from the Definition's HTTP API
 //     document (payload 2.0 integrations, a REQUEST authorizer with simple
-//     responses, with $context.routeKey among its identity sources when a
-//     client is limited to routes, or JWT scopes map to routes, and
-//     answers are cached; API Gateway's own JWT authorizer for routes with
+//     responses, with $context.routeKey and $context.httpMethod among its
+//     identity sources whenever answers are cached, so that each route and
+//     method has its own; clientRoutes and JWT scopeRoutes that cover part
+//     of an API route are refused; API Gateway's own JWT authorizer for routes with
 //     api.Route.JWT, from api.Definition.JWT), with
 //     fail-on-warnings and the Definition's CORS as its CORS
 //     configuration; the same Lambda permissions; an auto-deployed stage
