@@ -75,25 +75,21 @@ func (e *entry) answer(prefix []byte) []byte {
 // not; with no route at all (a JWT whose scopes grant none) there is no
 // Allow statement.
 func renderPolicy(principal string, limit *routeLimit, context map[string]any, usageKey string, prefix []byte) []byte {
-	var statements []events.IAMPolicyStatement
-	var denied []string
-	switch {
-	case limit == nil:
-		statements = append(statements, events.IAMPolicyStatement{Action: invokeAction, Effect: "Allow", Resource: []string{string(prefix) + "*/*"}})
-	default:
-		if len(limit.allow) > 0 {
-			allow := make([]string, len(limit.allow))
-			for i, r := range limit.allow {
-				allow[i] = string(prefix) + r
-			}
-			statements = append(statements, events.IAMPolicyStatement{Action: invokeAction, Effect: "Allow", Resource: allow})
+	statement := func(effect string, resources []string) events.IAMPolicyStatement {
+		arns := make([]string, len(resources))
+		for i, r := range resources {
+			arns[i] = string(prefix) + r
 		}
-		for _, r := range limit.deny() {
-			denied = append(denied, string(prefix)+r)
-		}
+		return events.IAMPolicyStatement{Action: invokeAction, Effect: effect, Resource: arns}
 	}
-	if len(denied) > 0 {
-		statements = append(statements, events.IAMPolicyStatement{Action: invokeAction, Effect: "Deny", Resource: denied})
+	var statements []events.IAMPolicyStatement
+	if limit == nil {
+		statements = append(statements, statement("Allow", []string{"*/*"}))
+	} else {
+		if len(limit.allow) > 0 {
+			statements = append(statements, statement("Allow", limit.allow))
+		}
+		statements = append(statements, statement("Deny", limit.deny())) // never empty: pathDenies
 	}
 	return mustJSON(events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID:        principal,

@@ -105,8 +105,7 @@ func routesDefinition(http bool, ttl time.Duration, routes ...string) api.Defini
 	}
 	def.Routes = nil
 	for _, r := range routes {
-		var method, path string
-		fmt.Sscan(r, &method, &path)
+		method, path, _ := strings.Cut(r, " ")
 		def.Routes = append(def.Routes, api.Route{Method: method, Path: path, Function: "handler", Protected: true})
 	}
 	def.Authorizer.ResultTTL = ttl
