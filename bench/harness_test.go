@@ -184,7 +184,9 @@ func decision(out []byte, err error) string {
 	}
 	switch {
 	case json.Unmarshal(out, &answer) != nil:
-	case answer.PrincipalID == keyID, answer.IsAuthorized != nil && *answer.IsAuthorized:
+	// A JWT's principal is tollgate's jwt: and its subject (a peer's, its
+	// subject alone).
+	case answer.PrincipalID == keyID, answer.PrincipalID == authorizer.JWTPrincipalPrefix+keyID, answer.IsAuthorized != nil && *answer.IsAuthorized:
 		return "allow"
 	case answer.IsAuthorized != nil:
 		return "deny"
