@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,17 +52,39 @@ func runStack(t *testing.T, stack string, cfg map[string]string, secretKeys ...s
 	return runMocks(t, &pulumimock.Mocks{}, stack, cfg, secretKeys...)
 }
 
+// buildDir is where every program run of the package's tests builds the
+// functions: one directory, so that a run whose binaries are up to date
+// reuses their zips (deploy's pack) instead of compressing them again,
+// most of a run's time. buildMu keeps two runs from writing it at once.
+var (
+	buildDir = sync.OnceValue(func() string {
+		dir, err := os.MkdirTemp("", "tollgate-build")
+		if err != nil {
+			panic(err)
+		}
+		return dir
+	})
+	buildMu sync.Mutex
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	_ = os.RemoveAll(buildDir())
+	os.Exit(code)
+}
+
 // runMocks is runStack with the given mocks (which may hold the stack's
 // outputs from an earlier update, Mocks.StackOutputs).
 func runMocks(t *testing.T, m *pulumimock.Mocks, stack string, cfg map[string]string, secretKeys ...string) (*pulumimock.Mocks, map[string]any, map[string]bool, error) {
 	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
 	var mu sync.Mutex
 	values := map[string]any{}
 	var outputs pulumi.Map
-	buildDir := t.TempDir()
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		var err error
-		outputs, err = program(ctx, buildDir)
+		outputs, err = program(ctx, filepath.Join(buildDir(), cmp.Or(cfg["tollgate:arch"], "arm64")))
 		for k, o := range outputs {
 			pulumi.ToOutput(o).ApplyT(func(v any) any {
 				mu.Lock()

@@ -52,22 +52,41 @@ func Build(ctx context.Context, def *api.Definition, arch Arch, moduleDir, dir s
 	}
 	archives := make(map[string]Archive, len(bins))
 	for _, name := range slices.Sorted(maps.Keys(bins)) {
-		bin, err := os.ReadFile(bins[name])
-		if err != nil {
-			return nil, err
-		}
-		z, err := zipBootstrap(bin)
+		a, err := pack(bins[name], filepath.Join(dir, name+".zip"))
 		if err != nil {
 			return nil, fmt.Errorf("packing %s: %w", name, err)
 		}
-		path := filepath.Join(dir, name+".zip")
-		if err := writeIfChanged(path, z); err != nil {
-			return nil, err
-		}
-		sum := sha256.Sum256(z)
-		archives[name] = Archive{Path: path, SHA256: base64.StdEncoding.EncodeToString(sum[:])}
+		archives[name] = a
 	}
 	return archives, nil
+}
+
+// pack zips the binary at bin into path (zipBootstrap), unless path holds
+// the zip of this very binary already: the zip's bytes depend on the
+// binary's alone, and compressing a binary of megabytes is most of a
+// build whose compile the Go build cache answered. path+".binary" records
+// the SHA-256 of the binary the zip was made from.
+func pack(bin, path string) (Archive, error) {
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		return Archive{}, err
+	}
+	binSum := sha256.Sum256(b)
+	stamp := path + ".binary"
+	z, err := os.ReadFile(path)
+	if old, _ := os.ReadFile(stamp); err != nil || !bytes.Equal(old, binSum[:]) {
+		if z, err = zipBootstrap(b); err != nil {
+			return Archive{}, err
+		}
+		if err := writeIfChanged(path, z); err != nil {
+			return Archive{}, err
+		}
+		if err := writeIfChanged(stamp, binSum[:]); err != nil {
+			return Archive{}, err
+		}
+	}
+	sum := sha256.Sum256(z)
+	return Archive{Path: path, SHA256: base64.StdEncoding.EncodeToString(sum[:])}, nil
 }
 
 // Build builds a's functions as Build does, in a.ModuleDir (default the

@@ -13,11 +13,34 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"tollgate/api"
 	"tollgate/internal/lambdabuild"
 )
+
+// sharedBuild is a build directory per architecture that the package's
+// tests share, so that a build whose binaries are up to date reuses their
+// zips (pack) rather than compressing them again; removed by TestMain.
+var (
+	sharedBuildRoot = sync.OnceValue(func() string {
+		dir, err := os.MkdirTemp("", "tollgate-deploy-build")
+		if err != nil {
+			panic(err)
+		}
+		return dir
+	})
+	sharedBuildMu sync.Mutex
+)
+
+func sharedBuild(arch Arch) string { return filepath.Join(sharedBuildRoot(), string(arch)) }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	_ = os.RemoveAll(sharedBuildRoot())
+	os.Exit(code)
+}
 
 func moduleDir(t *testing.T) string {
 	t.Helper()
@@ -40,7 +63,9 @@ func TestBuildIsReproducible(t *testing.T) {
 		machine elf.Machine
 	}{{ARM64, elf.EM_AARCH64}, {X86_64, elf.EM_X86_64}} {
 		t.Run(string(tc.arch), func(t *testing.T) {
-			first, err := Build(context.Background(), &def, tc.arch, moduleDir(t), t.TempDir())
+			sharedBuildMu.Lock()
+			first, err := Build(context.Background(), &def, tc.arch, moduleDir(t), sharedBuild(tc.arch))
+			sharedBuildMu.Unlock()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,8 +147,10 @@ func TestNewBuilds(t *testing.T) {
 	args := testArgs(t)
 	args.Archives = nil
 	args.ModuleDir = moduleDir(t)
-	args.BuildDir = t.TempDir()
+	args.BuildDir = sharedBuild(ARM64)
+	sharedBuildMu.Lock()
 	m, _ := mustRun(t, args)
+	sharedBuildMu.Unlock()
 	for _, fn := range m.Of(tFunction) {
 		name := strings.TrimPrefix(fn.Name, "tollgate-dev-")
 		path := filepath.Join(args.BuildDir, name+".zip")
@@ -292,6 +319,34 @@ func BenchmarkBuild(b *testing.B) {
 	for b.Loop() {
 		if _, err := Build(context.Background(), &def, ARM64, dir, out); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// pack zips a binary once: a second build of the same binary reuses the
+// zip (compressing megabytes was most of a rebuild the Go build cache
+// answered), and a changed binary gets a new one.
+func TestPackReusesTheZipOfTheSameBinary(t *testing.T) {
+	dir := t.TempDir()
+	bin, zipPath := filepath.Join(dir, "bootstrap"), filepath.Join(dir, "fn.zip")
+	for _, content := range []string{"a binary", "a binary", "another binary"} {
+		if err := os.WriteFile(bin, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := os.Stat(zipPath)
+		a, err := pack(bin, zipPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := zipBootstrap([]byte(content))
+		got, _ := os.ReadFile(a.Path)
+		sum := sha256.Sum256(want)
+		if !bytes.Equal(got, want) || a.SHA256 != base64.StdEncoding.EncodeToString(sum[:]) {
+			t.Fatalf("pack(%q): the archive is not the binary's zip", content)
+		}
+		after, _ := os.Stat(zipPath)
+		if content == "a binary" && before != nil && !after.ModTime().Equal(before.ModTime()) {
+			t.Error("the same binary was zipped again")
 		}
 	}
 }
