@@ -11,7 +11,7 @@ GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -buildvcs=false -ldflags="-s -w -
 
 BINARIES := $(foreach a,$(ARCHES),$(foreach f,$(FUNCTIONS),dist/linux-$(a)/$(f)/bootstrap))
 
-.PHONY: help lambdas sizes bench verify clean
+.PHONY: help lambdas sizes bench verify testtimes clean
 help: ## list the targets
 	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / { printf "  make %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
@@ -32,6 +32,9 @@ bench: ## tollgate beside its peers, warm and cold (bench/README.md)
 
 verify: ## timing, fuzzing, faults and load; figures into VERIFY.md
 	go run ./verify/cmd/tollverify -update
+
+testtimes: ## how long the tests take, cold and warm (README's figures)
+	go run ./verify/cmd/testtimes
 
 clean: ## remove dist/
 	rm -rf dist
