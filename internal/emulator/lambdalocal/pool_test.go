@@ -288,6 +288,31 @@ func TestCloseKillsEveryInstance(t *testing.T) {
 	}
 }
 
+// Issue 27: Ctrl-C with warm instances printed a function error per
+// instance: the idle instances' event/next got an empty answer at Close
+// ("failed to parse deadline"), and their error posts a 307. A closing
+// pool answers no next; the instances are stopped, silent.
+func TestCloseIsSilent(t *testing.T) {
+	p, logs := newPool(t, nil)
+	var wg sync.WaitGroup
+	for range 4 { // several warm instances waiting in event/next
+		wg.Go(func() { mustInvoke(t, p, `{"sleep":"200ms"}`, `"slept"`) })
+	}
+	wg.Wait()
+	waitfor.Eventually(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if n := p.receiving.Load(); n < 2 {
+			return fmt.Errorf("%d instances waiting for their next invocation", n)
+		}
+		return nil
+	})
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if out := logs.String(); strings.Contains(out, "deadline") || strings.Contains(out, "error") || strings.Contains(out, "307") {
+		t.Errorf("Close made the instances log:\n%s", out)
+	}
+}
+
 func TestCanceledCallerReturns(t *testing.T) {
 	p, _ := newPool(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
