@@ -87,6 +87,7 @@ func (in *instance) extensionNext(w http.ResponseWriter, r *http.Request) {
 		})
 	case <-r.Context().Done():
 	case <-in.pool.done:
+		holdUntilKilled(r) // an empty answer would stop the extension with an error
 	}
 }
 

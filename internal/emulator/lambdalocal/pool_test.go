@@ -293,7 +293,7 @@ func TestCloseKillsEveryInstance(t *testing.T) {
 // ("failed to parse deadline"), and their error posts a 307. A closing
 // pool answers no next; the instances are stopped, silent.
 func TestCloseIsSilent(t *testing.T) {
-	p, logs := newPool(t, nil)
+	p, logs := newPool(t, func(f *Function) { f.Env = map[string]string{"TESTFN_EXTENSION": "1ms"} })
 	var wg sync.WaitGroup
 	for range 4 { // several warm instances waiting in event/next
 		wg.Go(func() { mustInvoke(t, p, `{"sleep":"200ms"}`, `"slept"`) })

@@ -17,6 +17,12 @@ import (
 // (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html): next,
 // response, error and init/error.
 
+// holdUntilKilled answers nothing to an event/next of a closing pool: on
+// Lambda a runtime waits there until its environment is shut down, and an
+// empty answer would make it report an error ("failed to parse deadline")
+// as it goes. The pool kills the process, which ends the request.
+func holdUntilKilled(r *http.Request) { <-r.Context().Done() }
+
 // next hands the instance its next invocation, waiting for one.
 func (in *instance) next(w http.ResponseWriter, r *http.Request) {
 	in.mu.Lock()
@@ -45,6 +51,7 @@ func (in *instance) next(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 		return
 	case <-p.done:
+		holdUntilKilled(r)
 		return
 	}
 	in.freeze()
@@ -57,6 +64,7 @@ func (in *instance) next(w http.ResponseWriter, r *http.Request) {
 		return
 	case <-p.done:
 		p.receiving.Add(-1)
+		holdUntilKilled(r)
 		return
 	}
 	p.receiving.Add(-1)

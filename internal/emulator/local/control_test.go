@@ -6,7 +6,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
+
+	"tollgate/internal/testkit/logsink"
 )
 
 // Issue 26, defect 9: the local control endpoint answered anyone: any
@@ -63,5 +67,29 @@ func TestStateDirectoryIsPrivate(t *testing.T) {
 	}
 	if perm := fi.Mode().Perm(); perm != 0o700 {
 		t.Errorf("state directory %s is %v, want 0700", state, perm)
+	}
+}
+
+// Issue 27: Ctrl-C with warm instances printed a function error for each
+// (the runtime's "failed to parse deadline", the authorizer's extension
+// stopping): stopping the local run is silent.
+func TestCloseIsSilent(t *testing.T) {
+	logs := &logsink.Buffer{}
+	m := start(t, func(c *Config) { c.FunctionLogs = logs })
+	var wg sync.WaitGroup
+	for range 12 { // at once: several warm instances of each function
+		wg.Go(func() {
+			if a, err := trySend(m, "GET", "/hello", "Bearer "+mobileKey, ""); err != nil || a.status != 200 {
+				t.Errorf("GET /hello: %v %d %s", err, a.status, a.raw)
+			}
+		})
+	}
+	wg.Wait()
+	before := len(logs.String())
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after := logs.String()[before:]; strings.Contains(after, "ERROR") || strings.Contains(after, "error") || strings.Contains(after, "failed") {
+		t.Errorf("stopping logged:\n%s", after)
 	}
 }
