@@ -26,6 +26,14 @@ func measuring(pkg string) bool {
 	return strings.HasPrefix(pkg, "tollgate/bench") || strings.HasPrefix(pkg, "tollgate/verify")
 }
 
+// launchers are the commands a newcomer runs with go run first: they
+// compile in seconds and then say what they build (tollgate/internal/launch).
+var launchers = map[string]bool{
+	"tollgate/cmd/local":       true,
+	"tollgate/cmd/tollkeys":    true,
+	"tollgate/internal/launch": true,
+}
+
 func TestLayout(t *testing.T) {
 	out, err := exec.Command("go", "list", "-json=ImportPath,Imports", "./...").Output()
 	if err != nil {
@@ -44,6 +52,14 @@ func TestLayout(t *testing.T) {
 			t.Fatal(err)
 		}
 		seen++
+		if launchers[p.ImportPath] {
+			for _, imp := range p.Imports {
+				thirdParty := strings.Contains(strings.Split(imp, "/")[0], ".")
+				if thirdParty || strings.HasPrefix(imp, "tollgate/") && imp != "tollgate/internal/launch" {
+					t.Errorf("%s, a launcher, imports %s: it imports the standard library and tollgate/internal/launch only, so that go run compiles it in seconds", p.ImportPath, imp)
+				}
+			}
+		}
 		internal := strings.HasPrefix(p.ImportPath, "tollgate/internal/")
 		for _, imp := range p.Imports {
 			if !strings.HasPrefix(imp, "tollgate/") {

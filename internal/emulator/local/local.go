@@ -37,6 +37,7 @@ import (
 	"tollgate/internal/emulator/localsm"
 	"tollgate/internal/jwtissuer"
 	"tollgate/internal/lambdabuild"
+	"tollgate/internal/launch"
 )
 
 // The pool's errors are what the gateway reads a function's failure from.
@@ -446,25 +447,25 @@ func binaries(ctx context.Context, cfg Config, def *api.Definition) (map[string]
 		}
 		return bins, nil
 	}
+	dir := filepath.Join(cfg.StateDir, "bin")
 	for _, name := range slices.Sorted(maps.Keys(def.Functions)) {
 		pkg := def.Functions[name].Package
-		fmt.Fprintf(cfg.Out, "Building %s (%s) for this machine… ", name, pkg)
-		path, took, err := build(ctx, cfg, name, pkg, filepath.Join(cfg.StateDir, "bin"))
+		_, missing := os.Stat(filepath.Join(dir, name, "bootstrap"))
+		_, err := launch.Build(cfg.Out, fmt.Sprintf("%s (%s) for this machine", name, pkg), missing != nil, func() (err error) {
+			bins[name], err = build(ctx, cfg, name, pkg, dir)
+			return err
+		})
 		if err != nil {
-			fmt.Fprintln(cfg.Out, "failed")
 			return nil, err
 		}
-		fmt.Fprintf(cfg.Out, "%.1fs\n", took.Seconds())
-		bins[name] = path
 	}
 	return bins, nil
 }
 
 // build builds one function for this host into dir/name/bootstrap.
-func build(ctx context.Context, cfg Config, name, pkg, dir string) (string, time.Duration, error) {
-	start := time.Now()
+func build(ctx context.Context, cfg Config, name, pkg, dir string) (string, error) {
 	paths, err := lambdabuild.Build(ctx, cfg.ModuleDir, dir, lambdabuild.Target{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}, map[string]string{name: pkg})
-	return paths[name], time.Since(start), err
+	return paths[name], err
 }
 
 // secrets sets up where the authorizer reads its keys and returns the

@@ -85,7 +85,9 @@ func (w *watcher) check(ctx context.Context, name string, pool *lambdalocal.Pool
 	f.stamp = stamp(w.cfg.ModuleDir, f.dirs)
 	f.gen++
 	dir := filepath.Join(w.cfg.StateDir, "bin", "watch", strconv.Itoa(f.gen))
-	path, took, err := build(ctx, w.cfg, name, f.pkg, dir)
+	start := time.Now()
+	path, err := build(ctx, w.cfg, name, f.pkg, dir)
+	took := time.Since(start)
 	if err != nil {
 		if ctx.Err() == nil {
 			fmt.Fprintf(w.out, "%s changed; the build failed, the last build keeps serving:\n%v\n", name, err)

@@ -35,7 +35,7 @@ func load(ctx context.Context, root string, o options, b *strings.Builder) bool 
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
 	bin := filepath.Join(dir, "tollgate-local")
-	if out, err := goCmd(ctx, root, nil, "build", "-o", bin, "./cmd/local"); err != nil {
+	if out, err := goCmd(ctx, root, nil, "build", "-o", bin, "./cmd/local/internal/local"); err != nil {
 		fmt.Fprintf(b, "load: building cmd/local: %v\n%s\n", err, out)
 		return false
 	}

@@ -1,0 +1,312 @@
+// Command tollkeys is tollkeys itself: cmd/tollkeys, a launcher that
+// compiles in seconds, builds it into the module's .tollgate/bin and
+// becomes it (internal/launch). Its documentation is cmd/tollkeys's.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"tollgate/authorizer"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, time.Now))
+}
+
+// usage is printed for -h and for a wrong command line.
+const usage = `usage: tollkeys COMMAND [flags] FILE
+commands: new, rotate, remove, disable, enable, digest, check, scan, refresh
+(go doc tollgate/cmd/tollkeys for the details)
+`
+
+// run is the command; it returns the exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() time.Time) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmd := args[0]
+	if cmd == "refresh" {
+		return refreshCommand(args[1:], stdout, stderr, now)
+	}
+	fs := flag.NewFlagSet("tollkeys "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	id := fs.String("id", "", "the client's id")
+	routes := fs.String("routes", "", "new: comma-separated routes the key is limited to, like 'GET /orders/*,POST /orders'")
+	expires := fs.String("expires", "", "new: when the key stops, RFC 3339")
+	grace := fs.Duration("grace", 0, "rotate: how long the replaced key keeps working")
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if cmd == "scan" {
+		return scan(fs.Args(), stdin, stdout, stderr)
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	path := fs.Arg(0)
+	err := func() error {
+		switch cmd {
+		case "new":
+			k, err := newEntry(*id, *routes, *expires)
+			if err != nil {
+				return err
+			}
+			return edit(path, true, stdout, func(kr *authorizer.Keyring) (string, error) { return add(kr, k) })
+		case "rotate":
+			if *grace < 0 {
+				return errors.New("-grace cannot be negative")
+			}
+			return edit(path, false, stdout, func(kr *authorizer.Keyring) (string, error) { return rotate(kr, *id, *grace, now()) })
+		case "remove", "disable", "enable":
+			return edit(path, false, stdout, func(kr *authorizer.Keyring) (string, error) { return "", change(kr, cmd, *id) })
+		case "digest":
+			return edit(path, false, stdout, func(kr *authorizer.Keyring) (string, error) {
+				*kr = kr.ToDigests()
+				return "", nil
+			})
+		case "check":
+			return check(path, stdout)
+		}
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}()
+	switch {
+	case errors.Is(err, errUsage):
+		return 2
+	case err != nil:
+		fmt.Fprintln(stderr, "tollkeys:", err)
+		return 1
+	}
+	return 0
+}
+
+var errUsage = errors.New("usage")
+
+// newEntry is the keyring entry of tollkeys new's flags, before its key.
+func newEntry(id, routes, expires string) (authorizer.Key, error) {
+	k := authorizer.Key{ID: id}
+	if routes != "" {
+		for r := range strings.SplitSeq(routes, ",") {
+			k.Routes = append(k.Routes, strings.TrimSpace(r))
+		}
+	}
+	if expires != "" {
+		t, err := time.Parse(time.RFC3339, expires)
+		if err != nil {
+			return k, fmt.Errorf("-expires: want RFC 3339, like 2027-06-30T00:00:00Z")
+		}
+		k.Expires = &t
+	}
+	return k, nil
+}
+
+// check validates the keyring at path and names the clients whose keys
+// are stored in plain.
+func check(path string, stdout io.Writer) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	kr, err := authorizer.ParseKeyring(b)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %d clients, valid\n", path, len(kr.Keys))
+	for _, k := range kr.Keys {
+		if k.Key != "" {
+			fmt.Fprintf(stdout, "client %q: a plain key; store its digest with: tollkeys digest %s\n", k.ID, path)
+		}
+	}
+	return nil
+}
+
+// edit reads the keyring at path (an empty one if create and the file does
+// not exist), applies fn, validates the result and writes it back. A key
+// fn returns is printed once, after the file is written.
+func edit(path string, create bool, stdout io.Writer, fn func(*authorizer.Keyring) (string, error)) error {
+	var kr authorizer.Keyring
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist) && create:
+	case err != nil:
+		return err
+	default:
+		if kr, err = authorizer.ParseKeyring(b); err != nil {
+			return err
+		}
+	}
+	key, err := fn(&kr)
+	if err != nil {
+		return err
+	}
+	if err := kr.Validate(); err != nil {
+		return err
+	}
+	out, err := json.MarshalIndent(kr, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeFile(path, append(out, '\n')); err != nil {
+		return err
+	}
+	if key != "" {
+		fmt.Fprintf(stdout, "%s\n", key)
+	}
+	return nil
+}
+
+// writeFile replaces path with data atomically, mode 0600.
+func writeFile(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tollkeys-*")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.Remove(f.Name()) }()
+	if err := f.Chmod(0o600); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+func find(kr *authorizer.Keyring, id string) (int, error) {
+	if id == "" {
+		return 0, errors.New("-id is required")
+	}
+	if err := authorizer.ValidateID(id); err != nil {
+		return 0, fmt.Errorf("-id: %w", err) // not quoted: it may be a key pasted there
+	}
+	i := slices.IndexFunc(kr.Keys, func(k authorizer.Key) bool { return k.ID == id })
+	if i < 0 {
+		return 0, fmt.Errorf("no client %q in the keyring", id)
+	}
+	return i, nil
+}
+
+// add adds client k with a new key, and returns the key.
+func add(kr *authorizer.Keyring, k authorizer.Key) (string, error) {
+	if k.ID == "" {
+		return "", errors.New("-id is required")
+	}
+	if err := authorizer.ValidateID(k.ID); err != nil {
+		return "", fmt.Errorf("-id: %w", err) // not quoted: it may be a key pasted there
+	}
+	if slices.ContainsFunc(kr.Keys, func(o authorizer.Key) bool { return o.ID == k.ID }) {
+		return "", fmt.Errorf("client %q exists: rotate its key instead", k.ID)
+	}
+	key := authorizer.NewKey()
+	k.SHA256 = authorizer.Digest(key)
+	kr.Keys = append(kr.Keys, k)
+	return key, nil
+}
+
+// rotate gives client id a new key, keeps the current one until now +
+// grace, drops previous keys whose grace has ended, and returns the key.
+func rotate(kr *authorizer.Keyring, id string, grace time.Duration, now time.Time) (string, error) {
+	i, err := find(kr, id)
+	if err != nil {
+		return "", err
+	}
+	k := &kr.Keys[i]
+	old := k.SHA256
+	if old == "" {
+		old = authorizer.Digest(k.Key)
+	}
+	k.Previous = slices.DeleteFunc(k.Previous, func(p authorizer.PreviousKey) bool { return !now.Before(p.Until) })
+	if grace > 0 {
+		k.Previous = append(k.Previous, authorizer.PreviousKey{SHA256: old, Until: now.Add(grace).UTC().Truncate(time.Second)})
+	}
+	key := authorizer.NewKey()
+	k.SHA256, k.Key = authorizer.Digest(key), ""
+	if len(k.Previous) == 0 {
+		k.Previous = nil
+	}
+	return key, nil
+}
+
+// change removes, disables or enables client id.
+func change(kr *authorizer.Keyring, what, id string) error {
+	i, err := find(kr, id)
+	if err != nil {
+		return err
+	}
+	switch what {
+	case "remove":
+		if len(kr.Keys) == 1 {
+			return errors.New("the keyring's last client cannot be removed (a keyring with no keys is invalid): disable it")
+		}
+		kr.Keys = slices.Delete(kr.Keys, i, i+1)
+	case "disable":
+		kr.Keys[i].Disabled = true
+	case "enable":
+		kr.Keys[i].Disabled = false
+	}
+	return nil
+}
+
+var keyPattern = regexp.MustCompile(authorizer.KeyPattern)
+
+// scan reports every tollgate key in files (stdin without any) by place.
+func scan(files []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	found := 0
+	one := func(name string, r io.Reader) error {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), 16<<20)
+		for n := 1; sc.Scan(); n++ {
+			for _, m := range keyPattern.FindAll(sc.Bytes(), -1) {
+				if authorizer.CheckKey(m) {
+					found++
+					fmt.Fprintf(stdout, "%s:%d: a tollgate key (%s…)\n", name, n, m[:len(authorizer.KeyPrefix)])
+				}
+			}
+		}
+		return sc.Err()
+	}
+	if len(files) == 0 {
+		if err := one("stdin", stdin); err != nil {
+			fmt.Fprintln(stderr, "tollkeys:", err)
+			return 2
+		}
+	}
+	for _, f := range files {
+		h, err := os.Open(f)
+		if err == nil {
+			err = one(f, h)
+			_ = h.Close()
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "tollkeys:", err)
+			return 2
+		}
+	}
+	if found > 0 {
+		return 1
+	}
+	return 0
+}
