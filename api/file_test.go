@@ -145,3 +145,29 @@ func TestBinaryMediaTypes(t *testing.T) {
 		t.Errorf("a definition without binary media types: %v, or it declares some", err)
 	}
 }
+
+// Issue 27: an API file given by path (cmd/local -api FILE, or the deploy's
+// own) is named by that path in every error, not called "api.yaml".
+func TestLoadFileErrorsNameTheFile(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"syntax.yaml":    "routes: [\n",
+		"unknown.yaml":   "functions: {h: {package: ./h}}\nroutes: [{route: GET /x, function: h, protectd: true}]\n",
+		"invalid.yaml":   "functions: {h: {package: ./h}}\nroutes: [{route: GET /x, function: nope}]\n",
+		"empty.yaml":     "",
+		"no-routes.yaml": "functions: {h: {package: ./h}}\n",
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadFile(path)
+		if err == nil || !strings.HasPrefix(err.Error(), path+": ") || strings.Contains(err.Error(), FileName) || !errors.Is(err, ErrFile) {
+			t.Errorf("LoadFile(%s) = %v, want an ErrFile whose message starts with the path and never says %s", name, err, FileName)
+		}
+	}
+	missing := filepath.Join(dir, "missing.yaml")
+	if _, err := LoadFile(missing); err == nil || !strings.HasPrefix(err.Error(), "open "+missing) && !strings.HasPrefix(err.Error(), missing) {
+		t.Errorf("LoadFile(missing) = %v, want the path named", err)
+	}
+}
