@@ -66,13 +66,35 @@ const (
 
 // LoadFile reads the API file at path and returns Default with its
 // functions and routes in place of tollgate's; see ParseFile.
+// Its errors wrap ErrFile and start with path, as given.
 func LoadFile(path string) (Definition, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return Definition{}, fmt.Errorf("%w: %w", ErrFile, err)
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is said once, first
+		}
+		return Definition{}, &pathError{path: path, err: fmt.Errorf("%w: %w", ErrFile, err)}
 	}
-	return ParseFile(b)
+	def, err := ParseFile(b)
+	if err != nil {
+		return Definition{}, &pathError{path: path, err: err}
+	}
+	return def, nil
 }
+
+// pathError is an error of ParseFile ("api.yaml: …") for a file read
+// from path: it says path where ParseFile says FileName.
+type pathError struct {
+	path string
+	err  error
+}
+
+func (e *pathError) Error() string {
+	return e.path + strings.TrimPrefix(e.err.Error(), FileName)
+}
+
+func (e *pathError) Unwrap() error { return e.err }
 
 // ParseFile reads an API file and returns Default with the file's
 // functions and routes in place of tollgate's. The file is YAML:
