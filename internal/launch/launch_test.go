@@ -25,23 +25,55 @@ func TestBuildIsNeverSilent(t *testing.T) {
 		t.Errorf("a first, long build printed %q", got)
 	}
 	out.Reset()
+	noted.Store(false)
+	t.Setenv(notedEnv, "1") // said by the launcher, before this process
+	if _, err := Build(&out, "the thing", true, func() error { return nil }); err != nil || strings.Contains(out.String(), FirstBuildNote) {
+		t.Errorf("a first build after the launcher's said the note again: %q", out.String())
+	}
+	out.Reset()
 	_, err := Build(&out, "the other", true, func() error { return errors.New("boom") })
 	if err == nil || out.String() != "Building the other… failed\n" {
 		t.Errorf("a failed build: %v, printed %q (want the note once a process)", err, out.String())
 	}
 }
 
-func TestModuleRoot(t *testing.T) {
+// Locate finds tollgate's checkout from inside it, and from a user's
+// module that requires it; elsewhere it says what is wrong.
+func TestLocate(t *testing.T) {
 	wd, _ := os.Getwd()
-	root, err := ModuleRoot(wd)
-	if err != nil || filepath.Base(filepath.Dir(root)) == "" {
-		t.Fatalf("ModuleRoot(%s) = %q, %v", wd, root, err)
+	root, tollgate, err := Locate(wd)
+	if err != nil || root != tollgate || filepath.Base(wd) != "launch" || filepath.Join(root, "internal", "launch") != wd {
+		t.Fatalf("Locate(%s) = %q, %q, %v; want the checkout twice", wd, root, tollgate, err)
 	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Errorf("ModuleRoot = %s, which holds no go.mod", root)
+
+	user := t.TempDir()
+	sub := filepath.Join(user, "functions", "hello")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := ModuleRoot(t.TempDir()); err == nil {
-		t.Error("ModuleRoot outside tollgate's module: no error")
+	if err := os.WriteFile(filepath.Join(user, "go.mod"), []byte("module example.com/myapi\n\ngo 1.26\n\nrequire tollgate v0.0.0\n\nreplace tollgate => "+root+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, gotTollgate, err := Locate(sub)
+	if err != nil || got != user || gotTollgate != root {
+		t.Errorf("Locate(a user's module) = %q, %q, %v; want %q, %q", got, gotTollgate, err, user, root)
+	}
+
+	for dir, want := range map[string]string{root: "go run ./cmd/local", user: "go run tollgate/cmd/local", "": "go run ./cmd/local"} {
+		if got := GoRun(dir, "local"); got != want {
+			t.Errorf("GoRun(%q) = %q, want %q", dir, got, want)
+		}
+	}
+
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "go.mod"), []byte("module example.com/other\n\ngo 1.26\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Locate(other); err == nil || !strings.Contains(err.Error(), "does not require tollgate") {
+		t.Errorf("Locate(a module without tollgate) = %v", err)
+	}
+	if _, _, err := Locate(string(filepath.Separator)); err == nil || !strings.Contains(err.Error(), "not in a Go module") {
+		t.Errorf("Locate(/) = %v", err)
 	}
 }
 

@@ -21,7 +21,14 @@ import (
 // wrote. (ServeHTTP alone, under another server, sees only canonical
 // names and passes those on.)
 func (g *Gateway) Serve(srv *http.Server, ln net.Listener) error {
-	srv.Handler = g
+	return ServeHandler(srv, ln, g)
+}
+
+// ServeHandler is Serve for a handler that hands each request to a
+// Gateway's ServeHTTP, such as one that swaps gateways (the local run
+// under -watch): the gateway finds the names in the request's context.
+func ServeHandler(srv *http.Server, ln net.Listener, h http.Handler) error {
+	srv.Handler = h
 	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
 		if rc, ok := c.(*recordingConn); ok {
 			return context.WithValue(ctx, recordingKey{}, rc)

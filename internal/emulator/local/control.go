@@ -42,11 +42,12 @@ func (m *Main) control() http.Handler {
 	mux := http.NewServeMux()
 	flush := func(v2 bool, status int) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			if r.PathValue("api") != m.Gateway.APIID() || r.PathValue("stage") != m.def.Stage || v2 != m.def.IsHTTP() {
+			s := m.cur.Load()
+			if r.PathValue("api") != s.gw.APIID() || r.PathValue("stage") != s.def.Stage || v2 != s.def.IsHTTP() {
 				awsError(w, 404, "NotFoundException", "Invalid stage identifier specified")
 				return
 			}
-			m.Gateway.FlushAuthorizerCache()
+			s.gw.FlushAuthorizerCache()
 			w.WriteHeader(status)
 		}
 	}
@@ -57,7 +58,8 @@ func (m *Main) control() http.Handler {
 	mux.HandleFunc("DELETE /v2/apis/{api}/stages/{stage}/cache/authorizers", flush(true, http.StatusNoContent))
 	config := func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
-		p, ok := m.Pools[name]
+		s := m.cur.Load()
+		p, ok := s.pools[name]
 		if !ok {
 			awsError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: "+name)
 			return
@@ -68,7 +70,7 @@ func (m *Main) control() http.Handler {
 		// Only the function's own settings: never the credentials the
 		// local run hands the authorizer.
 		env := map[string]string{}
-		for k, v := range m.env[name] {
+		for k, v := range s.env[name] {
 			if strings.HasPrefix(k, "TOLLGATE_") {
 				env[k] = v
 			}

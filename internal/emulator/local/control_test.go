@@ -24,7 +24,7 @@ func TestControlEndpointNeedsTheRunsCredentials(t *testing.T) {
 	for _, r := range []struct{ method, path string }{
 		{"GET", "/2015-03-31/functions/authorizer/configuration"},
 		{"PUT", "/2015-03-31/functions/authorizer/configuration"},
-		{"DELETE", "/restapis/" + m.Gateway.APIID() + "/stages/" + m.def.Stage + "/cache/authorizers"},
+		{"DELETE", "/restapis/" + m.Gateway().APIID() + "/stages/" + m.Definition().Stage + "/cache/authorizers"},
 	} {
 		for name, auth := range map[string]string{
 			"no signature":       "",

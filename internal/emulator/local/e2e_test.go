@@ -170,7 +170,7 @@ const (
 	internal   = "Internal server error"
 )
 
-func invocations(m *Main, function string) int64 { return m.Pools[function].Stats().Invocations }
+func invocations(m *Main, function string) int64 { return m.Pool(function).Stats().Invocations }
 
 // The seeds' three checks, for both authorizer types.
 func TestSeedScenarios(t *testing.T) {
@@ -307,7 +307,7 @@ func TestSecretsEndpointDownThenBack(t *testing.T) {
 // signalAuthorizers sends sig to every authorizer instance.
 func signalAuthorizers(t *testing.T, m *Main, sig syscall.Signal) {
 	t.Helper()
-	pids := m.Pools["authorizer"].PIDs()
+	pids := m.Pool("authorizer").PIDs()
 	if len(pids) == 0 {
 		t.Fatal("no authorizer instance running")
 	}
@@ -342,7 +342,7 @@ func TestAuthorizerCrashes(t *testing.T) {
 	signalAuthorizers(t, m, syscall.SIGKILL)
 	want(t, <-done, 500, "AUTHORIZER_FAILURE", internal)
 	want(t, send(t, m, "GET", "/hello", "Bearer "+mobileKey, ""), 200, "mobile-app", "")
-	if s := m.Pools["authorizer"].Stats(); s.ColdStarts != 2 {
+	if s := m.Pool("authorizer").Stats(); s.ColdStarts != 2 {
 		t.Fatalf("authorizer cold starts = %d, want 2 (the crashed instance replaced)", s.ColdStarts)
 	}
 }
@@ -388,7 +388,7 @@ func TestAuthorizerKilledUnderLoad(t *testing.T) {
 	}
 	for range 5 {
 		time.Sleep(200 * time.Millisecond)
-		for _, pid := range m.Pools["authorizer"].PIDs() {
+		for _, pid := range m.Pool("authorizer").PIDs() {
 			_ = syscall.Kill(pid, syscall.SIGKILL) // it may have exited already
 		}
 	}

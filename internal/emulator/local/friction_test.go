@@ -33,7 +33,7 @@ func TestKeyTTLShortensRotation(t *testing.T) {
 		keys = c.KeysFile
 		writeFile(t, keys, testkeys.Keyring(1, testkeys.Key{ID: "rotating", Key: oldKey}))
 	})
-	if got := m.env["authorizer"][authorizer.EnvKeyTTL]; got != "1s" {
+	if got := m.cur.Load().env["authorizer"][authorizer.EnvKeyTTL]; got != "1s" {
 		t.Fatalf("the authorizer's %s = %q, want 1s", authorizer.EnvKeyTTL, got)
 	}
 	want(t, send(t, m, "GET", "/hello", "Bearer "+oldKey, ""), 200, "rotating", "")

@@ -105,7 +105,7 @@ func TestLoad(t *testing.T) {
 			if r.badAnswers != 0 {
 				t.Fatalf("%d of %d answers were not 200", r.badAnswers, n)
 			}
-			auth := m.Pools["authorizer"].Stats()
+			auth := m.Pool("authorizer").Stats()
 			if tt.ttl > 0 && auth.Invocations != 1 {
 				t.Errorf("authorizer invoked %d times with the cache on, want 1", auth.Invocations)
 			}
@@ -113,7 +113,7 @@ func TestLoad(t *testing.T) {
 				t.Errorf("authorizer invoked %d times with the cache off, want %d", auth.Invocations, n+1)
 			}
 			t.Logf("%s, concurrency %d; authorizer instances %d, handler instances %d", r, c,
-				auth.ColdStarts, m.Pools["handler"].Stats().ColdStarts)
+				auth.ColdStarts, m.Pool("handler").Stats().ColdStarts)
 		})
 	}
 }

@@ -74,7 +74,7 @@ func TestBusyPort(t *testing.T) {
 	}
 	defer func() { _ = ln.Close() }()
 	_, err = Start(context.Background(), Config{Addr: ln.Addr().String(), BinDir: binDir, StateDir: t.TempDir()})
-	if err == nil || !strings.Contains(err.Error(), "listen on "+ln.Addr().String()) {
+	if err == nil || !strings.Contains(err.Error(), "listen on "+ln.Addr().String()) || !strings.Contains(err.Error(), "-addr") {
 		t.Fatalf("Start on a busy port = %v", err)
 	}
 }
@@ -95,7 +95,8 @@ func TestCloseStopsEveryProcess(t *testing.T) {
 	m := start(t, nil)
 	want(t, send(t, m, "GET", "/hello", "Bearer "+mobileKey, ""), 200, "mobile-app", "")
 	var pids []int
-	for _, p := range m.Pools {
+	for _, name := range m.FunctionNames() {
+		p := m.Pool(name)
 		pids = append(pids, p.PIDs()...)
 	}
 	if len(pids) != 2 {

@@ -170,12 +170,12 @@ func refreshAgainstLocal(t *testing.T, typ api.APIType, refused int, flag string
 	var routes strings.Builder
 	m.Routes(&routes)
 	creds := localaws.ControlCredentialsFile(dir)
-	line := fmt.Sprintf("go run ./cmd/tollkeys refresh -endpoint %s -credentials %s -api-id %s -stage dev -function authorizer%s\n", m.ControlURL, creds, m.Gateway.APIID(), flag)
+	line := fmt.Sprintf("go run ./cmd/tollkeys refresh -endpoint %s -credentials %s -api-id %s -stage dev -function authorizer%s\n", m.ControlURL, creds, m.Gateway().APIID(), flag)
 	if !strings.Contains(routes.String(), line) {
 		t.Errorf("the local run does not print %q:\n%s", line, routes.String())
 	}
 	var stdout, stderr strings.Builder
-	args := []string{"-endpoint", m.ControlURL, "-api-id", m.Gateway.APIID(), "-stage", "dev", "-function", "authorizer"}
+	args := []string{"-endpoint", m.ControlURL, "-api-id", m.Gateway().APIID(), "-stage", "dev", "-function", "authorizer"}
 	if flag != "" {
 		args = append(args, strings.TrimSpace(flag))
 	}
@@ -200,8 +200,8 @@ func refreshAgainstLocal(t *testing.T, typ api.APIType, refused int, flag string
 	}
 	for _, args := range [][]string{
 		{"-credentials", creds, "-endpoint", m.ControlURL, "-api-id", "nope", "-stage", "dev", "-function", "authorizer", strings.TrimSpace(flag)},
-		{"-credentials", creds, "-endpoint", m.ControlURL, "-api-id", m.Gateway.APIID(), "-stage", "dev", "-function", "nope", strings.TrimSpace(flag)},
-		{"-credentials", creds, "-endpoint", m.ControlURL, "-api-id", m.Gateway.APIID(), "-stage", "dev", "-function", "authorizer", other},
+		{"-credentials", creds, "-endpoint", m.ControlURL, "-api-id", m.Gateway().APIID(), "-stage", "dev", "-function", "nope", strings.TrimSpace(flag)},
+		{"-credentials", creds, "-endpoint", m.ControlURL, "-api-id", m.Gateway().APIID(), "-stage", "dev", "-function", "authorizer", other},
 	} {
 		if args[len(args)-1] == "" {
 			args = args[:len(args)-1]
