@@ -244,3 +244,58 @@ func TestHTTPAPICORS(t *testing.T) {
 		t.Errorf("without CORS: %v", rec.Header())
 	}
 }
+
+// Issue 27: one request has one id everywhere it is shown, so that an
+// answer can be found in the log. An HTTP API's is the apigw-requestid
+// header, the event's requestContext.requestId, the authorizer's, and the
+// access log's $context.requestId and $context.extendedRequestId
+// ("Equivalent to $context.requestId",
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html).
+// A REST API has two: $context.requestId is x-amzn-RequestId and the
+// event's requestId, $context.extendedRequestId is x-amz-apigw-id and the
+// event's extendedRequestId
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-access-logging.html).
+func TestOneRequestOneID(t *testing.T) {
+	ids := func(c *Config) {
+		c.Definition.AccessLog = []api.AccessLogField{{Key: "requestId", Variable: "$context.requestId"}, {Key: "extendedRequestId", Variable: "$context.extendedRequestId"}}
+	}
+	logged := func(s *setup) map[string]string {
+		t.Helper()
+		var m map[string]string
+		if err := json.Unmarshal(bytes.TrimSpace(s.logs.Bytes()), &m); err != nil {
+			t.Fatalf("access log: %v\n%s", err, s.logs)
+		}
+		return m
+	}
+	field := func(ev map[string]any, name string) string {
+		rc, _ := ev["requestContext"].(map[string]any)
+		s, _ := rc[name].(string)
+		return s
+	}
+
+	auth := &fn{answer: newRealAuthorizer(t, io.Discard).Invoke}
+	s := newSetup(t, func(c *Config) { c.Definition.UseHTTP(); ids(c); c.Functions["authorizer"] = auth })
+	rec := s.do(call{auth: goodToken})
+	if rec.Code != 200 {
+		t.Fatalf("HTTP API: GET /hello = %d %s", rec.Code, rec.Body)
+	}
+	id := rec.Header().Get("apigw-requestid")
+	log := logged(s)
+	if id == "" || log["requestId"] != id || log["extendedRequestId"] != id || field(s.handler.lastEvent(t), "requestId") != id || field(auth.lastEvent(t), "requestId") != id {
+		t.Errorf("HTTP API: apigw-requestid %q, access log %v, the handler's event %q, the authorizer's %q: want one id",
+			id, log, field(s.handler.lastEvent(t), "requestId"), field(auth.lastEvent(t), "requestId"))
+	}
+
+	s = newSetup(t, ids)
+	rec = s.do(call{auth: goodToken})
+	if rec.Code != 200 {
+		t.Fatalf("REST API: GET /hello = %d %s", rec.Code, rec.Body)
+	}
+	ev := s.handler.lastEvent(t)
+	log = logged(s)
+	if id, ext := rec.Header().Get("x-amzn-RequestId"), rec.Header().Get("x-amz-apigw-id"); id == "" || ext == "" || id == ext ||
+		log["requestId"] != id || field(ev, "requestId") != id || log["extendedRequestId"] != ext || field(ev, "extendedRequestId") != ext {
+		t.Errorf("REST API: x-amzn-RequestId %q, x-amz-apigw-id %q, access log %v, event requestId %q extendedRequestId %q",
+			id, ext, log, field(ev, "requestId"), field(ev, "extendedRequestId"))
+	}
+}
