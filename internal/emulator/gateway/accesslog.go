@@ -54,8 +54,13 @@ func statusOrDash(n int) string {
 // api.HTTPAccessLogVariables.
 func (g *Gateway) accessVariable(x *exchange, v string) string {
 	switch v {
-	case "$context.requestId", "$context.extendedRequestId":
-		return x.id
+	case "$context.requestId":
+		return x.id // a REST API's x-amzn-RequestId; an HTTP API's only id
+	case "$context.extendedRequestId":
+		// A REST API's x-amz-apigw-id
+		// (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-access-logging.html);
+		// an HTTP API's is its request id (ServeHTTP).
+		return x.extendedID
 	case "$context.requestTime":
 		return x.start.UTC().Format("02/Jan/2006:15:04:05 -0700")
 	case "$context.requestTimeEpoch":

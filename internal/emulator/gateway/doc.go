@@ -51,9 +51,11 @@
 // responses, the same ones the deploy program configures, and carries its
 // x-amzn-ErrorType (api.ResponseType.ErrorType), except the 413 of step 0:
 // API Gateway answers it with its own body, which no gateway response
-// customises. Every answer carries x-amzn-RequestId and x-amz-apigw-id
-// (the extended request id, also the event's extendedRequestId), and
-// every request writes one JSON access log line in the definition's access
+// customises. Every answer carries x-amzn-RequestId (the event's and the
+// access log's requestId) and x-amz-apigw-id (the extended request id, the
+// event's and the access log's extendedRequestId); an HTTP API's carries
+// apigw-requestid, its one id, the same in its events and access log. Every
+// request writes one JSON access log line in the definition's access
 // log format. Served through Serve, the events carry header names as the
 // client wrote them ("x-lower-case", not Go's canonical "X-Lower-Case"),
 // as API Gateway passes them.

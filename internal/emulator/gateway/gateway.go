@@ -210,7 +210,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.sourceIP, _, _ = net.SplitHostPort(r.RemoteAddr)
 	x.headerNames = headerNames(r)
 	if g.def.IsHTTP() {
-		w.Header().Set("apigw-requestid", x.extendedID) // an HTTP API's request id header
+		// An HTTP API's request has one id, in its answer's
+		// apigw-requestid header, its events' requestContext.requestId
+		// and its access log's $context.requestId and
+		// $context.extendedRequestId, "equivalent to $context.requestId"
+		// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html).
+		x.id = x.extendedID
+		w.Header().Set("apigw-requestid", x.id)
 	} else {
 		w.Header().Set("x-amzn-RequestId", x.id)
 		w.Header().Set("x-amz-apigw-id", x.extendedID)
