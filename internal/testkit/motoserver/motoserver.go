@@ -2,8 +2,11 @@
 // tests: on a free 127.0.0.1 port, waited for until it answers, and stopped
 // (with every process it started) when the test ends.
 //
-// When moto_server is not installed the test is skipped, unless the
-// environment variable TOLLGATE_REQUIRE_MOTO is 1 (as in CI), when it fails.
+// When moto_server is not installed the test fails, saying how to install
+// it, unless the environment variable TOLLGATE_SKIP_MOTO is 1, when it is
+// skipped (go test prints skips only with -v: a skip by default would let
+// `go test ./...` say ok without a word). TOLLGATE_REQUIRE_MOTO=1 (as in
+// CI) makes it a failure whatever TOLLGATE_SKIP_MOTO says.
 package motoserver
 
 import (
@@ -23,9 +26,29 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
-// RequireEnv is the variable that turns a missing moto_server into a
-// failure.
-const RequireEnv = "TOLLGATE_REQUIRE_MOTO"
+// RequireEnv is the variable that makes a missing moto_server a failure
+// even with SkipEnv; SkipEnv makes it a skip.
+const (
+	RequireEnv = "TOLLGATE_REQUIRE_MOTO"
+	SkipEnv    = "TOLLGATE_SKIP_MOTO"
+)
+
+// Install is how to install moto_server: moto 5's server extra
+// (https://docs.getmoto.org/en/latest/docs/server_mode.html).
+const Install = `pip install 'moto[server]>=5'`
+
+// missing is what a test does without moto_server: skip it, or fail it,
+// with the message to give.
+func missing(getenv func(string) string) (skip bool, msg string) {
+	if getenv(SkipEnv) == "1" && getenv(RequireEnv) != "1" {
+		return true, "moto_server is not on the PATH (" + SkipEnv + "=1): skipped; install it with " + Install
+	}
+	if getenv(RequireEnv) == "1" {
+		return false, "moto_server is required (" + RequireEnv + "=1) but not on the PATH: install it with " + Install
+	}
+	return false, "moto_server, the Secrets Manager and DynamoDB emulator this test runs against, is not on the PATH: install it with " +
+		Install + ", or set " + SkipEnv + "=1 to skip the tests that need it"
+}
 
 // Server is a running moto_server.
 type Server struct {
@@ -39,10 +62,11 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	path, err := exec.LookPath("moto_server")
 	if err != nil {
-		if os.Getenv(RequireEnv) == "1" {
-			t.Fatalf("moto_server is required (%s=1) but not found: %v", RequireEnv, err)
+		if skip, msg := missing(os.Getenv); skip {
+			t.Skip(msg)
+		} else {
+			t.Fatal(msg)
 		}
-		t.Skipf("moto_server not installed: %v", err)
 	}
 	port, err := freePort()
 	if err != nil {
