@@ -177,3 +177,42 @@ func TestUsage(t *testing.T) {
 		}
 	}
 }
+
+// Issue 27: a rotation's grace bounds every older key of the client, not
+// only the one it replaces: -grace 0 (after a leak, say) leaves the new
+// key alone working, and a shorter grace shortens a longer one given
+// before.
+func TestRotateGraceBoundsEveryOlderKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keyring.json")
+	_, out, _ := tollkeys(t, "", "new", "-id", "c", path)
+	first := strings.TrimSpace(out)
+	_, out, _ = tollkeys(t, "", "rotate", "-id", "c", "-grace", "24h", path)
+	second := strings.TrimSpace(out)
+	_, out, _ = tollkeys(t, "", "rotate", "-id", "c", "-grace", "1h", path)
+	third := strings.TrimSpace(out)
+	kr, _ := readKeyring(t, path)
+	for _, p := range kr.Keys[0].Previous {
+		if p.Until.After(testNow.Add(time.Hour)) {
+			t.Errorf("after rotate -grace 1h, an older key works until %v, past the hour", p.Until)
+		}
+	}
+	if len(kr.Keys[0].Previous) != 2 {
+		t.Errorf("after rotate -grace 1h, previous keys %+v; want both older keys, for the hour", kr.Keys[0].Previous)
+	}
+	code, out, errOut := tollkeys(t, "", "rotate", "-id", "c", "-grace", "0", path)
+	fourth := strings.TrimSpace(out)
+	if code != 0 {
+		t.Fatalf("rotate -grace 0: %s", errOut)
+	}
+	for _, k := range []string{first, second, third} {
+		if err := decide(t, path, k); err == nil {
+			t.Errorf("after rotate -grace 0, an older key is still accepted")
+		}
+	}
+	if err := decide(t, path, fourth); err != nil {
+		t.Errorf("the new key: %v", err)
+	}
+	if kr, _ := readKeyring(t, path); kr.Keys[0].Previous != nil {
+		t.Errorf("after rotate -grace 0, previous keys %+v", kr.Keys[0].Previous)
+	}
+}
