@@ -48,7 +48,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() ti
 	id := fs.String("id", "", "the client's id")
 	routes := fs.String("routes", "", "new: comma-separated routes the key is limited to, like 'GET /orders/*,POST /orders'")
 	expires := fs.String("expires", "", "new: when the key stops, RFC 3339")
-	grace := fs.Duration("grace", 0, "rotate: how long the replaced key keeps working")
+	grace := fs.Duration("grace", 0, "rotate: how long the replaced key, and at most any older one, keeps working")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -226,8 +226,10 @@ func add(kr *authorizer.Keyring, k authorizer.Key) (string, error) {
 	return key, nil
 }
 
-// rotate gives client id a new key, keeps the current one until now +
-// grace, drops previous keys whose grace has ended, and returns the key.
+// rotate gives client id a new key and returns it. The replaced key keeps
+// working until now + grace, and so at most does every older one: the
+// grace bounds them all, so that -grace 0 (after a leak, say) leaves the
+// new key alone working. Previous keys past their grace are dropped.
 func rotate(kr *authorizer.Keyring, id string, grace time.Duration, now time.Time) (string, error) {
 	i, err := find(kr, id)
 	if err != nil {
@@ -238,9 +240,15 @@ func rotate(kr *authorizer.Keyring, id string, grace time.Duration, now time.Tim
 	if old == "" {
 		old = authorizer.Digest(k.Key)
 	}
+	until := now.Add(grace).UTC().Truncate(time.Second)
+	for i, p := range k.Previous {
+		if p.Until.After(until) {
+			k.Previous[i].Until = until
+		}
+	}
 	k.Previous = slices.DeleteFunc(k.Previous, func(p authorizer.PreviousKey) bool { return !now.Before(p.Until) })
 	if grace > 0 {
-		k.Previous = append(k.Previous, authorizer.PreviousKey{SHA256: old, Until: now.Add(grace).UTC().Truncate(time.Second)})
+		k.Previous = append(k.Previous, authorizer.PreviousKey{SHA256: old, Until: until})
 	}
 	key := authorizer.NewKey()
 	k.SHA256, k.Key = authorizer.Digest(key), ""
