@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"tollgate/api"
+	"tollgate/internal/testkit/logsink"
 )
 
 // JWTs from the local issuer, end to end through the local gateway and the
@@ -125,4 +126,42 @@ func TestLocalJWTRoutes(t *testing.T) {
 			t.Errorf("%+v: %v", c, err)
 		}
 	}
+}
+
+// Issue 27: a token refused from the result cache (a REST API's policy for
+// its earlier route does not cover this one) is decided by API Gateway
+// without invoking the authorizer, so the authorizer logs nothing of it,
+// as on AWS. The access log's line is where it is found: the request id
+// the caller saw, the principal and ACCESS_DENIED.
+func TestCachedRefusalIsInTheAccessLog(t *testing.T) {
+	access := &logsink.Buffer{}
+	m := start(t, func(c *Config) {
+		c.JWTLocal = true
+		c.JWT = `{"scopeRoutes":{"greet":["GET /hello"]}}`
+		c.AccessLog = access
+	})
+	alice, err := Mint(m.issuerState, "alice", "greet", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := send(t, m, "GET", "/hello", "Bearer "+alice, ""); a.status != 200 {
+		t.Fatalf("GET /hello: %d %s", a.status, a.raw)
+	}
+	before := invocations(m, "authorizer")
+	a := send(t, m, "POST", "/orders", "Bearer "+alice, "{}")
+	if a.status != 403 || invocations(m, "authorizer") != before {
+		t.Fatalf("POST /orders off the token's scopes: %d %s, authorizer invoked %d times more; want 403 from the cache", a.status, a.raw, invocations(m, "authorizer")-before)
+	}
+	id := a.header.Get("x-amzn-RequestId")
+	for _, line := range strings.Split(access.String(), "\n") {
+		if strings.Contains(line, `"requestId":"`+id+`"`) {
+			for _, want := range []string{`"principalId":"jwt:alice"`, `"status":"403"`, `"errorType":"ACCESS_DENIED"`, `"resourcePath":"/orders"`} {
+				if !strings.Contains(line, want) {
+					t.Errorf("the access log line of the cached refusal lacks %s: %s", want, line)
+				}
+			}
+			return
+		}
+	}
+	t.Fatalf("no access log line has the request id %s the caller saw:\n%s", id, access)
 }
