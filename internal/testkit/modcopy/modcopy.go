@@ -21,7 +21,16 @@ var skipped = map[string]bool{".git": true, ".tollgate": true, "dist": true, "to
 func Copy(tb testing.TB, root string) string {
 	tb.Helper()
 	dst := tb.TempDir()
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	if err := Into(root, dst); err != nil {
+		tb.Fatal(err)
+	}
+	return dst
+}
+
+// Into copies the module rooted at root into the directory dst, as Copy
+// does.
+func Into(root, dst string) error {
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -49,8 +58,4 @@ func Copy(tb testing.TB, root string) string {
 		}
 		return os.WriteFile(target, b, info.Mode().Perm())
 	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return dst
 }

@@ -1,8 +1,12 @@
 // Command testtimes measures how long the test suite takes, as a newcomer
 // and a developer meet it, and prints the figures README states:
 //
-//	go run ./verify/cmd/testtimes          # cold and warm, about 12 minutes
-//	go run ./verify/cmd/testtimes -cold=false
+//	go run ./verify/cmd/testtimes          # cold and warm, about 15 minutes
+//	go run ./verify/cmd/testtimes -cold=false -first=false
+//
+// First, a newcomer's first go run ./cmd/local: in a copy of the
+// checkout (no .tollgate), from an empty build cache, the time to its
+// first line of output and to its first answer, then a second run's.
 //
 // Cold is go test -race ./... from an empty build cache (a cache of its
 // own, in a temporary directory, so the user's is untouched; the module
@@ -36,6 +40,7 @@ import (
 func main() {
 	cold := flag.Bool("cold", true, "also measure go test -race ./... from an empty build cache (the longest part)")
 	top := flag.Int("top", 5, "how many of the slowest packages to name")
+	first := flag.Bool("first", true, "also measure a first go run ./cmd/local from an empty build cache")
 	flag.Parse()
 	root, err := lambdabuild.ModuleDir(".")
 	if err != nil {
@@ -51,6 +56,17 @@ func main() {
 
 	fmt.Printf("Machine: %d CPUs, %s %s/%s; GOFLAGS=%q. Run on %s.\n\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH,
 		os.Getenv("GOFLAGS"), time.Now().UTC().Format("2006-01-02"))
+	if *first {
+		lines, err := firstRun(root)
+		for _, l := range lines {
+			fmt.Println(l)
+		}
+		fmt.Println()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "testtimes: first run:", err)
+			os.Exit(1)
+		}
+	}
 	fmt.Println("| command | cache | wall | tests ran (sum over packages) | longest packages |")
 	fmt.Println("|---|---|---|---|---|")
 	failed := false
