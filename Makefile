@@ -33,8 +33,8 @@ bench: ## tollgate beside its peers, warm and cold (bench/README.md)
 verify: ## timing, fuzzing, faults and load; figures into VERIFY.md
 	go run ./verify/cmd/tollverify -update
 
-testtimes: ## how long the tests take, cold and warm (README's figures)
+testtimes: ## how long the tests take, cold and warm (README's "The tests")
 	go run ./verify/cmd/testtimes
 
-clean: ## remove dist/
-	rm -rf dist
+clean: ## remove dist/ and the tests' lasting builds (.tollgate/testbin)
+	rm -rf dist .tollgate/testbin

@@ -27,6 +27,7 @@ import (
 	"tollgate/authorizer"
 	"tollgate/deploy"
 	"tollgate/internal/testkit/pulumimock"
+	"tollgate/internal/testkit/testbin"
 )
 
 // withConfig sets the stack configuration as the Pulumi CLI passes it to
@@ -53,23 +54,27 @@ func runStack(t *testing.T, stack string, cfg map[string]string, secretKeys ...s
 }
 
 // buildDir is where every program run of the package's tests builds the
-// functions: one directory, so that a run whose binaries are up to date
-// reuses their zips (deploy's pack) instead of compressing them again,
-// most of a run's time. buildMu keeps two runs from writing it at once.
+// functions: one lasting directory (testbin), so that a run whose
+// binaries are up to date reuses them and their zips (deploy's pack)
+// instead of linking and compressing them again, most of a run's time.
+// buildMu keeps two runs of this process from writing it at once; the
+// directory's lock, two processes.
 var (
 	buildDir = sync.OnceValue(func() string {
-		dir, err := os.MkdirTemp("", "tollgate-build")
+		dir, release, err := testbin.Dir("program")
 		if err != nil {
 			panic(err)
 		}
+		releaseBuildDir = release
 		return dir
 	})
-	buildMu sync.Mutex
+	releaseBuildDir = func() {}
+	buildMu         sync.Mutex
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	_ = os.RemoveAll(buildDir())
+	releaseBuildDir()
 	os.Exit(code)
 }
 
@@ -264,9 +269,9 @@ func TestDevStack(t *testing.T) {
 	}
 }
 
-// The README's configuration table is Pulumi.yaml's, row for row.
-func TestREADMEConfigTable(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
+// docs/deploying.md's configuration table is Pulumi.yaml's, row for row.
+func TestConfigTable(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("docs", "deploying.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +284,7 @@ func TestREADMEConfigTable(t *testing.T) {
 		keys = append(keys, key)
 		c, ok := p.Config[key]
 		if !ok {
-			t.Errorf("README documents %s, which Pulumi.yaml does not declare", key)
+			t.Errorf("docs/deploying.md documents %s, which Pulumi.yaml does not declare", key)
 			continue
 		}
 		wantType := *c.Type
@@ -291,7 +296,7 @@ func TestREADMEConfigTable(t *testing.T) {
 			wantDefault = fmt.Sprintf("%q", c.Default)
 		}
 		if typ != wantType || def != wantDefault || desc != c.Description {
-			t.Errorf("README row %s = %s | %s | %s\nPulumi.yaml: %s | %s | %s", key, typ, def, desc, wantType, wantDefault, c.Description)
+			t.Errorf("docs/deploying.md row %s = %s | %s | %s\nPulumi.yaml: %s | %s | %s", key, typ, def, desc, wantType, wantDefault, c.Description)
 		}
 	}
 	var want []string
@@ -299,7 +304,7 @@ func TestREADMEConfigTable(t *testing.T) {
 		want = append(want, s.key)
 	}
 	if !slices.Equal(keys, want) {
-		t.Errorf("README's table has %q,\nwant every setting in order: %q", keys, want)
+		t.Errorf("docs/deploying.md's table has %q,\nwant every setting in order: %q", keys, want)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"tollgate/internal/testkit/testbin"
 	"tollgate/internal/testkit/testkeys"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -195,17 +196,19 @@ func decision(out []byte, err error) string {
 }
 
 var (
-	buildOnce sync.Once
-	buildDir  string
-	built     map[string]string
-	buildErr  error
+	buildOnce    sync.Once
+	buildDir     string
+	buildRelease func()
+	built        map[string]string
+	buildErr     error
 )
 
-// TestMain removes the binaries built for the process benchmarks.
+// TestMain releases the lasting directory the process benchmarks' binaries
+// are built into (testbin).
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		_ = os.RemoveAll(buildDir)
+	if buildRelease != nil {
+		buildRelease()
 	}
 	os.Exit(code)
 }
@@ -219,7 +222,7 @@ func binaries(tb testing.TB) map[string]string {
 		if root, buildErr = lambdabuild.ModuleDir("."); buildErr != nil {
 			return
 		}
-		if buildDir, buildErr = os.MkdirTemp("", "tollgate-bench-"); buildErr != nil {
+		if buildDir, buildRelease, buildErr = testbin.Dir("bench-host"); buildErr != nil {
 			return
 		}
 		built, buildErr = lambdabuild.Build(context.Background(), root, buildDir,

@@ -17,13 +17,14 @@ import (
 	"tollgate/handler"
 	"tollgate/internal/emulator/local"
 	"tollgate/internal/lambdabuild"
+	"tollgate/internal/testkit/testbin"
 	"tollgate/internal/testkit/testkeys"
 )
 
 var binDir string // the functions, built once by TestMain
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "tollgate-conformance-")
+	dir, release, err := testbin.Dir("conformance-host")
 	if err != nil {
 		panic(err)
 	}
@@ -37,7 +38,7 @@ func TestMain(m *testing.M) {
 	}
 	binDir = dir
 	code := m.Run()
-	_ = os.RemoveAll(dir)
+	release()
 	os.Exit(code)
 }
 

@@ -31,6 +31,7 @@ import (
 	"tollgate/internal/lambdabuild"
 	"tollgate/internal/testkit/logsink"
 	"tollgate/internal/testkit/motoserver"
+	"tollgate/internal/testkit/testbin"
 	"tollgate/internal/testkit/waitfor"
 )
 
@@ -50,10 +51,10 @@ const (
 var rotatedKeyring = `{"keys":[{"id":"mobile-app","sha256":"` + authorizer.Digest(rotated) +
 	`","previous":[{"sha256":"` + authorizer.Digest(mobileKey) + `","until":"2099-01-01T00:00:00Z"}]}]}`
 
-var binDir string // the functions' binaries, built once by TestMain
+var binDir string // the functions' binaries, built by TestMain (up to date: relinked only when changed)
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "tollgate-e2e")
+	dir, release, err := testbin.Dir("local-host")
 	if err != nil {
 		panic(err)
 	}
@@ -64,12 +65,11 @@ func TestMain(m *testing.M) {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		_ = os.RemoveAll(dir)
 		os.Exit(1)
 	}
 	binDir = dir
 	code := m.Run()
-	_ = os.RemoveAll(dir)
+	release()
 	os.Exit(code)
 }
 

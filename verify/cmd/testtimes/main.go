@@ -1,5 +1,5 @@
 // Command testtimes measures how long the test suite takes, as a newcomer
-// and a developer meet it, and prints the figures README states:
+// and a developer meet it, and prints the figures README states ("The tests"):
 //
 //	go run ./verify/cmd/testtimes          # cold and warm, about 15 minutes
 //	go run ./verify/cmd/testtimes -cold=false -first=false
@@ -74,7 +74,7 @@ func main() {
 		r, err := run(root, cache, args)
 		if err != nil {
 			failed = true
-			fmt.Fprintf(os.Stderr, "%s: %v\n", strings.Join(args, " "), err)
+			fmt.Fprintf(os.Stderr, "go %s: %v; failed: %s\n", strings.Join(args, " "), err, strings.Join(r.failed, ", "))
 		}
 		fmt.Printf("| `go %s` | %s | %s | %s | %s |\n", strings.Join(args, " "), label, r.wall.Round(time.Second), r.ran.Round(time.Second), r.longest(*top))
 	}
@@ -98,6 +98,7 @@ func main() {
 type result struct {
 	wall, ran time.Duration
 	packages  map[string]time.Duration // test binaries' elapsed, by package
+	failed    []string                 // the tests that failed, "package Test"
 }
 
 func (r result) longest(n int) string {
@@ -131,7 +132,13 @@ func run(root, cache string, args []string) (result, error) {
 			Action, Package, Test string
 			Elapsed               float64
 		}
-		if json.Unmarshal(sc.Bytes(), &e) != nil || e.Test != "" || (e.Action != "pass" && e.Action != "fail") {
+		if json.Unmarshal(sc.Bytes(), &e) != nil || (e.Action != "pass" && e.Action != "fail") {
+			continue
+		}
+		if e.Test != "" {
+			if e.Action == "fail" {
+				r.failed = append(r.failed, strings.TrimPrefix(e.Package, "tollgate/")+" "+e.Test)
+			}
 			continue
 		}
 		d := time.Duration(e.Elapsed * float64(time.Second))

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"tollgate/internal/emulator/localaws"
 	"tollgate/internal/lambdabuild"
 	"tollgate/internal/testkit/logsink"
+	"tollgate/internal/testkit/testbin"
 )
 
 // fakeAWS records refresh's calls.
@@ -113,15 +115,36 @@ func TestRefreshAgainstLocal(t *testing.T) {
 	}
 }
 
+// hostBinaries builds the functions for this machine, once a test
+// process, into a lasting directory (testbin): up to date, nothing is
+// linked again.
+var hostBinaries = func() func(root string) (string, error) {
+	var (
+		once sync.Once
+		dir  string
+		err  error
+	)
+	return func(root string) (string, error) {
+		once.Do(func() {
+			// Released when the process ends.
+			if dir, _, err = testbin.Dir("tollkeys-host"); err != nil {
+				return
+			}
+			_, err = lambdabuild.Build(context.Background(), root, dir, lambdabuild.Target{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH},
+				map[string]string{"authorizer": "./cmd/authorizer", "handler": "./cmd/handler"})
+		})
+		return dir, err
+	}
+}()
+
 func refreshAgainstLocal(t *testing.T, typ api.APIType, refused int, flag string) {
 	dir := t.TempDir()
 	root, err := lambdabuild.ModuleDir(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	bins := filepath.Join(dir, "bin")
-	if _, err := lambdabuild.Build(context.Background(), root, bins, lambdabuild.Target{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH},
-		map[string]string{"authorizer": "./cmd/authorizer", "handler": "./cmd/handler"}); err != nil {
+	bins, err := hostBinaries(root)
+	if err != nil {
 		t.Fatal(err)
 	}
 	keys := filepath.Join(dir, "keyring.json")
