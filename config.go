@@ -45,7 +45,7 @@ type stackConfig struct {
 
 // setting is one key of the tollgate config namespace, declared with its
 // type, default and description in Pulumi.yaml (a test holds the two
-// equal) and documented in README's table.
+// equal) and documented in docs/deploying.md's table.
 type setting struct {
 	key string
 	// set applies the key's value, as Pulumi passes it: a string, arrays
@@ -248,7 +248,7 @@ func loadConfig(ctx *pulumi.Context) (stackConfig, error) {
 		}
 	}
 	if c.Args.Definition.HasJWTRoutes() && c.jwt == "" {
-		return c, fmt.Errorf("%w: %s has routes with auth: jwt, guarded by API Gateway's JWT authorizer: set its issuer and audiences in %sjwt (README's JWT section)", deploy.ErrConfig, apiFile, ns)
+		return c, fmt.Errorf("%w: %s has routes with auth: jwt, guarded by API Gateway's JWT authorizer: set its issuer and audiences in %sjwt (docs/jwts.md)", deploy.ErrConfig, apiFile, ns)
 	}
 	if c.corsAllowOrigin != "" {
 		if err := c.Args.Definition.AllowOrigin(c.corsAllowOrigin); err != nil {

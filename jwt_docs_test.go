@@ -19,21 +19,21 @@ import (
 	"tollgate/internal/testkit/testkeys"
 )
 
-// README's "JWTs beside API keys" runs as shown: the local run with the
+// docs/jwts.md's "Try it locally" runs as shown: the local run with the
 // flags of its first block, then each line of the second, the tokens
 // minted as mint mints them and each curl answered with the status its
 // comment states.
-func TestREADMEJWTSection(t *testing.T) {
+func TestDocsJWTTryItLocally(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the functions")
 	}
-	b, err := os.ReadFile("README.md")
+	b, err := os.ReadFile(filepath.Join("docs", "jwts.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(b), "\n## JWTs beside API keys\n")
+	_, section, ok := strings.Cut(string(b), "\n## Try it locally\n")
 	if !ok {
-		t.Fatal(`README.md has no section "JWTs beside API keys"`)
+		t.Fatal(`docs/jwts.md has no section "Try it locally"`)
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
 	blocks := regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(section, -1)
@@ -104,10 +104,10 @@ func TestREADMEJWTSection(t *testing.T) {
 		_ = resp.Body.Close()
 		want, _ := strconv.Atoi(c[5])
 		if resp.StatusCode != want {
-			t.Errorf("%s: %d %s, the README says %d\n%s", line, resp.StatusCode, body, want, logs)
+			t.Errorf("%s: %d %s, docs/jwts.md says %d\n%s", line, resp.StatusCode, body, want, logs)
 		}
 		if msg := regexp.MustCompile(`"message":"[^"]*"`).FindString(c[6]); msg != "" && !strings.Contains(body.String(), msg) {
-			t.Errorf("%s: %s, the README says %s", line, body, msg)
+			t.Errorf("%s: %s, docs/jwts.md says %s", line, body, msg)
 		}
 		curls++
 	}

@@ -1,7 +1,7 @@
 // Command tollgate is the Pulumi program: `pulumi up` builds the Lambda
 // functions and deploys a REST API guarded by tollgate's authorizer, with
 // its keys in Secrets Manager; `pulumi destroy` removes it. It reads the
-// stack's configuration (see Pulumi.yaml and README), builds, and hands the
+// stack's configuration (see Pulumi.yaml and docs/deploying.md), builds, and hands the
 // rest to the deploy package's component.
 package main
 

@@ -23,8 +23,7 @@ import (
 	"tollgate/internal/testkit/waitfor"
 )
 
-// walkthrough is README's "Your own routes and functions", read as the
-// steps a user takes.
+// walkthrough is docs/your-own-api.md's steps, read as a user takes them.
 type walkthrough struct {
 	goFile            string // where step 1 saves the function
 	goSource          string
@@ -36,13 +35,13 @@ type walkthrough struct {
 
 func readWalkthrough(t *testing.T) walkthrough {
 	t.Helper()
-	b, err := os.ReadFile("README.md")
+	b, err := os.ReadFile(filepath.Join("docs", "your-own-api.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(b), "\n## Your own routes and functions\n")
+	_, section, ok := strings.Cut(string(b), "# Your own routes and functions\n")
 	if !ok {
-		t.Fatal("README.md has no section \"Your own routes and functions\"")
+		t.Fatal("docs/your-own-api.md does not start with \"# Your own routes and functions\"")
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
 	blocks := regexp.MustCompile("(?s)```(\\w+)\n(.*?)```").FindAllStringSubmatch(section, -1)
@@ -94,7 +93,7 @@ func insertAfter(t *testing.T, doc, key, lines string) string {
 	return before + "\n" + key + ":\n" + lines + after
 }
 
-// TestWalkthrough follows README's "Your own routes and functions" in a
+// TestWalkthrough follows docs/your-own-api.md's steps in a
 // copy of the repository: the new route answers through the local run
 // (with -watch, which then serves an edit of the function), and the mock
 // deploy's plan holds the function, its permission and the route.
@@ -123,7 +122,7 @@ func TestWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Step 3, locally: the README's key is the local run's development
+	// Step 3, locally: the page's key is the local run's development
 	// key, whose client is local-dev.
 	key := authorizer.NewKey()
 	keys := filepath.Join(t.TempDir(), "keyring.json")
@@ -146,7 +145,7 @@ func TestWalkthrough(t *testing.T) {
 	}
 	status, body := get(t, m.URL+w.path, key)
 	if status != w.status || fmt.Sprint(body) != fmt.Sprint(w.body) {
-		t.Fatalf("GET %s = %d %v, want the README's %d %v\n%s", w.path, status, body, w.status, w.body, out)
+		t.Fatalf("GET %s = %d %v, want the page's %d %v\n%s", w.path, status, body, w.status, w.body, out)
 	}
 	if status, _ := get(t, m.URL+w.path, ""); status != http.StatusUnauthorized {
 		t.Errorf("GET %s without a key = %d, want 401: the new route is protected", w.path, status)
@@ -169,7 +168,7 @@ func TestWalkthrough(t *testing.T) {
 	if rebuilt == "" {
 		t.Errorf("-watch does not say what it rebuilt:\n%s", out)
 	}
-	t.Log(rebuilt) // the figure README and the closing note give
+	t.Log(rebuilt) // the figure docs/your-own-api.md gives
 	writeLater(t, src, edited+"\nthis does not compile\n")
 	waitfor.Eventually(t, 2*time.Minute, 200*time.Millisecond, func() error {
 		if !strings.Contains(out.String(), "orders changed; the build failed, the last build keeps serving") {

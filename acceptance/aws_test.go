@@ -38,7 +38,7 @@ const corsOrigin = "https://conformance.example.com"
 func ready(t *testing.T) aws.Config {
 	t.Helper()
 	if os.Getenv(EnvAcceptance) != "1" {
-		t.Skipf("%s=1 runs this against your AWS account (README: Checking a deployed stage)", EnvAcceptance)
+		t.Skipf("%s=1 runs this against your AWS account (docs/deploying.md: Checking a deployed stage)", EnvAcceptance)
 	}
 	if _, err := exec.LookPath("pulumi"); err != nil {
 		t.Skip("no pulumi CLI on the PATH (https://www.pulumi.com/docs/install/)")

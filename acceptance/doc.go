@@ -22,5 +22,5 @@
 //     that no resource tagged with the stack remains.
 //
 // The stack is destroyed whatever happens. It runs in AWS_REGION (default
-// eu-west-1). What it costs is in README's "Checking a deployed stage".
+// eu-west-1). What it costs is in docs/deploying.md's "Checking a deployed stage".
 package acceptance

@@ -244,12 +244,12 @@ func TestJWTPrincipalsHaveTheirOwnNamespace(t *testing.T) {
 // issuer rotates, took the once-a-minute refetch slot, and tokens signed
 // with the new key got 401 for about 56 s. Whatever others send, a key
 // the issuer publishes at P is accepted for every token presented from
-// P + 10 s on (README's bound, DefaultKidRefetchInterval; while the issuer
+// P + 10 s on (docs/jwts.md's bound, DefaultKidRefetchInterval; while the issuer
 // answers), and unknown kids make at most one fetch per interval:
 // generated schedules of unknown kids (alone and in bursts), one
 // publication, and tokens signed with the new key.
 func TestInvariantNewIssuerKeyBound(t *testing.T) {
-	const bound = 10 * time.Second // README: "JWTs beside API keys"
+	const bound = 10 * time.Second // docs/jwts.md, "What each caller gets"
 	property.Run(t, "new issuer key bound", 20, func(t *testing.T, rng *rand.Rand, counts *property.Counts) {
 		e := newJWTEnv(t, nil)
 		if _, _, err := e.decide(t, e.sign(t, e.ec, nil), testARN); err != nil {

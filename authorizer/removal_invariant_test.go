@@ -15,7 +15,7 @@ import (
 	"tollgate/internal/testkit/property"
 )
 
-// The promise of the package doc and README's security model: a key
+// The promise of the package doc and docs/security-model.md: a key
 // removed from the secret, or disabled in it, at tr is not accepted by the
 // authorizer at or after tr+TTL while Secrets Manager answers; while it
 // fails (errors, or no answer within the fetch timeout), the last good

@@ -17,7 +17,7 @@
 //     (FuzzInvoke, FuzzPolicy, FuzzGateway, FuzzJWT): no Allow without a
 //     stored key or a JWT an independent check finds valid, every Allow
 //     inside the request's API and stage.
-//   - Invariants: the promises README's security model states, each a
+//   - Invariants: the promises docs/security-model.md states, each a
 //     seeded property test over generated cases (internal/testkit/property),
 //     run with many more cases than go test runs: the result cache never
 //     changes an answer and no caller passes its route limit, over

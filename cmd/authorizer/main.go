@@ -12,7 +12,7 @@
 //	TOLLGATE_KEY_MAX_STALE   30m                       how long the last good keys serve while refreshes fail
 //	TOLLGATE_FETCH_TIMEOUT   3s                        bound on one fetch of the secret
 //	TOLLGATE_LOG_LEVEL       info                      debug, info, warn or error
-//	TOLLGATE_JWT             (none: keys only)         JWT settings, a JSON object (README's "JWTs beside API keys"): JWTs accepted beside keys
+//	TOLLGATE_JWT             (none: keys only)         JWT settings, a JSON object (docs/jwts.md): JWTs accepted beside keys
 //
 // TOLLGATE_SECRET_STAGES is no longer read (only AWSCURRENT is): set, it
 // stops the function at init with a message. This table is the one place

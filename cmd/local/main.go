@@ -21,8 +21,8 @@
 //
 // Its flags (-addr, -api, -keys, -secrets-endpoint, -secret-id, -key-ttl,
 // -ttl, -authorizer-type, -api-type, -cors-origin, -region, -quiet, -state, -watch,
-// -openapi, -jwt, -jwt-local) are the table in README.md's "Running locally", the one place
-// they are described (TestREADMEFlags keeps it whole); -h lists them too.
+// -openapi, -jwt, -jwt-local) are the table in docs/running-locally.md, the one place
+// they are described (TestFlagTable keeps it whole); -h lists them too.
 //
 // Ctrl-C stops it and every process it started; so does a SIGTERM to the
 // go command of `go run ./cmd/local`.

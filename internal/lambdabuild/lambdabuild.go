@@ -75,8 +75,8 @@ func buildEnv(environ []string, t Target) []string {
 
 // ModuleDir finds the root of the Go module that dir is in: the nearest
 // directory upwards with a go.mod. It is tollgate's checkout, or the
-// user's own module when tollgate is a dependency of it (see README's
-// "Using the component"): functions are built there, tollgate's
+// user's own module when tollgate is a dependency of it (see docs/your-own-api.md,
+// "From a module of your own"): functions are built there, tollgate's
 // authorizer from its import path (api.AuthorizerPackage) either way.
 func ModuleDir(dir string) (string, error) {
 	dir, err := filepath.Abs(dir)

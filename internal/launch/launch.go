@@ -86,7 +86,7 @@ func Locate(dir string) (root, tollgate string, err error) {
 			cmd.Dir = d
 			out, err := cmd.Output()
 			if tollgate = strings.TrimSpace(string(out)); err != nil || tollgate == "" {
-				return "", "", fmt.Errorf("the module %s (%s) does not require tollgate: go get tollgate/cmd/local (see README's \"Using the component\")", module, d)
+				return "", "", fmt.Errorf("the module %s (%s) does not require tollgate: go get tollgate/cmd/local (see docs/your-own-api.md, \"From a module of your own\")", module, d)
 			}
 			return d, tollgate, nil
 		}

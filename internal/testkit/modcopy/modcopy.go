@@ -1,6 +1,6 @@
 // Package modcopy copies a Go module's checkout to a temporary directory,
 // as a fresh clone has it (no .git, no build state), so that a test can
-// change it as a user would: the README walkthrough, the AWS acceptance
+// change it as a user would: the docs' walkthrough, the AWS acceptance
 // run.
 package modcopy
 

@@ -10,7 +10,7 @@ import (
 	"tollgate/internal/testkit/property"
 )
 
-// The invariants step: the promises README states, each a seeded property
+// The invariants step: the promises docs/security-model.md states, each a seeded property
 // test that go test runs with a few dozen generated cases, run here with
 // many more (property.EnvCases).
 

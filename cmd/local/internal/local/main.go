@@ -82,7 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (cfg local.Config, openapi bool
 	apiType := fs.String("api-type", "", "rest or http: an HTTP API, with its authorizer's payload 2.0 and simple responses (default rest)")
 	cors := fs.String("cors-origin", "", `origin whose pages may call the API, or "*" (CORS; as the corsAllowOrigin setting)`)
 	quiet := fs.Bool("quiet", false, "no access log or function output")
-	fs.BoolVar(&cfg.Watch, "watch", false, "rebuild a function when its source changes, and serve the new build")
+	fs.BoolVar(&cfg.Watch, "watch", false, "serve every saved edit: a function rebuilt when its source changes, the API file read again when it changes")
 	fs.BoolVar(&openapi, "openapi", false, "print the API's OpenAPI document and exit")
 	jwtSettings := fs.String("jwt", "", `JWT settings accepted beside keys, a JSON object or a file holding one, like {"issuer":…,"jwksUrl":…,"audiences":[…]}`)
 	fs.BoolVar(&cfg.JWTLocal, "jwt-local", false, "serve a local JWT issuer (mint tokens with: go run ./cmd/local mint -sub NAME) and accept its tokens")

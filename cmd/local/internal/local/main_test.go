@@ -125,9 +125,9 @@ func TestPrintOpenAPI(t *testing.T) {
 	}
 }
 
-// README's flag table, the one place the flags are described, has a row
+// docs/running-locally.md's flag table, the one place the flags are described, has a row
 // for every flag and no other.
-func TestREADMEFlags(t *testing.T) {
+func TestFlagTable(t *testing.T) {
 	var usage strings.Builder
 	if _, _, err := parseFlags([]string{"-h"}, &usage); err == nil {
 		t.Fatal("-h did not stop")
@@ -136,7 +136,7 @@ func TestREADMEFlags(t *testing.T) {
 	for _, m := range regexp.MustCompile(`(?m)^  -([a-z-]+)`).FindAllStringSubmatch(usage.String(), -1) {
 		flags = append(flags, m[1])
 	}
-	readme, err := os.ReadFile("../../../../README.md")
+	readme, err := os.ReadFile("../../../../docs/running-locally.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestREADMEFlags(t *testing.T) {
 	slices.Sort(flags)
 	slices.Sort(rows)
 	if len(flags) < 5 || !slices.Equal(flags, rows) {
-		t.Errorf("README's flag table has %q, cmd/local defines %q", rows, flags)
+		t.Errorf("docs/running-locally.md's flag table has %q, cmd/local defines %q", rows, flags)
 	}
 }
 
