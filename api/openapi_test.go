@@ -241,7 +241,8 @@ func TestHTTPDocumentShape(t *testing.T) {
 		"authorizerPayloadFormatVersion": "2.0",
 		"enableSimpleResponses":          true,
 		"authorizerResultTtlInSeconds":   float64(300),
-		"identitySource":                 "$request.header.X-Api-Key, $request.querystring.tenant, $context.routeKey, $context.httpMethod",
+		// Commas alone: issue 28, defect 6 (TestDocumentWritesWhatAWSShows).
+		"identitySource": "$request.header.X-Api-Key,$request.querystring.tenant,$context.routeKey,$context.httpMethod",
 	}
 	if got := scheme[extAuthorizer]; !reflect.DeepEqual(got, wantAuth) {
 		t.Errorf("authorizer = %v\nwant %v", got, wantAuth)
@@ -340,4 +341,53 @@ func FuzzDocument(f *testing.F) {
 			t.Fatalf("an API without protected routes declares authorizer %+v", got.Authorizer)
 		}
 	})
+}
+
+// Issue 28, defect 6: each construct is written as AWS's own pages (or an
+// export) write it. A greedy {path+} is declared as the parameter path
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html,
+// its OpenAPI 3.0 example: "/{proxy+}" with the parameter "proxy"). The
+// JWT authorizer's scheme is an oauth2 scheme with no flows, as the JWT
+// example of
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-authorizer.html
+// writes it. An HTTP API's identity sources are "a comma-separated list"
+// (the same page), written with commas alone: no page shows an HTTP API's
+// several sources, and a list member never holds a space. A REST API's
+// document states its endpoint configuration in a server object, where
+// OpenAPI 3.0 puts it
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-endpoint-configuration.html).
+func TestDocumentWritesWhatAWSShows(t *testing.T) {
+	defs := definitions(t)
+	jwt := defs["http"]
+	jwt.Routes = append(slices.Clone(jwt.Routes), Route{Method: "GET", Path: "/reports", Function: "handler", JWT: true, Scopes: []string{"reports:read"}})
+	jwt.JWT = &JWTAuthorizer{Issuer: "https://id.example.com/", Audiences: []string{"api"}}
+	var doc struct {
+		Servers    []map[string]any                     `json:"servers"`
+		Paths      map[string]map[string]map[string]any `json:"paths"`
+		Components struct {
+			SecuritySchemes map[string]map[string]any `json:"securitySchemes"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(localDocument(t, jwt, false), &doc); err != nil {
+		t.Fatal(err)
+	}
+	scheme := doc.Components.SecuritySchemes[JWTScheme]
+	if _, flows := scheme["flows"]; flows || scheme["type"] != "oauth2" {
+		t.Errorf("the JWT scheme is %v; want AWS's example, oauth2 without flows", scheme)
+	}
+	if src := doc.Components.SecuritySchemes["authorizer"][extAuthorizer].(map[string]any)["identitySource"]; strings.Contains(src.(string), " ") {
+		t.Errorf("the HTTP API's identity sources %q hold spaces", src)
+	}
+
+	doc.Servers = nil
+	if err := json.Unmarshal(localDocument(t, defs["routes"], false), &doc); err != nil {
+		t.Fatal(err)
+	}
+	params := doc.Paths["/files/{path+}"][extAnyMethod]["parameters"].([]any)
+	if p := params[0].(map[string]any); p["name"] != "path" || p["in"] != "path" || p["required"] != true {
+		t.Errorf("the greedy parameter is declared %v; want the name path, as AWS's example declares {proxy+}", p)
+	}
+	if len(doc.Servers) != 1 || doc.Servers[0]["x-amazon-apigateway-endpoint-configuration"] == nil {
+		t.Errorf("the REST API's servers %v state no endpoint configuration", doc.Servers)
+	}
 }

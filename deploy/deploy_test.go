@@ -869,8 +869,10 @@ func TestRouteThrottles(t *testing.T) {
 		t.Fatalf("%d method settings, want the stage's and one per throttled route", len(all))
 	}
 	want := map[string]map[string]any{
-		"files/{path+}/ANY": {"metricsEnabled": true, "loggingLevel": "OFF", "throttlingRateLimit": 1.0, "throttlingBurstLimit": 1.0},
-		"orders/{id}/GET":   {"metricsEnabled": true, "loggingLevel": "OFF", "throttlingRateLimit": 2.5, "throttlingBurstLimit": 4.0},
+		// Keyed as the stage keys them: each / of the resource path ~1
+		// (issue 28, defect 1).
+		"~1files~1{path+}/ANY": {"metricsEnabled": true, "loggingLevel": "OFF", "throttlingRateLimit": 1.0, "throttlingBurstLimit": 1.0},
+		"~1orders~1{id}/GET":   {"metricsEnabled": true, "loggingLevel": "OFF", "throttlingRateLimit": 2.5, "throttlingBurstLimit": 4.0},
 	}
 	byPath := map[string]pulumimock.Resource{}
 	for _, r := range all {
@@ -891,10 +893,10 @@ func TestRouteThrottles(t *testing.T) {
 	dependsOn := func(r pulumimock.Resource, name string) bool {
 		return slices.ContainsFunc(r.RPC.GetDependencies(), func(u string) bool { return strings.HasSuffix(u, "::"+name) })
 	}
-	if files := byPath["files/{path+}/ANY"]; !dependsOn(files, "tollgate-dev-method-settings") {
+	if files := byPath["~1files~1{path+}/ANY"]; !dependsOn(files, "tollgate-dev-method-settings") {
 		t.Errorf("the first route's settings do not wait for the stage's: %v", files.RPC.GetDependencies())
 	}
-	if orders := byPath["orders/{id}/GET"]; !dependsOn(orders, byPath["files/{path+}/ANY"].Name) {
+	if orders := byPath["~1orders~1{id}/GET"]; !dependsOn(orders, byPath["~1files~1{path+}/ANY"].Name) {
 		t.Errorf("the second route's settings do not wait for the first's: %v", orders.RPC.GetDependencies())
 	}
 	// A throttle is the stage's setting, not the API's: adding one to an

@@ -77,7 +77,7 @@ func TestHTTPAPI(t *testing.T) {
 	}
 
 	s := m.One(t, tHTTPStage)
-	if s.Str("name") != "dev" || s.Str("apiId") != testAPIID || s.Inputs["autoDeploy"] != true {
+	if s.Str("name") != "dev" || s.Str("apiId") != testHTTPAPIID || s.Inputs["autoDeploy"] != true {
 		t.Errorf("stage inputs = %v", s.Inputs)
 	}
 	logs := s.Obj("accessLogSettings")
@@ -92,7 +92,7 @@ func TestHTTPAPI(t *testing.T) {
 		t.Errorf("route settings = %v, want %v", got, wantRoutes)
 	}
 
-	exec := "arn:aws:execute-api:" + testRegion + ":" + testAccount + ":" + testAPIID
+	exec := "arn:aws:execute-api:" + testRegion + ":" + testAccount + ":" + testHTTPAPIID
 	want := map[string]string{"tollgate-authorizer": exec + "/authorizers/*"}
 	for _, r := range args.Definition.Routes {
 		want[statementID(r)] = exec + "/*/" + routeARN(r)
@@ -170,8 +170,8 @@ func TestHTTPOutputs(t *testing.T) {
 	for _, c := range []struct {
 		stage, base, revokeStage string
 	}{
-		{"dev", "https://" + testAPIID + ".execute-api.eu-west-1.amazonaws.com/dev", "dev"},
-		{api.DefaultStage, "https://" + testAPIID + ".execute-api.eu-west-1.amazonaws.com/", "'$default'"},
+		{"dev", "https://" + testHTTPAPIID + ".execute-api.eu-west-1.amazonaws.com/dev", "dev"},
+		{api.DefaultStage, "https://" + testHTTPAPIID + ".execute-api.eu-west-1.amazonaws.com/", "'$default'"},
 	} {
 		t.Run(c.stage, func(t *testing.T) {
 			args := httpArgs(t)
@@ -183,7 +183,7 @@ func TestHTTPOutputs(t *testing.T) {
 			if got := await[map[string]string](t, a.RouteURLs)["GET /hello"]; got != strings.TrimSuffix(c.base, "/")+"/hello" {
 				t.Errorf("GET /hello's URL = %q", got)
 			}
-			want := "go run ./cmd/tollkeys refresh -region eu-west-1 -api-id " + testAPIID + " -stage " + c.revokeStage + " -function tollgate-dev-authorizer -http"
+			want := "go run ./cmd/tollkeys refresh -region eu-west-1 -api-id " + testHTTPAPIID + " -stage " + c.revokeStage + " -function tollgate-dev-authorizer -http"
 			if got := await[string](t, a.RevokeNow); got != want {
 				t.Errorf("RevokeNow = %q, want %q", got, want)
 			}

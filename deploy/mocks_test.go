@@ -12,9 +12,10 @@ import (
 )
 
 const (
-	testRegion  = pulumimock.Region
-	testAccount = pulumimock.Account
-	testAPIID   = pulumimock.APIID
+	testRegion    = pulumimock.Region
+	testAccount   = pulumimock.Account
+	testAPIID     = pulumimock.APIID
+	testHTTPAPIID = pulumimock.HTTPAPIID
 )
 
 type (

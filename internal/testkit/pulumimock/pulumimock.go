@@ -27,7 +27,11 @@ import (
 const (
 	Region  = "eu-west-1"
 	Account = "123456789012"
-	APIID   = "a1b2c3d4e5"
+	// APIID is a REST API's id, HTTPAPIID an HTTP API's: two APIs never
+	// share an id, so a change of API (apiType) changes every ARN made
+	// from it, as on AWS.
+	APIID     = "a1b2c3d4e5"
+	HTTPAPIID = "h6t7t8p9a0"
 )
 
 // Resource is one resource the program registered.
@@ -60,6 +64,7 @@ type Mocks struct {
 	StackOutputs map[string]map[string]any
 
 	mu        sync.Mutex
+	stored    stored
 	Resources []Resource
 	Invokes   []string
 	// StackReads are the stacks read by stack references, by name.
@@ -180,10 +185,10 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	case "aws:lambda/permission:Permission":
 		id = r.Str("statementId")
 	case "aws:apigatewayv2/api:Api":
-		id = APIID
-		set("apiEndpoint", "https://"+APIID+".execute-api."+Region+".amazonaws.com")
-		set("executionArn", "arn:aws:execute-api:"+Region+":"+Account+":"+APIID)
-		set("arn", "arn:aws:apigateway:"+Region+"::/apis/"+APIID)
+		id = HTTPAPIID
+		set("apiEndpoint", "https://"+HTTPAPIID+".execute-api."+Region+".amazonaws.com")
+		set("executionArn", "arn:aws:execute-api:"+Region+":"+Account+":"+HTTPAPIID)
+		set("arn", "arn:aws:apigateway:"+Region+"::/apis/"+HTTPAPIID)
 	case "aws:apigatewayv2/stage:Stage":
 		// tf internal/conns APIGatewayV2InvokeURL: the $default stage is
 		// served at the root.
@@ -192,8 +197,8 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		if stage == "$default" {
 			stage = ""
 		}
-		set("invokeUrl", "https://"+APIID+".execute-api."+Region+".amazonaws.com/"+stage)
-		set("executionArn", "arn:aws:execute-api:"+Region+":"+Account+":"+APIID+"/"+r.Str("name"))
+		set("invokeUrl", "https://"+HTTPAPIID+".execute-api."+Region+".amazonaws.com/"+stage)
+		set("executionArn", "arn:aws:execute-api:"+Region+":"+Account+":"+HTTPAPIID+"/"+r.Str("name"))
 	case "aws:apigateway/stage:Stage":
 		set("invokeUrl", "https://"+APIID+".execute-api."+Region+".amazonaws.com/"+r.Str("stageName"))
 	case "random:index/randomPassword:RandomPassword":
@@ -205,6 +210,9 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		out["result"] = resource.MakeSecret(resource.NewPropertyValue(pw))
 	}
 	r.ID = id
+	if err := m.store(r); err != nil {
+		return "", nil, fmt.Errorf("%s %s: %w", args.TypeToken, args.Name, err)
+	}
 	m.mu.Lock()
 	m.Resources = append(m.Resources, r)
 	m.mu.Unlock()

@@ -253,7 +253,7 @@ var Provider = map[string]TypeRules{
 			{Prop: "restApi", Required: true, Source: "tf internal/service/apigateway/method_settings.go: rest_api_id Required"},
 			{Prop: "stageName", Required: true, Source: "tf internal/service/apigateway/method_settings.go: stage_name Required"},
 			{Prop: "methodPath", Required: true, Source: "tf internal/service/apigateway/method_settings.go: method_path Required"},
-			{Prop: "methodPath", Check: match(`^(\*/\*|[^/].*/(\*|ANY|DELETE|GET|HEAD|OPTIONS|PATCH|POST|PUT))$`, 3, 1<<20), Source: "sdk apigateway/methodSettings.go MethodPath: {resource_path}/{http_method} with leading slashes trimmed, or */*"},
+			{Prop: "methodPath", Check: match(`^(\*/\*|(~1[^/]*)+/(\*|ANY|DELETE|GET|HEAD|OPTIONS|PATCH|POST|PUT))$`, 3, 1<<20), Source: srcMethodSettingKeys},
 			{Prop: "settings.loggingLevel", Check: oneOf("OFF", "ERROR", "INFO"), Source: "sdk apigateway/pulumiTypes.go MethodSettingsSettings.LoggingLevel: OFF, ERROR and INFO"},
 		}},
 	"aws:apigateway/usagePlan:UsagePlan": {

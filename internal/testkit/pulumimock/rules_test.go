@@ -1,8 +1,10 @@
 package pulumimock
 
 import (
+	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -85,7 +87,7 @@ var bad = map[string]map[string][]any{
 	"aws:apigateway/stage:Stage": {
 		"stageName": {"my stage", strings.Repeat("s", 129), "$default"}, "accessLogSettings.destinationArn": {"/aws/apigateway/x"}, "accessLogSettings.format": {""},
 	},
-	"aws:apigateway/methodSettings:MethodSettings": {"settings.loggingLevel": {"DEBUG", "off"}, "methodPath": {"/orders/GET", "orders/FETCH", "orders"}},
+	"aws:apigateway/methodSettings:MethodSettings": {"settings.loggingLevel": {"DEBUG", "off"}, "methodPath": {"/orders/GET", "orders/{id}/GET", "~1orders/FETCH", "~1orders"}},
 	"aws:apigateway/usagePlan:UsagePlan":           {"quotaSettings.period": {"YEAR"}},
 	"aws:apigatewayv2/api:Api": {
 		"name": {"", strings.Repeat("a", 129)}, "protocolType": {"REST", "http"}, "description": {strings.Repeat("d", 1025)},
@@ -212,5 +214,73 @@ func TestNewResourceAppliesTheProvider(t *testing.T) {
 	}
 	if _, _, err := m.NewResource(pulumi.MockResourceArgs{TypeToken: "tollgate:index:API", Name: "c"}); err != nil {
 		t.Errorf("a component: %v", err)
+	}
+}
+
+// register registers one resource with m, as the program would.
+func register(m *Mocks, typ, name string, inputs map[string]any) error {
+	_, _, err := m.NewResource(pulumi.MockResourceArgs{TypeToken: typ, Name: name, Custom: true, Inputs: resource.NewPropertyMapFromMap(inputs)})
+	return err
+}
+
+// Issue 28: the mocks model what AWS stores. A stage's method setting is
+// keyed as API Gateway keys it (~1 for each / of the resource path), by a
+// method the API has; a function's policy stays within Lambda's quota;
+// an HTTP API's body says in its info what the stack names it.
+func TestStoredSide(t *testing.T) {
+	m := &Mocks{}
+	body := `{"openapi":"3.0.1","info":{"title":"t","version":"1"},"paths":{"/orders/{id}":{"get":{}},"/":{"x-amazon-apigateway-any-method":{}}}}`
+	if err := register(m, "aws:apigateway/restApi:RestApi", "api", map[string]any{"name": "api", "body": body}); err != nil {
+		t.Fatal(err)
+	}
+	settings := func(path string) error {
+		return register(m, "aws:apigateway/methodSettings:MethodSettings", "s-"+path, map[string]any{"restApi": APIID, "stageName": "dev", "methodPath": path})
+	}
+	for _, ok := range []string{"*/*", "~1orders~1{id}/GET", "~1/ANY"} {
+		if err := settings(ok); err != nil {
+			t.Errorf("method settings %q: %v", ok, err)
+		}
+	}
+	for _, no := range []string{"orders/{id}/GET", "~1orders~1{id}/POST", "~1orders/GET"} {
+		if err := settings(no); err == nil {
+			t.Errorf("method settings %q, a key no method has, accepted", no)
+		}
+	}
+
+	perm := func(i int, fn string) error {
+		return register(m, "aws:lambda/permission:Permission", fmt.Sprintf("p%d", i), map[string]any{
+			"statementId": fmt.Sprintf("route-GET-path-%d-0123abcd", i), "action": "lambda:InvokeFunction", "function": fn,
+			"principal": "apigateway.amazonaws.com", "sourceArn": "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/*/GET/path/" + strconv.Itoa(i)})
+	}
+	var err error
+	n := 0
+	for ; err == nil && n < 1000; n++ {
+		err = perm(n, "big")
+	}
+	if err == nil || !strings.Contains(err.Error(), "20480") || n < 50 || n > 90 {
+		t.Errorf("permissions on one function: refused at the %dth (%v); want Lambda's 20 KB quota reached after 50 to 90", n, err)
+	}
+	if size := m.PolicySize("big"); size > LambdaPolicyQuota || size < LambdaPolicyQuota-400 {
+		t.Errorf("PolicySize = %d", size)
+	}
+	if err := perm(0, "other"); err != nil {
+		t.Errorf("another function's policy: %v", err)
+	}
+
+	for _, c := range []struct {
+		info string
+		ok   bool
+	}{
+		{`{"title":"tollgate-dev","description":"d","version":"1.0"}`, true},
+		{`{"title":"tollgate-dev"}`, true},
+		{`{"title":"tollgate","description":"d","version":"1.0"}`, false},
+		{`{"title":"tollgate-dev","description":"other"}`, false},
+		{`{"title":"tollgate-dev","version":"2"}`, false},
+	} {
+		err := register(m, "aws:apigatewayv2/api:Api", "http", map[string]any{"name": "tollgate-dev", "protocolType": "HTTP", "description": "d", "version": "1.0",
+			"body": `{"openapi":"3.0.1","info":` + c.info + `,"paths":{}}`})
+		if (err == nil) != c.ok {
+			t.Errorf("HTTP API with info %s: %v, want accepted %v", c.info, err, c.ok)
+		}
 	}
 }
