@@ -82,6 +82,15 @@ func TestThreeHundredRoutesOnOneFunction(t *testing.T) {
 			}
 		})
 	}
+	// Routes whose statements fit keep one each, naming its method and path.
+	args := testArgs(t)
+	for i := range 30 {
+		args.Definition.Routes = append(args.Definition.Routes, api.Route{Method: "GET", Path: fmt.Sprintf("/items%03d/{id}", i), Function: "handler", Protected: true})
+	}
+	m, _ := mustRun(t, args)
+	if n := len(m.Of(tPermission)); n != len(args.Definition.Routes)+1 {
+		t.Errorf("%d routes on one function: %d permissions, want one per route and the authorizer's", len(args.Definition.Routes), n)
+	}
 }
 
 // Issue 28, defect 5: the REST API's import fails on warnings rather than

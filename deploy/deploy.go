@@ -153,14 +153,15 @@ type deployer struct {
 	api    *API
 	parent pulumi.ResourceOption
 
-	keys       pulumi.StringMap                // by client
-	usageKeys  map[string]pulumi.StringOutput  // by client, with a usage plan
-	logGroups  map[string]*cloudwatch.LogGroup // by function
-	accessLogs *cloudwatch.LogGroup
-	document   pulumi.StringOutput // the OpenAPI document, with the functions' invoke ARNs
-	rest       *apigateway.RestApi
-	stage      *apigateway.Stage
-	http       *apigatewayv2.Api
+	keys           pulumi.StringMap // by client
+	keyringVersion *secretsmanager.SecretVersion
+	usageKeys      map[string]pulumi.StringOutput  // by client, with a usage plan
+	logGroups      map[string]*cloudwatch.LogGroup // by function
+	accessLogs     *cloudwatch.LogGroup
+	document       pulumi.StringOutput // the OpenAPI document, with the functions' invoke ARNs
+	rest           *apigateway.RestApi
+	stage          *apigateway.Stage
+	http           *apigatewayv2.Api
 
 	// Of either kind of API: its execute-api ARN, its stage's invoke URL
 	// and its id.

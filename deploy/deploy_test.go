@@ -409,7 +409,7 @@ func TestRestAPI(t *testing.T) {
 	if !reflect.DeepEqual(got.Authorizer, def.Authorizer) {
 		t.Errorf("the document's authorizer = %+v, want %+v", got.Authorizer, def.Authorizer)
 	}
-	want, err := def.Document(api.DocumentOptions{IntegrationURI: invokeARN})
+	want, err := def.Document(api.DocumentOptions{IntegrationURI: invokeARN, Title: "tollgate-dev", Description: "tollgate " + def.Name, Version: api.DefaultVersion})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -157,6 +157,9 @@ func (d *deployer) functions() error {
 				env[k] = pulumi.String(v)
 			}
 			env[authorizer.EnvSecretID] = d.api.Secret.Arn
+			if d.args.UsagePlan != nil {
+				env[EnvUsagePlan] = pulumi.String("1")
+			}
 		}
 		archive := d.args.Archives[fn]
 		fnArgs := &lambda.FunctionArgs{
@@ -179,8 +182,14 @@ func (d *deployer) functions() error {
 		if n := d.args.ReservedConcurrency[fn]; n > 0 {
 			fnArgs.ReservedConcurrentExecutions = pulumi.Int(n)
 		}
-		// The role's policy must exist before the function first runs.
-		function, err := lambda.NewFunction(d.ctx, d.child(fn), fnArgs, d.parent, pulumi.DependsOn([]pulumi.Resource{rolePolicy}))
+		// The role's policy must exist before the function first runs;
+		// the authorizer's configuration changes (replacing its warm
+		// instances) only once the keyring it will read is in place.
+		deps := []pulumi.Resource{rolePolicy}
+		if isAuthorizer {
+			deps = append(deps, d.keyringVersion)
+		}
+		function, err := lambda.NewFunction(d.ctx, d.child(fn), fnArgs, d.parent, pulumi.DependsOn(deps))
 		if err != nil {
 			return err
 		}
@@ -188,6 +197,15 @@ func (d *deployer) functions() error {
 	}
 	return nil
 }
+
+// EnvUsagePlan is set ("1") on the authorizer while the stage has a usage
+// plan. The authorizer does not read it: changing it changes the
+// function's configuration, which makes Lambda replace its warm instances
+// (new ones read the keyring at init), so that turning usage plans on,
+// which makes the new deployment require the usage keys the keyring now
+// holds, does not leave warm authorizers answering without them for up to
+// a key TTL. The deployment waits for the function (deployment).
+const EnvUsagePlan = "TOLLGATE_USAGE_PLAN"
 
 // kmsDecrypt lets a role decrypt with key, only when Secrets Manager in
 // the key's Region asks.

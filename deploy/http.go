@@ -29,8 +29,11 @@ func (d *deployer) httpAPI() error {
 	def := d.def()
 	d.deployedDocument(false) // an HTTP API has no usage plans
 	args := &apigatewayv2.ApiArgs{
+		// The document's info says the same (deployedDocument): a
+		// re-import would set them from it.
 		Name:           pulumi.String(d.name),
-		Description:    pulumi.Sprintf("tollgate %s", def.Name),
+		Description:    pulumi.String(d.description()),
+		Version:        pulumi.String(api.DefaultVersion),
 		ProtocolType:   pulumi.String("HTTP"),
 		Body:           d.document,
 		FailOnWarnings: pulumi.Bool(true),

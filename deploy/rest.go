@@ -1,15 +1,11 @@
 package deploy
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigateway"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"tollgate/api"
@@ -23,10 +19,10 @@ import (
 // the Definition is removed from the API, and a renamed path parameter
 // replaces the old one in one step (terraform-provider-aws
 // internal/service/apigateway/rest_api.go: put_rest_api_mode defaults to
-// overwrite, and after a put the name, description, API key source and
-// endpoint configuration set as arguments are applied again).
+// overwrite, and after a put the name, description and API key source set
+// as arguments are applied again, but of the endpoint configuration only
+// its VPC endpoints, so the document states it: api.Definition.Document).
 func (d *deployer) restAPI() error {
-	def := d.def()
 	usagePlan := d.args.UsagePlan != nil
 	d.deployedDocument(usagePlan)
 
@@ -37,10 +33,17 @@ func (d *deployer) restAPI() error {
 	}
 	var err error
 	d.rest, err = apigateway.NewRestApi(d.ctx, d.child("api"), &apigateway.RestApiArgs{
-		Name:                  pulumi.String(d.name),
-		Description:           pulumi.Sprintf("tollgate %s", def.Name),
-		Body:                  d.document,
-		PutRestApiMode:        pulumi.String("overwrite"),
+		Name:           pulumi.String(d.name),
+		Description:    pulumi.String(d.description()),
+		Body:           d.document,
+		PutRestApiMode: pulumi.String("overwrite"),
+		// An import that API Gateway would only warn about (a construct
+		// it leaves out) fails the deploy instead of leaving the API
+		// short of it (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-import-api-errors-warnings.html:
+		// failonwarnings defaults to false; terraform-provider-aws
+		// internal/service/apigateway/rest_api.go passes fail_on_warnings
+		// to PutRestApi).
+		FailOnWarnings:        pulumi.Bool(true),
 		ApiKeySource:          pulumi.String(keySource),
 		EndpointConfiguration: &apigateway.RestApiEndpointConfigurationArgs{Types: pulumi.String("REGIONAL")},
 	}, d.parent)
@@ -51,6 +54,9 @@ func (d *deployer) restAPI() error {
 	d.executionARN, d.apiID = d.rest.ExecutionArn, d.rest.ID()
 	return d.permissions()
 }
+
+// description is the API's description.
+func (d *deployer) description() string { return "tollgate " + d.def().Name }
 
 // deployedDocument sets d.document: the Definition's OpenAPI document (a
 // REST or an HTTP API's, as its Type says) with the functions' invoke
@@ -70,75 +76,12 @@ func (d *deployer) deployedDocument(usagePlan bool) {
 		doc, err := def.Document(api.DocumentOptions{
 			IntegrationURI: func(fn string) string { return byName[fn] },
 			UsagePlan:      usagePlan,
+			// What the API is named, described and versioned as: an HTTP
+			// API takes them from the document at each import.
+			Title: d.name, Description: d.description(), Version: api.DefaultVersion,
 		})
 		return string(doc), err
 	}).(pulumi.StringOutput)
-}
-
-// permissions let API Gateway call the functions: the authorizer from
-// this API's authorizers only, each route's function for that route's
-// method and path only. Each permission's statement id is set, not left
-// to Pulumi's autonaming: autonaming derives it from the logical name
-// (pulumi-aws provider/resources.go, aws_lambda_permission statement_id:
-// tfbridge.AutoName("statementId", 100, "-")), and Lambda allows only
-// letters, digits, '-' and '_' in it (terraform-provider-aws
-// internal/service/lambda/validate.go, validPolicyStatementID).
-func (d *deployer) permissions() error {
-	def := d.def()
-	if protected := slices.ContainsFunc(def.Routes, func(r api.Route) bool { return r.Protected }); protected {
-		fn := d.api.Functions[def.Authorizer.Function]
-		_, err := lambda.NewPermission(d.ctx, d.child("authorizer-invoke"), &lambda.PermissionArgs{
-			StatementId: pulumi.String("tollgate-authorizer"),
-			Action:      pulumi.String("lambda:InvokeFunction"),
-			Function:    fn.Name,
-			Principal:   pulumi.String("apigateway.amazonaws.com"),
-			// The authorizer's id is API Gateway's, made when the document
-			// is imported; the permission names every authorizer of this API.
-			SourceArn: pulumi.Sprintf("%s/authorizers/*", d.executionARN),
-		}, d.parent)
-		if err != nil {
-			return err
-		}
-	}
-	for _, r := range d.def().SortedRoutes() {
-		id := statementID(r)
-		_, err := lambda.NewPermission(d.ctx, d.child(id), &lambda.PermissionArgs{
-			StatementId: pulumi.String(id),
-			Action:      pulumi.String("lambda:InvokeFunction"),
-			Function:    d.api.Functions[r.Function].Name,
-			Principal:   pulumi.String("apigateway.amazonaws.com"),
-			SourceArn:   pulumi.Sprintf("%s/*/%s", d.executionARN, routeARN(r)),
-		}, d.parent)
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// statementID is the Lambda permission statement id of route r: "route-",
-// the method, the path with every character Lambda refuses in a statement
-// id made '_', and 8 hex digits of the route's SHA-256, so that two routes
-// whose paths differ only in such characters still differ; at most 100
-// characters (terraform-provider-aws internal/service/lambda/validate.go,
-// validPolicyStatementID: ^[0-9A-Za-z_-]+$, 1 to 100).
-func statementID(r api.Route) string {
-	sum := sha256.Sum256([]byte(r.String()))
-	slug := []byte(strings.TrimPrefix(r.Path, "/"))
-	for i, c := range slug {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			slug[i] = '_'
-		}
-	}
-	const max = 100 - len("route-") - 1 - 1 - 8 // the two '-' around the slug and the hash
-	head := r.Method
-	if len(slug) > 0 {
-		head += "-" + string(slug)
-	}
-	if len(head) > max {
-		head = head[:max]
-	}
-	return "route-" + head + "-" + hex.EncodeToString(sum[:4])
 }
 
 // deployment creates the deployment, the stage serving it with access logs,
@@ -154,11 +97,14 @@ func statementID(r api.Route) string {
 func (d *deployer) deployment() error {
 	def := d.def()
 	trigger := d.document.ApplyT(func(doc string) string { return api.DocumentHash([]byte(doc)) }).(pulumi.StringOutput)
+	// After the authorizer: a document that newly requires API keys
+	// (usage plans turned on) goes live once the authorizers that return
+	// them have replaced the warm ones (EnvUsagePlan).
 	deployment, err := apigateway.NewDeployment(d.ctx, d.child("deployment"), &apigateway.DeploymentArgs{
 		RestApi:     d.rest.ID(),
 		Description: pulumi.Sprintf("tollgate %s", d.name),
 		Triggers:    pulumi.StringMap{"document": trigger},
-	}, d.parent, pulumi.DeleteBeforeReplace(false))
+	}, d.parent, pulumi.DeleteBeforeReplace(false), pulumi.DependsOn([]pulumi.Resource{d.api.Functions[def.Authorizer.Function]}))
 	if err != nil {
 		return err
 	}
@@ -231,13 +177,22 @@ func (d *deployer) routeThrottles(after pulumi.Resource) error {
 	return nil
 }
 
-// methodPath is a method's key in a stage's method settings:
-// "{resource_path}/{http_method}" with the path's leading slash trimmed,
-// as the provider documents it (pulumi-aws sdk apigateway/methodSettings.go
-// MethodPath: "Ensure to trim any leading forward slashes in the path").
-// An ANY route's method is ANY, the method API Gateway creates for it.
+// methodPath is a method's key in a stage's method settings, as the stage
+// stores it: the resource path with each "/" written "~1" (a JSON pointer
+// escape), "/", and the HTTP method: "~1orders~1{id}/GET". The provider
+// passes method_path to UpdateStage unchanged, as the patch path
+// "/{method_path}/throttling/rateLimit", and reads it back as a key of
+// GetStage's methodSettings (terraform-provider-aws
+// internal/service/apigateway/method_settings.go), whose keys are written
+// so (terraform-provider-aws issue 9738: get-stage returns
+// "~1some~1api~1endpoint/POST"; CloudFormation's MethodSetting
+// ResourcePath: "/resource/subresource must be encoded as
+// /~1resource~1subresource"). The provider's own docs ("trim any leading
+// forward slashes", which gives "orders/{id}/GET") name a key no method
+// has, and the throttle is never applied. An ANY route's method is ANY,
+// the method API Gateway creates for it.
 func methodPath(r api.Route) string {
-	return strings.TrimPrefix(r.Path, "/") + "/" + r.Method
+	return strings.ReplaceAll(r.Path, "/", "~1") + "/" + r.Method
 }
 
 // AccountLogsRoleName is the IAM role tollgate creates for API Gateway to

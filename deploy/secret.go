@@ -130,7 +130,7 @@ func (d *deployer) keyring() error {
 	if err != nil {
 		return err
 	}
-	_, err = secretsmanager.NewSecretVersion(d.ctx, d.child("keyring"), &secretsmanager.SecretVersionArgs{
+	d.keyringVersion, err = secretsmanager.NewSecretVersion(d.ctx, d.child("keyring"), &secretsmanager.SecretVersionArgs{
 		SecretId:     secret.ID().ToStringOutput(),
 		SecretString: keyring,
 	}, d.parent)

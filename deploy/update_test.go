@@ -73,6 +73,9 @@ func TestUpdates(t *testing.T) {
 			"aws:apigateway/usagePlanKey:UsagePlanKey tollgate-dev-usage-plan-key-mobile":  pulumimock.Create,
 			"aws:apigateway/usagePlanKey:UsagePlanKey tollgate-dev-usage-plan-key-reports": pulumimock.Create,
 			pw + "tollgate-dev-usage-key-mobile":                                           pulumimock.Create, pw + "tollgate-dev-usage-key-reports": pulumimock.Create,
+			// Its warm instances replaced, before the deployment that
+			// requires the usage keys (issue 28, defect 7).
+			authz:   pulumimock.Update,
 			version: pulumimock.Replace}}},
 	}
 	// Undoing these is refused: a rotation is one way (issue 26, defect 4).
