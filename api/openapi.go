@@ -51,6 +51,10 @@ type DocumentOptions struct {
 	// usage plan key. Without it the source is HEADER and no method
 	// requires a key.
 	UsagePlan bool
+	// Local marks the local gateway's own document: its JWT issuer is the
+	// local one, not an https URL, so the import rules about what AWS
+	// does after the import (ImportRule.Deployed) are not applied.
+	Local bool
 	// Title, Description and Version are the document's info; defaults
 	// the Definition's name, DefaultDescription and DefaultVersion. An
 	// HTTP API takes its name, description and version from them at each
@@ -217,7 +221,14 @@ func (d *Definition) Document(opts DocumentOptions) ([]byte, error) {
 	if err := validateDocument(doc); err != nil {
 		return nil, err
 	}
-	return json.MarshalIndent(doc, "", "  ")
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if broken := CheckImport(out, d.IsHTTP(), opts.Local); len(broken) > 0 {
+		return nil, errorf("document: API Gateway's importer would refuse it or leave part of it out:\n  %s", strings.Join(broken, "\n  "))
+	}
+	return out, nil
 }
 
 // authorizerScheme is the authorizer as an API Gateway security scheme.

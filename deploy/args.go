@@ -248,6 +248,13 @@ func (a Args) Validate() error {
 			}
 		}
 	}
+	// The document, with stand-ins for the functions' invoke ARNs: one
+	// that API Gateway's importer would refuse, or import in part
+	// (api.CheckImport), stops the deploy here, before anything is
+	// created, not at the import.
+	if _, err := a.Definition.Document(api.DocumentOptions{IntegrationURI: api.LocalURI, UsagePlan: a.UsagePlan != nil}); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
 	return nil
 }
 

@@ -75,7 +75,7 @@ func fileExists(path string) bool {
 // stage, access log and route throttles, which the document does not hold,
 // are def's.
 func Served(def api.Definition) (api.Definition, []byte, error) {
-	doc, err := def.Document(api.DocumentOptions{IntegrationURI: api.LocalURI})
+	doc, err := def.Document(api.DocumentOptions{IntegrationURI: api.LocalURI, Local: true})
 	if err != nil {
 		return def, nil, err
 	}
