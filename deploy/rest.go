@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"tollgate/api"
+	"tollgate/deploy/iampolicy"
 )
 
 // restAPI creates the regional REST API from the Definition's OpenAPI
@@ -198,8 +199,9 @@ func methodPath(r api.Route) string {
 // AccountLogsRoleName is the IAM role tollgate creates for API Gateway to
 // write CloudWatch logs with, when the account has none of that name: one
 // role for the whole account (IAM is global), shared by every tollgate
-// stack in every Region.
-const AccountLogsRoleName = "tollgate-apigateway-cloudwatch-logs"
+// stack in every Region. The deploying identity's policy
+// (iampolicy.DeployerPolicy) names it.
+const AccountLogsRoleName = iampolicy.AccountLogsRoleName
 
 // accountLogsRole makes the Region's API Gateway account settings name a
 // role API Gateway may write access logs with, without making the stacks
