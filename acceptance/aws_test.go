@@ -70,6 +70,10 @@ func TestAWS(t *testing.T) {
 	// The handler echoes events for the suite's event rows.
 	apiFile := filepath.Join(work, "api.yaml")
 	edit(t, apiFile, "    package: ./cmd/handler\n", "    package: ./cmd/handler\n    env:\n      TOLLGATE_ECHO_EVENTS: \"1\"\n")
+	// A route with a throttle of its own, for the throttle row: a
+	// stage's method setting on a REST API, a route setting on an HTTP API.
+	edit(t, apiFile, "routes:\n", "routes:\n  - route: GET /throttled\n    function: handler\n    public: true\n    throttle: {rateLimit: 1, burstLimit: 1}\n")
+	jwt := jwtFromEnv(t)
 
 	suffix := make([]byte, 3)
 	_, _ = rand.Read(suffix)
@@ -89,6 +93,9 @@ func TestAWS(t *testing.T) {
 		"tollgate:clientRoutes":     {Value: `{"scoped":["GET /customers"]}`},
 		"tollgate:corsAllowOrigin":  {Value: corsOrigin},
 		"tollgate:logRetentionDays": {Value: "1"},
+	}
+	if jwt.token != "" {
+		config["tollgate:jwt"] = auto.ConfigValue{Value: jwt.settings}
 	}
 	if err := s.SetAllConfig(ctx, config); err != nil {
 		t.Fatal(err)
@@ -110,27 +117,12 @@ func TestAWS(t *testing.T) {
 	}
 	url, keys := outputs(t, res.Outputs)
 	target := conformance.Target{URL: url, Key: keys["full"], ScopedKey: keys["scoped"],
-		ScopedRoute: "GET /customers", OffRoute: "GET /hello", CORSOrigin: corsOrigin, Echo: true}
-	var out strings.Builder
-	for _, r := range conformance.Run(ctx, target, &out) {
-		if r.Skipped || r.Err != nil {
-			t.Errorf("%s: skipped %v, %v (%s)", r.Row.Name, r.Skipped, r.Err, r.Row.Source)
-		}
-	}
-	t.Logf("the suite against %s:\n%s", url, out.String())
+		ScopedRoute: "GET /customers", OffRoute: "GET /hello", CORSOrigin: corsOrigin, Echo: true,
+		JWT: jwt.token, JWTRoute: jwt.route, ThrottledRoute: "GET /throttled", ThrottleBurst: 1}
+	suite(ctx, t, target)
 
 	// 2. A second up changes nothing.
-	res, err = s.Up(ctx, optup.ProgressStreams(os.Stderr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if changes := res.Summary.ResourceChanges; changes != nil {
-		for op, n := range *changes {
-			if op != "same" && n > 0 {
-				t.Errorf("the second up did %d %s: want nothing changed (%v)", n, op, *changes)
-			}
-		}
-	}
+	unchanged(ctx, t, s)
 
 	// 3. Rotate the full client's key with a grace: both keys work.
 	until := time.Now().Add(15 * time.Minute).UTC().Format(time.RFC3339)
@@ -161,7 +153,32 @@ func TestAWS(t *testing.T) {
 		return statusOf("POST", url+"/orders", rotated["full"], 403)()
 	})
 
-	// 5. Destroy: nothing tagged with the stack remains.
+	// 5. Switch to an HTTP API: the permissions, stage and API are
+	// replaced in one up, and the HTTP rows pass; with a JWT, on a route
+	// guarded by API Gateway's JWT authorizer too.
+	if err := s.SetConfigWithOptions(ctx, "tollgate:apiType", auto.ConfigValue{Value: "http"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if jwt.token != "" {
+		edit(t, apiFile, "routes:\n", "routes:\n  - route: GET /reports\n    function: handler\n    auth: jwt\n")
+	}
+	res, err = s.Up(ctx, optup.ProgressStreams(os.Stderr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, keys = outputs(t, res.Outputs)
+	httpTarget := conformance.Target{URL: url, Key: keys["full"], ScopedKey: keys["scoped"],
+		ScopedRoute: "GET /customers", OffRoute: "GET /hello", CORSOrigin: corsOrigin, Echo: true, HTTP: true,
+		ThrottledRoute: "GET /throttled", ThrottleBurst: 1}
+	if jwt.token != "" {
+		httpTarget.JWT, httpTarget.JWTRoute, httpTarget.JWTAuthorizer = jwt.token, "GET /reports", true
+	}
+	// The new stage's authorizers read the rotated keyring at init.
+	waitfor.Eventually(t, 3*time.Minute, 10*time.Second, status(url+"/hello", keys["full"], 200))
+	suite(ctx, t, httpTarget)
+	unchanged(ctx, t, s)
+
+	// 6. Destroy: nothing tagged with the stack remains.
 	if _, err := s.Destroy(ctx, optdestroy.ProgressStreams(os.Stderr)); err != nil {
 		t.Fatal(err)
 	}
@@ -179,6 +196,66 @@ func TestAWS(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// suite runs the conformance suite against target: every row must pass,
+// but the JWT rows without a token (EnvJWT).
+func suite(ctx context.Context, t *testing.T, target conformance.Target) {
+	t.Helper()
+	var out strings.Builder
+	for _, r := range conformance.Run(ctx, target, &out) {
+		if r.Skipped && r.Row.Needs == "jwt" && target.JWT == "" {
+			continue
+		}
+		if r.Skipped || r.Err != nil {
+			t.Errorf("%s: skipped %v, %v (%s)", r.Row.Name, r.Skipped, r.Err, r.Row.Source)
+		}
+	}
+	t.Logf("the suite against %s:\n%s", target.URL, out.String())
+}
+
+// unchanged runs up again and wants nothing changed.
+func unchanged(ctx context.Context, t *testing.T, s auto.Stack) {
+	t.Helper()
+	res, err := s.Up(ctx, optup.ProgressStreams(os.Stderr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changes := res.Summary.ResourceChanges; changes != nil {
+		for op, n := range *changes {
+			if op != "same" && n > 0 {
+				t.Errorf("the second up did %d %s: want nothing changed (%v)", n, op, *changes)
+			}
+		}
+	}
+}
+
+// The JWT rows need a token from an issuer the operator runs: EnvJWT is
+// the token, EnvJWTSettings the stack's jwt setting (issuer, jwksUrl,
+// audiences, scopeRoutes: docs/jwts.md), whose scopes let the token call
+// EnvJWTRoute (default GET /hello); on the HTTP API it calls GET /reports,
+// an auth: jwt route, as well. Without them the JWT rows are left out.
+const (
+	EnvJWT         = "TOLLGATE_AWS_JWT"
+	EnvJWTSettings = "TOLLGATE_AWS_JWT_SETTINGS"
+	EnvJWTRoute    = "TOLLGATE_AWS_JWT_ROUTE"
+)
+
+type jwtSetup struct{ token, settings, route string }
+
+func jwtFromEnv(t *testing.T) jwtSetup {
+	t.Helper()
+	j := jwtSetup{token: os.Getenv(EnvJWT), settings: os.Getenv(EnvJWTSettings), route: os.Getenv(EnvJWTRoute)}
+	if j.route == "" {
+		j.route = "GET /hello"
+	}
+	switch {
+	case j.token == "" && j.settings == "":
+		t.Logf("no %s and %s: the JWT rows are left out", EnvJWT, EnvJWTSettings)
+	case j.token == "" || j.settings == "":
+		t.Fatalf("%s and %s go together", EnvJWT, EnvJWTSettings)
+	}
+	return j
 }
 
 // outputs are the stack's url and its clients' keys.

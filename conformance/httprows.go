@@ -61,6 +61,12 @@ func HTTPRows() []Row {
 			Check: status(fixed(get(publicPath, nil)), 200, "")},
 		{Name: "HTTP: an unknown path: 404 Not Found", Source: srcHTTPRoutes,
 			Check: status(keyed("/no-such-route"), 404, msgNotFound)},
+		{Name: "HTTP: an unknown method on a known path: 404 Not Found", Source: srcHTTPRoutes,
+			Check: status(func(t *Target) request {
+				return request{method: "DELETE", path: protectedPath, header: bearer(t.Key)}
+			}, 404, msgNotFound)},
+		{Name: "HTTP: an empty identity source: 401, authorizer not invoked", Source: srcHTTPAuthorizer,
+			Check: status(fixed(get(protectedPath, map[string]string{"Authorization": ""})), 401, msgUnauthorized)},
 		{Name: "HTTP: a route-scoped key on its route: 200", Source: srcHTTPAuthorizer, Needs: "scoped",
 			Check: status(scoped("on"), 200, "")},
 		{Name: "HTTP: a route-scoped key off its routes: 403 Forbidden", Source: srcHTTPAuthorizer, Needs: "scoped",
@@ -78,6 +84,9 @@ func HTTPRows() []Row {
 				}
 				return nil
 			}},
+		{Name: "HTTP: a JWT on a route it may call: 200", Source: srcJWTAuthorizer, Needs: "jwt", Check: jwtOn},
+		{Name: "HTTP: a JWT without its signature: 401 (JWT authorizer) or 403 (Lambda)", Source: srcJWTAuthorizer, Needs: "jwt", Check: jwtCut},
+		{Name: "HTTP: a route's throttle: 429 Too Many Requests past its burst", Source: srcThrottling, Needs: "throttle", Check: throttled},
 		{Name: "HTTP: event: payload 2.0 with lower-case header names", Source: srcHTTPEvent, Needs: "echo", Check: httpEvent},
 		{Name: "HTTP: CORS preflight on any path: 204 from the API", Source: srcHTTPCORS, Needs: "cors", Check: httpPreflight},
 		{Name: "HTTP: CORS: the integration's answer names the origin", Source: srcHTTPCORS, Needs: "cors",

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"tollgate/api"
 	"tollgate/authorizer"
@@ -60,15 +61,33 @@ func startLocal(t *testing.T, typ api.APIType) (*local.Main, Target) {
 	h := def.Functions["handler"]
 	h.Env = map[string]string{handler.EnvEchoEvents: "1"}
 	def.Functions["handler"] = h
+	// A public route with a throttle of its own (burst 1, 1 request a
+	// second), and JWTs from the local issuer: on a REST API through
+	// tollgate's authorizer (scope greet: GET /hello), on an HTTP API
+	// through API Gateway's JWT authorizer on a route of its own.
+	def.Routes = append(def.Routes, api.Route{Method: "GET", Path: "/throttled", Function: "handler",
+		Throttle: &api.Throttle{RateLimit: 1, BurstLimit: 1}})
+	jwtRoute, scope, jwtSettings := "GET /hello", "greet", `{"scopeRoutes":{"greet":["GET /hello"]}}`
+	if typ == api.HTTP {
+		jwtRoute, scope, jwtSettings = "GET /reports", "reports:read", ""
+		def.Routes = append(def.Routes, api.Route{Method: "GET", Path: "/reports", Function: "handler", JWT: true, Scopes: []string{scope}})
+	}
+	state := t.TempDir()
 	m, err := local.Start(context.Background(), local.Config{
-		Addr: "127.0.0.1:0", Definition: &def, CORSOrigin: corsOrigin, APIType: typ, BinDir: binDir, StateDir: t.TempDir(), KeysFile: keys,
+		Addr: "127.0.0.1:0", Definition: &def, CORSOrigin: corsOrigin, APIType: typ, BinDir: binDir, StateDir: state, KeysFile: keys,
+		JWT: jwtSettings, JWTLocal: true,
 		Getenv: func(string) string { return "" },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = m.Close() })
-	return m, Target{URL: m.URL, Key: full, ScopedKey: scoped, ScopedRoute: "GET /customers", OffRoute: "GET /hello", CORSOrigin: corsOrigin, Echo: true, HTTP: typ == api.HTTP}
+	token, err := local.Mint(state, "conformance", scope, nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, Target{URL: m.URL, Key: full, ScopedKey: scoped, ScopedRoute: "GET /customers", OffRoute: "GET /hello", CORSOrigin: corsOrigin, Echo: true, HTTP: typ == api.HTTP,
+		JWT: token, JWTRoute: jwtRoute, JWTAuthorizer: typ == api.HTTP, ThrottledRoute: "GET /throttled", ThrottleBurst: 1}
 }
 
 // The suite against the local gateway, started here: every row passes.
@@ -99,7 +118,8 @@ func TestTollcheckAgainstAnotherGateway(t *testing.T) {
 	_, target := startLocal(t, "")
 	cmd := exec.Command("go", "run", "./cmd/tollcheck", "-target", target.URL, "-key", target.Key,
 		"-scoped-key", target.ScopedKey, "-scoped-route", target.ScopedRoute, "-off-route", target.OffRoute,
-		"-cors-origin", target.CORSOrigin, "-echo")
+		"-cors-origin", target.CORSOrigin, "-echo", "-jwt", target.JWT, "-jwt-route", target.JWTRoute,
+		"-throttled-route", target.ThrottledRoute, "-throttle-burst", "1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("tollcheck: %v\n%s", err, out)
@@ -113,8 +133,8 @@ func TestTollcheckAgainstAnotherGateway(t *testing.T) {
 			t.Errorf("line %d = %q, want PASS %s", i+1, lines[i], r.Name)
 		}
 	}
-	if strings.Contains(string(out), target.Key) || strings.Contains(string(out), target.ScopedKey) {
-		t.Error("tollcheck printed a key")
+	if strings.Contains(string(out), target.Key) || strings.Contains(string(out), target.ScopedKey) || strings.Contains(string(out), target.JWT) {
+		t.Error("tollcheck printed a key or the token")
 	}
 	// Without the keys' setup, the rows that need it are skipped, and say so.
 	out, err = exec.Command("go", "run", "./cmd/tollcheck", "-target", target.URL, "-key", target.Key).CombinedOutput()

@@ -33,6 +33,17 @@ type Target struct {
 	// HTTP says the stage is an HTTP API (API Gateway v2): the suite runs
 	// HTTPRows instead of Rows.
 	HTTP bool
+	// JWT, when set, is a JWT from the stage's issuer that may call
+	// JWTRoute ("GET /hello"); the JWT rows run only then. JWTAuthorizer
+	// says JWTRoute is guarded by API Gateway's own JWT authorizer (an
+	// HTTP API's auth: jwt route), not by tollgate's.
+	JWT, JWTRoute string
+	JWTAuthorizer bool
+	// ThrottledRoute, when set, is a route with a throttle of its own
+	// ("GET /throttled"), of burst ThrottleBurst, that Key may call; the
+	// throttle row runs only then.
+	ThrottledRoute string
+	ThrottleBurst  int
 	// Client sends the requests; default a client with a 30-second timeout.
 	Client *http.Client
 }
@@ -43,7 +54,7 @@ type Row struct {
 	Name   string
 	Source string // the AWS page it follows
 	// Needs names what the target must have for the row to run ("" for
-	// every target): "scoped", "cors" or "echo".
+	// every target): "scoped", "cors", "echo", "jwt" or "throttle".
 	Needs string
 	Check func(ctx context.Context, t *Target) error
 }
@@ -72,7 +83,9 @@ func Run(ctx context.Context, t Target, w io.Writer) []Result {
 		switch {
 		case r.Needs == "scoped" && t.ScopedKey == "",
 			r.Needs == "cors" && t.CORSOrigin == "",
-			r.Needs == "echo" && !t.Echo:
+			r.Needs == "echo" && !t.Echo,
+			r.Needs == "jwt" && (t.JWT == "" || t.JWTRoute == ""),
+			r.Needs == "throttle" && t.ThrottledRoute == "":
 			res.Skipped = true
 			fmt.Fprintf(w, "SKIP %s (the target has no %s setup)\n", r.Name, r.Needs)
 		default:

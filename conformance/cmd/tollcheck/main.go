@@ -4,15 +4,22 @@
 //
 //	go run ./conformance/cmd/tollcheck -target URL -key KEY \
 //	    [-scoped-key KEY -scoped-route "GET /customers" -off-route "GET /hello"] \
-//	    [-cors-origin ORIGIN] [-echo] [-http]
+//	    [-cors-origin ORIGIN] [-echo] [-http] \
+//	    [-jwt TOKEN [-jwt-route "GET /hello"] [-jwt-authorizer]] \
+//	    [-throttled-route "GET /throttled" -throttle-burst N]
 //
 // -target is the stage's base URL (pulumi stack output url, or a local
 // gateway's). -key is a key that may call every route; -scoped-key one
 // limited to -scoped-route, which may not call -off-route. -cors-origin is
 // the origin the stage allows, when it has corsAllowOrigin; -echo says its
 // handler echoes events (TOLLGATE_ECHO_EVENTS=1 in api.yaml's env for the
-// handler). -http checks an HTTP API, with the HTTP API rows. Rows whose
-// setup the target lacks are skipped, and say so.
+// handler). -http checks an HTTP API, with the HTTP API rows. -jwt is a
+// token from the stage's issuer that may call -jwt-route (with
+// -jwt-authorizer when that route is an HTTP API's auth: jwt route);
+// -throttled-route is a route with a throttle of its own in api.yaml, of
+// burst -throttle-burst: the row sends ten requests more than the burst at
+// once and wants 429s. Rows whose setup the target lacks are skipped, and
+// say so. No key or token is ever printed.
 package main
 
 import (
@@ -47,6 +54,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&t.CORSOrigin, "cors-origin", "", "the origin the stage allows, if any")
 	fs.BoolVar(&t.Echo, "echo", false, "the stage's handler echoes events (TOLLGATE_ECHO_EVENTS=1)")
 	fs.BoolVar(&t.HTTP, "http", false, "the stage is an HTTP API: check the HTTP API rows")
+	fs.StringVar(&t.JWT, "jwt", "", "a JWT from the stage's issuer that may call -jwt-route")
+	fs.StringVar(&t.JWTRoute, "jwt-route", "GET /hello", "the route -jwt may call")
+	fs.BoolVar(&t.JWTAuthorizer, "jwt-authorizer", false, "-jwt-route is guarded by API Gateway's JWT authorizer (an HTTP API's auth: jwt route)")
+	fs.StringVar(&t.ThrottledRoute, "throttled-route", "", "a route with a throttle of its own, that -key may call")
+	fs.IntVar(&t.ThrottleBurst, "throttle-burst", 0, "the burst of -throttled-route's throttle")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
