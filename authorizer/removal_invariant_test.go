@@ -75,6 +75,13 @@ type removalSim struct {
 
 	trace []string // the schedule's last events, for a failure's message
 
+	// steadyGap, when set, is the longest gap between invocations: every
+	// gap is drawn below it (TestInvariantSteadyTrafficNeverWaits).
+	steadyGap time.Duration
+	// requesting is set while a request runs, and requestWaited when it
+	// waited for a fetch.
+	requesting, requestWaited bool
+
 	keys     []simKey
 	nextKey  int
 	ended    map[string]time.Time // key → when it was removed or disabled
@@ -309,6 +316,9 @@ func (s *removalSim) await(deadline time.Time, call func(ctx context.Context) er
 		case f := <-s.registered:
 			s.register(f)
 		case <-s.waits:
+			if s.requesting {
+				s.requestWaited = true
+			}
 			s.syncFetches()
 			if s.thawed {
 				s.end(s.thawEnd)
@@ -348,6 +358,18 @@ func (s *removalSim) run(steps int) {
 }
 
 func (s *removalSim) gap() time.Duration {
+	if s.steadyGap > 0 {
+		// Below the bound: at random, or just under it, or short, so
+		// that a request just before the refresh threshold is followed
+		// by one just under the bound.
+		switch s.rng.IntN(3) {
+		case 0:
+			return s.steadyGap - time.Duration(1+s.rng.Int64N(int64(time.Second)))
+		case 1:
+			return time.Duration(1 + s.rng.Int64N(int64(s.steadyGap/4)))
+		}
+		return time.Duration(1 + s.rng.Int64N(int64(s.steadyGap-1)))
+	}
 	switch s.rng.IntN(3) {
 	case 0:
 		return time.Duration(1+s.rng.IntN(5000)) * time.Millisecond
@@ -407,10 +429,12 @@ func (s *removalSim) request() {
 	}
 	arrived := s.now
 	deadline := arrived.Add([]time.Duration{time.Second, 5 * time.Second, 29 * time.Second}[s.rng.IntN(3)])
+	s.requesting, s.requestWaited = true, false
 	err := s.await(deadline, func(ctx context.Context) error {
 		_, err := s.a.Invoke(ctx, tokenEvent("Bearer "+key, testARN))
 		return err
 	})
+	s.requesting = false
 	s.counts.Add("requests", 1)
 	s.logf("request (arrived %s, deadline %s): %.24s… %v", arrived.Sub(testNow).Round(time.Millisecond), deadline.Sub(arrived), key, err)
 	if tr, ok := s.ended[key]; ok {
