@@ -288,7 +288,7 @@ func TestInvariantNewIssuerKeyBound(t *testing.T) {
 			}
 		}
 		span := e.clock.Now().Sub(start)
-		bound := 1 + 1 + int64(span/DefaultKidRefetchInterval) + 1 + int64(span/(DefaultJWKSTTL/2))
+		bound := 1 + 1 + int64(span/DefaultKidRefetchInterval) + 1 + int64(span/RefreshMargin(DefaultJWKSTTL))
 		if n := e.issuer.Fetches.Load(); n > bound {
 			t.Errorf("%d JWKS fetches in %s, want at most %d: one per refetch interval, and the refreshes", n, span, bound)
 		}

@@ -39,11 +39,14 @@
 // Only the version labelled AWSCURRENT is read, one GetSecretValue call per
 // load: a rotation's grace is stated in the keyring, so removing a client
 // ends its keys at the next refresh. Keys are loaded at start and used for
-// at most Config.TTL after the fetch that read them started. From half the
-// TTL they are refreshed ahead: after the response by the internal Lambda
-// extension (StartExtension), before Lambda freezes the environment, or in
-// the background where there is no extension. A request that finds keys
-// past the TTL (an environment idle that long) waits for the refresh. If a
+// at most Config.TTL after the fetch that read them started. From
+// RefreshMargin (a fifth of the TTL) of age on they are refreshed ahead:
+// after the response by the internal Lambda extension (StartExtension),
+// before Lambda freezes the environment, or in the background where there
+// is no extension. With the extension, an environment invoked at least
+// every SteadyGap (the TTL less the margin) never waits for a refresh; a
+// request that finds keys past the TTL (an environment idle that long)
+// waits for the refresh. If a
 // refresh fails (Secrets Manager unreachable or throttled, or no answer
 // within the fetch timeout while the function runs), the last good keys
 // serve for up to Config.MaxStale, and then every request is an error. A

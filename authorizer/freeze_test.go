@@ -114,7 +114,7 @@ func TestRemovedKeyBoundHoldsAcrossAFreeze(t *testing.T) {
 			clock.Set(testNow.Add(time.Minute))
 			src.set(removed, false)
 
-			// t0+3m: past half the TTL, the refresh starts (in the
+			// t0+3m: past the refresh margin, the refresh starts (in the
 			// background, or after the response by the extension) and is
 			// frozen with the environment.
 			clock.Set(testNow.Add(3 * time.Minute))

@@ -92,7 +92,7 @@ func (g *gate) SecretValue(ctx context.Context, stage string) ([]byte, error) {
 	return g.stages.SecretValue(ctx, stage)
 }
 
-// Past half the TTL, warm requests are answered with the keys they have
+// Past the refresh margin, warm requests are answered with the keys they have
 // while one fetch, and only one, runs ahead in the background.
 func TestRefreshDoesNotBlockWarmRequests(t *testing.T) {
 	g := &gate{stages: *testStages(t), entered: make(chan struct{}, 16), release: make(chan struct{})}
@@ -131,7 +131,7 @@ func TestRefreshDoesNotBlockWarmRequests(t *testing.T) {
 	g.release <- struct{}{}
 	waitIdle(t, a)
 	if got := g.count() - calls; got != 1 {
-		t.Errorf("%d fetches for 50 requests past half the TTL, want 1", got)
+		t.Errorf("%d fetches for 50 requests past the refresh margin, want 1", got)
 	}
 }
 

@@ -61,10 +61,10 @@ func TestKeyEndWindows(t *testing.T) {
 							t.Errorf("change %s after the load: accepted %s after it, want less than the TTL %s", offset, w, DefaultTTL)
 						}
 						// Under steady traffic the keys are refreshed ahead
-						// at half the TTL: a change right after a load is
+						// at RefreshMargin: a change right after a load is
 						// seen exactly then.
-						if gap == time.Second && offset == 0 && w != DefaultTTL/2 {
-							t.Errorf("steady traffic, change at the load: window %s, want exactly %s", w, DefaultTTL/2)
+						if gap == time.Second && offset == 0 && w != RefreshMargin(DefaultTTL) {
+							t.Errorf("steady traffic, change at the load: window %s, want exactly %s", w, RefreshMargin(DefaultTTL))
 						}
 					}
 					t.Logf("longest window: %s (the bound: under the TTL, %s)", longest, DefaultTTL)

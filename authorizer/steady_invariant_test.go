@@ -24,7 +24,7 @@ func TestInvariantSteadyTrafficNeverWaits(t *testing.T) {
 		s := newRemovalSim(t, rng, counts)
 		s.ext, s.healthy = true, true
 		s.a.store.afterResponse.Store(true)
-		s.steadyGap = s.ttl - s.ttl/5
+		s.steadyGap = SteadyGap(s.ttl)
 		if err := s.await(s.now.Add(10*time.Second), s.a.Load); err != nil {
 			t.Fatalf("first load: %v", err)
 		}

@@ -132,7 +132,11 @@ func invokeHeld(t *testing.T, p *lambdalocal.Pool, e *gatedEndpoint) (answered b
 	select {
 	case r = <-done:
 		answered = true
-	case <-time.After(5 * time.Second): // far past any answer that needs no fetch
+	// Far past any answer that needs no fetch, and before one that waited
+	// on the held endpoint could be answered from stale keys: the client's
+	// attempts (authorizer.AttemptTimeout each, MaxAttempts, with pauses)
+	// take longer.
+	case <-time.After(authorizer.MaxAttempts*authorizer.AttemptTimeout - 500*time.Millisecond):
 		e.release()
 		r = <-done
 	}
@@ -164,8 +168,8 @@ func TestIdleEnvironmentsDoNotWaitForRefreshes(t *testing.T) {
 	}
 	waitFrozen(t, p)
 	before := e.count()
-	// Gaps between half the TTL and the TTL: each invocation finds keys
-	// due for a refresh, and gets them refreshed after its answer.
+	// Gaps past the refresh margin, under the TTL: each invocation finds
+	// keys due for a refresh, and gets them refreshed after its answer.
 	for i := range 4 {
 		time.Sleep(ttl*3/5 - time.Duration(i)*50*time.Millisecond) // 2.4 s to 2.25 s
 		if !invokeHeld(t, p, e) {
@@ -184,7 +188,7 @@ func TestIdleEnvironmentsDoNotWaitForRefreshes(t *testing.T) {
 		})
 	}
 	if got := e.count() - before; got < 4 {
-		t.Errorf("%d fetches in 4 invocations past half the TTL, want one after each", got)
+		t.Errorf("%d fetches in 4 invocations past the refresh margin, want one after each", got)
 	}
 	// Past the TTL, the refresh comes first: its "keys loaded" line is
 	// written before the decision's.
@@ -208,6 +212,66 @@ func TestIdleEnvironmentsDoNotWaitForRefreshes(t *testing.T) {
 			t.Errorf("the logs say %q:\n%s", bad, logs)
 		}
 	}
+}
+
+// The promise of docs/keys.md on the real binary, frozen between
+// invocations: an environment invoked at least every SteadyGap (the TTL
+// less the refresh margin) never waits for a refresh. The edge cases: an
+// invocation just before the margin, or just before half the TTL, each
+// followed by one after a gap just under SteadyGap; the endpoint is held
+// for every invocation, so that one that needed a fetch would not be
+// answered. The TTL is 8 s, scaled down;
+// TOLLGATE_STEADY_TTL runs it at another (5m: the default TTL, real gaps,
+// about 5 minutes).
+func TestSteadyGapNeverWaits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("freezes a process for seconds")
+	}
+	ttl := 8 * time.Second
+	if v := os.Getenv("TOLLGATE_STEADY_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 4*time.Second {
+			t.Fatalf("TOLLGATE_STEADY_TTL=%q: want a duration of at least 4s", v)
+		}
+		ttl = d
+	}
+	margin, steady := authorizer.RefreshMargin(ttl), authorizer.SteadyGap(ttl)
+	e := startGated(t)
+	p, logs := idleAuthorizer(t, binary(t, "tollgate"), e, ttl, "30s")
+	loaded := time.Now() // the cold start's fetch starts after this
+	if out, err := p.Invoke(context.Background(), event(t, "token", true)); decision(out, err) != "allow" || e.count() != 1 {
+		t.Fatalf("cold start: %s, %d fetches", decision(out, err), e.count())
+	}
+	waitFrozen(t, p)
+	// The first invocation of each pair comes just before the refresh
+	// margin (no refresh: the new edge), or just before half the TTL
+	// (where refreshes started before: a refresh now). The second comes
+	// just under SteadyGap after it; a refresh, if due, follows its
+	// answer, and the next pair counts from it.
+	for _, firstAt := range []time.Duration{margin * 3 / 4, ttl/2 - margin/4} {
+		time.Sleep(time.Until(loaded.Add(firstAt)))
+		first := time.Now()
+		if !invokeHeld(t, p, e) {
+			t.Fatalf("an invocation %s after the load waited for a refresh", first.Sub(loaded).Round(time.Millisecond))
+		}
+		waitFrozen(t, p)
+		time.Sleep(time.Until(first.Add(steady - margin/4)))
+		second := time.Now()
+		if !invokeHeld(t, p, e) {
+			t.Fatalf("an invocation %s after the last, %s after the load (SteadyGap %s, TTL %s), waited for a refresh",
+				second.Sub(first).Round(time.Millisecond), second.Sub(loaded).Round(time.Millisecond), steady, ttl)
+		}
+		waitFrozen(t, p)
+		t.Logf("TTL %s: invocations %s and %s after the load answered without waiting", ttl,
+			first.Sub(loaded).Round(time.Millisecond), second.Sub(loaded).Round(time.Millisecond))
+		loaded = second // its refresh, after the answer, starts later
+	}
+	for _, bad := range []string{"key refresh failed", "cut off", "keys are refreshed in the background"} {
+		if strings.Contains(logs.String(), bad) {
+			t.Errorf("the logs say %q:\n%s", bad, logs)
+		}
+	}
+	t.Logf("%d fetches", e.count())
 }
 
 // TestIdleGapFigures measures the first invocation after idle gaps, with
