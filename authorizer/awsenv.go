@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -34,14 +36,18 @@ const (
 // Retries of the client SecretsManagerFromEnv returns. An attempt that
 // fails in a way worth retrying (a 5xx, throttling, a timeout, a dropped
 // or refused connection) is tried again after a pause of 50-100 ms, then
-// 100-200 ms, at most MaxAttempts times in all, and each attempt is cut
-// off after AttemptTimeout. The SDK's defaults (pauses of up to 2 and 4
+// 100-200 ms, at most MaxAttempts times in all. An attempt whose answer
+// does not begin within AttemptTimeout of its request is cut off; a new
+// connection's TCP and TLS handshakes have HandshakeTimeout of their own,
+// since at 128 MB (a fraction of a CPU) a first handshake can take longer
+// than a warm answer would. The SDK's defaults (pauses of up to 2 and 4
 // seconds, no attempt timeout) would spend a whole fetch on one hung
 // connection or one pause. Config.FetchTimeout still bounds the whole
 // fetch, retries included.
 const (
-	MaxAttempts    = 3
-	AttemptTimeout = time.Second
+	MaxAttempts      = 3
+	AttemptTimeout   = time.Second
+	HandshakeTimeout = 2500 * time.Millisecond
 )
 
 // retryBackoff is the pause before retry attempt n (1 for the first):
@@ -64,7 +70,8 @@ func (retryBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
 // leaving them out keeps about 1.9 MB (STS, SSO and their clients) out of
 // the authorizer's linux/arm64 binary (9.1 MB before) and out of its cold
 // start. A missing Region or missing credentials is an error that names
-// the variable.
+// the variable. It trusts the roots EnvTLSRoots chooses: by default AWS's
+// own, then the system's (tlsroots.go).
 func SecretsManagerFromEnv(getenv func(string) string) (*secretsmanager.Client, error) {
 	region := cmp.Or(getenv(EnvAWSRegion), getenv(EnvAWSDefaultRegion))
 	if region == "" {
@@ -74,10 +81,21 @@ func SecretsManagerFromEnv(getenv func(string) string) (*secretsmanager.Client, 
 	if id == "" || secret == "" {
 		return nil, fmt.Errorf("authorizer: %s and %s are required (Lambda sets them from the execution role)", EnvAWSAccessKeyID, EnvAWSSecretAccessKey)
 	}
+	roots, err := rootsFromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.ResponseHeaderTimeout = AttemptTimeout
+		t.TLSHandshakeTimeout = HandshakeTimeout
+		if roots != nil {
+			roots.apply(t, HandshakeTimeout)
+		}
+	}).WithDialerOptions(func(d *net.Dialer) { d.Timeout = HandshakeTimeout })
 	opts := secretsmanager.Options{
 		Region:      region,
 		Credentials: credentials.NewStaticCredentialsProvider(id, secret, getenv(EnvAWSSessionToken)),
-		HTTPClient:  awshttp.NewBuildableClient().WithTimeout(AttemptTimeout),
+		HTTPClient:  httpClient,
 		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = MaxAttempts
 			o.Backoff = retryBackoff{}

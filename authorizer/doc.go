@@ -67,10 +67,14 @@
 // (TestKeyEndWindows measures the windows with a fake clock;
 // TestInvariantRemovedKeyBound holds the bound over generated schedules).
 //
-// SecretsManagerFromEnv's client cuts each call off after AttemptTimeout
-// and retries a failed one (5xx, throttling, timeouts, dropped or refused
-// connections) after a pause of 50 to 200 ms, MaxAttempts in all; the
-// whole fetch is still bounded by Config.FetchTimeout.
+// SecretsManagerFromEnv's client cuts a call off when its answer does not
+// begin within AttemptTimeout (a new connection's handshakes have
+// HandshakeTimeout) and retries a failed one (5xx, throttling, timeouts,
+// dropped or refused connections) after a pause of 50 to 200 ms,
+// MaxAttempts in all; the whole fetch is still bounded by
+// Config.FetchTimeout. It verifies the endpoint's certificate against the
+// roots of Amazon Trust Services first, embedded, and reads the system's
+// root store only if they do not verify it (EnvTLSRoots).
 //
 // # Security guarantees
 //

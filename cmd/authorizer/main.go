@@ -8,11 +8,12 @@
 //	TOLLGATE_SECRET_ID       (required)                Secrets Manager secret name or ARN holding the keyring
 //	TOLLGATE_TOKEN_HEADER    Authorization             header read from REQUEST and HTTP API events (any case)
 //	TOLLGATE_TOKEN_SCHEME    Bearer                    scheme before the key; "none" takes the raw header value
-//	TOLLGATE_KEY_TTL         5m                        longest time keys are used after the fetch that read them; refreshed from half of it
+//	TOLLGATE_KEY_TTL         5m                        longest time keys are used after the fetch that read them; refreshed from a fifth of it
 //	TOLLGATE_KEY_MAX_STALE   30m                       how long the last good keys serve while refreshes fail
 //	TOLLGATE_FETCH_TIMEOUT   3s                        bound on one fetch of the secret
 //	TOLLGATE_LOG_LEVEL       info                      debug, info, warn or error
 //	TOLLGATE_JWT             (none: keys only)         JWT settings, a JSON object (docs/jwts.md): JWTs accepted beside keys
+//	TOLLGATE_TLS_ROOTS       aws                       roots Secrets Manager's certificate is verified with: aws (Amazon Trust Services', embedded, then the system's), system, or a PEM bundle's path
 //
 // TOLLGATE_SECRET_STAGES is no longer read (only AWSCURRENT is): set, it
 // stops the function at init with a message. This table is the one place
@@ -23,7 +24,10 @@
 // AWS_ENDPOINT_URL_SECRETS_MANAGER points it at another Secrets Manager
 // endpoint (an emulator). Shared config files, SSO and instance metadata
 // are not read (authorizer.SecretsManagerFromEnv), which keeps the binary
-// small.
+// small. Nor is the system's root store, unless the endpoint's certificate
+// does not chain to one of the five roots of Amazon Trust Services that AWS
+// endpoints use (embedded: authorizer/tlsroots): parsing the store was most
+// of a 128 MB function's cold start.
 //
 // With TOLLGATE_JWT set, the issuer's JWKS is fetched at init beside the
 // keys, over HTTPS from the function (no IAM permission is involved).
