@@ -2,19 +2,13 @@ package authorizer
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"tollgate/internal/testkit/testca"
 )
 
 // The embedded roots are the five of Amazon Trust Services, as
@@ -66,62 +62,11 @@ func TestEmbeddedRoots(t *testing.T) {
 	}
 }
 
-// testCA is a certificate authority of a test's own, and a server
-// certificate from it.
-type testCA struct {
-	cert    *x509.Certificate
-	key     *ecdsa.PrivateKey
-	pemFile string
-}
-
-func newTestCA(t *testing.T) *testCA {
+// tlsServer is a TLS server on 127.0.0.1 with a certificate from ca for
+// names, valid until notAfter, answering GetSecretValue with a keyring
+// holding testTLSKey.
+func tlsServer(t *testing.T, ca *testca.CA, notAfter time.Time, names ...string) *httptest.Server {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tollgate test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	path := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key, pemFile: path}
-}
-
-// server is a TLS server on 127.0.0.1 with a certificate from ca for
-// names (DNS names or IP addresses), valid until notAfter, answering
-// GetSecretValue with a keyring holding envKey.
-func (ca *testCA) server(t *testing.T, notAfter time.Time, names ...string) *httptest.Server {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: names[0]},
-		NotBefore: time.Now().Add(-2 * time.Hour), NotAfter: notAfter,
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	for _, n := range names {
-		if ip := net.ParseIP(n); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, n)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		_ = json.NewEncoder(w).Encode(map[string]any{
@@ -129,10 +74,20 @@ func (ca *testCA) server(t *testing.T, notAfter time.Time, names ...string) *htt
 			"SecretString": `{"keys":[{"id":"tls","sha256":"` + Digest(testTLSKey) + `"}]}`, "VersionStages": []string{StageCurrent},
 		})
 	}))
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Server(t, notAfter, names...)}, MinVersion: tls.VersionTLS12}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// caFile writes ca's certificate to a PEM file.
+func caFile(t *testing.T, ca *testca.CA) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(path, ca.PEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 const testTLSKey = "tg_test_tls_roots_key_0123456789abcdefghij"
@@ -164,10 +119,11 @@ func loadOverTLS(t *testing.T, url, roots string) error {
 // host name is verified for an IP address too; an expired certificate is
 // refused; a bad setting is an error naming the variable.
 func TestTLSRootsSetting(t *testing.T) {
-	ca := newTestCA(t)
-	good := ca.server(t, time.Now().Add(time.Hour), "127.0.0.1", "localhost")
-	otherName := ca.server(t, time.Now().Add(time.Hour), "secretsmanager.eu-west-1.amazonaws.com")
-	expired := ca.server(t, time.Now().Add(-time.Hour), "127.0.0.1")
+	ca := testca.New(t)
+	bundle := caFile(t, ca)
+	good := tlsServer(t, ca, time.Now().Add(time.Hour), "127.0.0.1", "localhost")
+	otherName := tlsServer(t, ca, time.Now().Add(time.Hour), "secretsmanager.eu-west-1.amazonaws.com")
+	expired := tlsServer(t, ca, time.Now().Add(-time.Hour), "127.0.0.1")
 	empty := filepath.Join(t.TempDir(), "empty.pem")
 	if err := os.WriteFile(empty, []byte("not a certificate\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -176,13 +132,13 @@ func TestTLSRootsSetting(t *testing.T) {
 		name, url, roots string
 		want             string // "" for success, or in the error
 	}{
-		{"the bundle named", good.URL, ca.pemFile, ""},
-		{"by name, with the bundle", strings.Replace(good.URL, "127.0.0.1", "localhost", 1), ca.pemFile, ""},
+		{"the bundle named", good.URL, bundle, ""},
+		{"by name, with the bundle", strings.Replace(good.URL, "127.0.0.1", "localhost", 1), bundle, ""},
 		{"default: AWS's roots, then the system's", good.URL, "", "certificate signed by unknown authority"},
 		{"aws", good.URL, "aws", "certificate signed by unknown authority"},
 		{"system", good.URL, "system", "certificate signed by unknown authority"},
-		{"another host's certificate, at an IP address", otherName.URL, ca.pemFile, "127.0.0.1"},
-		{"expired", expired.URL, ca.pemFile, "expired"},
+		{"another host's certificate, at an IP address", otherName.URL, bundle, "127.0.0.1"},
+		{"expired", expired.URL, bundle, "expired"},
 		{"no such bundle", good.URL, filepath.Join(t.TempDir(), "none.pem"), EnvTLSRoots},
 		{"not PEM", good.URL, empty, EnvTLSRoots},
 	} {
@@ -201,10 +157,10 @@ func TestTLSRootsSetting(t *testing.T) {
 // The system's roots are read only when the embedded ones do not verify
 // the chain, and then once.
 func TestTLSRootsFallBackOnce(t *testing.T) {
-	ca := newTestCA(t)
-	srv := ca.server(t, time.Now().Add(time.Hour), "127.0.0.1")
+	ca := testca.New(t)
+	srv := tlsServer(t, ca, time.Now().Add(time.Hour), "127.0.0.1")
 	caPool := x509.NewCertPool()
-	caPool.AddCert(ca.cert)
+	caPool.AddCert(ca.Cert)
 	var loads atomic.Int32
 	fallback := func(pool *x509.CertPool, err error) func() (*x509.CertPool, error) {
 		return func() (*x509.CertPool, error) { loads.Add(1); return pool, err }

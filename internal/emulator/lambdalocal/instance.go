@@ -86,7 +86,11 @@ func (p *Pool) start(n int) (*instance, error) {
 	in.initTimer = time.AfterFunc(f.InitTimeout, func() {
 		in.killFor(&FunctionError{Type: ErrorTypeInit, Message: fmt.Sprintf("init did not finish within %v", f.InitTimeout)})
 	})
-	err = cmd.Start()
+	if f.Start != nil {
+		err = f.Start(cmd)
+	} else {
+		err = cmd.Start()
+	}
 	in.mu.Unlock()
 	if err != nil {
 		in.initTimer.Stop()

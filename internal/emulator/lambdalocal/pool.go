@@ -55,6 +55,10 @@ type Function struct {
 	// (with a response or an error), after its caller has the answer: what
 	// Lambda's REPORT log line tells. It must not block.
 	Report func(Report)
+	// Start, when set, starts each instance's process in place of
+	// cmd.Start: a benchmark's, to start it under a CPU limit. It must
+	// start cmd or return an error.
+	Start func(cmd *exec.Cmd) error
 }
 
 // Report tells of one answered invocation, as Lambda's REPORT line does.
