@@ -102,6 +102,28 @@ var targets = []target{
 		},
 	},
 	{
+		text: "Cold start as on Lambda (128 MB of CPU, Secrets Manager over TLS 20 ms away) ≤ 1.5× the hello-world floor",
+		check: func(f figures) ([]string, string, bool) {
+			tg, ok1 := f.value("ColdTLS/TOKEN", "cold-ns/op", "tollgate")
+			hello, ok2 := f.value("ColdTLS/TOKEN", "cold-ns/op", "hello")
+			if !ok1 || !ok2 || hello == 0 {
+				return []string{"ColdTLS/TOKEN: not measured for tollgate and hello"}, "", ok1
+			}
+			seen := fmt.Sprintf("tollgate %s, hello %s (%.3g×)", fmtNS(tg), fmtNS(hello), tg/hello)
+			if sys, ok := f.value("ColdTLS/TOKEN", "cold-ns/op", "tollgate-sysroots"); ok {
+				seen += fmt.Sprintf("; with the system's roots %s (%.3g×)", fmtNS(sys), sys/hello)
+			}
+			if cpu, ok := f.value("ColdTLS/TOKEN", "cpu-fraction", "tollgate"); ok && cpu >= 1 {
+				seen += "; no CPU limit on this machine"
+			}
+			var failed []string
+			if tg > 1.5*hello {
+				failed = append(failed, fmt.Sprintf("tollgate/hello = %.3g×", tg/hello))
+			}
+			return failed, seen, true
+		},
+	},
+	{
 		text: "Steady state: 0 Secrets Manager calls per warm request for tollgate; the seed pattern makes 1",
 		check: func(f figures) ([]string, string, bool) {
 			var failed []string
