@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -83,6 +84,14 @@ type Config struct {
 	// slog.JSONHandler on standard output at level Info. Tokens, keys,
 	// usage keys and digests of them are never logged.
 	Logger *slog.Logger
+
+	// DecisionLog, when set, is where the decision lines go instead, as
+	// the Logger's JSON handler would write them (its level still
+	// decides whether they are): the writer the Logger's handler writes
+	// to, standard output for FromEnv. The authorizer encodes them
+	// itself, and with the extension (StartExtension) writes them after
+	// the response rather than on the request path (decisionlog.go).
+	DecisionLog io.Writer
 }
 
 // hooks replace parts of an Authorizer in tests; the zero value is none.
@@ -107,6 +116,10 @@ type Authorizer struct {
 
 	logs    [FormatHTTP + 1]*slog.Logger // by EventFormat, with the format attribute bound
 	logNone *slog.Logger                 // for events whose format is unknown
+
+	// decisions, when Config.DecisionLog is set, buffers the decision
+	// lines for it.
+	decisions *decisionLog
 
 	// invoked, once StartExtension registered the extension, is sent to
 	// (without blocking) after each decision: the extension refreshes
@@ -184,6 +197,9 @@ func newAuthorizer(cfg Config, h hooks) (*Authorizer, error) {
 		a.logs[f] = log.With(slog.String("format", f.String()))
 	}
 	a.logNone = log
+	if cfg.DecisionLog != nil {
+		a.decisions = &decisionLog{w: cfg.DecisionLog}
+	}
 	return a, nil
 }
 
@@ -260,14 +276,7 @@ func (a *Authorizer) Invoke(ctx context.Context, payload []byte) ([]byte, error)
 		if lc, ok := lambdacontext.FromContext(ctx); ok {
 			requestID = lc.AwsRequestID
 		}
-		r := slog.NewRecord(start, level, "decision", 0)
-		r.AddAttrs(
-			slog.String("outcome", d.outcome),
-			slog.String("principal", d.principal),
-			slog.String("reason", d.reason),
-			slog.String("requestId", requestID),
-			slog.Duration("duration", a.since(start)))
-		_ = h.Handle(ctx, r) // a log that cannot be written must not change the answer
+		a.logDecision(ctx, h, level, start, &d, requestID)
 	}
 	if a.invoked != nil {
 		select {

@@ -76,5 +76,6 @@ func FromEnv(getenv func(string) string) (secretID string, cfg Config, err error
 		}
 	}
 	cfg.Logger = slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
+	cfg.DecisionLog = os.Stdout
 	return secretID, cfg, nil
 }

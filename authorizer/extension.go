@@ -62,6 +62,9 @@ func (a *Authorizer) StartExtension(ctx context.Context, runtimeAPI string) erro
 	}
 	a.invoked = make(chan struct{}, 1)
 	a.store.afterResponse.Store(true)
+	if a.decisions != nil {
+		a.decisions.deferred.Store(true)
+	}
 	if a.jwt != nil {
 		a.jwt.jwks.afterResponse.Store(true)
 	}
@@ -75,7 +78,7 @@ const extensionGrace = 100 * time.Millisecond
 
 // runExtension is the extension's loop: wait for an invocation, wait for
 // the authorizer to have answered it, refresh the keys if they are due,
-// and say so by asking for the next event.
+// write the decision lines, and say so by asking for the next event.
 func (a *Authorizer) runExtension(base, id string) {
 	log := a.logNone
 	for {
@@ -88,6 +91,10 @@ func (a *Authorizer) runExtension(base, id string) {
 			if a.jwt != nil {
 				a.jwt.jwks.afterResponse.Store(false)
 			}
+			if a.decisions != nil {
+				a.decisions.deferred.Store(false)
+				a.decisions.flush()
+			}
 			log.LogAttrs(context.Background(), slog.LevelError, "extension stopped; keys are refreshed in the background",
 				slog.String("error", err.Error()))
 			return
@@ -98,6 +105,10 @@ func (a *Authorizer) runExtension(base, id string) {
 		case <-wait.C: // the invocation timed out; refresh anyway
 		}
 		wait.Stop()
+		// The invocation's decision line, now that its answer is out.
+		if a.decisions != nil {
+			a.decisions.flush()
+		}
 		// A little longer than a fetch may take, so that a fetch the
 		// source leaves unanswered ends as a failure (an outage, which
 		// backs off) before the extension lets Lambda freeze.

@@ -150,9 +150,38 @@ func logPipe(tb testing.TB) io.Writer {
 	return w
 }
 
+// newDeployedTollgate is newTollgate as deployed, with the extension: its
+// decision lines are written after each response, off the request path;
+// here a goroutine writes them every millisecond
+// (authorizer.DeferDecisionLog).
+func newDeployedTollgate(tb testing.TB, env map[string]string, log io.Writer) *authorizer.Authorizer {
+	tb.Helper()
+	a := newTollgate(tb, env, log)
+	flush := a.DeferDecisionLog()
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				flush()
+				return
+			case <-t.C:
+				flush()
+			}
+		}
+	}()
+	tb.Cleanup(func() { close(done); <-stopped })
+	return a
+}
+
 // newTollgate builds the authorizer as cmd/authorizer does
-// (authorizer.NewFromEnv), except that its decision log goes to log: a
-// logPipe, as deployed, or io.Discard, to weigh the log's cost.
+// (authorizer.NewFromEnv), except that its log goes to log: a logPipe, as
+// deployed, or io.Discard, to weigh the log's cost. Each decision line is
+// written on the request path, as without the extension.
 func newTollgate(tb testing.TB, env map[string]string, log io.Writer) *authorizer.Authorizer {
 	tb.Helper()
 	getenv := func(k string) string { return env[k] }
@@ -166,6 +195,7 @@ func newTollgate(tb testing.TB, env map[string]string, log io.Writer) *authorize
 	}
 	cfg.Source = authorizer.SecretsManager(client, secretID)
 	cfg.Logger = slog.New(slog.NewJSONHandler(log, nil))
+	cfg.DecisionLog = log
 	a, err := authorizer.New(cfg)
 	if err != nil {
 		tb.Fatal(err)
@@ -310,7 +340,7 @@ func deciders(tb testing.TB, keys int) (*endpoint, []kind) {
 	ep := startEndpoint(tb, keys, true)
 	env := ep.env(tb)
 	setenv(tb, env)
-	tg := newTollgate(tb, env, logPipe(tb))
+	tg := newDeployedTollgate(tb, env, logPipe(tb))
 	if err := tg.Load(ctx); err != nil {
 		tb.Fatal(err)
 	}

@@ -1,0 +1,156 @@
+package authorizer
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The decision line, off the request path.
+//
+// Writing a line to Lambda's standard output (a pipe) is a system call of
+// a few microseconds, more than the decision; encoding it with slog's JSON
+// handler is as much again. So with Config.DecisionLog set (FromEnv sets
+// it to standard output) the authorizer encodes the line itself, into a
+// buffer, field for field as the Logger's JSON handler would write it
+// (FuzzDecisionLine holds the two equal), and writes it: at once without
+// the extension; with it, after the response, when the extension wakes,
+// before it asks for its next event. Lambda freezes the environment, or
+// shuts it down, only after that ask, so no line is lost at a freeze or a
+// shutdown, and lines are written in the order of their invocations.
+
+// DeferDecisionLog makes the decision lines (Config.DecisionLog) wait in a
+// buffer until flush is called, as the extension (StartExtension) does
+// after each response: for a program that runs its own after-response
+// hook, or a benchmark of the request path. Without a DecisionLog it does
+// nothing.
+func (a *Authorizer) DeferDecisionLog() (flush func()) {
+	if a.decisions == nil {
+		return func() {}
+	}
+	a.decisions.deferred.Store(true)
+	return a.decisions.flush
+}
+
+// decisionLog buffers decision lines for w.
+type decisionLog struct {
+	w        io.Writer
+	deferred atomic.Bool // the extension writes the lines after each response
+
+	mu    sync.Mutex
+	buf   []byte // lines not yet written
+	spare []byte // the buffer being written, for reuse
+}
+
+// add appends one line, and writes it now unless the extension will.
+func (l *decisionLog) add(line func([]byte) []byte) {
+	l.mu.Lock()
+	l.buf = line(l.buf)
+	l.mu.Unlock()
+	if !l.deferred.Load() {
+		l.flush()
+	}
+}
+
+// flush writes the buffered lines, in one write. A write that fails is
+// dropped: a log that cannot be written must not change any answer.
+func (l *decisionLog) flush() {
+	l.mu.Lock()
+	if len(l.buf) == 0 {
+		l.mu.Unlock()
+		return
+	}
+	out := l.buf
+	l.buf, l.spare = l.spare[:0], nil
+	l.mu.Unlock()
+	_, _ = l.w.Write(out)
+	l.mu.Lock()
+	if l.spare == nil && cap(out) <= 1<<20 {
+		l.spare = out[:0]
+	}
+	l.mu.Unlock()
+}
+
+// decisionLine appends the decision's JSON line as slog.JSONHandler writes
+// a record of message "decision" at level with the attributes format (when
+// set), outcome, principal, reason, requestId and duration; ok is false
+// when a string needs escaping, which the caller leaves to the handler.
+func decisionLine(buf []byte, t time.Time, level slog.Level, format string, d *decision, requestID string, dur time.Duration) ([]byte, bool) {
+	for _, s := range []string{format, d.outcome, d.principal, d.reason, requestID} {
+		if !plainJSON(s) {
+			return buf, false
+		}
+	}
+	if y := t.Year(); y < 0 || y >= 10000 {
+		return buf, false
+	}
+	buf = append(buf, `{"time":"`...)
+	buf = t.AppendFormat(buf, time.RFC3339Nano)
+	buf = append(buf, `","level":"`...)
+	buf = append(buf, level.String()...)
+	buf = append(buf, `","msg":"decision"`...)
+	if format != "" {
+		buf = append(buf, `,"format":"`...)
+		buf = append(buf, format...)
+		buf = append(buf, '"')
+	}
+	buf = append(buf, `,"outcome":"`...)
+	buf = append(buf, d.outcome...)
+	buf = append(buf, `","principal":"`...)
+	buf = append(buf, d.principal...)
+	buf = append(buf, `","reason":"`...)
+	buf = append(buf, d.reason...)
+	buf = append(buf, `","requestId":"`...)
+	buf = append(buf, requestID...)
+	buf = append(buf, `","duration":`...)
+	buf = strconv.AppendInt(buf, int64(dur), 10)
+	return append(buf, "}\n"...), true
+}
+
+// plainJSON reports whether s is written into a JSON string as it is: no
+// byte below 0x20 or above 0x7e, no quote and no backslash.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// logDecision writes d's line: through the decision log when there is
+// one and the line is plain, else through the handler.
+func (a *Authorizer) logDecision(ctx context.Context, h slog.Handler, level slog.Level, start time.Time, d *decision, requestID string) {
+	dur := a.since(start)
+	if a.decisions != nil {
+		var ok bool
+		format := ""
+		if d.format != 0 {
+			format = d.format.String()
+		}
+		a.decisions.add(func(buf []byte) []byte {
+			var out []byte
+			if out, ok = decisionLine(buf, start, level, format, d, requestID, dur); ok {
+				return out
+			}
+			return buf
+		})
+		if ok {
+			return
+		}
+		// Lines buffered before this one go first.
+		a.decisions.flush()
+	}
+	r := slog.NewRecord(start, level, "decision", 0)
+	r.AddAttrs(
+		slog.String("outcome", d.outcome),
+		slog.String("principal", d.principal),
+		slog.String("reason", d.reason),
+		slog.String("requestId", requestID),
+		slog.Duration("duration", dur))
+	_ = h.Handle(ctx, r) // a log that cannot be written must not change the answer
+}
