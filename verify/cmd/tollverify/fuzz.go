@@ -25,6 +25,7 @@ var fuzzTargets = []struct{ pkg, name, what string }{
 	{"./handler", "FuzzInvoke", "the handler's events"},
 	{"./authorizer", "FuzzSWARJSONSpecial", "the scanner's word-at-a-time search"},
 	{"./authorizer", "FuzzJWT", "JWT decisions: an answer only for a token an independent check finds valid"},
+	{"./authorizer", "FuzzDecisionLine", "the decision line, byte for byte slog's JSON"},
 }
 
 var execsRE = regexp.MustCompile(`execs: (\d+)`)

@@ -21,6 +21,8 @@ var invariants = []struct{ pkg, test, promise string }{
 		"no removed key is accepted past its bound, under freezes, thaws, deadlines and slow, failed and hung fetches"},
 	{"./authorizer", "TestInvariantNewIssuerKeyBound",
 		"a key an issuer publishes is accepted within 10 s, whatever made-up kids others send"},
+	{"./authorizer", "TestInvariantSteadyTrafficNeverWaits",
+		"with the extension, an environment invoked at least every TTL less the refresh margin never waits for a refresh"},
 }
 
 // summaryRE reads the line property.Run logs: "property NAME: 40 cases,
