@@ -3,12 +3,13 @@ package authorizer
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -77,77 +78,157 @@ func (a *Authorizer) StartExtension(ctx context.Context, runtimeAPI string) erro
 const extensionGrace = 100 * time.Millisecond
 
 // runExtension is the extension's loop: wait for an invocation, wait for
-// the authorizer to have answered it, refresh the keys if they are due,
-// write the decision lines, and say so by asking for the next event.
+// the authorizer to have answered it, write the decision lines, refresh
+// the keys if they are due, and say so by asking for the next event. Each
+// turn is kept cheap, since Lambda waits for it before the environment
+// takes its next invocation: one request (URL parsed once, the event read
+// with the package's scanner, not encoding/json), one reused timer, and a
+// context for the refresh only when a refresh is due.
 func (a *Authorizer) runExtension(base, id string) {
 	log := a.logNone
-	for {
+	next, err := newExtensionClient(base, id)
+	wait := time.NewTimer(time.Hour)
+	wait.Stop()
+	for err == nil {
 		a.mayFreeze()
-		deadline, err := nextExtensionEvent(base, id)
-		if err != nil {
-			// Without the extension loop, refresh in the background
-			// again: keys stay fresh, if at some cost at a freeze.
-			a.store.afterResponse.Store(false)
-			if a.jwt != nil {
-				a.jwt.jwks.afterResponse.Store(false)
-			}
-			if a.decisions != nil {
-				a.decisions.deferred.Store(false)
-				a.decisions.flush()
-			}
-			log.LogAttrs(context.Background(), slog.LevelError, "extension stopped; keys are refreshed in the background",
-				slog.String("error", err.Error()))
-			return
+		var deadline time.Time
+		if deadline, err = next.event(); err != nil {
+			break
 		}
-		wait := time.NewTimer(time.Until(deadline))
+		wait.Reset(time.Until(deadline))
 		select {
 		case <-a.invoked:
 		case <-wait.C: // the invocation timed out; refresh anyway
 		}
-		wait.Stop()
+		if !wait.Stop() {
+			select { // drain a fire that raced the invocation's answer
+			case <-wait.C:
+			default:
+			}
+		}
 		// The invocation's decision line, now that its answer is out.
 		if a.decisions != nil {
 			a.decisions.flush()
+		}
+		now := a.now()
+		keysDue := a.store.due(now)
+		jwksDue := a.jwt != nil && a.jwt.jwks.due(now)
+		if !keysDue && !jwksDue {
+			continue
 		}
 		// A little longer than a fetch may take, so that a fetch the
 		// source leaves unanswered ends as a failure (an outage, which
 		// backs off) before the extension lets Lambda freeze.
 		ctx, cancel := context.WithTimeout(context.Background(), a.store.fetchTimeout+extensionGrace)
 		var jwks sync.WaitGroup
-		if a.jwt != nil {
+		if jwksDue {
 			jwks.Go(func() { a.jwt.jwks.refreshDue(ctx) }) // beside the keys, within the same bound
 		}
-		a.store.refreshDue(ctx)
+		if keysDue {
+			a.store.refreshDue(ctx)
+		}
 		jwks.Wait()
 		cancel()
 	}
+	// Without the extension loop, refresh in the background again, and
+	// write decision lines at once: keys stay fresh, if at some cost at
+	// a freeze.
+	a.store.afterResponse.Store(false)
+	if a.jwt != nil {
+		a.jwt.jwks.afterResponse.Store(false)
+	}
+	if a.decisions != nil {
+		a.decisions.deferred.Store(false)
+		a.decisions.flush()
+	}
+	log.LogAttrs(context.Background(), slog.LevelError, "extension stopped; keys are refreshed in the background",
+		slog.String("error", err.Error()))
 }
 
-// nextExtensionEvent waits for the next INVOKE event and returns its
-// deadline.
-func nextExtensionEvent(base, id string) (time.Time, error) {
-	req, err := http.NewRequest(http.MethodGet, base+extensionNextPath, nil)
+// extensionClient asks the Extensions API for the next event.
+type extensionClient struct {
+	url    *url.URL
+	header http.Header
+	buf    []byte
+}
+
+func newExtensionClient(base, id string) (*extensionClient, error) {
+	u, err := url.Parse(base + extensionNextPath)
 	if err != nil {
-		return time.Time{}, err
+		return nil, err
 	}
-	req.Header.Set(extensionIDHeader, id)
+	return &extensionClient{url: u, header: http.Header{extensionIDHeader: {id}}, buf: make([]byte, 0, 512)}, nil
+}
+
+// event waits for the next INVOKE event and returns its deadline.
+func (c *extensionClient) event() (time.Time, error) {
+	req := &http.Request{Method: http.MethodGet, URL: c.url, Header: c.header, Host: c.url.Host}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return time.Time{}, err
 	}
 	defer func() { _ = resp.Body.Close() }()
-	var ev struct {
-		EventType  string `json:"eventType"`
-		DeadlineMs int64  `json:"deadlineMs"`
-	}
 	if resp.StatusCode != http.StatusOK {
 		return time.Time{}, fmt.Errorf("event/next: %s", resp.Status)
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&ev); err != nil {
+	c.buf = c.buf[:0]
+	for {
+		if len(c.buf) == cap(c.buf) {
+			if len(c.buf) >= 1<<20 {
+				return time.Time{}, errors.New("event/next: event past 1 MB")
+			}
+			c.buf = append(c.buf, 0)[:len(c.buf)]
+		}
+		n, err := resp.Body.Read(c.buf[len(c.buf):cap(c.buf)])
+		c.buf = c.buf[:len(c.buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return time.Time{}, fmt.Errorf("event/next: %w", err)
+		}
+	}
+	return invokeDeadline(c.buf)
+}
+
+// invokeDeadline reads an Extensions API event: its eventType must be
+// INVOKE, and deadlineMs is returned.
+func invokeDeadline(body []byte) (time.Time, error) {
+	s := &scanner{data: body}
+	s.skipSpace()
+	empty, err := s.objectStart()
+	var typ []byte
+	var ms int64
+	var seenMs bool
+	for err == nil && !empty {
+		var m member
+		if m, err = s.key(); err != nil {
+			break
+		}
+		s.skipSpace()
+		switch {
+		case m.is("eventType"):
+			typ, _, err = s.stringOrNull()
+		case m.is("deadlineMs"):
+			var raw []byte
+			if raw, err = s.value(1); err == nil {
+				ms, err = strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64)
+				seenMs = err == nil
+			}
+		default:
+			_, err = s.value(1)
+		}
+		if err == nil {
+			empty, err = s.listNext('}')
+		}
+	}
+	switch {
+	case err != nil:
 		return time.Time{}, fmt.Errorf("event/next: %w", err)
+	case string(typ) != "INVOKE":
+		return time.Time{}, fmt.Errorf("event/next: unexpected event %q", typ)
+	case !seenMs:
+		return time.Time{}, errors.New("event/next: no deadlineMs")
 	}
-	if ev.EventType != "INVOKE" {
-		return time.Time{}, fmt.Errorf("event/next: unexpected event %q", ev.EventType)
-	}
-	return time.UnixMilli(ev.DeadlineMs), nil
+	return time.UnixMilli(ms), nil
 }

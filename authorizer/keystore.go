@@ -201,12 +201,19 @@ func (s *refresher[T]) get(ctx context.Context, now time.Time) (T, error) {
 	return zero, s.none(failing)
 }
 
+// due reports whether refreshDue would fetch at now: the value is
+// RefreshMargin(TTL) old, or there is none.
+func (s *refresher[T]) due(now time.Time) bool {
+	st := s.state.Load()
+	return st == nil || st.gone || now.Sub(st.loadedAt) >= RefreshMargin(s.ttl)
+}
+
 // refreshDue refreshes the value if it is RefreshMargin(TTL) old (or there
 // is none), and waits for it, bounded by ctx. It is called after a response,
 // where waiting delays no caller.
 func (s *refresher[T]) refreshDue(ctx context.Context) {
 	now := s.now()
-	if st := s.state.Load(); st != nil && !st.gone && now.Sub(st.loadedAt) < RefreshMargin(s.ttl) {
+	if !s.due(now) {
 		return
 	}
 	s.refresh(ctx, now)
