@@ -26,6 +26,7 @@ var fuzzTargets = []struct{ pkg, name, what string }{
 	{"./authorizer", "FuzzSWARJSONSpecial", "the scanner's word-at-a-time search"},
 	{"./authorizer", "FuzzJWT", "JWT decisions: an answer only for a token an independent check finds valid"},
 	{"./authorizer", "FuzzDecisionLine", "the decision line, byte for byte slog's JSON"},
+	{"./authorizer", "FuzzInvokeDeadline", "the extension's events, as encoding/json reads them"},
 }
 
 var execsRE = regexp.MustCompile(`execs: (\d+)`)
