@@ -2,6 +2,7 @@ package authorizer
 
 import (
 	"cmp"
+	"crypto/tls"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -11,10 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 // The AWS variables SecretsManagerFromEnv reads: those Lambda sets in every
@@ -60,9 +58,9 @@ func (retryBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
 	return d/2 + rand.N(d/2), nil
 }
 
-// SecretsManagerFromEnv returns a Secrets Manager client configured only
-// from the variables Lambda gives a function: the Region, and the
-// execution role's credentials. An endpoint URL variable points it at
+// SecretsManagerFromEnv returns a Secrets Manager client
+// (SecretsManagerClient) configured only from the variables Lambda gives a
+// function: the Region, and the execution role's credentials. An endpoint URL variable points it at
 // another endpoint, such as an emulator.
 //
 // It does not read shared config files, SSO or instance metadata, as
@@ -72,7 +70,7 @@ func (retryBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
 // start. A missing Region or missing credentials is an error that names
 // the variable. It trusts the roots EnvTLSRoots chooses: by default AWS's
 // own, then the system's (tlsroots.go).
-func SecretsManagerFromEnv(getenv func(string) string) (*secretsmanager.Client, error) {
+func SecretsManagerFromEnv(getenv func(string) string) (*SecretsManagerClient, error) {
 	region := cmp.Or(getenv(EnvAWSRegion), getenv(EnvAWSDefaultRegion))
 	if region == "" {
 		return nil, fmt.Errorf("authorizer: %s is required (Lambda sets it)", EnvAWSRegion)
@@ -85,21 +83,29 @@ func SecretsManagerFromEnv(getenv func(string) string) (*secretsmanager.Client, 
 	if err != nil {
 		return nil, err
 	}
-	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		t.ResponseHeaderTimeout = AttemptTimeout
-		t.TLSHandshakeTimeout = HandshakeTimeout
-		if roots != nil {
-			roots.apply(t, HandshakeTimeout)
-		}
-	}).WithDialerOptions(func(d *net.Dialer) { d.Timeout = HandshakeTimeout })
-	opts := secretsmanager.Options{
-		Region:      region,
-		Credentials: credentials.NewStaticCredentialsProvider(id, secret, getenv(EnvAWSSessionToken)),
-		HTTPClient:  httpClient,
-		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = MaxAttempts
-			o.Backoff = retryBackoff{}
-		}),
+	// The SDK's default transport's settings (aws-sdk-go-v2
+	// aws/transport/http/client.go), with the timeouts above.
+	t := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: HandshakeTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   10,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   HandshakeTimeout,
+		ResponseHeaderTimeout: AttemptTimeout,
+		ExpectContinueTimeout: time.Second,
+		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+	}
+	if roots != nil {
+		roots.apply(t, HandshakeTimeout)
+	}
+	c := &SecretsManagerClient{
+		endpoint: regionalEndpoint(region),
+		region:   region,
+		creds:    aws.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: getenv(EnvAWSSessionToken), Source: "Lambda environment"},
+		signer:   v4.NewSigner(),
+		http:     &http.Client{Transport: t},
+		now:      time.Now,
 	}
 	if !strings.EqualFold(getenv(EnvAWSIgnoreEndpoints), "true") {
 		name, endpoint := EnvAWSEndpoint, getenv(EnvAWSEndpoint)
@@ -111,10 +117,13 @@ func SecretsManagerFromEnv(getenv func(string) string) (*secretsmanager.Client, 
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				return nil, fmt.Errorf("authorizer: %s=%q: want an http or https URL", name, endpoint)
 			}
-			opts.BaseEndpoint = aws.String(endpoint)
+			if u.Path == "" {
+				u.Path = "/"
+			}
+			c.endpoint = u.String()
 		}
 	}
-	return secretsmanager.New(opts), nil
+	return c, nil
 }
 
 // NewFromEnv returns the authorizer a Lambda function runs: FromEnv's

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
 	"tollgate/authorizer"
 	"tollgate/internal/testkit/motoserver"
 )
@@ -107,8 +109,8 @@ func TestSecretsManagerFromEnvEndpoint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if o := c.Options(); o.BaseEndpoint != nil {
-			t.Errorf("BaseEndpoint = %q, want none", *o.BaseEndpoint)
+		if got := c.Endpoint(); got != "https://secretsmanager.eu-west-1.amazonaws.com" {
+			t.Errorf("Endpoint = %q, want the Region's", got)
 		}
 	})
 }
@@ -144,7 +146,7 @@ func TestNewFromEnvErrors(t *testing.T) {
 	env := lambdaEnv()
 	env[authorizer.EnvAWSRegion], env[authorizer.EnvAWSDefaultRegion] = "", "ap-south-1"
 	c, err := authorizer.SecretsManagerFromEnv(getenv(env))
-	if err != nil || c.Options().Region != "ap-south-1" {
+	if err != nil || c.Region() != "ap-south-1" || c.Endpoint() != "https://secretsmanager.ap-south-1.amazonaws.com" {
 		t.Errorf("with AWS_DEFAULT_REGION only: %v, %v; want Region ap-south-1", c, err)
 	}
 }
@@ -168,5 +170,36 @@ func TestNewFromEnvMoto(t *testing.T) {
 	out, err := a.Invoke(context.Background(), []byte(`{"type":"TOKEN","authorizationToken":"Bearer `+envKey+`","methodArn":"arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/hello"}`))
 	if err != nil || !strings.Contains(string(out), `"principalId":"default"`) {
 		t.Errorf("Invoke = %s, %v; want an Allow for default", out, err)
+	}
+}
+
+// Secrets Manager's endpoint in each partition, as the SDK's endpoint
+// rules give it (aws-sdk-go-v2 internal/endpoints/awsrulesfn/partitions.json
+// and service/secretsmanager/endpoints.go).
+func TestRegionalEndpoints(t *testing.T) {
+	for region, want := range map[string]string{
+		"eu-west-1":       "https://secretsmanager.eu-west-1.amazonaws.com",
+		"us-east-1":       "https://secretsmanager.us-east-1.amazonaws.com",
+		"il-central-1":    "https://secretsmanager.il-central-1.amazonaws.com",
+		"cn-north-1":      "https://secretsmanager.cn-north-1.amazonaws.com.cn",
+		"us-gov-west-1":   "https://secretsmanager.us-gov-west-1.amazonaws.com",
+		"us-iso-east-1":   "https://secretsmanager.us-iso-east-1.c2s.ic.gov",
+		"us-isob-east-1":  "https://secretsmanager.us-isob-east-1.sc2s.sgov.gov",
+		"eu-isoe-west-1":  "https://secretsmanager.eu-isoe-west-1.cloud.adc-e.uk",
+		"us-isof-south-1": "https://secretsmanager.us-isof-south-1.csp.hci.ic.gov",
+		"eusc-de-east-1":  "https://secretsmanager.eusc-de-east-1.amazonaws.eu",
+		"xx-new-1":        "https://secretsmanager.xx-new-1.amazonaws.com",
+	} {
+		env := lambdaEnv()
+		env[authorizer.EnvAWSRegion] = region
+		c, err := authorizer.SecretsManagerFromEnv(getenv(env))
+		if err != nil || c.Endpoint() != want {
+			t.Errorf("%s: %v, %v; want %s", region, c.Endpoint(), err, want)
+		}
+		// And as the SDK's own resolver gives it.
+		sdk, err := secretsmanager.NewDefaultEndpointResolverV2().ResolveEndpoint(context.Background(), secretsmanager.EndpointParameters{Region: &region})
+		if err != nil || sdk.URI.String() != want {
+			t.Errorf("%s: the SDK resolves %v, %v; want %s", region, sdk.URI.String(), err, want)
+		}
 	}
 }

@@ -32,7 +32,7 @@ func ExampleParseKeyring() {
 func ExampleAuthorizer_Invoke() {
 	keyring := []byte(`{"keys":[{"id":"mobile-app","key":"tg_example_mobile_key_0123456789abcdefgh"}]}`)
 	a, err := authorizer.New(authorizer.Config{
-		// In Lambda: authorizer.SecretsManager(secretsmanager.NewFromConfig(cfg), secretARN).
+		// In Lambda: authorizer.NewFromEnv(os.Getenv), or authorizer.SecretsManager(client, secretARN) with a client from authorizer.SecretsManagerFromEnv.
 		Source: authorizer.SourceFunc(func(_ context.Context, stage string) ([]byte, error) {
 			if stage != authorizer.StageCurrent {
 				return nil, authorizer.ErrSecretNotFound

@@ -22,7 +22,7 @@ func TestSecretsManagerKeyLifecycle(t *testing.T) {
 		{"id":"orders-bot","sha256":"`+Digest(ordersKey)+`"}]}`)
 
 	clock := newFakeClock()
-	a, logs := newTestAuthorizerAt(t, clock.Now, Config{}, SecretsManager(moto.Client(), arn))
+	a, logs := newTestAuthorizerAt(t, clock.Now, Config{}, SecretsManager(motoSecrets(t, moto), arn))
 	if err := a.Load(context.Background()); err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -96,7 +96,7 @@ func TestSecretsManagerUnreachable(t *testing.T) {
 	moto := motoserver.Start(t)
 	arn := moto.CreateSecret(t, "tollgate/outage", string(fixture(t, "keyrings/current.json")))
 	clock := newFakeClock()
-	a, logs := newTestAuthorizerAt(t, clock.Now, Config{MaxStale: time.Hour, FetchTimeout: 2 * time.Second}, SecretsManager(moto.Client(), arn))
+	a, logs := newTestAuthorizerAt(t, clock.Now, Config{MaxStale: time.Hour, FetchTimeout: 2 * time.Second}, SecretsManager(motoSecrets(t, moto), arn))
 	if err := a.Load(context.Background()); err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -118,4 +118,16 @@ func TestSecretsManagerUnreachable(t *testing.T) {
 	if got := logs.String(); !strings.Contains(got, `"msg":"key refresh failed"`) {
 		t.Errorf("no refresh failure logged:\n%s", got)
 	}
+}
+
+// motoSecrets is the authorizer's Secrets Manager client for moto, as a
+// Lambda function's environment would point it there.
+func motoSecrets(t *testing.T, moto *motoserver.Server) *SecretsManagerClient {
+	t.Helper()
+	env := map[string]string{EnvAWSRegion: "us-east-1", EnvAWSAccessKeyID: "testing", EnvAWSSecretAccessKey: "testing", EnvAWSEndpoint: moto.URL}
+	c, err := SecretsManagerFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

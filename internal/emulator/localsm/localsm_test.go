@@ -115,12 +115,18 @@ func TestEditingTheFileRotates(t *testing.T) {
 	wantValue(t, c, "tollgate/dev/keyring", "AWSCURRENT", keyringC)
 }
 
-// The authorizer reads the current version through the SDK against this
-// endpoint: the key the edit replaced is gone.
+// The authorizer reads the current version through its client against
+// this endpoint: the key the edit replaced is gone.
 func TestAuthorizerReadsIt(t *testing.T) {
 	_, path, c := serve(t, keyringA)
 	write(t, path, keyringB)
-	a, err := authorizer.New(authorizer.Config{Source: authorizer.SecretsManager(c, "tollgate/dev/keyring")})
+	endpoint := *c.Options().BaseEndpoint
+	env := map[string]string{authorizer.EnvAWSRegion: "us-east-1", authorizer.EnvAWSAccessKeyID: "AKIDLOCAL", authorizer.EnvAWSSecretAccessKey: "local", authorizer.EnvAWSEndpoint: endpoint}
+	client, err := authorizer.SecretsManagerFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := authorizer.New(authorizer.Config{Source: authorizer.SecretsManager(client, "tollgate/dev/keyring")})
 	if err != nil {
 		t.Fatal(err)
 	}
