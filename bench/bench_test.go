@@ -138,23 +138,33 @@ func BenchmarkColdProcess(b *testing.B) {
 		b.Run("TOKEN/"+impl, func(b *testing.B) {
 			env := ep.env(b)
 			binary(b, impl) // skip before timing a missing peer
-			var init, cold time.Duration
-			for b.Loop() {
-				reports := make(chan lambdalocal.Report, 1)
-				p := newPool(b, impl, env, func(r lambdalocal.Report) { reports <- r })
-				out, err := p.Invoke(context.Background(), ev)
-				_ = p.Close()
-				if got := decision(out, err); got != "allow" && !(impl == "hello" && string(out) == `"hello"`) {
-					b.Fatalf("%s decided %s, want allow", impl, got)
-				}
-				r := <-reports
-				init += r.Init
-				cold += r.ColdStart
-			}
-			b.ReportMetric(float64(init.Nanoseconds())/float64(b.N), "init-ns/op")
-			b.ReportMetric(float64(cold.Nanoseconds())/float64(b.N), "cold-ns/op")
+			coldStarts(b, impl, ev, func(report func(lambdalocal.Report)) *lambdalocal.Pool {
+				return newPool(b, impl, env, report)
+			})
 		})
 	}
+}
+
+// coldStarts answers ev with a new instance (a pool newPool makes, with
+// the report hook) at each iteration, and reports the mean time from
+// starting the process to its first call for an invocation (init-ns/op)
+// and to its first answer (cold-ns/op). hello answers "hello".
+func coldStarts(b *testing.B, impl string, ev []byte, newPool func(report func(lambdalocal.Report)) *lambdalocal.Pool) {
+	var init, cold time.Duration
+	for b.Loop() {
+		reports := make(chan lambdalocal.Report, 1)
+		p := newPool(func(r lambdalocal.Report) { reports <- r })
+		out, err := p.Invoke(context.Background(), ev)
+		_ = p.Close()
+		if got := decision(out, err); got != "allow" && !(impl == "hello" && string(out) == `"hello"`) {
+			b.Fatalf("%s decided %s, want allow", impl, got)
+		}
+		r := <-reports
+		init += r.Init
+		cold += r.ColdStart
+	}
+	b.ReportMetric(float64(init.Nanoseconds())/float64(b.N), "init-ns/op")
+	b.ReportMetric(float64(cold.Nanoseconds())/float64(b.N), "cold-ns/op")
 }
 
 // BenchmarkGateway is the local gateway's request path in process, from

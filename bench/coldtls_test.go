@@ -152,28 +152,16 @@ func BenchmarkColdTLS(b *testing.B) {
 				bin = impl
 			}
 			env := ep.env(b, impl == "tollgate-sysroots")
-			var init, cold time.Duration
-			for b.Loop() {
-				reports := make(chan lambdalocal.Report, 1)
+			coldStarts(b, impl, ev, func(report func(lambdalocal.Report)) *lambdalocal.Pool {
 				p, err := lambdalocal.NewPool(lambdalocal.Function{
 					Name: impl, Binary: binary(b, bin), Env: env, MaxInstances: 1,
-					Timeout: 30 * time.Second, InitTimeout: 30 * time.Second, Start: start,
-					Report: func(r lambdalocal.Report) { reports <- r },
+					Timeout: 30 * time.Second, InitTimeout: 30 * time.Second, Start: start, Report: report,
 				})
 				if err != nil {
 					b.Fatal(err)
 				}
-				out, err := p.Invoke(context.Background(), ev)
-				_ = p.Close()
-				if got := decision(out, err); got != "allow" && !(impl == "hello" && string(out) == `"hello"`) {
-					b.Fatalf("%s decided %s, want allow", impl, got)
-				}
-				r := <-reports
-				init += r.Init
-				cold += r.ColdStart
-			}
-			b.ReportMetric(float64(init.Nanoseconds())/float64(b.N), "init-ns/op")
-			b.ReportMetric(float64(cold.Nanoseconds())/float64(b.N), "cold-ns/op")
+				return p
+			})
 			b.ReportMetric(fraction, "cpu-fraction")
 		})
 	}
