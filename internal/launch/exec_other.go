@@ -26,6 +26,5 @@ func become(bin string, args []string) error {
 	return err
 }
 
-// lock is a no-op where there is no flock: builds there are not
-// serialised between launchers.
-func lock(string) (func(), error) { return func() {}, nil }
+// Lock is a no-op where there is no flock: nothing is serialised there.
+func Lock(string) (func(), error) { return func() {}, nil }

@@ -14,12 +14,13 @@ func become(bin string, args []string) error {
 	return syscall.Exec(bin, append([]string{bin}, args...), os.Environ())
 }
 
-// lock takes dir's build lock, so that two launchers started together
-// (a local run and `go run ./cmd/local mint` beside it) neither build
-// into one file at once nor start a binary the other is writing. The
-// descriptor is close-on-exec, as Go opens every file: becoming the
-// command releases it.
-func lock(dir string) (unlock func(), err error) {
+// Lock takes dir's lock, waiting for another process that holds it, and
+// returns its release: two launchers started together (a local run and
+// `go run ./cmd/local mint` beside it) neither build into one file at once
+// nor start a binary the other is writing; the tests' lasting build
+// directories (internal/testkit/testbin) take it too. The descriptor is close-on-exec, as Go opens every
+// file: a process that becomes another command releases it.
+func Lock(dir string) (unlock func(), err error) {
 	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err

@@ -136,7 +136,7 @@ func Exec(pkg, name, what string) int {
 			bin := filepath.Join(dir, name)
 			var unlock func()
 			if err = os.MkdirAll(dir, 0o755); err == nil {
-				unlock, err = lock(dir)
+				unlock, err = Lock(dir)
 			}
 			if err == nil {
 				_, missing := os.Stat(bin)

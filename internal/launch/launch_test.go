@@ -78,19 +78,19 @@ func TestLocate(t *testing.T) {
 }
 
 // Two launchers build one at a time: the second waits for the first's
-// lock (on unix; elsewhere lock is a no-op).
+// lock (on unix; elsewhere Lock is a no-op).
 func TestLockSerialisesBuilds(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("no flock")
 	}
 	dir := t.TempDir()
-	unlock, err := lock(dir)
+	unlock, err := Lock(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan struct{})
 	go func() {
-		second, err := lock(dir)
+		second, err := Lock(dir)
 		if err != nil {
 			t.Error(err)
 		} else {

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"tollgate/internal/launch"
 
 	"tollgate/internal/lambdabuild"
 )
@@ -29,7 +30,7 @@ func Dir(name string) (dir string, release func(), err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, err
 	}
-	release, err = lock(dir)
+	release, err = launch.Lock(dir)
 	if err != nil {
 		return "", nil, fmt.Errorf("testbin: lock %s: %w", dir, err)
 	}
