@@ -46,6 +46,8 @@ var (
 	lambdaInvokeURI    = regexp.MustCompile(`^arn:aws[a-z-]*:apigateway:[a-z0-9-]+:lambda:path/2015-03-31/functions/arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?/invocations$`)
 	restIdentitySource = regexp.MustCompile(`^(method\.request\.(header|querystring)\.[^,\s]+|context\.[A-Za-z0-9_.]+|stageVariables\.[A-Za-z0-9_]+)$`)
 	httpIdentitySource = regexp.MustCompile(`^(\$request\.(header|querystring)\.[^,\s]+|\$context\.[A-Za-z0-9_.]+|\$stageVariables\.[A-Za-z0-9_]+)$`)
+	jwtIdentitySource  = regexp.MustCompile(`^\$request\.header\.[A-Za-z0-9!#$%&'*+.^_|~-]+$`)
+	statusDigits       = regexp.MustCompile(`^[1-5][0-9][0-9]$`)
 )
 
 // checkAuthorizerCommon checks what both kinds of Lambda authorizer share:
@@ -85,6 +87,14 @@ func securitySchemes(doc map[string]any) map[string]map[string]any {
 		}
 	}
 	return out
+}
+
+// eachScheme calls f with each of doc's security schemes, in name order.
+func eachScheme(doc map[string]any, f func(name string, s map[string]any)) {
+	schemes := securitySchemes(doc)
+	for _, name := range slices.Sorted(maps.Keys(schemes)) {
+		f(name, schemes[name])
+	}
 }
 
 // isOperationKey reports whether a path item's key holds an operation.

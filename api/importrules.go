@@ -3,7 +3,6 @@ package api
 import (
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 )
@@ -152,11 +151,10 @@ var ImportRules = []ImportRule{
 		Page: "https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-authorizer.html (REST examples: an apiKey scheme in the header, x-amazon-apigateway-authtype custom, authorizer type token or request; a token authorizer's name is its header; \"Unused\" for several identity sources; sources method.request.header|querystring.NAME, context.NAME, stageVariables.NAME, separated by commas; authorizerResultTtlInSeconds 0 to 3600)",
 		check: func(doc map[string]any) []string {
 			var out []string
-			for _, name := range slices.Sorted(maps.Keys(securitySchemes(doc))) {
-				s := securitySchemes(doc)[name]
+			eachScheme(doc, func(name string, s map[string]any) {
 				a, ok := s[extAuthorizer].(map[string]any)
 				if !ok {
-					continue
+					return
 				}
 				bad := func(f string, args ...any) {
 					out = append(out, fmt.Sprintf("scheme %s: ", name)+fmt.Sprintf(f, args...))
@@ -184,18 +182,17 @@ var ImportRules = []ImportRule{
 					}
 				}
 				out = append(out, checkAuthorizerCommon(name, a)...)
-			}
+			})
 			return out
 		}},
 	{ID: "http-lambda-authorizer", HTTP: true,
 		Page: "https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-authorizer.html (HTTP example: type request, authorizerPayloadFormatVersion \"2.0\", enableSimpleResponses true); https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html#http-api-lambda-authorizer.identity-sources ($request.header.NAME, $request.querystring.NAME, $context.NAME, $stageVariables.NAME)",
 		check: func(doc map[string]any) []string {
 			var out []string
-			for _, name := range slices.Sorted(maps.Keys(securitySchemes(doc))) {
-				s := securitySchemes(doc)[name]
+			eachScheme(doc, func(name string, s map[string]any) {
 				a, ok := s[extAuthorizer].(map[string]any)
 				if !ok || a["type"] == "jwt" {
-					continue
+					return
 				}
 				bad := func(f string, args ...any) {
 					out = append(out, fmt.Sprintf("scheme %s: ", name)+fmt.Sprintf(f, args...))
@@ -212,18 +209,17 @@ var ImportRules = []ImportRule{
 					}
 				}
 				out = append(out, checkAuthorizerCommon(name, a)...)
-			}
+			})
 			return out
 		}},
 	{ID: "http-jwt-authorizer", HTTP: true,
 		Page: "https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-authorizer.html (JWT example: an oauth2 scheme, without flows, of type jwt, with jwtConfiguration issuer and audience, identitySource $request.header.NAME)",
 		check: func(doc map[string]any) []string {
 			var out []string
-			for _, name := range slices.Sorted(maps.Keys(securitySchemes(doc))) {
-				s := securitySchemes(doc)[name]
+			eachScheme(doc, func(name string, s map[string]any) {
 				a, ok := s[extAuthorizer].(map[string]any)
 				if !ok || a["type"] != "jwt" {
-					continue
+					return
 				}
 				bad := func(f string, args ...any) {
 					out = append(out, fmt.Sprintf("scheme %s: ", name)+fmt.Sprintf(f, args...))
@@ -237,27 +233,26 @@ var ImportRules = []ImportRule{
 				if issuer == "" || len(audience) == 0 {
 					bad("jwtConfiguration %v: want an issuer and at least one audience", cfg)
 				}
-				if src, _ := a["identitySource"].(string); !regexp.MustCompile(`^\$request\.header\.[A-Za-z0-9!#$%&'*+.^_|~-]+$`).MatchString(src) {
+				if src, _ := a["identitySource"].(string); !jwtIdentitySource.MatchString(src) {
 					bad("identity source %q, want one $request.header.NAME", src)
 				}
-			}
+			})
 			return out
 		}},
 	{ID: "http-jwt-issuer", HTTP: true, Deployed: true,
 		Page: "https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html (API Gateway checks a token with \"the public key that is fetched from the issuer's jwks_uri\", found by OpenID discovery under the issuer; its example issuer is https://cognito-idp.us-east-2.amazonaws.com/userPoolID)",
 		check: func(doc map[string]any) []string {
 			var out []string
-			for name, s := range securitySchemes(doc) {
+			eachScheme(doc, func(name string, s map[string]any) {
 				a, _ := s[extAuthorizer].(map[string]any)
 				if a == nil || a["type"] != "jwt" {
-					continue
+					return
 				}
 				cfg, _ := a["jwtConfiguration"].(map[string]any)
 				if issuer, _ := cfg["issuer"].(string); !strings.HasPrefix(issuer, "https://") {
 					out = append(out, fmt.Sprintf("scheme %s: issuer %q is no https URL, where API Gateway could find its keys", name, issuer))
 				}
-			}
-			slices.Sort(out)
+			})
 			return out
 		}},
 	{ID: "path-parameters", REST: true, HTTP: true,
@@ -331,7 +326,7 @@ var ImportRules = []ImportRule{
 					out = append(out, fmt.Sprintf("gateway response %s: no such type", t))
 				}
 				if code, ok := gr["statusCode"]; ok {
-					if s, _ := code.(string); !regexp.MustCompile(`^[1-5][0-9][0-9]$`).MatchString(s) {
+					if s, _ := code.(string); !statusDigits.MatchString(s) {
 						out = append(out, fmt.Sprintf("gateway response %s: statusCode %v, want a string of three digits", t, code))
 					}
 				}
@@ -410,11 +405,11 @@ var ImportRules = []ImportRule{
 					out = append(out, ext+" is a REST API's")
 				}
 			}
-			for name, s := range securitySchemes(doc) {
+			eachScheme(doc, func(name string, s map[string]any) {
 				if _, ok := s[extAuthType]; ok {
 					out = append(out, fmt.Sprintf("scheme %s: %s is a REST API's", name, extAuthType))
 				}
-			}
+			})
 			return out
 		}},
 }
