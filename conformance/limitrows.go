@@ -18,8 +18,7 @@ const (
 
 // jwtOn: the operator's token on a route it may call.
 func jwtOn(ctx context.Context, t *Target) error {
-	method, path := route(t.JWTRoute)
-	a, err := t.send(ctx, request{method: method, path: path, header: bearer(t.JWT)})
+	a, err := t.call(ctx, t.JWTRoute, t.JWT)
 	if err != nil {
 		return err
 	}
@@ -39,8 +38,7 @@ func cutSignature(token string) string {
 // authorizer, with 403 by an HTTP API's Lambda authorizer of simple
 // responses (isAuthorized false).
 func jwtCut(ctx context.Context, t *Target) error {
-	method, path := route(t.JWTRoute)
-	a, err := t.send(ctx, request{method: method, path: path, header: bearer(cutSignature(t.JWT))})
+	a, err := t.call(ctx, t.JWTRoute, cutSignature(t.JWT))
 	if err != nil {
 		return err
 	}
@@ -59,7 +57,6 @@ func jwtCut(ctx context.Context, t *Target) error {
 // the bucket holds, and the rest 200. The count is bounded: at most 110
 // requests.
 func throttled(ctx context.Context, t *Target) error {
-	method, path := route(t.ThrottledRoute)
 	n := min(max(t.ThrottleBurst, 0), 100) + 10
 	answers := make([]answer, n)
 	errs := make([]error, n)
@@ -68,7 +65,7 @@ func throttled(ctx context.Context, t *Target) error {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			answers[i], errs[i] = t.send(ctx, request{method: method, path: path, header: bearer(t.Key)})
+			answers[i], errs[i] = t.call(ctx, t.ThrottledRoute, t.Key)
 		})
 	}
 	close(start)
@@ -83,11 +80,11 @@ func throttled(ctx context.Context, t *Target) error {
 		case a.status == 429 && a.message() != msgThrottled:
 			return fmt.Errorf("a 429 with message %q, want %q (answer: %s)", a.message(), msgThrottled, a)
 		case a.status != 429 && a.status != 200:
-			return fmt.Errorf("%s %s: %s, want 200 or 429", method, path, a)
+			return fmt.Errorf("%s: %s, want 200 or 429", t.ThrottledRoute, a)
 		}
 	}
 	if count[429] == 0 {
-		return fmt.Errorf("%d requests at once to %s %s, of burst %d: none throttled (%d answered 200)", n, method, path, t.ThrottleBurst, count[200])
+		return fmt.Errorf("%d requests at once to %s, of burst %d: none throttled (%d answered 200)", n, t.ThrottledRoute, t.ThrottleBurst, count[200])
 	}
 	return nil
 }

@@ -109,8 +109,7 @@ func requestIDs(ctx context.Context, t *Target) error {
 }
 
 func scopedOn(ctx context.Context, t *Target) error {
-	method, path := route(t.ScopedRoute)
-	a, err := t.send(ctx, request{method: method, path: path, header: bearer(t.ScopedKey)})
+	a, err := t.call(ctx, t.ScopedRoute, t.ScopedKey)
 	if err != nil {
 		return err
 	}
@@ -122,8 +121,7 @@ func scopedOn(ctx context.Context, t *Target) error {
 // evaluated: tollgate's answer for a key is the same on every route, and
 // allows only the key's routes.
 func scopedOff(ctx context.Context, t *Target) error {
-	method, path := route(t.OffRoute)
-	a, err := t.send(ctx, request{method: method, path: path, header: bearer(t.ScopedKey)})
+	a, err := t.call(ctx, t.OffRoute, t.ScopedKey)
 	if err != nil {
 		return err
 	}

@@ -151,6 +151,12 @@ func (t *Target) send(ctx context.Context, r request) (answer, error) {
 	return answer{status: resp.StatusCode, header: resp.Header, body: b}, nil
 }
 
+// call sends r ("GET /customers") with token as a bearer token.
+func (t *Target) call(ctx context.Context, r, token string) (answer, error) {
+	method, path := route(r)
+	return t.send(ctx, request{method: method, path: path, header: bearer(token)})
+}
+
 // bearer is an Authorization header with key.
 func bearer(key string) map[string]string { return map[string]string{"Authorization": "Bearer " + key} }
 
