@@ -48,14 +48,12 @@ const (
 	HandshakeTimeout = 2500 * time.Millisecond
 )
 
-// retryBackoff is the pause before retry attempt n (1 for the first):
-// 100 ms doubled for each attempt after it, half of it fixed and half
-// random, so that many cold starts retrying together spread out.
-type retryBackoff struct{}
-
-func (retryBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
-	d := 100 * time.Millisecond << min(max(attempt-1, 0), 4)
-	return d/2 + rand.N(d/2), nil
+// retryPause is the pause before retry n (1 for the first): 100 ms
+// doubled for each retry after it, half of it fixed and half random, so
+// that many cold starts retrying together spread out.
+func retryPause(n int) time.Duration {
+	d := 100 * time.Millisecond << min(max(n-1, 0), 4)
+	return d/2 + rand.N(d/2)
 }
 
 // SecretsManagerFromEnv returns a Secrets Manager client

@@ -63,9 +63,7 @@ func (a *Authorizer) StartExtension(ctx context.Context, runtimeAPI string) erro
 	}
 	a.invoked = make(chan struct{}, 1)
 	a.store.afterResponse.Store(true)
-	if a.decisions != nil {
-		a.decisions.deferred.Store(true)
-	}
+	a.DeferDecisionLog()
 	if a.jwt != nil {
 		a.jwt.jwks.afterResponse.Store(true)
 	}
@@ -100,12 +98,7 @@ func (a *Authorizer) runExtension(base, id string) {
 		case <-a.invoked:
 		case <-wait.C: // the invocation timed out; refresh anyway
 		}
-		if !wait.Stop() {
-			select { // drain a fire that raced the invocation's answer
-			case <-wait.C:
-			default:
-			}
-		}
+		wait.Stop() // no stale fire remains: timers are synchronous since Go 1.23 (go.mod says 1.26)
 		// The invocation's decision line, now that its answer is out.
 		if a.decisions != nil {
 			a.decisions.flush()

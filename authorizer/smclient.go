@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -119,7 +118,7 @@ func (c *SecretsManagerClient) GetSecretValue(ctx context.Context, secretID, ver
 	var last error
 	for attempt := 1; attempt <= MaxAttempts; attempt++ {
 		if attempt > 1 {
-			pause := time.NewTimer(retryBackoff{}.delay(attempt - 1))
+			pause := time.NewTimer(retryPause(attempt - 1))
 			select {
 			case <-ctx.Done():
 				pause.Stop()
@@ -161,10 +160,10 @@ func (c *SecretsManagerClient) attempt(ctx context.Context, body []byte, hash st
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		// A connection refused, reset or timed out: worth another,
-		// unless the caller gave up.
-		var ne net.Error
-		return nil, ctx.Err() == nil && (errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || isConnError(err)), err
+		// A transport failure (a connection refused, reset or timed
+		// out; a handshake that failed): worth another attempt, within
+		// the fetch's bound, unless the caller gave up.
+		return nil, ctx.Err() == nil, err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxSecretAnswer))
@@ -220,18 +219,6 @@ func errorCode(header string, body []byte) string {
 		code = code[i+1:]
 	}
 	return strings.TrimSpace(code)
-}
-
-// isConnError reports a connection closed under a request.
-func isConnError(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "connection reset") || strings.Contains(s, "broken pipe") || strings.Contains(s, "server closed idle connection")
-}
-
-// delay is the pause before retry attempt n.
-func (retryBackoff) delay(n int) time.Duration {
-	d, _ := retryBackoff{}.BackoffDelay(n, nil)
-	return d
 }
 
 // smSource reads one secret through a SecretsManagerClient.

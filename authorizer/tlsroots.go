@@ -29,9 +29,12 @@ import (
 // So the client verifies against those five first (tlsroots/, embedded),
 // and reads the system's store only when that fails: an endpoint override
 // (AWS_ENDPOINT_URL_SECRETS_MANAGER) behind a proxy or a private CA is
-// accepted as before. Hostname, expiry and chain are verified either way;
-// nothing is accepted that the system's store would refuse, unless
-// EnvTLSRoots names a bundle.
+// accepted as before. Hostname, expiry and chain are verified either way:
+// a certificate is accepted only with a chain to one of these roots or to
+// the system's (to the named bundle's alone, when EnvTLSRoots names one).
+// A system store that lacks Amazon's roots no longer refuses an AWS
+// endpoint; Mozilla's root store, which Debian's and Amazon Linux's
+// ca-certificates ship, holds them too.
 
 // EnvTLSRoots chooses the roots: unset or "aws", the embedded Amazon Trust
 // Services roots, then the system's; "system", the system's only (Go's

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"tollgate/deploy/iampolicy"
@@ -51,7 +52,7 @@ func run(args []string, out io.Writer, dir string) error {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if *project == "" {
-		p, err := projectName(dir + "/Pulumi.yaml")
+		p, err := projectName(filepath.Join(dir, "Pulumi.yaml"))
 		if err != nil {
 			return fmt.Errorf("%w (or give -project)", err)
 		}
