@@ -89,8 +89,9 @@ type Config struct {
 	// the Logger's JSON handler would write them (its level still
 	// decides whether they are): the writer the Logger's handler writes
 	// to, standard output for FromEnv. The authorizer encodes them
-	// itself, and with the extension (StartExtension) writes them after
-	// the response rather than on the request path (decisionlog.go).
+	// itself, and under Serve or with the extension (StartExtension)
+	// writes them after the response rather than on the request path
+	// (decisionlog.go).
 	DecisionLog io.Writer
 }
 
@@ -103,7 +104,8 @@ type hooks struct {
 }
 
 // Authorizer is an API Gateway Lambda authorizer. It implements
-// lambda.Handler, so lambda.Start(a) serves it. It is safe for concurrent
+// lambda.Handler, so lambda.Start(a) serves it, and Serve is its own
+// runtime loop (as deployed). It is safe for concurrent
 // use.
 type Authorizer struct {
 	header string
@@ -256,6 +258,16 @@ type decision struct {
 // table of outcomes. The returned bytes are shared between calls and must
 // not be modified.
 func (a *Authorizer) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	var requestID string
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		requestID = lc.AwsRequestID
+	}
+	return a.invoke(ctx, payload, requestID)
+}
+
+// invoke is Invoke for the invocation requestID (Serve knows it without a
+// lambdacontext).
+func (a *Authorizer) invoke(ctx context.Context, payload []byte, requestID string) ([]byte, error) {
 	start := a.now()
 	d := a.decide(ctx, payload, start)
 
@@ -272,10 +284,6 @@ func (a *Authorizer) Invoke(ctx context.Context, payload []byte) ([]byte, error)
 	// record is stamped with the decision's start, so one clock read and
 	// one monotonic read serve both the time and the duration.
 	if h := log.Handler(); h.Enabled(ctx, level) {
-		var requestID string
-		if lc, ok := lambdacontext.FromContext(ctx); ok {
-			requestID = lc.AwsRequestID
-		}
 		a.logDecision(ctx, h, level, start, &d, requestID)
 	}
 	if a.invoked != nil {
@@ -289,8 +297,8 @@ func (a *Authorizer) Invoke(ctx context.Context, payload []byte) ([]byte, error)
 }
 
 // mayFreeze records that Lambda may freeze the environment from here on:
-// an invocation answered, or the extension asking for its next event (see
-// refresher).
+// an invocation answered, or the runtime or the extension asking for its
+// next event (see refresher).
 func (a *Authorizer) mayFreeze() {
 	a.store.mayFreeze()
 	if a.jwt != nil {

@@ -17,15 +17,17 @@ import (
 // handler is as much again. So with Config.DecisionLog set (FromEnv sets
 // it to standard output) the authorizer encodes the line itself, into a
 // buffer, field for field as the Logger's JSON handler would write it
-// (FuzzDecisionLine holds the two equal), and writes it: at once without
-// the extension; with it, after the response, when the extension wakes,
-// before it asks for its next event. Lambda freezes the environment, or
-// shuts it down, only after that ask, so no line is lost at a freeze or a
-// shutdown, and lines are written in the order of their invocations.
+// (FuzzDecisionLine holds the two equal), and writes it: under Serve (as
+// deployed) after the answer is posted and before the next event is asked
+// for; with the extension (StartExtension), when it wakes after the
+// response, before it asks for its next event; otherwise at once. Lambda
+// freezes the environment, or shuts it down, only after those asks, so no
+// line is lost at a freeze or a shutdown, and lines are written in the
+// order of their invocations.
 
 // DeferDecisionLog makes the decision lines (Config.DecisionLog) wait in a
-// buffer until flush is called, as the extension (StartExtension) does
-// after each response: for a program that runs its own after-response
+// buffer until flush is called, as Serve and the extension
+// (StartExtension) do after each response: for a program that runs its own after-response
 // hook, or a benchmark of the request path. Without a DecisionLog it does
 // nothing.
 func (a *Authorizer) DeferDecisionLog() (flush func()) {
@@ -39,14 +41,14 @@ func (a *Authorizer) DeferDecisionLog() (flush func()) {
 // decisionLog buffers decision lines for w.
 type decisionLog struct {
 	w        io.Writer
-	deferred atomic.Bool // the extension writes the lines after each response
+	deferred atomic.Bool // Serve or the extension writes the lines after each response
 
 	mu    sync.Mutex
 	buf   []byte // lines not yet written
 	spare []byte // the buffer being written, for reuse
 }
 
-// add appends one line, and writes it now unless the extension will.
+// add appends one line, and writes it now unless it is deferred.
 func (l *decisionLog) add(line func([]byte) []byte) {
 	l.mu.Lock()
 	l.buf = line(l.buf)

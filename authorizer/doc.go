@@ -41,9 +41,9 @@
 // ends its keys at the next refresh. Keys are loaded at start and used for
 // at most Config.TTL after the fetch that read them started. From
 // RefreshMargin (a fifth of the TTL) of age on they are refreshed ahead:
-// after the response by the internal Lambda extension (StartExtension),
-// before Lambda freezes the environment, or in the background where there
-// is no extension. With the extension, an environment invoked at least
+// after the response, before Lambda freezes the environment, by Serve (as
+// deployed) or the internal Lambda extension (StartExtension), or else in
+// the background. After the response, an environment invoked at least
 // every SteadyGap (the TTL less the margin) never waits for a refresh; a
 // request that finds keys past the TTL (an environment idle that long)
 // waits for the refresh. If a
@@ -51,7 +51,7 @@
 // within the fetch timeout while the function runs), the last good keys
 // serve for up to Config.MaxStale, and then every request is an error. A
 // fetch that times out after the environment could be frozen (the end of
-// an invocation, the extension asking for its next event) is cut off, not
+// an invocation, the runtime or the extension asking for its next event) is cut off, not
 // failed: Lambda froze it, and at the thaw its deadline had passed; it
 // lets no stale key serve, and a request that waited on it fetches again.
 // If the secret is found deleted, or its keyring fails validation, no key
@@ -204,7 +204,9 @@
 // TOLLGATE_* settings (FromEnv), and a Secrets Manager client configured
 // only from the variables Lambda sets, AWS_REGION and the execution role's
 // credentials, plus the SDKs' endpoint overrides (SecretsManagerFromEnv).
-// cmd/authorizer is that call, Load, and lambda.Start.
+// cmd/authorizer is that call, Load, and Serve, which answers the Lambda
+// Runtime API as lambda.Start would and writes the decision line and
+// refreshes due keys after each answer.
 //
 // # Evidence
 //
@@ -228,13 +230,16 @@
 // ties them together in Invoke. jwt.go verifies JWTs (jwtconfig.go reads
 // their settings, gatewayjwt.go applies API Gateway's JWT authorizer's
 // checks), with the JWKS held by keystore.go's refresher.
-// extension.go is the Lambda extension that refreshes keys after
-// responses; env.go and awsenv.go read the function's
+// runtime.go answers the Lambda Runtime API (Serve), and does the work
+// after each response: the decision line, refreshes due; extension.go is
+// the internal Lambda extension that does that work for a program served
+// by lambda.Start; env.go and awsenv.go read the function's
 // environment.
 //
 // # Performance
 //
-// Authorizer implements lambda.Handler directly (no reflection), reads the
+// Authorizer implements lambda.Handler directly (no reflection), and Serve
+// is its own runtime loop, with no extension's round trip; it reads the
 // event in one pass without allocating, and reuses answers per stage
 // prefix and key, rendered once by encoding/json from aws-lambda-go's
 // answer types: a warm decision allocates nothing, on a key's routes or

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"time"
 )
 
@@ -71,10 +70,6 @@ func (a *Authorizer) StartExtension(ctx context.Context, runtimeAPI string) erro
 	return nil
 }
 
-// extensionGrace is how much longer than a fetch's timeout the extension
-// waits for it after a response.
-const extensionGrace = 100 * time.Millisecond
-
 // runExtension is the extension's loop: wait for an invocation, wait for
 // the authorizer to have answered it, write the decision lines, refresh
 // the keys if they are due, and say so by asking for the next event. Each
@@ -99,29 +94,7 @@ func (a *Authorizer) runExtension(base, id string) {
 		case <-wait.C: // the invocation timed out; refresh anyway
 		}
 		wait.Stop() // no stale fire remains: timers are synchronous since Go 1.23 (go.mod says 1.26)
-		// The invocation's decision line, now that its answer is out.
-		if a.decisions != nil {
-			a.decisions.flush()
-		}
-		now := a.now()
-		keysDue := a.store.due(now)
-		jwksDue := a.jwt != nil && a.jwt.jwks.due(now)
-		if !keysDue && !jwksDue {
-			continue
-		}
-		// A little longer than a fetch may take, so that a fetch the
-		// source leaves unanswered ends as a failure (an outage, which
-		// backs off) before the extension lets Lambda freeze.
-		ctx, cancel := context.WithTimeout(context.Background(), a.store.fetchTimeout+extensionGrace)
-		var jwks sync.WaitGroup
-		if jwksDue {
-			jwks.Go(func() { a.jwt.jwks.refreshDue(ctx) }) // beside the keys, within the same bound
-		}
-		if keysDue {
-			a.store.refreshDue(ctx)
-		}
-		jwks.Wait()
-		cancel()
+		a.afterResponse(deadline)
 	}
 	// Without the extension loop, refresh in the background again, and
 	// write decision lines at once: keys stay fresh, if at some cost at
@@ -164,22 +137,8 @@ func (c *extensionClient) event() (time.Time, error) {
 	if resp.StatusCode != http.StatusOK {
 		return time.Time{}, fmt.Errorf("event/next: %s", resp.Status)
 	}
-	c.buf = c.buf[:0]
-	for {
-		if len(c.buf) == cap(c.buf) {
-			if len(c.buf) >= 1<<20 {
-				return time.Time{}, errors.New("event/next: event past 1 MB")
-			}
-			c.buf = append(c.buf, 0)[:len(c.buf)]
-		}
-		n, err := resp.Body.Read(c.buf[len(c.buf):cap(c.buf)])
-		c.buf = c.buf[:len(c.buf)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return time.Time{}, fmt.Errorf("event/next: %w", err)
-		}
+	if c.buf, err = readAll(c.buf[:0], resp.Body, 1<<20); err != nil {
+		return time.Time{}, fmt.Errorf("event/next: %w", err)
 	}
 	return invokeDeadline(c.buf)
 }

@@ -82,7 +82,7 @@ func newKeyStore(load func(context.Context) (*keyTable, error), function string,
 func RefreshMargin(ttl time.Duration) time.Duration { return ttl / 5 }
 
 // SteadyGap is the longest gap between invocations under which an
-// environment with the Lambda extension (as deployed) never waits for a
+// environment served by Serve (as deployed) or with the extension never waits for a
 // refresh while Secrets Manager answers within the fetch timeout: the TTL
 // less RefreshMargin, 4 minutes at the default TTL.
 // TestInvariantSteadyTrafficNeverWaits checks it over generated schedules.
@@ -94,8 +94,9 @@ func SteadyGap(ttl time.Duration) time.Duration { return ttl - RefreshMargin(ttl
 // Freshness: a value is used to decide for at most TTL after the fetch that
 // read it started, unless the source is failing. From RefreshMargin(TTL)
 // of age on it is refreshed ahead, where it costs no caller anything:
-// after the response, by the Lambda extension (StartExtension), or else in
-// the background. So with the extension, an environment invoked at least
+// after the response (Serve, as deployed, or the Lambda extension,
+// StartExtension), or else in the background. So after the response, an
+// environment invoked at least
 // every SteadyGap(TTL) never waits: a request that finds the value younger
 // than the margin is answered within the next SteadyGap, before the TTL,
 // and one that finds it older has it refreshed after its response. A request that finds a value older than TTL (an environment
@@ -112,7 +113,7 @@ func SteadyGap(ttl time.Duration) time.Duration { return ttl - RefreshMargin(ttl
 // in flight then stops until the thaw, at which its deadline has passed.
 // Such a timeout says nothing of the source. So a fetch that timed out
 // after the environment was left free to freeze (mayFreeze: the end of an
-// invocation, the extension asking for its next event) is cut off, not
+// invocation, the runtime or the extension asking for its next event) is cut off, not
 // failed: it starts no backoff and lets no stale value serve, and a request
 // that waited on it fetches again. Nothing outside an invocation can time
 // a fetch out while the source is healthy, so a removed key is never
@@ -132,7 +133,7 @@ type refresher[T any] struct {
 	// that nothing may be served, rather than an outage; nil: none is.
 	gone func(ctx context.Context, err error, now time.Time) bool
 	// afterResponse is set when refreshes ahead are left to refreshDue,
-	// called after each response (the Lambda extension): no background
+	// called after each response (Serve, the Lambda extension): no background
 	// fetch is started, since Lambda would freeze it mid-way.
 	afterResponse atomic.Bool
 	// freezes counts the points after which Lambda may have frozen the
@@ -172,8 +173,9 @@ const (
 )
 
 // mayFreeze records that Lambda may freeze the environment from now on: an
-// invocation has been answered (without the extension, nothing runs until
-// the next), or the extension asked for its next event. A fetch in flight
+// invocation has been answered (without work after the response, nothing
+// runs until the next), or the runtime (Serve) or the extension asked for
+// its next event. A fetch in flight
 // across it that times out is cut off, not failed.
 func (s *refresher[T]) mayFreeze() { s.freezes.Add(1) }
 

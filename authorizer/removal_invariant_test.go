@@ -447,7 +447,7 @@ func (s *removalSim) request() {
 		s.fatalf("the sentinel key, never ended, was refused while Secrets Manager answered: %v", err)
 	}
 	if s.ext {
-		_ = s.await(s.now.Add(s.timeout+extensionGrace), func(ctx context.Context) error {
+		_ = s.await(s.now.Add(s.timeout+afterResponseGrace), func(ctx context.Context) error {
 			s.a.store.refreshDue(ctx)
 			return nil
 		})

@@ -150,7 +150,7 @@ func logPipe(tb testing.TB) io.Writer {
 	return w
 }
 
-// newDeployedTollgate is newTollgate as deployed, with the extension: its
+// newDeployedTollgate is newTollgate as deployed (authorizer.Serve): its
 // decision lines are written after each response, off the request path;
 // here a goroutine writes them every millisecond
 // (authorizer.DeferDecisionLog).
@@ -181,7 +181,7 @@ func newDeployedTollgate(tb testing.TB, env map[string]string, log io.Writer) *a
 // newTollgate builds the authorizer as cmd/authorizer does
 // (authorizer.NewFromEnv), except that its log goes to log: a logPipe, as
 // deployed, or io.Discard, to weigh the log's cost. Each decision line is
-// written on the request path, as without the extension.
+// written on the request path, as without work after the response.
 func newTollgate(tb testing.TB, env map[string]string, log io.Writer) *authorizer.Authorizer {
 	tb.Helper()
 	getenv := func(k string) string { return env[k] }

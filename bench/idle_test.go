@@ -148,8 +148,9 @@ func invokeHeld(t *testing.T, p *lambdalocal.Pool, e *gatedEndpoint) (answered b
 }
 
 // In Lambda an environment is frozen between invocations. Keys due for a
-// refresh are refreshed after the response, by the authorizer's internal
-// extension, before the freeze: with Secrets Manager held, every
+// refresh are refreshed after the response, by the authorizer's own
+// runtime loop (authorizer.Serve), before it asks for the next event and
+// Lambda may freeze: with Secrets Manager held, every
 // invocation within the key TTL is still answered, no refresh is cut off,
 // and no refresh is logged as failed. The one wait left is by design: an
 // environment idle for longer than the TTL refreshes before it decides, so

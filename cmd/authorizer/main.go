@@ -35,10 +35,12 @@
 // With TOLLGATE_JWT set, the issuer's JWKS is fetched at init beside the
 // keys, over HTTPS from the function (no IAM permission is involved).
 //
-// It registers an internal Lambda extension (authorizer.StartExtension) so
-// that keys (and the JWKS) are refreshed after a response is sent, before Lambda freezes
-// the environment; where the Extensions API is missing (an emulator
-// without it), keys are refreshed in the background instead.
+// It answers the Lambda Runtime API itself (authorizer.Serve), in place of
+// aws-lambda-go's lambda.Start: after posting each answer, and before
+// asking for the next event, it writes the decision line and refreshes keys
+// (and the JWKS) that are due, where no caller waits and Lambda freezes
+// nothing mid-way. No extension is registered, which saves its round trip
+// per invocation.
 //
 // A configuration error ends the process during init, so Lambda reports an
 // init failure and API Gateway answers 500: it fails closed.
@@ -49,8 +51,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"tollgate/authorizer"
 )
 
@@ -60,15 +60,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "tollgate authorizer:", err)
 		os.Exit(1)
 	}
-	// Register the extension while the keys are fetched, both during
-	// init: registering must come before the runtime's first call to next
-	// (lambda.Start). A failed fetch is already logged, and requests fail
-	// closed and retry it until it succeeds.
-	registered := make(chan error, 1)
-	go func() { registered <- a.StartExtension(context.Background(), os.Getenv("AWS_LAMBDA_RUNTIME_API")) }()
+	// A failed fetch is already logged, and requests fail closed and
+	// retry it until it succeeds.
 	_ = a.Load(context.Background())
-	if err := <-registered; err != nil {
-		fmt.Fprintln(os.Stderr, "tollgate authorizer: keys are refreshed in the background:", err)
-	}
-	lambda.Start(a)
+	err = a.Serve(os.Getenv("AWS_LAMBDA_RUNTIME_API"))
+	fmt.Fprintln(os.Stderr, "tollgate authorizer:", err)
+	os.Exit(1)
 }
