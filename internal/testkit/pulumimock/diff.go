@@ -84,7 +84,14 @@ func Conflicts(before, after *Mocks) []string {
 		}
 		o, r := old[key], now[key]
 		rules := Provider[r.Type]
-		if len(rules.Identity) == 0 || r.RPC.GetDeleteBeforeReplace() {
+		if r.RPC.GetDeleteBeforeReplace() {
+			continue
+		}
+		if p := rules.Exclusive; p != "" && reflect.DeepEqual(o.Inputs[p], r.Inputs[p]) {
+			out = append(out, fmt.Sprintf("%s: replaced before its predecessor is deleted, with the same %s: %s", key, p, rules.ExclusiveSource))
+			continue
+		}
+		if len(rules.Identity) == 0 {
 			continue
 		}
 		same := true

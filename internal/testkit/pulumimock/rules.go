@@ -53,6 +53,13 @@ type TypeRules struct {
 	// statement id in a function's policy): a replacement created before
 	// its predecessor is deleted, with the same identity, is refused.
 	Identity []string
+	// Exclusive, when set, is an input no two resources of the type may
+	// hold at once, whatever their other inputs (an API key on two usage
+	// plans of one stage), and ExclusiveSource where that comes from: a
+	// replacement created before its predecessor is deleted, holding the
+	// same value, is refused.
+	Exclusive       string
+	ExclusiveSource string
 }
 
 // randomSuffix is the 7 characters the mocks' autonaming appends: derived
@@ -126,6 +133,8 @@ const (
 	srcVerifyARN       = "tf internal/verify/validate.go ValidARN"
 	srcV2API           = "tf internal/service/apigatewayv2/api.go"
 	srcV2Stage         = "tf internal/service/apigatewayv2/stage.go"
+	srcUsagePlan       = "tf internal/service/apigateway/usage_plan.go"
+	srcOnePlanPerStage = "https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html: \"a given API key can only be associated with one usage plan for each stage\" (tollgate's plans are all on its one stage)"
 )
 
 // Provider are the rules of every resource type tollgate registers. A type
@@ -261,6 +270,9 @@ var Provider = map[string]TypeRules{
 		Rules: []Rule{
 			{Prop: "name", Required: true, Source: "tf internal/service/apigateway/usage_plan.go: name Required; " + srcAutonameDefault},
 			{Prop: "quotaSettings.period", Check: oneOf("DAY", "WEEK", "MONTH"), Source: "sdk apigateway/pulumiTypes.go UsagePlanQuotaSettings.Period: DAY, WEEK or MONTH"},
+			{Prop: "quotaSettings", Check: quotaSettings, Source: srcUsagePlan + ": quota_settings.limit and .period Required (\"not removable singularly\"), offset Default 0; CloudFormation AWS::ApiGateway::UsagePlan QuotaSettings: Limit and Offset Minimum 0"},
+			{Prop: "throttleSettings", Check: throttleSettings, Source: srcUsagePlan + ": throttle_settings burst_limit (an integer) and rate_limit, AtLeastOneOf the two; https://docs.aws.amazon.com/apigateway/latest/api/API_ThrottleSettings.html"},
+			{Prop: "apiStages", Check: apiStages, Source: srcUsagePlan + ": api_stages.api_id and .stage Required; throttle.path Required, \"the path and method, for example /test/GET\" (website/docs/r/api_gateway_usage_plan.html.markdown)"},
 		},
 	},
 	"aws:apigateway/apiKey:ApiKey": {
@@ -273,6 +285,7 @@ var Provider = map[string]TypeRules{
 	},
 	"aws:apigateway/usagePlanKey:UsagePlanKey": {
 		Replace: []string{"*"}, ReplaceSource: "tf internal/service/apigateway/usage_plan_key.go: key_id, key_type and usage_plan_id ForceNew", Identity: []string{"keyId", "usagePlanId"},
+		Exclusive: "keyId", ExclusiveSource: srcOnePlanPerStage,
 		Rules: []Rule{
 			{Prop: "keyId", Required: true, Source: "tf internal/service/apigateway/usage_plan_key.go: key_id Required"},
 			{Prop: "usagePlanId", Required: true, Source: "tf internal/service/apigateway/usage_plan_key.go: usage_plan_id Required"},

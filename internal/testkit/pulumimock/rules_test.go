@@ -10,6 +10,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
 
 const (
@@ -39,10 +40,13 @@ var good = map[string]map[string]any{
 	"aws:apigateway/deployment:Deployment":         {"restApi": "a1"},
 	"aws:apigateway/stage:Stage":                   {"restApi": "a1", "deployment": "d1", "stageName": strings.Repeat("s", 128), "accessLogSettings": map[string]any{"destinationArn": "arn:aws:logs:eu-west-1:123456789012:log-group:/x", "format": "{}"}},
 	"aws:apigateway/methodSettings:MethodSettings": {"restApi": "a1", "stageName": "dev", "methodPath": "*/*", "settings": map[string]any{"loggingLevel": "OFF"}},
-	"aws:apigateway/usagePlan:UsagePlan":           {"name": "plan", "quotaSettings": map[string]any{"period": "DAY"}},
-	"aws:apigateway/apiKey:ApiKey":                 {"name": "k", "value": strings.Repeat("v", 20)},
-	"aws:apigateway/usagePlanKey:UsagePlanKey":     {"keyId": "k", "usagePlanId": "p", "keyType": "API_KEY"},
-	"aws:apigateway/account:Account":               {"cloudwatchRoleArn": goodARN},
+	"aws:apigateway/usagePlan:UsagePlan": {"name": "plan", "quotaSettings": map[string]any{"limit": 1000.0, "offset": 0.0, "period": "DAY"},
+		"throttleSettings": map[string]any{"burstLimit": 10.0, "rateLimit": 2.5},
+		"apiStages": []any{map[string]any{"apiId": "a1", "stage": "dev", "throttles": []any{
+			map[string]any{"path": "/orders/{id}/GET", "burstLimit": 5.0, "rateLimit": 1.0}, map[string]any{"path": "//ANY", "rateLimit": 1.0}}}}},
+	"aws:apigateway/apiKey:ApiKey":             {"name": "k", "value": strings.Repeat("v", 20)},
+	"aws:apigateway/usagePlanKey:UsagePlanKey": {"keyId": "k", "usagePlanId": "p", "keyType": "API_KEY"},
+	"aws:apigateway/account:Account":           {"cloudwatchRoleArn": goodARN},
 	"aws:apigatewayv2/api:Api": {
 		"name": strings.Repeat("a", 128), "protocolType": "HTTP", "description": strings.Repeat("d", 1024), "body": goodDoc,
 		"corsConfiguration": map[string]any{"maxAge": 86400.0},
@@ -88,7 +92,19 @@ var bad = map[string]map[string][]any{
 		"stageName": {"my stage", strings.Repeat("s", 129), "$default"}, "accessLogSettings.destinationArn": {"/aws/apigateway/x"}, "accessLogSettings.format": {""},
 	},
 	"aws:apigateway/methodSettings:MethodSettings": {"settings.loggingLevel": {"DEBUG", "off"}, "methodPath": {"/orders/GET", "orders/{id}/GET", "~1orders/FETCH", "~1orders"}},
-	"aws:apigateway/usagePlan:UsagePlan":           {"quotaSettings.period": {"YEAR"}},
+	"aws:apigateway/usagePlan:UsagePlan": {
+		"quotaSettings.period": {"YEAR"},
+		"quotaSettings": {map[string]any{"period": "DAY"}, map[string]any{"limit": 10.0}, map[string]any{"limit": -1.0, "period": "DAY"},
+			map[string]any{"limit": 1.5, "period": "DAY"}, map[string]any{"limit": 10.0, "offset": -2.0, "period": "WEEK"}},
+		"throttleSettings": {map[string]any{}, map[string]any{"burstLimit": 2.5}, map[string]any{"rateLimit": -1.0}, map[string]any{"burstLimit": -1.0, "rateLimit": 1.0}},
+		"apiStages": {
+			[]any{map[string]any{"stage": "dev"}},
+			[]any{map[string]any{"apiId": "a1", "stage": "dev", "throttles": []any{map[string]any{"path": "~1orders/GET", "rateLimit": 1.0}}}},
+			[]any{map[string]any{"apiId": "a1", "stage": "dev", "throttles": []any{map[string]any{"path": "/orders", "rateLimit": 1.0}}}},
+			[]any{map[string]any{"apiId": "a1", "stage": "dev", "throttles": []any{map[string]any{"path": "GET /orders", "rateLimit": 1.0}}}},
+			[]any{map[string]any{"apiId": "a1", "stage": "dev", "throttles": []any{map[string]any{"path": "/orders/GET"}}}},
+		},
+	},
 	"aws:apigatewayv2/api:Api": {
 		"name": {"", strings.Repeat("a", 129)}, "protocolType": {"REST", "http"}, "description": {strings.Repeat("d", 1025)},
 		"body": {"{"}, "corsConfiguration.maxAge": {86401.0, 1.5},
@@ -282,5 +298,54 @@ func TestStoredSide(t *testing.T) {
 		if (err == nil) != c.ok {
 			t.Errorf("HTTP API with info %s: %v, want accepted %v", c.info, err, c.ok)
 		}
+	}
+}
+
+// Issue 30: an API key is on one usage plan per stage. The mocks refuse a
+// second association with a plan of the same stage, in one deploy, and a
+// move between plans that creates the new association before it deletes
+// the old one.
+func TestOnePlanPerStage(t *testing.T) {
+	m := &Mocks{}
+	plan := func(name, stage string) {
+		t.Helper()
+		if err := register(m, "aws:apigateway/usagePlan:UsagePlan", name, map[string]any{"name": name,
+			"apiStages": []any{map[string]any{"apiId": "a1", "stage": stage}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan("free", "dev")
+	plan("gold", "dev")
+	plan("prod", "prod")
+	key := func(name, planID string) error {
+		return register(m, "aws:apigateway/usagePlanKey:UsagePlanKey", name, map[string]any{"keyId": "k1", "usagePlanId": planID, "keyType": "API_KEY"})
+	}
+	if err := key("k1-free", "free-id"); err != nil {
+		t.Fatal(err)
+	}
+	if err := key("k1-prod", "prod-id"); err != nil {
+		t.Errorf("the key on a plan of another stage: %v", err)
+	}
+	if err := key("k1-gold", "gold-id"); err == nil || !strings.Contains(err.Error(), "one usage plan for each stage") {
+		t.Errorf("the key on a second plan of stage dev: %v, want refused", err)
+	}
+
+	// A move: the same association, on another plan.
+	run := func(planID string, deleteFirst bool) *Mocks {
+		m := &Mocks{}
+		_, _, err := m.NewResource(pulumi.MockResourceArgs{TypeToken: "aws:apigateway/usagePlanKey:UsagePlanKey", Name: "usage-plan-key-c", Custom: true,
+			Inputs:      resource.NewPropertyMapFromMap(map[string]any{"keyId": "k1", "usagePlanId": planID, "keyType": "API_KEY"}),
+			RegisterRPC: &pulumirpc.RegisterResourceRequest{DeleteBeforeReplace: deleteFirst},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if c := Conflicts(run("free-id", false), run("gold-id", false)); len(c) != 1 || !strings.Contains(c[0], "same keyId") {
+		t.Errorf("a move created before the old association is deleted: conflicts %v, want one", c)
+	}
+	if c := Conflicts(run("free-id", true), run("gold-id", true)); len(c) != 0 {
+		t.Errorf("a move deleting first: conflicts %v, want none", c)
 	}
 }

@@ -26,6 +26,10 @@ type stored struct {
 	// policies are each function's permission statements, as Lambda
 	// stores them, by function name.
 	policies map[string][]string
+	// planStages are each usage plan's API stages ("apiId/stage"), by
+	// plan id, and keyPlans the plans each API key is on, by key id.
+	planStages map[string][]string
+	keyPlans   map[string][]string
 }
 
 // PolicySize is the size of function's resource-based policy as Lambda
@@ -71,7 +75,7 @@ func (m *Mocks) store(r Resource) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.stored.restBodies == nil {
-		m.stored = stored{restBodies: map[string]string{}, policies: map[string][]string{}}
+		m.stored = stored{restBodies: map[string]string{}, policies: map[string][]string{}, planStages: map[string][]string{}, keyPlans: map[string][]string{}}
 	}
 	switch r.Type {
 	case "aws:apigateway/restApi:RestApi":
@@ -84,6 +88,22 @@ func (m *Mocks) store(r Resource) error {
 				fn, size, r.Str("statementId"), LambdaPolicyQuota)
 		}
 		m.stored.policies[fn] = policy
+	case "aws:apigateway/usagePlan:UsagePlan":
+		stages, _ := r.Inputs["apiStages"].([]any)
+		for _, s := range stages {
+			st, _ := s.(map[string]any)
+			m.stored.planStages[r.ID] = append(m.stored.planStages[r.ID], fmt.Sprint(st["apiId"], "/", st["stage"]))
+		}
+	case "aws:apigateway/usagePlanKey:UsagePlanKey":
+		key, plan := r.Str("keyId"), r.Str("usagePlanId")
+		for _, other := range m.stored.keyPlans[key] {
+			for _, s := range m.stored.planStages[plan] {
+				if slices.Contains(m.stored.planStages[other], s) {
+					return fmt.Errorf("API key %s is on usage plan %s already, which has the stage %s too: %s", key, other, s, srcOnePlanPerStage)
+				}
+			}
+		}
+		m.stored.keyPlans[key] = append(m.stored.keyPlans[key], plan)
 	case "aws:apigatewayv2/api:Api":
 		if err := reimported(r.Inputs); err != nil {
 			return err

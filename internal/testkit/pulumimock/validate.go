@@ -2,6 +2,7 @@ package pulumimock
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -234,6 +235,92 @@ func routeSettings(v any) error {
 		}
 		if _, set := m["loggingLevel"]; set {
 			return fmt.Errorf("route %s: a logging level is a WebSocket API's", k)
+		}
+	}
+	return nil
+}
+
+// wholeAtLeast0 refuses what is not a whole number of at least 0.
+func wholeAtLeast0(what string, v any) error {
+	n, err := num(v)
+	if err != nil || n < 0 || n != float64(int64(n)) {
+		return fmt.Errorf("%s %v is not a whole number of at least 0", what, v)
+	}
+	return nil
+}
+
+// quotaSettings checks a usage plan's quota: a limit and a period, both
+// required, and an offset, each a whole number of at least 0.
+func quotaSettings(v any) error {
+	q, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("%v is not an object", v)
+	}
+	if _, ok := q["limit"]; !ok {
+		return errors.New("a quota without a limit")
+	}
+	if _, ok := q["period"]; !ok {
+		return errors.New("a quota without a period")
+	}
+	for _, k := range []string{"limit", "offset"} {
+		if x, ok := q[k]; ok {
+			if err := wholeAtLeast0(k, x); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// throttleSettings checks a throttle: a burst limit (whole) or a rate
+// limit, at least one, neither below 0.
+func throttleSettings(v any) error {
+	t, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("%v is not an object", v)
+	}
+	burst, hasBurst := t["burstLimit"]
+	rate, hasRate := t["rateLimit"]
+	switch {
+	case !hasBurst && !hasRate:
+		return errors.New("a throttle with neither burstLimit nor rateLimit")
+	case hasBurst && wholeAtLeast0("burstLimit", burst) != nil:
+		return wholeAtLeast0("burstLimit", burst)
+	}
+	if hasRate {
+		if n, err := num(rate); err != nil || n < 0 {
+			return fmt.Errorf("rateLimit %v is not a number of at least 0", rate)
+		}
+	}
+	return nil
+}
+
+// usagePlanThrottlePath is a usage plan's method throttle's path: the
+// method's resource path, '/', and its HTTP method ("/test/GET").
+var usagePlanThrottlePath = regexp.MustCompile(`^/\S*/(DELETE|GET|HEAD|OPTIONS|PATCH|POST|PUT|ANY)$`)
+
+// apiStages checks a usage plan's stages: each with an API and a stage,
+// and method throttles keyed by a method's path.
+func apiStages(v any) error {
+	list, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf("%v is not a list", v)
+	}
+	for i, item := range list {
+		s, _ := item.(map[string]any)
+		if s["apiId"] == nil || s["stage"] == nil {
+			return fmt.Errorf("stage #%d: apiId and stage are required", i+1)
+		}
+		throttles, _ := s["throttles"].([]any)
+		for _, t := range throttles {
+			m, _ := t.(map[string]any)
+			path, _ := m["path"].(string)
+			if !usagePlanThrottlePath.MatchString(path) {
+				return fmt.Errorf("stage #%d: throttle path %q is not a method's resource path, '/', and its method (/test/GET)", i+1, path)
+			}
+			if err := throttleSettings(m); err != nil {
+				return fmt.Errorf("stage #%d: throttle %s: %w", i+1, path, err)
+			}
 		}
 	}
 	return nil
