@@ -19,6 +19,7 @@ import (
 	"tollgate/api"
 	"tollgate/authorizer"
 	"tollgate/deploy"
+	"tollgate/plans"
 )
 
 // apiFile is the API the program deploys, api.yaml in the project's
@@ -54,8 +55,7 @@ type setting struct {
 }
 
 // settings are every tollgate:* key, in Pulumi.yaml's order, which is the
-// order they are applied in: usagePlan comes before the settings of the
-// plan it creates.
+// order they are applied in.
 var settings = []setting{
 	{"arch", func(c *stackConfig, v string) error { c.Args.Arch = deploy.Arch(v); return nil }},
 	{"stage", func(c *stackConfig, v string) error { c.Args.Definition.Stage = v; return nil }},
@@ -110,25 +110,11 @@ var settings = []setting{
 	{"logRetentionDays", func(c *stackConfig, v string) error { return integer(v, &c.Args.LogRetentionDays) }},
 	{"throttleRateLimit", func(c *stackConfig, v string) error { return number(v, &c.Args.Throttle.RateLimit) }},
 	{"throttleBurstLimit", func(c *stackConfig, v string) error { return integer(v, &c.Args.Throttle.BurstLimit) }},
-	{"usagePlan", func(c *stackConfig, v string) error {
-		on, err := boolean(v)
-		if on {
-			c.Args.UsagePlan = &deploy.UsagePlan{QuotaPeriod: "DAY"}
-		}
+	{"plans", func(c *stackConfig, v string) (err error) {
+		c.Args.Plans.Plans, err = plans.ParsePlans(v)
 		return err
 	}},
-	{"usagePlanQuota", func(c *stackConfig, v string) error {
-		return c.plan(v, func(p *deploy.UsagePlan) error { return integer(v, &p.QuotaLimit) })
-	}},
-	{"usagePlanQuotaPeriod", func(c *stackConfig, v string) error {
-		return c.plan(v, func(p *deploy.UsagePlan) error { p.QuotaPeriod = v; return nil })
-	}},
-	{"usagePlanRateLimit", func(c *stackConfig, v string) error {
-		return c.plan(v, func(p *deploy.UsagePlan) error { return number(v, &p.Throttle.RateLimit) })
-	}},
-	{"usagePlanBurstLimit", func(c *stackConfig, v string) error {
-		return c.plan(v, func(p *deploy.UsagePlan) error { return integer(v, &p.Throttle.BurstLimit) })
-	}},
+	{"defaultPlan", func(c *stackConfig, v string) error { c.Args.Plans.Default = strings.TrimSpace(v); return nil }},
 	{"corsAllowOrigin", func(c *stackConfig, v string) error { c.corsAllowOrigin = v; return nil }},
 	{"jwt", func(c *stackConfig, v string) error {
 		if t := strings.TrimSpace(v); t != "{}" && t != "" {
@@ -147,7 +133,19 @@ var removedSettings = []struct{ key, instead string }{
 	{"keys", "the keyring holds only digests now. For each client, set the digest of its key and remove the keys: " +
 		"pulumi config set --path 'keyDigests.CLIENT' \"$(pulumi config get --path 'keys.CLIENT' | tr -d '\\n' | sha256sum | cut -d' ' -f1)\"; then pulumi config rm keys"},
 	{"keyLength", "generated keys are tollgate keys (tgk_, 42 characters); remove it: pulumi config rm keyLength"},
+	{"usagePlan", usagePlanMoved},
+	{"usagePlanQuota", usagePlanMoved},
+	{"usagePlanQuotaPeriod", usagePlanMoved},
+	{"usagePlanRateLimit", usagePlanMoved},
+	{"usagePlanBurstLimit", usagePlanMoved},
 }
+
+// usagePlanMoved is what replaces the one usage plan of earlier versions:
+// a plan named default, which keeps that plan (deploy.Args.Plans).
+const usagePlanMoved = "usage plans are named plans now (docs/limits.md); declare the one you had as the plan default, with your numbers, and remove the usagePlan* settings: " +
+	"pulumi config set --path 'plans.default.quota.limit' 1000; pulumi config set --path 'plans.default.quota.period' DAY; " +
+	"pulumi config set --path 'plans.default.rateLimit' 5; pulumi config set --path 'plans.default.burstLimit' 10; pulumi config set defaultPlan default; " +
+	"then pulumi config rm for each usagePlan* setting"
 
 // defaultConfig is the configuration of a stack that sets nothing: the
 // same values as the defaults Pulumi.yaml declares.
@@ -237,8 +235,8 @@ func loadConfig(ctx *pulumi.Context) (stackConfig, error) {
 		switch {
 		case c.validationRegex != "":
 			return c, fmt.Errorf("%w: %svalidationRegex: an HTTP API's authorizer has no validation expression; remove it (pulumi config rm validationRegex) or use apiType rest", deploy.ErrConfig, ns)
-		case c.Args.UsagePlan != nil:
-			return c, fmt.Errorf("%w: %susagePlan: HTTP APIs have no usage plans or API Gateway API keys; set it false or use apiType rest", deploy.ErrConfig, ns)
+		case !c.Args.Plans.Empty():
+			return c, fmt.Errorf("%w: %splans: HTTP APIs have no usage plans or API Gateway API keys (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-vs-rest.html); remove the plans (pulumi config rm plans) or use apiType rest", deploy.ErrConfig, ns)
 		}
 		c.Args.Definition.UseHTTP()
 	}
@@ -323,23 +321,6 @@ func (c *stackConfig) setJWT() error {
 		c.Args.Definition.JWT = &api.JWTAuthorizer{Issuer: cfg.Issuer, Audiences: cfg.Audiences}
 	}
 	return nil
-}
-
-// plan applies a usage plan setting, which needs usagePlan: true.
-func (c *stackConfig) plan(v string, set func(*deploy.UsagePlan) error) error {
-	if c.Args.UsagePlan == nil {
-		// Pulumi passes the declared default of every setting; only a
-		// change from it is a mistake without a plan.
-		probe := deploy.UsagePlan{QuotaPeriod: "DAY"}
-		if err := set(&probe); err != nil {
-			return err
-		}
-		if probe != (deploy.UsagePlan{QuotaPeriod: "DAY"}) {
-			return fmt.Errorf("applies only with usagePlan: true")
-		}
-		return nil
-	}
-	return set(c.Args.UsagePlan)
 }
 
 // decodeJSON decodes an array or object setting; an empty object is the

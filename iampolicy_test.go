@@ -21,8 +21,8 @@ func TestDeployerPolicyCoversThePlans(t *testing.T) {
 	registered := map[string]bool{}
 	for _, extra := range []map[string]string{
 		nil,
-		{"tollgate:apiType": "http"},
-		{"tollgate:usagePlan": "true", "tollgate:authorizerReservedConcurrency": "10", "tollgate:throttleRateLimit": "20"},
+		{"tollgate:apiType": "http", "tollgate:plans": "{}", "tollgate:defaultPlan": ""},
+		{"tollgate:authorizerReservedConcurrency": "10", "tollgate:throttleRateLimit": "20"},
 	} {
 		cfg := devStack(t)
 		maps.Copy(cfg, extra)

@@ -56,6 +56,7 @@ func program(ctx *pulumi.Context, buildDir string) (pulumi.Map, error) {
 		"secretArn": a.SecretARN,
 		"apiKeys":   a.APIKeys,
 		"revokeNow": a.RevokeNow,
+		"usage":     a.Usage,
 		"curl":      a.Curl,
 		"openapi":   a.Document,
 		// Read back at the next update (deployedGenerations).

@@ -28,6 +28,7 @@ import (
 	"tollgate/deploy"
 	"tollgate/internal/testkit/pulumimock"
 	"tollgate/internal/testkit/testbin"
+	"tollgate/plans"
 )
 
 // withConfig sets the stack configuration as the Pulumi CLI passes it to
@@ -338,7 +339,15 @@ func TestBadConfigCreatesNothing(t *testing.T) {
 		{"rotation grace not RFC 3339", map[string]string{"tollgate:rotations": `{"default":{"n":1,"previousUntil":"tomorrow"}}`}, nil, "tollgate:rotations"},
 		{"clients not an array", map[string]string{"tollgate:clients": "web"}, nil, "tollgate:clients"},
 		{"log level", map[string]string{"tollgate:logLevel": "verbose"}, nil, "tollgate:logLevel"},
-		{"quota without a plan", map[string]string{"tollgate:usagePlanQuota": "100"}, nil, "usagePlan: true"},
+		{"usagePlan, no longer read", map[string]string{"tollgate:usagePlan": "true"}, nil, "plans.default.quota.limit"},
+		{"usagePlanQuota, no longer read", map[string]string{"tollgate:usagePlanQuota": "100"}, nil, "usage plans are named plans now"},
+		{"plans not an object", map[string]string{"tollgate:plans": `["free"]`}, nil, "tollgate:plans: invalid plans: not an object of plans"},
+		{"plan with a misspelt field", map[string]string{"tollgate:plans": `{"free":{"rateLimt":5,"clients":["default"]}}`}, nil, `unknown field "rateLimt"`},
+		{"unknown default plan", map[string]string{"tollgate:plans": `{"free":{"rateLimit":5,"burstLimit":5}}`, "tollgate:defaultPlan": "gold"}, nil, `defaultPlan "gold": no plan of that name; the plans are [free]`},
+		{"client on two plans", map[string]string{"tollgate:plans": `{"free":{"clients":["default"]},"gold":{"clients":["default"]}}`}, nil, `client "default" is on two plans, free and gold`},
+		{"quota without a period", map[string]string{"tollgate:plans": `{"free":{"quota":{"limit":100},"clients":["default"]}}`}, nil, "a quota of 100 without a period"},
+		{"client on no plan", map[string]string{"tollgate:clients": `["default","web"]`, "tollgate:plans": `{"free":{"clients":["default"]}}`}, nil, `client "web" is on no plan`},
+		{"plan route throttle on a public route", map[string]string{"tollgate:plans": `{"free":{"routes":{"GET /health":{"rateLimit":1,"burstLimit":1}}}}`, "tollgate:defaultPlan": "free"}, nil, `route "GET /health" is not guarded`},
 		{"cors origin", map[string]string{"tollgate:corsAllowOrigin": "app.example.com"}, nil, "CORS origin"},
 		{"aws tag", map[string]string{"tollgate:tags": `{"aws:owner":"me"}`}, nil, "aws:"},
 		{"no region", map[string]string{"aws:region": ""}, nil, "pulumi config set aws:region"},
@@ -346,8 +355,9 @@ func TestBadConfigCreatesNothing(t *testing.T) {
 		{"timeout", map[string]string{"tollgate:authorizerTimeout": "901"}, nil, "timeout 15m1s"},
 		{"unknown API type", map[string]string{"tollgate:apiType": "websocket"}, nil, `tollgate:apiType: "websocket": want rest or http`},
 		{"HTTP with a validation regex", map[string]string{"tollgate:apiType": "http", "tollgate:validationRegex": "^x$"}, nil, "tollgate:validationRegex: an HTTP API's authorizer has no validation expression"},
-		{"HTTP with a usage plan", map[string]string{"tollgate:apiType": "http", "tollgate:usagePlan": "true"}, nil, "tollgate:usagePlan: HTTP APIs have no usage plans"},
+		{"HTTP with plans", map[string]string{"tollgate:apiType": "http", "tollgate:plans": `{"free":{"rateLimit":5,"burstLimit":5}}`, "tollgate:defaultPlan": "free"}, nil, "tollgate:plans: HTTP APIs have no usage plans"},
 		{"$default for a REST API", map[string]string{"tollgate:stage": "$default"}, nil, `stage "$default"`},
+		{"plans with jwt", map[string]string{"tollgate:plans": `{"free":{"rateLimit":1,"burstLimit":1}}`, "tollgate:defaultPlan": "free", "tollgate:jwt": `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks","audiences":["a"]}`}, nil, "plans and jwt together"},
 		{"jwt with HS256", map[string]string{"tollgate:jwt": `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks","audiences":["a"],"algorithms":["HS256"]}`}, nil, `tollgate:jwt: JWT: algorithm "HS256"`},
 		{"jwt without audiences", map[string]string{"tollgate:jwt": `{"issuer":"https://id.example.com/","jwksUrl":"https://id.example.com/jwks"}`}, nil, "tollgate:jwt: JWT: at least one audience"},
 		{"jwt not an object", map[string]string{"tollgate:jwt": `["https://id.example.com/"]`}, nil, "tollgate:jwt: JWT settings"},
@@ -410,11 +420,9 @@ func TestSettingsApply(t *testing.T) {
 		"tollgate:handlerTimeout":                "30",
 		"tollgate:authorizerReservedConcurrency": "10",
 		"tollgate:logLevel":                      "debug",
-		"tollgate:usagePlan":                     "true",
-		"tollgate:usagePlanQuota":                "1000",
-		"tollgate:usagePlanQuotaPeriod":          "MONTH",
-		"tollgate:usagePlanRateLimit":            "5",
-		"tollgate:usagePlanBurstLimit":           "10",
+		"tollgate:clients":                       `["default","partner"]`,
+		"tollgate:plans":                         `{"free":{"rateLimit":5,"burstLimit":10,"quota":{"limit":1000,"period":"MONTH"}},"partner":{"rateLimit":100,"burstLimit":200,"routes":{"POST /orders":{"rateLimit":1,"burstLimit":2}},"clients":["partner"]}}`,
+		"tollgate:defaultPlan":                   "free",
 		"tollgate:throttleRateLimit":             "20",
 		"tollgate:corsAllowOrigin":               "https://app.example.com",
 		"tollgate:accountLogsRole":               "false",
@@ -428,9 +436,12 @@ func TestSettingsApply(t *testing.T) {
 		def.Functions["authorizer"].Env["TOLLGATE_LOG_LEVEL"] != "debug" || a.AccountLogsRole || a.Rotation != 3 || a.Throttle.RateLimit != 20 {
 		t.Errorf("settings did not apply: %+v", a)
 	}
-	want := &deploy.UsagePlan{QuotaLimit: 1000, QuotaPeriod: "MONTH", Throttle: deploy.Throttle{RateLimit: 5, BurstLimit: 10}}
-	if !reflect.DeepEqual(a.UsagePlan, want) {
-		t.Errorf("usage plan = %+v, want %+v", a.UsagePlan, want)
+	want := plans.Set{Default: "free", Plans: map[string]plans.Plan{
+		"free":    {RateLimit: 5, BurstLimit: 10, Quota: &plans.Quota{Limit: 1000, Period: plans.Month}},
+		"partner": {RateLimit: 100, BurstLimit: 200, Routes: map[string]api.Throttle{"POST /orders": {RateLimit: 1, BurstLimit: 2}}, Clients: []string{"partner"}},
+	}}
+	if !reflect.DeepEqual(a.Plans, want) {
+		t.Errorf("plans = %+v, want %+v", a.Plans, want)
 	}
 	if def.Response(api.AccessDenied).Headers["Access-Control-Allow-Origin"] != "https://app.example.com" {
 		t.Error("corsAllowOrigin did not reach the gateway responses")
@@ -646,8 +657,9 @@ func TestStackNamesAndSettingsAtTheirEdges(t *testing.T) {
 		"tollgate:handlerMemory": "10240", "tollgate:handlerTimeout": "900", "tollgate:handlerReservedConcurrency": "1000",
 		"tollgate:logLevel": "error", "tollgate:logRetentionDays": "3653",
 		"tollgate:throttleRateLimit": "10000", "tollgate:throttleBurstLimit": "5000",
-		"tollgate:usagePlan": "true", "tollgate:usagePlanQuota": "2147483647", "tollgate:usagePlanQuotaPeriod": "MONTH",
-		"tollgate:usagePlanRateLimit": "10000", "tollgate:usagePlanBurstLimit": "5000",
+		"tollgate:plans": `{"` + strings.Repeat("p", 64) + `":{"rateLimit":10000,"burstLimit":5000,"quota":{"limit":2147483647,"period":"MONTH"},` +
+			`"routes":{"POST /orders":{"rateLimit":10000,"burstLimit":5000}},"clients":["b"]},"z":{"rateLimit":1,"burstLimit":1}}`,
+		"tollgate:defaultPlan":     "z",
 		"tollgate:corsAllowOrigin": "*",
 		"tollgate:tags":            `{"` + strings.Repeat("k", 128) + `":"` + strings.Repeat("v", 256) + `"}`,
 	}

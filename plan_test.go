@@ -16,13 +16,13 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden plans in deploy/testdata")
 
 // goldenPlans are where the dev stack's plans are kept: as it is, and
-// with apiType http.
+// with apiType http (without its usage plans, which HTTP APIs lack).
 var goldenPlans = []struct {
 	file, what string
 	config     map[string]string
 }{
 	{filepath.Join("deploy", "testdata", "dev-plan.golden"), "Pulumi.dev.yaml", nil},
-	{filepath.Join("deploy", "testdata", "dev-http-plan.golden"), "Pulumi.dev.yaml with apiType http", map[string]string{"tollgate:apiType": "http"}},
+	{filepath.Join("deploy", "testdata", "dev-http-plan.golden"), "Pulumi.dev.yaml with apiType http", map[string]string{"tollgate:apiType": "http", "tollgate:plans": "{}", "tollgate:defaultPlan": ""}},
 }
 
 // maskBuild replaces what depends on the Go toolchain and the build

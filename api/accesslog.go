@@ -33,6 +33,7 @@ var AccessLogVariables = []string{
 	"$context.integrationLatency",
 	"$context.integration.status",
 	"$context.authorizer.principalId",
+	"$context.identity.apiKeyId",
 	"$context.authorizer.status",
 	"$context.authorizer.latency",
 	"$context.authorizer.integrationLatency",
@@ -57,7 +58,7 @@ func httpAccessLogVariables() []string {
 			out = append(out, "$context.routeKey")
 		case "$context.authorizer.status":
 			out = append(out, "$context.authorizer.error")
-		case "$context.authorizer.latency", "$context.authorizer.integrationLatency":
+		case "$context.authorizer.latency", "$context.authorizer.integrationLatency", "$context.identity.apiKeyId":
 		default:
 			out = append(out, v)
 		}
@@ -76,7 +77,7 @@ func DefaultHTTPAccessLog() []AccessLogField {
 			f = AccessLogField{"routeKey", "$context.routeKey"}
 		case "$context.authorizer.status":
 			f = AccessLogField{"authorizerError", "$context.authorizer.error"}
-		case "$context.authorizer.latency":
+		case "$context.authorizer.latency", "$context.identity.apiKeyId":
 			continue
 		}
 		out = append(out, f)
@@ -101,6 +102,7 @@ func DefaultAccessLog() []AccessLogField {
 		{"responseLength", "$context.responseLength"},
 		{"responseLatency", "$context.responseLatency"},
 		{"principalId", "$context.authorizer.principalId"},
+		{"apiKeyId", "$context.identity.apiKeyId"},
 		{"authorizerStatus", "$context.authorizer.status"},
 		{"authorizerLatency", "$context.authorizer.latency"},
 		{"integrationStatus", "$context.integration.status"},

@@ -23,6 +23,8 @@ const (
 	IntegrationTimeout           ResponseType = "INTEGRATION_TIMEOUT"
 	RequestTooLarge              ResponseType = "REQUEST_TOO_LARGE"
 	Throttled                    ResponseType = "THROTTLED"
+	QuotaExceeded                ResponseType = "QUOTA_EXCEEDED"
+	InvalidAPIKey                ResponseType = "INVALID_API_KEY"
 	APIConfigurationError        ResponseType = "API_CONFIGURATION_ERROR"
 	Default4XX                   ResponseType = "DEFAULT_4XX"
 	Default5XX                   ResponseType = "DEFAULT_5XX"
@@ -45,6 +47,10 @@ func (t ResponseType) ErrorType() string {
 		return "AuthorizerConfigurationException"
 	case Throttled:
 		return "TooManyRequestsException"
+	case QuotaExceeded:
+		return "LimitExceededException"
+	case InvalidAPIKey:
+		return "ForbiddenException"
 	case Default5XX, IntegrationFailure, IntegrationTimeout:
 		return "InternalServerErrorException"
 	}
@@ -64,6 +70,8 @@ var defaultStatus = map[ResponseType]int{
 	IntegrationTimeout:           504,
 	RequestTooLarge:              413,
 	Throttled:                    429,
+	QuotaExceeded:                429,
+	InvalidAPIKey:                403,
 	APIConfigurationError:        500,
 	Default4XX:                   0,
 	Default5XX:                   0,

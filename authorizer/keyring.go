@@ -46,6 +46,12 @@ type Key struct {
 	// UsageKey is an API Gateway API key value returned as the policy's
 	// usageIdentifierKey, for usage plans with the AUTHORIZER key source.
 	UsageKey string `json:"usageKey,omitempty"`
+	// Plan names the usage plan the usage key is on, for the local
+	// gateway, which limits each client by it as API Gateway does
+	// (package tollgate/plans). A deployed keyring leaves it out: API
+	// Gateway keeps each key's plan itself, so moving a client between
+	// plans does not change the secret.
+	Plan string `json:"plan,omitempty"`
 	// Expires, when set, is the instant the key stops working.
 	Expires *time.Time `json:"expires,omitempty"`
 	// Disabled keys are refused, and logged as such.
@@ -231,6 +237,9 @@ func (k Keyring) validate() ([]*routeLimit, error) {
 			if !isRawKey([]byte(key.UsageKey)) {
 				return nil, fail("usageKey holds a character other than visible ASCII")
 			}
+		}
+		if key.Plan != "" && key.UsageKey == "" {
+			return nil, fail("a plan without a usageKey: the plan limits the key API Gateway is given, its usageKey")
 		}
 	}
 	return limits, nil

@@ -77,6 +77,7 @@ func TestParseKeyringErrors(t *testing.T) {
 		{"expires not RFC 3339", `{"keys":[{"id":"a","key":"` + good + `","expires":"tomorrow"}]}`, `not RFC 3339`},
 		{"mistyped tollgate key", `{"keys":[{"id":"a","key":"tgk_0123456789abcdefghijklmnopqrstuvWXYZ00"}]}`, `key "a": starts with tgk_ but its checksum does not match`},
 		{"short usage key", `{"keys":[{"id":"u","key":"` + good + `","usageKey":"tooshort"}]}`, `key "u": usageKey shorter than 20`},
+		{"plan without a usage key", `{"keys":[{"id":"u","key":"` + good + `","plan":"free"}]}`, `key "u": a plan without a usageKey`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

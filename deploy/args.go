@@ -10,6 +10,7 @@ import (
 
 	"tollgate/api"
 	"tollgate/authorizer"
+	"tollgate/plans"
 )
 
 // ErrConfig is wrapped by every error Args.Validate returns, and so by
@@ -124,10 +125,11 @@ type Args struct {
 	// Throttle is the stage's limit for every method; zero fields mean
 	// DefaultRateLimit and DefaultBurstLimit.
 	Throttle Throttle
-	// UsagePlan, when set, puts the stage on a usage plan; every client
-	// then gets an API Gateway API key on the plan, returned by the
-	// authorizer as usageIdentifierKey (API key source AUTHORIZER).
-	UsagePlan *UsagePlan
+	// Plans, when not empty, are the stage's usage plans: each an API
+	// Gateway usage plan, with every client's API Gateway API key on its
+	// plan, returned by the authorizer as usageIdentifierKey (API key
+	// source AUTHORIZER). REST APIs only.
+	Plans plans.Set
 	// AccountLogsRole, when set, makes the Region's API Gateway account
 	// settings (one per account and Region) name a role API Gateway may
 	// write access logs with: the account's AccountLogsRoleName, created
@@ -150,18 +152,6 @@ type Rotation struct {
 type Throttle struct {
 	RateLimit  float64
 	BurstLimit int
-}
-
-// UsagePlan is a quota and a throttle for each client.
-type UsagePlan struct {
-	// QuotaLimit is how many requests a client may make per QuotaPeriod; 0
-	// means no quota.
-	QuotaLimit int
-	// QuotaPeriod is DAY, WEEK or MONTH.
-	QuotaPeriod string
-	// Throttle is each client's rate and burst; zero fields mean no limit
-	// beyond the stage's.
-	Throttle Throttle
 }
 
 // logRetentionDays are the retention periods CloudWatch Logs accepts.
@@ -225,21 +215,14 @@ func (a Args) Validate() error {
 	if err := a.Throttle.validate("stage"); err != nil {
 		return err
 	}
-	if p := a.UsagePlan; p != nil {
-		if a.Definition.IsHTTP() {
-			return configErr("usage plan: HTTP APIs have no usage plans or API keys of API Gateway's (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-vs-rest.html); deploy a REST API, or limit clients with route throttles")
-		}
-		if p.QuotaLimit < 0 {
-			return configErr("usage plan quota %d: want 0 (none) or more", p.QuotaLimit)
-		}
-		if !slices.Contains([]string{"DAY", "WEEK", "MONTH"}, p.QuotaPeriod) {
-			return configErr("usage plan quota period %q: want DAY, WEEK or MONTH", p.QuotaPeriod)
-		}
-		if p.Throttle != (Throttle{}) {
-			if err := p.Throttle.validate("usage plan"); err != nil {
-				return err
-			}
-		}
+	if err := a.Plans.Validate(a.Clients, &a.Definition); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if !a.Plans.Empty() && a.Definition.Functions[a.Definition.Authorizer.Function].Env[authorizer.EnvJWT] != "" {
+		// A JWT's caller has no API key of a plan: with plans, every
+		// guarded method requires one, and API Gateway would answer it
+		// 403.
+		return configErr("plans and jwt together: a caller with a JWT has no API key of a plan, and with plans every guarded route requires one (API Gateway would answer it 403 Forbidden); limit JWT callers with route throttles, or leave plans out")
 	}
 	if a.Archives != nil {
 		for _, name := range slices.Sorted(maps.Keys(a.Definition.Functions)) {
@@ -252,7 +235,7 @@ func (a Args) Validate() error {
 	// that API Gateway's importer would refuse, or import in part
 	// (api.CheckImport), stops the deploy here, before anything is
 	// created, not at the import.
-	if _, err := a.Definition.Document(api.DocumentOptions{IntegrationURI: api.LocalURI, UsagePlan: a.UsagePlan != nil}); err != nil {
+	if _, err := a.Definition.Document(api.DocumentOptions{IntegrationURI: api.LocalURI, UsagePlan: !a.Plans.Empty()}); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return nil

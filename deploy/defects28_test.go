@@ -9,6 +9,7 @@ import (
 
 	"tollgate/api"
 	"tollgate/internal/testkit/pulumimock"
+	"tollgate/plans"
 )
 
 // Issue 28, defect 2: an HTTP API's body names it as the stack does: a
@@ -122,7 +123,7 @@ func TestRESTImportFailsOnWarnings(t *testing.T) {
 func TestUsagePlanOnWaitsForTheAuthorizer(t *testing.T) {
 	off, _ := mustRun(t, testArgs(t))
 	args := testArgs(t)
-	args.UsagePlan = &UsagePlan{QuotaPeriod: "DAY"}
+	args.Plans = onePlan(plans.Plan{})
 	on, _ := mustRun(t, args)
 	env := func(m *mocks) map[string]any {
 		return m.Named(t, tFunction, "tollgate-dev-authorizer").Obj("environment")["variables"].(map[string]any)

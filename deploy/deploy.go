@@ -48,6 +48,9 @@ type API struct {
 	// within the authorizer's key TTL plus the stage's result cache TTL
 	// (cmd/tollkeys refresh, with this stack's names).
 	RevokeNow pulumi.StringOutput
+	// Usage is the command that prints each client's usage of its plan
+	// (cmd/tollkeys usage, with this stack's names); "" without plans.
+	Usage pulumi.StringOutput
 	// Document is the REST API's OpenAPI document, as deployed: the
 	// Definition's (api.Definition.Document) with the functions' invoke
 	// ARNs.
@@ -123,7 +126,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	d := &deployer{ctx: ctx, name: name, args: args, api: a, parent: pulumi.Parent(a)}
-	steps := []func() error{d.keyring, d.logs, d.functions, d.restAPI, d.deployment, d.usagePlan}
+	steps := []func() error{d.keyring, d.logs, d.functions, d.restAPI, d.deployment, d.usagePlans}
 	if args.Definition.IsHTTP() {
 		steps = d.httpSteps()
 	}
@@ -141,6 +144,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"keyGenerations": a.KeyGenerations,
 		"curl":           a.Curl,
 		"revokeNow":      a.RevokeNow,
+		"usage":          a.Usage,
 		"openapi":        a.Document,
 	})
 }

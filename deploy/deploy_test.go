@@ -19,6 +19,7 @@ import (
 	"tollgate/api"
 	"tollgate/authorizer"
 	"tollgate/internal/testkit/pulumimock"
+	"tollgate/plans"
 )
 
 // Resource types, as the AWS and random providers name them.
@@ -641,91 +642,6 @@ func TestGatewayResponses(t *testing.T) {
 	}
 }
 
-// Promise 8: the usage plan and the clients' API keys.
-func TestUsagePlan(t *testing.T) {
-	args := testArgs(t)
-	m, _ := mustRun(t, args)
-	for _, typ := range []string{tUsagePlan, tAPIKey, tUsagePlanKey} {
-		if n := len(m.Of(typ)); n != 0 {
-			t.Errorf("%d %s without a usage plan", n, typ)
-		}
-	}
-	for _, k := range storedKeyring(t, m).Keys {
-		if k.UsageKey != "" {
-			t.Errorf("key %s has a usage key without a usage plan", k.ID)
-		}
-	}
-
-	args.UsagePlan = &UsagePlan{QuotaLimit: 1000, QuotaPeriod: "WEEK", Throttle: Throttle{RateLimit: 2, BurstLimit: 4}}
-	m, _ = mustRun(t, args)
-	if got := m.One(t, tRestAPI).Str("apiKeySource"); got != "AUTHORIZER" {
-		t.Errorf("apiKeySource = %q, want AUTHORIZER", got)
-	}
-	plan := m.One(t, tUsagePlan)
-	if q := plan.Obj("quotaSettings"); q["limit"] != 1000.0 || q["period"] != "WEEK" {
-		t.Errorf("quota = %v", q)
-	}
-	if th := plan.Obj("throttleSettings"); th["rateLimit"] != 2.0 || th["burstLimit"] != 4.0 {
-		t.Errorf("throttle = %v", th)
-	}
-	if st := plan.Inputs["apiStages"].([]any); len(st) != 1 || st[0].(map[string]any)["apiId"] != testAPIID || st[0].(map[string]any)["stage"] != "dev" {
-		t.Errorf("api stages = %v", st)
-	}
-	apiKeys := map[string]registered{}
-	for _, k := range m.Of(tAPIKey) {
-		apiKeys[k.ID] = k
-		if !k.Secrets["value"] {
-			t.Errorf("%s value is not secret", k.Name)
-		}
-	}
-	kr := storedKeyring(t, m)
-	values := map[string]bool{}
-	for _, k := range kr.Keys {
-		if len(k.UsageKey) < authorizer.MinUsageKeyLength {
-			t.Errorf("key %s usage key %q too short", k.ID, k.UsageKey)
-		}
-		values[k.UsageKey] = true
-	}
-	planKeys := m.Of(tUsagePlanKey)
-	if len(planKeys) != len(args.Clients) {
-		t.Errorf("%d usage plan keys, want one per client", len(planKeys))
-	}
-	for _, pk := range planKeys {
-		k, ok := apiKeys[pk.Str("keyId")]
-		if !ok || pk.Str("usagePlanId") != plan.ID || pk.Str("keyType") != "API_KEY" || !values[k.Str("value")] {
-			t.Errorf("usage plan key %v does not put a client's usage key on the plan", pk.Inputs)
-		}
-	}
-	body, _ := deployedDocument(t, m)
-	var doc struct {
-		Paths map[string]map[string]struct {
-			Security []map[string][]string `json:"security"`
-		} `json:"paths"`
-	}
-	if err := json.Unmarshal([]byte(body), &doc); err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range args.Definition.Routes {
-		op := doc.Paths[r.Path][strings.ToLower(r.Method)]
-		keyRequired := false
-		for _, req := range op.Security {
-			if _, ok := req[api.APIKeySecurityScheme]; ok {
-				keyRequired = true
-			}
-		}
-		if keyRequired != r.Protected {
-			t.Errorf("%s requires an API key: %v, want %v (protected methods only)", r, keyRequired, r.Protected)
-		}
-	}
-
-	// Usage keys do not rotate with the keys: they name the client.
-	args.Rotation = 1
-	m2, _ := mustRun(t, args)
-	if storedKeyring(t, m2).Keys[0].UsageKey != kr.Keys[0].UsageKey {
-		t.Error("rotation changed a usage key")
-	}
-}
-
 // Promise 10: the outputs.
 func TestOutputs(t *testing.T) {
 	m, a := mustRun(t, testArgs(t))
@@ -801,8 +717,16 @@ func TestBadArgsCreateNothing(t *testing.T) {
 		{"negative concurrency", func(a *Args) { a.ReservedConcurrency = map[string]int{"handler": -1} }, "reserved concurrency"},
 		{"unknown function concurrency", func(a *Args) { a.ReservedConcurrency = map[string]int{"nope": 1} }, "no such function"},
 		{"negative throttle", func(a *Args) { a.Throttle.RateLimit = -1 }, "throttle"},
-		{"quota period", func(a *Args) { a.UsagePlan = &UsagePlan{QuotaPeriod: "YEAR"} }, "YEAR"},
-		{"half a plan throttle", func(a *Args) { a.UsagePlan = &UsagePlan{QuotaPeriod: "DAY", Throttle: Throttle{RateLimit: 5}} }, "usage plan throttle"},
+		{"quota period", func(a *Args) { a.Plans = onePlan(plans.Plan{Quota: &plans.Quota{Limit: 1, Period: "YEAR"}}) }, `quota period "YEAR"`},
+		{"half a plan throttle", func(a *Args) { a.Plans = onePlan(plans.Plan{RateLimit: 5}) }, "plan free: throttle 5 requests/s, burst 0"},
+		{"unknown default plan", func(a *Args) { a.Plans = plans.Set{Plans: map[string]plans.Plan{"free": {}}, Default: "gold"} }, `defaultPlan "gold"`},
+		{"client on two plans", func(a *Args) {
+			a.Plans = plans.Set{Plans: map[string]plans.Plan{"free": {Clients: []string{"mobile"}}, "gold": {Clients: []string{"mobile", "reports"}}}}
+		}, `client "mobile" is on two plans, free and gold`},
+		{"quota without a period", func(a *Args) { a.Plans = onePlan(plans.Plan{Quota: &plans.Quota{Limit: 10}}) }, "without a period"},
+		{"plan route not in the API", func(a *Args) {
+			a.Plans = onePlan(plans.Plan{Routes: map[string]api.Throttle{"GET /nope": {RateLimit: 1, BurstLimit: 1}}})
+		}, `route "GET /nope" is not a route of the API`},
 		{"missing archive", func(a *Args) { delete(a.Archives, "handler") }, `no archive for function "handler"`},
 	}
 	for _, tc := range cases {

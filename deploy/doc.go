@@ -65,14 +65,16 @@
 //     configuration; the same Lambda permissions; an auto-deployed stage
 //     with the HTTP access log, detailed metrics, the stage throttle and
 //     route throttles. No deployment, method settings, usage plan or
-//     account role: a usage plan is refused.
+//     account role: plans are refused.
 //   - With Args.AccountLogsRole: the Region's API Gateway account settings
 //     name the account's logging role, AccountLogsRoleName, created only
 //     if the account has none; both are retained on destroy, since every
 //     tollgate stack of the account shares them.
-//   - With Args.UsagePlan: a usage plan with quota and throttle, an API key
-//     per client on it, the keys' usageKey in the keyring, and the API's
-//     key source AUTHORIZER.
+//   - With Args.Plans: a usage plan per plan (throttle, quota, route
+//     throttles) on the stage, an API key per client on its plan, the
+//     keys' usageKey in the keyring, and the API's key source AUTHORIZER.
+//     Moving a client to another plan replaces its key's association and
+//     nothing else (usagePlans).
 //
 // New checks Args (Args.Validate) and its name (CheckName: every derived
 // name must fit the provider's limits) and builds the functions before it

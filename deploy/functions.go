@@ -157,7 +157,7 @@ func (d *deployer) functions() error {
 				env[k] = pulumi.String(v)
 			}
 			env[authorizer.EnvSecretID] = d.api.Secret.Arn
-			if d.args.UsagePlan != nil {
+			if !d.args.Plans.Empty() {
 				env[EnvUsagePlan] = pulumi.String("1")
 			}
 		}

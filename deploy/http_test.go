@@ -10,6 +10,7 @@ import (
 
 	"tollgate/api"
 	"tollgate/authorizer"
+	"tollgate/plans"
 )
 
 const (
@@ -198,7 +199,7 @@ func TestHTTPRefuses(t *testing.T) {
 		edit func(a *Args)
 		want string
 	}{
-		{"usage plan", func(a *Args) { a.UsagePlan = &UsagePlan{QuotaPeriod: "DAY"} }, "HTTP APIs have no usage plans"},
+		{"plans", func(a *Args) { a.Plans = onePlan(plans.Plan{RateLimit: 1, BurstLimit: 1}) }, "HTTP APIs have no usage plans"},
 		{"gateway responses", func(a *Args) { a.Definition.Responses = api.DefaultResponses() }, "no gateway responses"},
 		{"a validation regex", func(a *Args) { a.Definition.Authorizer.ValidationRegex = api.BearerRegex }, "no validation expression"},
 		{"binary media types", func(a *Args) { a.Definition.BinaryMediaTypes = []string{"image/png"} }, "no binary media types"},

@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigateway"
@@ -10,6 +12,7 @@ import (
 
 	"tollgate/api"
 	"tollgate/deploy/iampolicy"
+	"tollgate/plans"
 )
 
 // restAPI creates the regional REST API from the Definition's OpenAPI
@@ -24,7 +27,7 @@ import (
 // as arguments are applied again, but of the endpoint configuration only
 // its VPC endpoints, so the document states it: api.Definition.Document).
 func (d *deployer) restAPI() error {
-	usagePlan := d.args.UsagePlan != nil
+	usagePlan := !d.args.Plans.Empty()
 	d.deployedDocument(usagePlan)
 
 	keySource := "HEADER"
@@ -256,36 +259,32 @@ func (d *deployer) accountLogsRole() (*apigateway.Account, error) {
 	}, d.parent, retain, pulumi.DependsOn(deps))
 }
 
-// usagePlan creates the usage plan and an API key on it for every client,
-// whose value the authorizer returns as usageIdentifierKey.
-func (d *deployer) usagePlan() error {
-	p := d.args.UsagePlan
-	if p == nil {
+// usagePlans creates each plan's usage plan on the stage, and an API
+// key for every client on its plan, whose value the authorizer returns as
+// usageIdentifierKey.
+//
+// A usage plan is updated in place, whatever changes (terraform-provider-
+// aws internal/service/apigateway/usage_plan.go: no argument is ForceNew),
+// so a plan keeps its id and the usage API Gateway has counted on it. A
+// key's association with a plan (UsagePlanKey) cannot change in place
+// (usage_plan_key.go: key_id, key_type and usage_plan_id ForceNew):
+// moving a client to another plan replaces its association, and only
+// that, deleting the old one first, since "a given API key can only be
+// associated with one usage plan for each stage"
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html).
+// The client's API key, its value and the keyring stay as they are.
+func (d *deployer) usagePlans() error {
+	set := d.args.Plans
+	if set.Empty() {
 		return nil
 	}
-	planArgs := &apigateway.UsagePlanArgs{
-		Name:        pulumi.String(d.name),
-		Description: pulumi.Sprintf("tollgate %s: each client's quota and throttle", d.name),
-		ApiStages: apigateway.UsagePlanApiStageArray{&apigateway.UsagePlanApiStageArgs{
-			ApiId: d.rest.ID().ToStringOutput(),
-			Stage: d.stage.StageName,
-		}},
-	}
-	if p.QuotaLimit > 0 {
-		planArgs.QuotaSettings = &apigateway.UsagePlanQuotaSettingsArgs{
-			Limit:  pulumi.Int(p.QuotaLimit),
-			Period: pulumi.String(p.QuotaPeriod),
+	ids := map[string]pulumi.IDOutput{}
+	for _, name := range set.Names() {
+		plan, err := d.usagePlan(name, set.Plans[name], name == set.Default)
+		if err != nil {
+			return err
 		}
-	}
-	if p.Throttle != (Throttle{}) {
-		planArgs.ThrottleSettings = &apigateway.UsagePlanThrottleSettingsArgs{
-			RateLimit:  pulumi.Float64(p.Throttle.RateLimit),
-			BurstLimit: pulumi.Int(p.Throttle.BurstLimit),
-		}
-	}
-	plan, err := apigateway.NewUsagePlan(d.ctx, d.child("usage-plan"), planArgs, d.parent)
-	if err != nil {
-		return err
+		ids[name] = plan.ID()
 	}
 	for _, c := range d.args.Clients {
 		key, err := apigateway.NewApiKey(d.ctx, d.child("api-key-"+c), &apigateway.ApiKeyArgs{
@@ -300,13 +299,63 @@ func (d *deployer) usagePlan() error {
 		_, err = apigateway.NewUsagePlanKey(d.ctx, d.child("usage-plan-key-"+c), &apigateway.UsagePlanKeyArgs{
 			KeyId:       key.ID(),
 			KeyType:     pulumi.String("API_KEY"),
-			UsagePlanId: plan.ID(),
-		}, d.parent)
+			UsagePlanId: ids[set.Of(c)],
+		}, d.parent, pulumi.DeleteBeforeReplace(true))
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// usagePlan creates one plan's usage plan, named NAME-PLAN, on the stage.
+// The default plan takes over the single plan of tollgate's earlier
+// usagePlan setting (its resource, "usage-plan", is an alias), so that a
+// stack moving to plans keeps that plan and its usage.
+func (d *deployer) usagePlan(name string, p plans.Plan, isDefault bool) (*apigateway.UsagePlan, error) {
+	stage := &apigateway.UsagePlanApiStageArgs{
+		ApiId: d.rest.ID().ToStringOutput(),
+		Stage: d.stage.StageName,
+	}
+	var throttles apigateway.UsagePlanApiStageThrottleArray
+	for _, key := range slices.Sorted(maps.Keys(p.Routes)) {
+		method, path, _ := strings.Cut(key, " ")
+		t := p.Routes[key]
+		throttles = append(throttles, &apigateway.UsagePlanApiStageThrottleArgs{
+			// The resource path and the method, "/orders/{id}/GET"
+			// (terraform-provider-aws
+			// website/docs/r/api_gateway_usage_plan.html.markdown:
+			// path is "the path and method, for example /test/GET").
+			Path:       pulumi.String(path + "/" + method),
+			RateLimit:  pulumi.Float64(t.RateLimit),
+			BurstLimit: pulumi.Int(t.BurstLimit),
+		})
+	}
+	if throttles != nil {
+		stage.Throttles = throttles
+	}
+	args := &apigateway.UsagePlanArgs{
+		Name:        pulumi.String(d.name + "-" + name),
+		Description: pulumi.Sprintf("tollgate %s: plan %s, each client's quota and throttle", d.name, name),
+		ApiStages:   apigateway.UsagePlanApiStageArray{stage},
+	}
+	if q := p.Quota; q != nil {
+		args.QuotaSettings = &apigateway.UsagePlanQuotaSettingsArgs{
+			Limit:  pulumi.Int(q.Limit),
+			Period: pulumi.String(string(q.Period)),
+		}
+	}
+	if t := p.Throttle(); t != nil {
+		args.ThrottleSettings = &apigateway.UsagePlanThrottleSettingsArgs{
+			RateLimit:  pulumi.Float64(t.RateLimit),
+			BurstLimit: pulumi.Int(t.BurstLimit),
+		}
+	}
+	opts := []pulumi.ResourceOption{d.parent}
+	if isDefault {
+		opts = append(opts, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(d.child("usage-plan"))}}))
+	}
+	return apigateway.NewUsagePlan(d.ctx, d.child("plan-"+name), args, opts...)
 }
 
 // outputs sets the component's outputs.
@@ -345,6 +394,15 @@ func (d *deployer) outputs() {
 	httpAPI := d.def().IsHTTP()
 	a.RevokeNow = pulumi.All(d.invokeURL, d.apiID).ApplyT(func(vs []any) string {
 		return revokeLine(vs[0].(string), string(vs[1].(pulumi.ID)), stage, fn, httpAPI)
+	}).(pulumi.StringOutput)
+	withPlans := !d.args.Plans.Empty()
+	a.Usage = pulumi.All(d.invokeURL, d.apiID).ApplyT(func(vs []any) string {
+		if !withPlans {
+			return ""
+		}
+		line := revokeLine(vs[0].(string), string(vs[1].(pulumi.ID)), stage, fn, false)
+		line = strings.Replace(line, " refresh ", " usage ", 1)
+		return strings.TrimSuffix(line, " -function "+fn)
 	}).(pulumi.StringOutput)
 }
 

@@ -92,7 +92,7 @@ func (d *deployer) keyring() error {
 		}
 	}
 	usageKeys := pulumi.StringMap{}
-	if d.args.UsagePlan != nil {
+	if !d.args.Plans.Empty() {
 		// Usage keys do not rotate: they name the client on the usage
 		// plan, not its key.
 		for _, c := range d.args.Clients {

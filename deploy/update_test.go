@@ -10,6 +10,7 @@ import (
 
 	"tollgate/api"
 	"tollgate/internal/testkit/pulumimock"
+	"tollgate/plans"
 )
 
 // updateBase is the stack the updates start from: the default API with a
@@ -67,9 +68,9 @@ func TestUpdates(t *testing.T) {
 			a.Definition.Authorizer.Type, a.Definition.Authorizer.ValidationRegex = api.Request, ""
 			a.Definition.Authorizer.IdentitySources = []string{"method.request.header.X-Api-Key"}
 		}, want{redeploy: true, changes: map[string]pulumimock.Change{authz: pulumimock.Update}}},
-		{"usage plan on", func(a *Args) { a.UsagePlan = &UsagePlan{QuotaPeriod: "DAY"} }, want{redeploy: true, changes: map[string]pulumimock.Change{
-			"aws:apigateway/usagePlan:UsagePlan tollgate-dev-usage-plan": pulumimock.Create,
-			"aws:apigateway/apiKey:ApiKey tollgate-dev-api-key-mobile":   pulumimock.Create, "aws:apigateway/apiKey:ApiKey tollgate-dev-api-key-reports": pulumimock.Create,
+		{"plans on", func(a *Args) { a.Plans = onePlan(plans.Plan{}) }, want{redeploy: true, changes: map[string]pulumimock.Change{
+			"aws:apigateway/usagePlan:UsagePlan tollgate-dev-plan-free": pulumimock.Create,
+			"aws:apigateway/apiKey:ApiKey tollgate-dev-api-key-mobile":  pulumimock.Create, "aws:apigateway/apiKey:ApiKey tollgate-dev-api-key-reports": pulumimock.Create,
 			"aws:apigateway/usagePlanKey:UsagePlanKey tollgate-dev-usage-plan-key-mobile":  pulumimock.Create,
 			"aws:apigateway/usagePlanKey:UsagePlanKey tollgate-dev-usage-plan-key-reports": pulumimock.Create,
 			pw + "tollgate-dev-usage-key-mobile":                                           pulumimock.Create, pw + "tollgate-dev-usage-key-reports": pulumimock.Create,

@@ -100,6 +100,9 @@ func (g *Gateway) accessVariable(x *exchange, v string) string {
 		return ms(x.intLatency)
 	case "$context.integration.status":
 		return statusOrDash(x.intStatus)
+	case "$context.identity.apiKeyId":
+		// The id of the usage plan's API key, never its value.
+		return orDash(x.apiKeyID)
 	case "$context.authorizer.principalId":
 		return orDash(x.principalID)
 	case "$context.authorizer.status":

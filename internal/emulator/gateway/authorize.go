@@ -26,6 +26,9 @@ type policy struct {
 	principalID string
 	context     map[string]string
 	statements  []statement
+	// usageKey is the answer's usageIdentifierKey: the API key of the
+	// caller's usage plan, cached with the rest of the answer.
+	usageKey string
 	// An HTTP API's simple response (simple set): whether the caller is
 	// authorized, and the context passed to the integration.
 	simple        bool
@@ -40,8 +43,9 @@ type statement struct {
 }
 
 // authorize runs step 2 to 4 of the package doc. It answers the request
-// itself and returns false when the request may not go on.
-func (g *Gateway) authorize(x *exchange) bool {
+// itself and returns false when the request may not go on; else the
+// authorizer's usageIdentifierKey.
+func (g *Gateway) authorize(x *exchange) (string, bool) {
 	began := g.cfg.Now()
 	defer func() { x.authLatency = g.cfg.Now().Sub(began) }()
 
@@ -50,12 +54,12 @@ func (g *Gateway) authorize(x *exchange) bool {
 		values[i] = g.identityValue(x, src)
 		if values[i] == "" {
 			g.fail(x, api.Unauthorized, 0, msgUnauthorized)
-			return false
+			return "", false
 		}
 	}
 	if g.tokenRegex != nil && !g.tokenRegex.MatchString(values[0]) {
 		g.fail(x, api.Unauthorized, 0, msgUnauthorized)
-		return false
+		return "", false
 	}
 
 	key := strings.Join(values, "\x00")
@@ -69,7 +73,7 @@ func (g *Gateway) authorize(x *exchange) bool {
 				msg = msgUnauthorized
 			}
 			g.fail(x, t, 0, msg)
-			return false
+			return "", false
 		}
 		g.cache.put(key, p, g.cfg.Now())
 	}
@@ -78,12 +82,12 @@ func (g *Gateway) authorize(x *exchange) bool {
 	switch evaluate(p.statements, x.methodARN) {
 	case denied:
 		g.fail(x, api.AccessDenied, 0, msgExplicitDeny)
-		return false
+		return "", false
 	case notAllowed:
 		g.fail(x, api.AccessDenied, 0, msgNotAllowed)
-		return false
+		return "", false
 	}
-	return true
+	return p.usageKey, true
 }
 
 // identityValue reads one identity source from the request.
@@ -178,12 +182,13 @@ func parseAnswer(out []byte) (policy, error) {
 		PolicyDocument *struct {
 			Statement json.RawMessage `json:"Statement"`
 		} `json:"policyDocument"`
-		Context map[string]json.RawMessage `json:"context"`
+		Context            map[string]json.RawMessage `json:"context"`
+		UsageIdentifierKey string                     `json:"usageIdentifierKey"`
 	}
 	if err := json.Unmarshal(out, &a); err != nil {
 		return policy{}, errMalformedAnswer
 	}
-	var p policy
+	p := policy{usageKey: a.UsageIdentifierKey}
 	if json.Unmarshal(a.PrincipalID, &p.principalID) != nil || p.principalID == "" {
 		return policy{}, errMalformedAnswer
 	}

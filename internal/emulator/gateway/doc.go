@@ -41,7 +41,15 @@
 //     "… with an explicit deny"), no matching Allow is ACCESS_DENIED (403).
 //     So a policy naming only the first request's method ARN denies the
 //     caller's other routes until the cache entry expires, as on AWS.
-//  5. The integration receives a payload 1.0 proxy event whose
+//  5. With usage plans (Config.Plans), every protected method requires
+//     an API key: the answer's usageIdentifierKey (cached with it), one of
+//     the keys given to SetAPIKeys, else INVALID_API_KEY (403,
+//     "Forbidden"). Its plan's throttle, per key (the route's own where
+//     the plan has one), past which it is THROTTLED (429, "Too Many
+//     Requests"), then its quota per period, past which it is
+//     QUOTA_EXCEEDED (429, "Limit Exceeded"); only requests let through
+//     are counted, and Usage reports them per UTC day (usage.go).
+//  6. The integration receives a payload 1.0 proxy event whose
 //     requestContext.authorizer holds principalId and the context values
 //     as strings, and its answer is returned. A function error or a
 //     malformed answer is 502 (DEFAULT_5XX, "Internal server error"), no

@@ -19,6 +19,7 @@ import (
 	"tollgate/internal/emulator/localaws"
 	"tollgate/internal/iam"
 	"tollgate/internal/reqid"
+	"tollgate/plans"
 )
 
 // Invoker runs a Lambda function: lambdalocal.Pool in the local gateway.
@@ -44,7 +45,7 @@ type Config struct {
 	// route or the authorizer names must be here.
 	Functions map[string]Invoker
 	// Region, AccountID and APIID make method ARNs; defaults us-east-1,
-	// 123456789012 and "tglocal000".
+	// 123456789012 and DefaultAPIID.
 	Region, AccountID, APIID string
 	// AccessLog receives one JSON line per request; nil discards them.
 	AccessLog io.Writer
@@ -59,6 +60,12 @@ type Config struct {
 	// JWT checks the tokens of the definition's JWT routes (api.Route.JWT);
 	// required when it has any.
 	JWT JWTVerifier
+	// Plans, when not empty, puts the stage on usage plans: every method
+	// the Lambda authorizer guards requires an API key, the key the
+	// authorizer returns as usageIdentifierKey, one of those given to
+	// SetAPIKeys, and each key is limited by its plan (usage.go). REST
+	// APIs only, and checked (plans.Set.Validate) by the caller.
+	Plans plans.Set
 }
 
 // Gateway serves a REST API. It is safe for concurrent use.
@@ -71,6 +78,7 @@ type Gateway struct {
 	cors       *api.CORS // an HTTP API's CORS configuration, or nil
 	cache      *resultCache
 	throttles  map[string]*bucket // by route ("GET /orders/{id}"), for routes with a throttle
+	usage      *usage             // the usage plans at work; nil without plans
 
 	logMu sync.Mutex
 }
@@ -93,6 +101,9 @@ func requestHeaderBytes(r *http.Request) int {
 	return n
 }
 
+// DefaultAPIID is the REST API id of a gateway given none.
+const DefaultAPIID = "tglocal000"
+
 // New checks cfg and returns its Gateway.
 func New(cfg Config) (*Gateway, error) {
 	if err := cfg.Definition.Validate(); err != nil {
@@ -111,6 +122,9 @@ func New(cfg Config) (*Gateway, error) {
 			return nil, fmt.Errorf("gateway: no invoker for function %q", name)
 		}
 	}
+	if def.IsHTTP() && !cfg.Plans.Empty() {
+		return nil, errors.New("gateway: HTTP APIs have no usage plans")
+	}
 	if def.HasJWTRoutes() && cfg.JWT == nil {
 		return nil, errors.New("gateway: the definition has JWT routes and no JWT verifier")
 	}
@@ -121,7 +135,7 @@ func New(cfg Config) (*Gateway, error) {
 		cfg.AccountID = localaws.AccountID
 	}
 	if cfg.APIID == "" {
-		cfg.APIID = "tglocal000"
+		cfg.APIID = DefaultAPIID
 	}
 	if cfg.AccessLog == nil {
 		cfg.AccessLog = io.Discard
@@ -142,6 +156,9 @@ func New(cfg Config) (*Gateway, error) {
 		}
 	}
 	g.def = &g.cfg.Definition
+	if !cfg.Plans.Empty() {
+		g.usage = newUsage(cfg.Plans)
+	}
 	if re := def.Authorizer.ValidationRegex; re != "" && def.Authorizer.Type == api.Token {
 		g.tokenRegex = regexp.MustCompile(re) // Validate compiled it
 	}
@@ -193,6 +210,7 @@ type exchange struct {
 	status          int
 	responseLength  int
 	principalID     string
+	apiKeyID        string // the usage plan's API key, by its id
 	authContext     map[string]string
 	authStatus      int
 	authLatency     time.Duration
@@ -254,8 +272,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.body = body
-	if route.Protected && !g.authorize(x) {
-		return
+	if route.Protected {
+		usageKey, ok := g.authorize(x)
+		if !ok || g.usage != nil && !route.JWT && !g.limit(x, usageKey, g.cfg.Now()) {
+			return
+		}
 	}
 	g.integrate(x)
 }
