@@ -12,7 +12,9 @@
 // (TOLLGATE_ECHO_EVENTS=1 in api.yaml's env for the handler); "jwt", a
 // token from the stage's issuer and a route it may call (tollcheck -jwt);
 // "throttle", a route with a throttle of its own and its burst (tollcheck
-// -throttled-route):
+// -throttled-route); "plan", a key on a small usage plan of the stage,
+// with the plan's rate, burst and quota (tollcheck -plan-key; its quota is
+// spent for the period):
 //
 //	row                                                                  needs     source
 //	no Authorization header: 401                                         -         re:Post api-gateway-401-error-lambda-authorizer
@@ -31,6 +33,8 @@
 //	a JWT on a route its scopes grant: 200                               jwt       api-gateway-lambda-authorizer-output.html
 //	a JWT without its signature: 401                                     jwt       re:Post api-gateway-401-error-lambda-authorizer
 //	a route's throttle: 429 Too Many Requests past its burst             throttle  api-gateway-request-throttling.html
+//	a usage plan's throttle: 429 Too Many Requests past the key's burst  plan      api-gateway-api-usage-plans.html
+//	a usage plan's quota: 429 Limit Exceeded once it is spent            plan      api-gateway-api-usage-plans.html
 //	headers past the 10,240-byte quota: 413, not customised              -         limits.html
 //	CORS preflight: the allowed origin                                   cors      how-to-cors.html
 //	CORS headers on an error answer                                      cors      how-to-cors.html

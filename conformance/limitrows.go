@@ -58,23 +58,12 @@ func jwtCut(ctx context.Context, t *Target) error {
 // requests.
 func throttled(ctx context.Context, t *Target) error {
 	n := min(max(t.ThrottleBurst, 0), 100) + 10
-	answers := make([]answer, n)
-	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			answers[i], errs[i] = t.call(ctx, t.ThrottledRoute, t.Key)
-		})
+	answers, err := t.atOnce(ctx, n, t.ThrottledRoute, t.Key)
+	if err != nil {
+		return err
 	}
-	close(start)
-	wg.Wait()
 	count := map[int]int{}
-	for i, a := range answers {
-		if errs[i] != nil {
-			return errs[i]
-		}
+	for _, a := range answers {
 		count[a.status]++
 		switch {
 		case a.status == 429 && a.message() != msgThrottled:
@@ -87,4 +76,27 @@ func throttled(ctx context.Context, t *Target) error {
 		return fmt.Errorf("%d requests at once to %s, of burst %d: none throttled (%d answered 200)", n, t.ThrottledRoute, t.ThrottleBurst, count[200])
 	}
 	return nil
+}
+
+// atOnce sends n requests to route with key together, released at one
+// instant, and returns their answers, or the first error.
+func (t *Target) atOnce(ctx context.Context, n int, route, key string) ([]answer, error) {
+	answers := make([]answer, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			answers[i], errs[i] = t.call(ctx, route, key)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return answers, nil
 }

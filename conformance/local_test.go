@@ -5,6 +5,7 @@ package conformance
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"tollgate/internal/lambdabuild"
 	"tollgate/internal/testkit/testbin"
 	"tollgate/internal/testkit/testkeys"
+	"tollgate/plans"
 )
 
 var binDir string // the functions, built once by TestMain
@@ -96,7 +98,7 @@ func TestLocalGateway(t *testing.T) {
 	var out bytes.Buffer
 	for _, r := range Run(context.Background(), target, &out) {
 		t.Run(r.Row.Name, func(t *testing.T) {
-			if r.Skipped {
+			if r.Skipped && r.Row.Needs != "plan" { // TestLocalPlans runs those
 				t.Fatal("skipped: the local setup has every part")
 			}
 			if r.Err != nil {
@@ -129,8 +131,12 @@ func TestTollcheckAgainstAnotherGateway(t *testing.T) {
 		t.Fatalf("tollcheck printed %d lines for %d rows:\n%s", len(lines), len(Rows()), out)
 	}
 	for i, r := range Rows() {
-		if lines[i] != "PASS "+r.Name {
-			t.Errorf("line %d = %q, want PASS %s", i+1, lines[i], r.Name)
+		want := "PASS " + r.Name
+		if r.Needs == "plan" {
+			want = "SKIP " + r.Name + " (the target has no plan setup)"
+		}
+		if lines[i] != want {
+			t.Errorf("line %d = %q, want %q", i+1, lines[i], want)
 		}
 	}
 	if strings.Contains(string(out), target.Key) || strings.Contains(string(out), target.ScopedKey) || strings.Contains(string(out), target.JWT) {
@@ -158,6 +164,58 @@ func TestLocalHTTPAPI(t *testing.T) {
 				t.Errorf("skipped %v, %v (%s)", r.Skipped, r.Err, r.Row.Source)
 			}
 		})
+	}
+	if t.Failed() {
+		t.Logf("suite output:\n%s", out.String())
+	}
+}
+
+// The plan rows against the local gateway limiting clients by a stack's
+// plans (cmd/local -stack): a key on a small test plan is throttled past
+// its burst and refused past its quota, and every other row that runs
+// passes with keys on plans.
+func TestLocalPlans(t *testing.T) {
+	full, limited := authorizer.NewKey(), authorizer.NewKey()
+	kr := authorizer.Keyring{Keys: []authorizer.Key{
+		{ID: "conformance-full", SHA256: authorizer.Digest(full), UsageKey: "conformance-usage-key-full-000"},
+		{ID: "conformance-plan", SHA256: authorizer.Digest(limited), UsageKey: "conformance-usage-key-plan-000", Plan: "test"},
+	}}
+	doc, err := json.Marshal(kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := filepath.Join(t.TempDir(), "keyring.json")
+	if err := os.WriteFile(keys, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stack := &local.Stack{Name: "conformance", Clients: []string{"conformance-full", "conformance-plan"}, Plans: plans.Set{
+		Default: "free",
+		Plans: map[string]plans.Plan{
+			"free": {RateLimit: 1000, BurstLimit: 1000},
+			"test": {RateLimit: 20, BurstLimit: 2, Quota: &plans.Quota{Limit: 8, Period: plans.Day}, Clients: []string{"conformance-plan"}},
+		},
+	}}
+	m, err := local.Start(context.Background(), local.Config{
+		Addr: "127.0.0.1:0", BinDir: binDir, StateDir: t.TempDir(), KeysFile: keys, Stack: stack,
+		Getenv: func(string) string { return "" },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	target := Target{URL: m.URL, Key: full, PlanKey: limited, PlanRoute: "GET /hello", PlanRate: 20, PlanBurst: 2, PlanQuota: 8}
+	var out bytes.Buffer
+	ran := 0
+	for _, r := range Run(context.Background(), target, &out) {
+		if r.Row.Needs == "plan" && !r.Skipped {
+			ran++
+		}
+		if r.Err != nil {
+			t.Errorf("%s: %v (%s)", r.Row.Name, r.Err, r.Row.Source)
+		}
+	}
+	if ran != 2 {
+		t.Errorf("%d plan rows ran, want 2", ran)
 	}
 	if t.Failed() {
 		t.Logf("suite output:\n%s", out.String())

@@ -84,6 +84,8 @@ func Rows() []Row {
 		{Name: "a JWT on a route its scopes grant: 200", Source: srcOutput, Needs: "jwt", Check: jwtOn},
 		{Name: "a JWT without its signature: 401", Source: src401, Needs: "jwt", Check: jwtCut},
 		{Name: "a route's throttle: 429 Too Many Requests past its burst", Source: srcThrottling, Needs: "throttle", Check: throttled},
+		{Name: "a usage plan's throttle: 429 Too Many Requests past the key's burst", Source: srcPlans, Needs: "plan", Check: planThrottled},
+		{Name: "a usage plan's quota: 429 Limit Exceeded once it is spent", Source: srcPlans, Needs: "plan", Check: planQuota},
 		{Name: "headers past the 10,240-byte quota: 413, not customised", Source: srcQuotas, Check: tooLarge},
 		{Name: "CORS preflight: the allowed origin", Source: srcCORS, Needs: "cors", Check: preflight},
 		{Name: "CORS headers on an error answer", Source: srcCORS, Needs: "cors", Check: corsOnError},

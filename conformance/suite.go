@@ -44,6 +44,14 @@ type Target struct {
 	// throttle row runs only then.
 	ThrottledRoute string
 	ThrottleBurst  int
+	// PlanKey, when set, is a key on a small usage plan of the stage, of
+	// rate PlanRate, burst PlanBurst and quota PlanQuota, that may call
+	// PlanRoute ("GET /hello"); the plan rows run only then, and spend
+	// its quota for the period.
+	PlanKey, PlanRoute string
+	PlanRate           float64
+	PlanBurst          int
+	PlanQuota          int
 	// Client sends the requests; default a client with a 30-second timeout.
 	Client *http.Client
 }
@@ -54,7 +62,8 @@ type Row struct {
 	Name   string
 	Source string // the AWS page it follows
 	// Needs names what the target must have for the row to run ("" for
-	// every target): "scoped", "cors", "echo", "jwt" or "throttle".
+	// every target): "scoped", "cors", "echo", "jwt", "throttle" or
+	// "plan".
 	Needs string
 	Check func(ctx context.Context, t *Target) error
 }
@@ -85,7 +94,8 @@ func Run(ctx context.Context, t Target, w io.Writer) []Result {
 			r.Needs == "cors" && t.CORSOrigin == "",
 			r.Needs == "echo" && !t.Echo,
 			r.Needs == "jwt" && (t.JWT == "" || t.JWTRoute == ""),
-			r.Needs == "throttle" && t.ThrottledRoute == "":
+			r.Needs == "throttle" && t.ThrottledRoute == "",
+			r.Needs == "plan" && (t.PlanKey == "" || t.PlanRoute == "" || t.PlanQuota < 1):
 			res.Skipped = true
 			fmt.Fprintf(w, "SKIP %s (the target has no %s setup)\n", r.Name, r.Needs)
 		default:

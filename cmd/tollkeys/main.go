@@ -11,6 +11,8 @@
 //	go run ./cmd/tollkeys check   FILE       # validate, as the authorizer does
 //	go run ./cmd/tollkeys scan    [FILE...]  # find tollgate keys in text (stdin without FILE)
 //	go run ./cmd/tollkeys refresh -api-id ID -stage STAGE -function NAME [-region R] [-endpoint URL]
+//	go run ./cmd/tollkeys usage   -api-id ID -stage STAGE [-region R] [-days 7] [-json]
+//	go run ./cmd/tollkeys usage   -local [-credentials FILE] [-days 7] [-json]
 //
 // rotate gives the client a new key and keeps its current one as a
 // previous key until now + grace (0 ends it at once); previous keys whose
@@ -41,13 +43,22 @@
 // lambda:UpdateFunctionConfiguration and apigateway:DELETE on the stage's
 // cache.
 //
+// usage prints, for each client on a usage plan of the stage (docs/limits.md),
+// its plan, its requests on each UTC day of the last -days (a bar per
+// day), their total and what is left of its quota, read from API
+// Gateway (GetUsagePlans, GetUsagePlanKeys, GetUsage: it needs
+// apigateway:GET on /usageplans and /usageplans/*). -local reads a local
+// run's (go run ./cmd/local -stack NAME), through its control endpoint;
+// -json prints the same for scripts.
+//
 // scan prints file:line for each tollgate key (authorizer.KeyPattern with a
 // valid checksum) it finds, never the key: use it in CI or a pre-commit
 // hook. It exits 1 if it found any.
 //
 // This command is a launcher (tollgate/internal/launch): `go run` compiles
 // it in seconds; it says that it builds tollkeys
-// (cmd/tollkeys/internal/tollkeys, which imports the AWS SDK for refresh:
+// (cmd/tollkeys/internal/tollkeys, which imports the AWS SDK for refresh
+// and usage:
 // a minute or more the first time on a small machine), how long that
 // takes, and becomes it.
 package main

@@ -6,7 +6,8 @@
 //	    [-scoped-key KEY -scoped-route "GET /customers" -off-route "GET /hello"] \
 //	    [-cors-origin ORIGIN] [-echo] [-http] \
 //	    [-jwt TOKEN [-jwt-route "GET /hello"] [-jwt-authorizer]] \
-//	    [-throttled-route "GET /throttled" -throttle-burst N]
+//	    [-throttled-route "GET /throttled" -throttle-burst N] \
+//	    [-plan-key KEY -plan-rate R -plan-burst N -plan-quota Q [-plan-route "GET /hello"]]
 //
 // -target is the stage's base URL (pulumi stack output url, or a local
 // gateway's). -key is a key that may call every route; -scoped-key one
@@ -18,8 +19,11 @@
 // -jwt-authorizer when that route is an HTTP API's auth: jwt route);
 // -throttled-route is a route with a throttle of its own in api.yaml, of
 // burst -throttle-burst: the row sends ten requests more than the burst at
-// once and wants 429s. Rows whose setup the target lacks are skipped, and
-// say so. No key or token is ever printed.
+// once and wants 429s. -plan-key is a key on a small usage plan of the
+// stage (docs/limits.md), of rate -plan-rate, burst -plan-burst and quota
+// -plan-quota: its rows want 429 Too Many Requests past the burst and 429
+// Limit Exceeded once the quota is spent, and spend it for the period. Rows
+// whose setup the target lacks are skipped, and say so. No key or token is ever printed.
 package main
 
 import (
@@ -59,6 +63,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&t.JWTAuthorizer, "jwt-authorizer", false, "-jwt-route is guarded by API Gateway's JWT authorizer (an HTTP API's auth: jwt route)")
 	fs.StringVar(&t.ThrottledRoute, "throttled-route", "", "a route with a throttle of its own, that -key may call")
 	fs.IntVar(&t.ThrottleBurst, "throttle-burst", 0, "the burst of -throttled-route's throttle")
+	fs.StringVar(&t.PlanKey, "plan-key", "", "a key on a small usage plan of the stage (its quota is spent by the check)")
+	fs.StringVar(&t.PlanRoute, "plan-route", "GET /hello", "the route -plan-key calls")
+	fs.Float64Var(&t.PlanRate, "plan-rate", 0, "the plan's rate limit, requests a second")
+	fs.IntVar(&t.PlanBurst, "plan-burst", 0, "the plan's burst limit")
+	fs.IntVar(&t.PlanQuota, "plan-quota", 0, "the plan's quota limit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -3,10 +3,12 @@ package local
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"tollgate/api"
 	"tollgate/internal/launch"
+	"tollgate/plans"
 )
 
 // Routes prints what the user can call: one curl line per route.
@@ -43,7 +45,37 @@ func (m *Main) Routes(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\nTo end removed keys at once (flush the result cache, restart the authorizer):\n\n    %s refresh -endpoint %s -credentials %s -api-id %s -stage %s -function %s%s\n",
 		launch.GoRun(m.cfg.ModuleDir, "tollkeys"), m.ControlURL, m.controlFile, m.Gateway().APIID(), d.Stage, d.Authorizer.Function, httpFlag)
+	if st := m.cfg.Stack; st != nil && !st.Plans.Empty() {
+		fmt.Fprintf(w, "\nClients are limited by stack %s's plans:\n\n", st.Name)
+		for _, name := range st.Plans.Names() {
+			fmt.Fprintf(w, "    %s\n", planLine(name, st.Plans))
+		}
+		fmt.Fprintf(w, "\nTheir usage, per client and day:\n\n    %s usage -local -credentials %s\n", launch.GoRun(m.cfg.ModuleDir, "tollkeys"), m.controlFile)
+	}
 	fmt.Fprintln(w, "\nCtrl-C stops it.")
+}
+
+// planLine describes plan name of set in a line.
+func planLine(name string, set plans.Set) string {
+	p := set.Plans[name]
+	var parts []string
+	if t := p.Throttle(); t != nil {
+		parts = append(parts, fmt.Sprintf("%v/s, burst %d", t.RateLimit, t.BurstLimit))
+	}
+	if q := p.Quota; q != nil {
+		parts = append(parts, fmt.Sprintf("%d a %s", q.Limit, strings.ToLower(string(q.Period))))
+	}
+	for _, r := range slices.Sorted(maps.Keys(p.Routes)) {
+		parts = append(parts, fmt.Sprintf("%s %v/s, burst %d", r, p.Routes[r].RateLimit, p.Routes[r].BurstLimit))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "no limits of its own")
+	}
+	clients := slices.Clone(p.Clients)
+	if set.Default == name {
+		clients = append(clients, "every other client")
+	}
+	return fmt.Sprintf("%s: %s; %s", name, strings.Join(parts, ", "), strings.Join(clients, ", "))
 }
 
 // curl is a curl line that calls route r of def.

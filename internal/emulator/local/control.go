@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"tollgate/internal/emulator/gateway"
 	"tollgate/internal/emulator/localaws"
 )
 
@@ -27,7 +28,9 @@ import (
 //     (https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionConfiguration.html):
 //     an update replaces the function's instances (Pool.Recycle), as new
 //     configuration does on Lambda, so warm authorizers load the keys
-//     again. The configuration itself is not changed here.
+//     again. The configuration itself is not changed here;
+//   - with a stack's plans, the usage plan calls of `tollkeys usage`
+//     (usage.go).
 //
 // With a local issuer (Config.JWTLocal) it also serves the issuer's JWKS
 // at /.well-known/jwks.json, to anyone, as an issuer does.
@@ -84,6 +87,7 @@ func (m *Main) control() http.Handler {
 			"Environment":      map[string]any{"Variables": maps.Clone(env)},
 		})
 	}
+	m.usageAPI(mux)
 	mux.HandleFunc("GET /2015-03-31/functions/{name}/configuration", config)
 	mux.HandleFunc("PUT /2015-03-31/functions/{name}/configuration", config)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -99,9 +103,10 @@ func (m *Main) control() http.Handler {
 
 // writeControlCredentials makes the run's control credentials and writes
 // them to localaws.ControlCredentialsFile, in a private state directory.
-func (m *Main) writeControlCredentials(stateDir string) error {
+func (m *Main) writeControlCredentials(stateDir, stage string) error {
 	id, secret := localaws.NewCredentials()
-	b, _ := json.Marshal(localaws.ControlCredentials{AccessKeyID: id, SecretAccessKey: secret})
+	b, _ := json.Marshal(localaws.ControlCredentials{AccessKeyID: id, SecretAccessKey: secret,
+		Endpoint: m.ControlURL, APIID: gateway.DefaultAPIID, Stage: stage})
 	if err := privateDir(stateDir); err != nil {
 		return err
 	}

@@ -113,6 +113,9 @@ func (m *Main) assemble(def api.Definition, doc []byte, bins map[string]string, 
 		Region:     m.cfg.Region,
 		AccessLog:  m.cfg.AccessLog,
 	}
+	if m.cfg.Stack != nil {
+		gw.Plans = m.cfg.Stack.Plans
+	}
 	if def.HasJWTRoutes() {
 		// The JWT routes' authorizer is API Gateway's, emulated with the
 		// authorizer's JWT code and the settings' JWKS URL (API Gateway
@@ -128,8 +131,13 @@ func (m *Main) assemble(def api.Definition, doc []byte, bins map[string]string, 
 	}
 	if m.Store != nil {
 		var warn func(authorizer.Keyring) []string
-		if def.IsHTTP() {
+		switch {
+		case def.IsHTTP():
 			warn = httpRouteWarnings(def)
+		case !gw.Plans.Empty():
+			warn = planWarnings(gw.Plans)
+			g := s.gw
+			m.Store.SetOnChange(func(kr authorizer.Keyring) { g.SetAPIKeys(apiKeys(gw.Plans, kr)) })
 		}
 		m.Store.SetWarn(warn)
 	}

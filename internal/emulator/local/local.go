@@ -100,6 +100,14 @@ type Config struct {
 	// and its key in StateDir for Mint. JWT's issuer, JWKS URL and
 	// audiences default to it.
 	JWTLocal bool
+	// Stack, when set, are a Pulumi stack's clients and usage plans
+	// (ReadStack): the gateway limits each client as that stack's deploy
+	// does, and without a keys file the keyring generated holds a key
+	// for each of its clients.
+	Stack *Stack
+	// StackName, when Stack is nil, is the stack whose settings are read
+	// (ReadStack) from ModuleDir.
+	StackName string
 	// AuthorizerEnv is added to the authorizer's environment (such as
 	// TOLLGATE_KEY_TTL).
 	AuthorizerEnv map[string]string
@@ -168,6 +176,13 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 	if err := fill(&cfg); err != nil {
 		return nil, err
 	}
+	if cfg.Stack == nil && cfg.StackName != "" {
+		st, err := ReadStack(cfg.ModuleDir, cfg.StackName)
+		if err != nil {
+			return nil, fmt.Errorf("stack %s: %w", cfg.StackName, err)
+		}
+		cfg.Stack = &st
+	}
 	m.cfg = cfg
 	base, err := cfg.API()
 	if err != nil {
@@ -175,6 +190,9 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 	}
 	def, doc, err := Served(base)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkPlans(cfg, def); err != nil {
 		return nil, err
 	}
 	if err := portFree(cfg.Addr); err != nil {
@@ -189,7 +207,7 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 		_ = ctl.Close()
 		return nil, err
 	}
-	if err := m.writeControlCredentials(cfg.StateDir); err != nil {
+	if err := m.writeControlCredentials(cfg.StateDir, def.Stage); err != nil {
 		return fail(fmt.Errorf("control endpoint credentials: %w", err))
 	}
 	if m.authEnv, err = m.secrets(ctx, cfg, def); err != nil {

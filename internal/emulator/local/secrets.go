@@ -47,7 +47,12 @@ func (m *Main) secrets(ctx context.Context, cfg Config, def api.Definition) (map
 		keys := cfg.KeysFile
 		if keys == "" {
 			var err error
-			if keys, err = devKeyring(cfg); err != nil {
+			if cfg.Stack != nil {
+				keys, err = stackKeyring(cfg)
+			} else {
+				keys, err = devKeyring(cfg)
+			}
+			if err != nil {
 				return nil, err
 			}
 		}

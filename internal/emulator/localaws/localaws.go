@@ -51,6 +51,12 @@ func AccessKeyID(r *http.Request) string {
 type ControlCredentials struct {
 	AccessKeyID     string `json:"accessKeyId"`
 	SecretAccessKey string `json:"secretAccessKey"`
+	// Endpoint is the control endpoint's URL, and APIID and Stage the
+	// API and stage it serves, so that a command given only the file
+	// (tollkeys usage -local) finds them.
+	Endpoint string `json:"endpoint,omitempty"`
+	APIID    string `json:"apiId,omitempty"`
+	Stage    string `json:"stage,omitempty"`
 }
 
 // ControlCredentialsFile is where a local run with state directory

@@ -50,6 +50,7 @@ type Store struct {
 	versions []version // newest first; at most AWSCURRENT and AWSPREVIOUS
 	last     []byte    // the file's content when last read
 	warn     func(authorizer.Keyring) []string
+	onChange func(authorizer.Keyring)
 }
 
 // SetWarn sets what the store says of a valid keyring that will not work
@@ -60,20 +61,36 @@ func (s *Store) SetWarn(warn func(authorizer.Keyring) []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.warn = warn
-	s.warnOf(s.versions[0].value)
+	s.notify(s.versions[0].value, true, false)
 }
 
-// warnOf logs warn's messages of keyring. The caller holds s.mu.
-func (s *Store) warnOf(keyring []byte) {
-	if s.warn == nil {
+// SetOnChange sets what is told the keyring: the current one now, and
+// each change taken from then on (the local gateway's API keys of the
+// usage plans are made from it).
+func (s *Store) SetOnChange(fn func(authorizer.Keyring)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onChange = fn
+	s.notify(s.versions[0].value, false, true)
+}
+
+// notify logs warn's messages of keyring and tells onChange of it, as
+// asked. The caller holds s.mu.
+func (s *Store) notify(keyring []byte, warn, change bool) {
+	if (!warn || s.warn == nil) && (!change || s.onChange == nil) {
 		return
 	}
 	kr, err := authorizer.ParseKeyring(keyring)
 	if err != nil {
 		return // taken versions are valid
 	}
-	for _, w := range s.warn(kr) {
-		s.log.Warn("keyring: "+w, "path", s.path)
+	if warn && s.warn != nil {
+		for _, w := range s.warn(kr) {
+			s.log.Warn("keyring: "+w, "path", s.path)
+		}
+	}
+	if change && s.onChange != nil {
+		s.onChange(kr)
 	}
 }
 
@@ -145,7 +162,7 @@ func (s *Store) reload() {
 	cur.stages = []string{authorizer.StagePrevious}
 	s.versions = []version{{id: reqid.New(), value: b, stages: []string{authorizer.StageCurrent}, created: s.now()}, cur}
 	s.log.Info("keyring rotated", "secret", s.name, "versionId", s.versions[0].id, "previousVersionId", cur.id)
-	s.warnOf(b)
+	s.notify(b, true, true)
 }
 
 type request struct {

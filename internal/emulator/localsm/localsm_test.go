@@ -18,6 +18,31 @@ import (
 	"tollgate/authorizer"
 )
 
+// SetOnChange is told the keyring taken now and each change taken later,
+// never an invalid one: the local gateway's API keys follow the file.
+func TestSetOnChange(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keyring.json")
+	write(t, path, keyringA)
+	s, err := Open("tollgate/dev/keyring", path, "us-east-1", "123456789012", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var told []string
+	s.SetOnChange(func(kr authorizer.Keyring) { told = append(told, kr.Keys[0].ID+" "+kr.Keys[0].Plan) })
+	for _, doc := range []string{
+		`{"keys":[{"id":"mobile-app","key":"tg_local_mobile_key_0123456789abcdefghij","usageKey":"usage-key-mobile-000000","plan":"partner"}]}`,
+		`{"keys":[{"id":"mobile-app","plan":"partner"}]}`, // invalid: refused
+	} {
+		write(t, path, doc)
+		s.mu.Lock()
+		s.reload()
+		s.mu.Unlock()
+	}
+	if want := []string{"mobile-app ", "mobile-app partner"}; strings.Join(told, "|") != strings.Join(want, "|") {
+		t.Errorf("told %q, want %q", told, want)
+	}
+}
+
 const (
 	keyringA = `{"keys":[{"id":"mobile-app","key":"tg_local_mobile_key_0123456789abcdefghij"}]}`
 	keyringB = `{"keys":[{"id":"mobile-app","key":"tg_local_mobile_key_rotated_0123456789abcd"}]}`

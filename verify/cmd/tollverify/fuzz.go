@@ -27,6 +27,7 @@ var fuzzTargets = []struct{ pkg, name, what string }{
 	{"./authorizer", "FuzzJWT", "JWT decisions: an answer only for a token an independent check finds valid"},
 	{"./authorizer", "FuzzDecisionLine", "the decision line, byte for byte slog's JSON"},
 	{"./authorizer", "FuzzInvokeDeadline", "the extension's events, as encoding/json reads them"},
+	{"./plans", "FuzzParsePlans", "the plans setting: plans or an error, never a panic"},
 }
 
 var execsRE = regexp.MustCompile(`execs: (\d+)`)

@@ -23,6 +23,8 @@ var invariants = []struct{ pkg, test, promise string }{
 		"a key an issuer publishes is accepted within 10 s, whatever made-up kids others send"},
 	{"./authorizer", "TestInvariantSteadyTrafficNeverWaits",
 		"with the extension, an environment invoked at least every TTL less the refresh margin never waits for a refresh"},
+	{"./internal/emulator/gateway", "TestInvariantPlanLimits",
+		"a key on a usage plan never passes its quota in a period, nor its burst plus its rate over any span, and its quota resets at the period's end"},
 }
 
 // summaryRE reads the line property.Run logs: "property NAME: 40 cases,

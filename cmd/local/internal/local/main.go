@@ -85,6 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (cfg local.Config, openapi bool
 	fs.BoolVar(&cfg.Watch, "watch", false, "serve every saved edit: a function rebuilt when its source changes, the API file read again when it changes")
 	fs.BoolVar(&openapi, "openapi", false, "print the API's OpenAPI document and exit")
 	jwtSettings := fs.String("jwt", "", `JWT settings accepted beside keys, a JSON object or a file holding one, like {"issuer":…,"jwksUrl":…,"audiences":[…]}`)
+	fs.StringVar(&cfg.StackName, "stack", "", "limit clients by this Pulumi stack's plans (Pulumi.STACK.yaml: clients, plans, defaultPlan), with a generated key for each of its clients")
 	fs.BoolVar(&cfg.JWTLocal, "jwt-local", false, "serve a local JWT issuer (mint tokens with: go run ./cmd/local mint -sub NAME) and accept its tokens")
 	if err := fs.Parse(args); err != nil {
 		return cfg, false, err
