@@ -24,7 +24,10 @@ var (
 func keyringOf(n int) []byte {
 	keys := []testkeys.Key{{ID: "mobile-app", Key: mobileKey}}
 	if n > 1 {
-		keys = append(keys, testkeys.Key{ID: "orders-bot", Key: ordersKey, Routes: []string{"GET /orders", "POST /orders"}})
+		keys = append(keys, testkeys.Key{ID: "orders-bot", Key: ordersKey, Routes: []string{"GET /orders", "POST /orders"}},
+			// A client on a usage plan: its answer names its API key
+			// (usageIdentifierKey).
+			testkeys.Key{ID: "partner", Key: partnerKey, UsageKey: partnerUsage})
 	}
 	return testkeys.Keyring(n, keys...)
 }
@@ -75,8 +78,11 @@ func BenchmarkInvoke(b *testing.B) {
 			// and an explicit Deny of this method ARN, rendered for each
 			// request (keys=100 only: keys=1 has no scoped key).
 			{"TOKEN/off-route", tokenEvent("Bearer "+ordersKey, testARN)},
+			// A key on a usage plan: its answer carries its usage key
+			// (keys=100 only).
+			{"TOKEN/usage-key", tokenEvent("Bearer "+partnerKey, testARN)},
 		} {
-			if bc.name == "TOKEN/off-route" && keys == 1 {
+			if (bc.name == "TOKEN/off-route" || bc.name == "TOKEN/usage-key") && keys == 1 {
 				continue
 			}
 			b.Run(fmt.Sprintf("%s/keys=%d", bc.name, keys), func(b *testing.B) {

@@ -15,6 +15,8 @@ import (
 	"tollgate/handler"
 	"tollgate/internal/emulator/gateway"
 	"tollgate/internal/emulator/lambdalocal"
+	"tollgate/internal/testkit/testkeys"
+	"tollgate/plans"
 )
 
 // run benchmarks s on ev, after checking it decides want, and reports the
@@ -35,8 +37,18 @@ func run(b *testing.B, s subject, ev []byte, want string, ep *endpoint) {
 }
 
 // BenchmarkWarm is a warm decision in process: TOKEN, REQUEST (about 2 KB)
-// and HTTP API 2.0 events, a known and an unknown key, 1 and 100 keys.
+// and HTTP API 2.0 events, a known and an unknown key, 1 and 100 keys;
+// and TOKEN/usage-key, tollgate's answer for a key on a usage plan, which
+// names its API key (usageIdentifierKey), as deployed.
 func BenchmarkWarm(b *testing.B) {
+	b.Run("TOKEN/usage-key/keys=1", func(b *testing.B) {
+		ep := serveKeyring(b, testkeys.Keyring(1, testkeys.Key{ID: keyID, Key: key, UsageKey: "tg-bench-usage-key-0123456789"}), true)
+		tg := newDeployedTollgate(b, ep.env(b), logPipe(b))
+		if err := tg.Load(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		run(b, subject{"tollgate", tg}, event(b, "token", true), "allow", ep)
+	})
 	for _, keys := range []int{1, 100} {
 		ep, kinds := deciders(b, keys)
 		for _, kind := range kinds {
@@ -170,27 +182,49 @@ func coldStarts(b *testing.B, impl string, ev []byte, newPool func(report func(l
 // BenchmarkGateway is the local gateway's request path in process, from
 // request to response, with the authorizer's result cached (TTL 300 s) and
 // not cached (TTL 0), for a REST API and for an HTTP API (payload 2.0
-// events and simple responses).
+// events and simple responses); and for a REST API with usage plans
+// (-plans): the key on a plan with a throttle and a quota too large to
+// refuse, the authorizer's answer naming its usage key.
 func BenchmarkGateway(b *testing.B) {
 	ep := startEndpoint(b, 1, true)
 	tg := newTollgate(b, ep.env(b), logPipe(b))
 	if err := tg.Load(context.Background()); err != nil {
 		b.Fatal(err)
 	}
+	const usageKey = "tg-bench-usage-key-0123456789"
+	epPlans := serveKeyring(b, testkeys.Keyring(1, testkeys.Key{ID: keyID, Key: key, UsageKey: usageKey}), true)
+	tgPlans := newTollgate(b, epPlans.env(b), logPipe(b))
+	if err := tgPlans.Load(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	// Limits past any loop's pace (the gateway takes them as given): every
+	// request pays for the bucket and the quota, and none is refused.
+	set := plans.Set{Default: "bench", Plans: map[string]plans.Plan{
+		"bench": {RateLimit: 1e9, BurstLimit: 1e9, Quota: &plans.Quota{Limit: 1 << 40, Period: plans.Month}}}}
 	for _, c := range []struct {
-		name string
-		ttl  time.Duration
-		typ  api.APIType
-	}{{"cached", 300 * time.Second, api.REST}, {"uncached", 0, api.REST}, {"http-cached", 300 * time.Second, api.HTTP}, {"http-uncached", 0, api.HTTP}} {
+		name  string
+		ttl   time.Duration
+		typ   api.APIType
+		plans bool
+	}{{"cached", 300 * time.Second, api.REST, false}, {"uncached", 0, api.REST, false}, {"http-cached", 300 * time.Second, api.HTTP, false}, {"http-uncached", 0, api.HTTP, false},
+		{"cached-plans", 300 * time.Second, api.REST, true}, {"uncached-plans", 0, api.REST, true}} {
 		b.Run(c.name+"/tollgate", func(b *testing.B) {
 			def := api.Default()
 			def.Authorizer.ResultTTL = c.ttl
 			if c.typ == api.HTTP {
 				def.UseHTTP() // as the local run serves it
 			}
-			g, err := gateway.New(gateway.Config{Definition: def, Functions: map[string]gateway.Invoker{"authorizer": tg, "handler": handler.Handler{}}})
+			cfg := gateway.Config{Definition: def, Functions: map[string]gateway.Invoker{"authorizer": tg, "handler": handler.Handler{}}}
+			if c.plans {
+				cfg.Plans = set
+				cfg.Functions["authorizer"] = tgPlans
+			}
+			g, err := gateway.New(cfg)
 			if err != nil {
 				b.Fatal(err)
+			}
+			if c.plans {
+				g.SetAPIKeys(map[string]gateway.APIKey{usageKey: {ID: "benchkey00", Client: keyID, Plan: "bench"}})
 			}
 			req := httptest.NewRequest(http.MethodGet, "/hello", nil)
 			req.Header.Set("Authorization", "Bearer "+key)
@@ -201,8 +235,11 @@ func BenchmarkGateway(b *testing.B) {
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				rec := httptest.NewRecorder()
+				rec = httptest.NewRecorder()
 				g.ServeHTTP(rec, req)
+			}
+			if rec.Code != http.StatusOK {
+				b.Fatalf("GET /hello = %d %s at the end, want 200", rec.Code, rec.Body)
 			}
 		})
 	}

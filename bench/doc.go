@@ -24,9 +24,13 @@
 //	    one each time, beside peers.IdiomaticJWT
 //	JWTColdInProcess/ES256
 //	    a fresh authorizer's first JWT decision, the JWKS fetch included
-//	Gateway/{cached,uncached}
+//	Gateway/{cached,uncached}[-plans]
 //	    the local gateway's request path in process, with the authorizer's
-//	    result cache and without
+//	    result cache and without; -plans with a usage plan's throttle and
+//	    quota applied to the caller's API key
+//	Warm/TOKEN/usage-key
+//	    a warm decision for a key on a usage plan, whose answer names its
+//	    API key
 //
 // The Secrets Manager endpoint is tollgate/internal/emulator/localsm on loopback,
 // counting its calls. It answers in tens of microseconds where AWS takes

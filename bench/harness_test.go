@@ -81,8 +81,14 @@ type endpoint struct {
 // own, as a cold Lambda does.
 func startEndpoint(tb testing.TB, keys int, keepAlive bool) *endpoint {
 	tb.Helper()
+	return serveKeyring(tb, keyringDoc(keys), keepAlive)
+}
+
+// serveKeyring serves the keyring doc, as startEndpoint does.
+func serveKeyring(tb testing.TB, doc []byte, keepAlive bool) *endpoint {
+	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "keyring.json")
-	if err := os.WriteFile(path, keyringDoc(keys), 0o600); err != nil {
+	if err := os.WriteFile(path, doc, 0o600); err != nil {
 		tb.Fatal(err)
 	}
 	store, err := localsm.Open("tollgate/bench", path, localaws.Region, localaws.AccountID, nil)

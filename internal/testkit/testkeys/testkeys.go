@@ -16,6 +16,8 @@ type Key struct {
 	ID     string   `json:"id"`
 	Key    string   `json:"key"`
 	Routes []string `json:"routes,omitempty"`
+	// UsageKey is the key's API Gateway API key value, for usage plans.
+	UsageKey string `json:"usageKey,omitempty"`
 }
 
 // Keyring returns the keyring document holding keys, in order, followed
