@@ -307,6 +307,15 @@ func TestStoredSide(t *testing.T) {
 // the old one.
 func TestOnePlanPerStage(t *testing.T) {
 	m := &Mocks{}
+	for _, stage := range []string{"dev", "prod"} {
+		if err := register(m, "aws:apigateway/stage:Stage", "stage-"+stage, map[string]any{"restApi": "a1", "deployment": "d1", "stageName": stage}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := register(m, "aws:apigateway/usagePlan:UsagePlan", "early", map[string]any{"name": "early",
+		"apiStages": []any{map[string]any{"apiId": "a1", "stage": "test"}}}); err == nil || !strings.Contains(err.Error(), "has not made") {
+		t.Errorf("a plan on a stage not made: %v, want refused", err)
+	}
 	plan := func(name, stage string) {
 		t.Helper()
 		if err := register(m, "aws:apigateway/usagePlan:UsagePlan", name, map[string]any{"name": name,
@@ -347,5 +356,31 @@ func TestOnePlanPerStage(t *testing.T) {
 	}
 	if c := Conflicts(run("free-id", true), run("gold-id", true)); len(c) != 0 {
 		t.Errorf("a move deleting first: conflicts %v, want none", c)
+	}
+}
+
+// Issue 30: a REST API reading keys from its authorizer (AUTHORIZER) says
+// so in its document, has a Lambda authorizer and a method that requires
+// an API key; each missing part is refused.
+func TestKeySourceAuthorizer(t *testing.T) {
+	doc := func(source, security string) string {
+		return `{"openapi":"3.0.1","info":{"title":"t","version":"1"},"x-amazon-apigateway-api-key-source":"` + source + `",` +
+			`"components":{"securitySchemes":{"tollgate":{"type":"apiKey","name":"Authorization","in":"header","x-amazon-apigateway-authorizer":{"type":"token"}},` +
+			`"api_key":{"type":"apiKey","name":"x-api-key","in":"header"}}},` +
+			`"paths":{"/hello":{"get":{"security":[` + security + `]}}}}`
+	}
+	for _, c := range []struct {
+		name, source, body string
+		ok                 bool
+	}{
+		{"keys required", "AUTHORIZER", doc("AUTHORIZER", `{"tollgate":[],"api_key":[]}`), true},
+		{"header source", "HEADER", doc("HEADER", `{"tollgate":[]}`), true},
+		{"the document says HEADER", "AUTHORIZER", doc("HEADER", `{"tollgate":[],"api_key":[]}`), false},
+		{"no method requires a key", "AUTHORIZER", doc("AUTHORIZER", `{"tollgate":[]}`), false},
+	} {
+		err := register(&Mocks{}, "aws:apigateway/restApi:RestApi", "api", map[string]any{"name": "api", "apiKeySource": c.source, "body": c.body})
+		if (err == nil) != c.ok {
+			t.Errorf("%s: %v, want accepted %v", c.name, err, c.ok)
+		}
 	}
 }

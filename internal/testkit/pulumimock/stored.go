@@ -30,6 +30,8 @@ type stored struct {
 	// plan id, and keyPlans the plans each API key is on, by key id.
 	planStages map[string][]string
 	keyPlans   map[string][]string
+	// stages are the REST API stages made so far ("apiId/stage").
+	stages map[string]bool
 }
 
 // PolicySize is the size of function's resource-based policy as Lambda
@@ -75,11 +77,16 @@ func (m *Mocks) store(r Resource) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.stored.restBodies == nil {
-		m.stored = stored{restBodies: map[string]string{}, policies: map[string][]string{}, planStages: map[string][]string{}, keyPlans: map[string][]string{}}
+		m.stored = stored{restBodies: map[string]string{}, policies: map[string][]string{}, planStages: map[string][]string{}, keyPlans: map[string][]string{}, stages: map[string]bool{}}
 	}
 	switch r.Type {
 	case "aws:apigateway/restApi:RestApi":
 		m.stored.restBodies[r.ID] = r.Str("body")
+		if err := keySourceFits(r.Str("apiKeySource"), r.Str("body")); err != nil {
+			return err
+		}
+	case "aws:apigateway/stage:Stage":
+		m.stored.stages[r.Str("restApi")+"/"+r.Str("stageName")] = true
 	case "aws:lambda/permission:Permission":
 		fn := r.Str("function")
 		policy := append(slices.Clone(m.stored.policies[fn]), statement(r.Inputs, Region, Account))
@@ -92,7 +99,11 @@ func (m *Mocks) store(r Resource) error {
 		stages, _ := r.Inputs["apiStages"].([]any)
 		for _, s := range stages {
 			st, _ := s.(map[string]any)
-			m.stored.planStages[r.ID] = append(m.stored.planStages[r.ID], fmt.Sprint(st["apiId"], "/", st["stage"]))
+			stage := fmt.Sprint(st["apiId"], "/", st["stage"])
+			if !m.stored.stages[stage] {
+				return fmt.Errorf("usage plan %s on stage %s, which this deploy has not made (yet): %s", r.Str("name"), stage, srcPlanNeedsStage)
+			}
+			m.stored.planStages[r.ID] = append(m.stored.planStages[r.ID], stage)
 		}
 	case "aws:apigateway/usagePlanKey:UsagePlanKey":
 		key, plan := r.Str("keyId"), r.Str("usagePlanId")
@@ -184,6 +195,78 @@ func reimported(inputs map[string]any) error {
 		if want, _ := inputs[arg].(string); v != want {
 			return fmt.Errorf("body info.%s %q differs from the API's %s %q: ReimportApi stores the document's, so every import renames the API and the next preview shows a diff (tf internal/service/apigatewayv2/api.go reimportOpenAPIDefinition)", info, v, arg, want)
 		}
+	}
+	return nil
+}
+
+// srcPlanNeedsStage: a usage plan's API stage must exist, deployed,
+// before the plan names it.
+const srcPlanNeedsStage = "https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-create-usage-plans-with-rest-api.html: \"Before configuring a usage plan, you must have already ... deployed or redeployed the API to a stage\""
+
+// srcKeySource: with the AUTHORIZER key source, the key is the one the
+// Lambda authorizer returns, and a method takes it only if it requires an
+// API key.
+const srcKeySource = "https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-key-source.html (AUTHORIZER: the key is the usageIdentifierKey of a Lambda authorizer); https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-create-usage-plans-with-rest-api.html (\"set up methods of a selected API to require API keys\"); the import sets the API's key source from x-amazon-apigateway-api-key-source"
+
+// keySourceFits checks a REST API whose key source is AUTHORIZER against
+// its document: the document says the same (an import with another, or
+// none, would leave the API reading keys from the header), it has a
+// Lambda authorizer to return the key, and some method requires an API
+// key, without which no plan limits anything.
+func keySourceFits(source, body string) error {
+	if source != "AUTHORIZER" || body == "" {
+		return nil
+	}
+	var doc struct {
+		KeySource string `json:"x-amazon-apigateway-api-key-source"`
+		Security  map[string]struct {
+			Authorizer *struct {
+				Type string `json:"type"`
+			} `json:"x-amazon-apigateway-authorizer"`
+		} `json:"securityDefinitions"`
+		Components struct {
+			SecuritySchemes map[string]struct {
+				Authorizer *struct {
+					Type string `json:"type"`
+				} `json:"x-amazon-apigateway-authorizer"`
+			} `json:"securitySchemes"`
+		} `json:"components"`
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		return fmt.Errorf("REST API body: %w", err)
+	}
+	if doc.KeySource != "AUTHORIZER" {
+		return fmt.Errorf("apiKeySource AUTHORIZER, but the body's x-amazon-apigateway-api-key-source is %q: %s", doc.KeySource, srcKeySource)
+	}
+	lambda := false
+	for _, s := range doc.Components.SecuritySchemes {
+		if s.Authorizer != nil && (s.Authorizer.Type == "token" || s.Authorizer.Type == "request") {
+			lambda = true
+		}
+	}
+	for _, s := range doc.Security {
+		if s.Authorizer != nil && (s.Authorizer.Type == "token" || s.Authorizer.Type == "request") {
+			lambda = true
+		}
+	}
+	required := false
+	for _, item := range doc.Paths {
+		for _, op := range item {
+			var o struct {
+				Security []map[string][]string `json:"security"`
+			}
+			if json.Unmarshal(op, &o) == nil {
+				for _, req := range o.Security {
+					if _, ok := req["api_key"]; ok {
+						required = true
+					}
+				}
+			}
+		}
+	}
+	if !lambda || !required {
+		return fmt.Errorf("apiKeySource AUTHORIZER with a Lambda authorizer %v and a method requiring an API key %v: want both: %s", lambda, required, srcKeySource)
 	}
 	return nil
 }
