@@ -121,9 +121,9 @@ func TestWindow(t *testing.T) {
 		start, end string
 	}{
 		{Day, time.Date(2026, 12, 6, 23, 59, 59, 999e6, time.UTC), "2026-12-06", "2026-12-07"},
-		{Day, time.Date(2026, 12, 7, 8, 0, 0, 0, tokyo), "2026-12-06", "2026-12-07"}, // 23:00 UTC the day before
+		{Day, time.Date(2026, 12, 7, 8, 0, 0, 0, tokyo), "2026-12-06", "2026-12-07"},      // 23:00 UTC the day before
 		{Week, time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC), "2026-11-30", "2026-12-07"}, // a Sunday
-		{Week, time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC), "2026-12-07", "2026-12-14"}, // a Monday
+		{Week, time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC), "2026-12-07", "2026-12-14"},  // a Monday
 		{Month, time.Date(2026, 12, 31, 23, 0, 0, 0, time.UTC), "2026-12-01", "2027-01-01"},
 		{Month, time.Date(2028, 2, 29, 0, 0, 0, 0, time.UTC), "2028-02-01", "2028-03-01"},
 	} {
