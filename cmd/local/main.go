@@ -19,9 +19,13 @@
 //
 // prints a token it signed, accepted beside keys.
 //
+// With -stack NAME it limits each client by the plans of Pulumi.NAME.yaml,
+// as that stack's deploy does, and generates a key for each of the
+// stack's clients (docs/limits.md).
+//
 // Its flags (-addr, -api, -keys, -secrets-endpoint, -secret-id, -key-ttl,
 // -ttl, -authorizer-type, -api-type, -cors-origin, -region, -quiet, -state, -watch,
-// -openapi, -jwt, -jwt-local) are the table in docs/running-locally.md, the one place
+// -openapi, -jwt, -stack, -jwt-local) are the table in docs/running-locally.md, the one place
 // they are described (TestFlagTable keeps it whole); -h lists them too.
 //
 // Ctrl-C stops it and every process it started; so does a SIGTERM to the
