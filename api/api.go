@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -165,6 +166,19 @@ const (
 	MaxRateLimit  = 10000
 	MaxBurstLimit = 5000
 )
+
+// Check refuses a throttle API Gateway would not apply as meant: a rate
+// or burst of 0 or less, or past the account's limits. The stage's, a
+// usage plan's and its routes' throttles are checked with it.
+func (t Throttle) Check() error {
+	if t.RateLimit <= 0 || t.BurstLimit <= 0 {
+		return fmt.Errorf("throttle %v requests/s, burst %d: want both above 0", t.RateLimit, t.BurstLimit)
+	}
+	if t.RateLimit > MaxRateLimit || t.BurstLimit > MaxBurstLimit {
+		return fmt.Errorf("throttle %v requests/s, burst %d: API Gateway's account limits are %d and %d", t.RateLimit, t.BurstLimit, MaxRateLimit, MaxBurstLimit)
+	}
+	return nil
+}
 
 // String is the route as the authorizer's keyring names routes: "GET /hello".
 func (r Route) String() string { return r.Method + " " + r.Path }

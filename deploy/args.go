@@ -354,11 +354,8 @@ func (a Args) keysPassValidationRegex() error {
 }
 
 func (t Throttle) validate(what string) error {
-	if t.RateLimit <= 0 || t.BurstLimit <= 0 {
-		return configErr("%s throttle %v requests/s, burst %d: want both above 0", what, t.RateLimit, t.BurstLimit)
-	}
-	if t.RateLimit > 10000 || t.BurstLimit > 5000 {
-		return configErr("%s throttle %v requests/s, burst %d: API Gateway's account limits are 10000 and 5000", what, t.RateLimit, t.BurstLimit)
+	if err := api.Throttle(t).Check(); err != nil {
+		return configErr("%s %v", what, err)
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 	"tollgate/api"
 )
 
-// ErrInvalid is wrapped by every error Parse and Set.Validate return.
+// ErrInvalid is wrapped by every error ParsePlans and Set.Validate return.
 var ErrInvalid = errors.New("invalid plans")
 
 func invalid(format string, args ...any) error {
@@ -185,17 +185,14 @@ func (s Set) Validate(clients []string, def *api.Definition) error {
 	return nil
 }
 
-// checkThrottle checks a rate and a burst: both above 0, within API
-// Gateway's account limits; or, when optional, both 0.
+// checkThrottle checks a rate and a burst as api.Throttle.Check does; or,
+// when optional, both 0.
 func checkThrottle(what string, rate float64, burst int, optional bool) error {
 	if optional && rate == 0 && burst == 0 {
 		return nil
 	}
-	if rate <= 0 || burst <= 0 {
-		return invalid("%s: throttle %v requests/s, burst %d: want both above 0", what, rate, burst)
-	}
-	if rate > api.MaxRateLimit || burst > api.MaxBurstLimit {
-		return invalid("%s: throttle %v requests/s, burst %d: API Gateway's account limits are %d and %d", what, rate, burst, api.MaxRateLimit, api.MaxBurstLimit)
+	if err := (api.Throttle{RateLimit: rate, BurstLimit: burst}).Check(); err != nil {
+		return invalid("%s: %v", what, err)
 	}
 	return nil
 }
