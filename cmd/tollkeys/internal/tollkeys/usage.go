@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -103,7 +104,7 @@ func usageCommand(args []string, stdout, stderr io.Writer, now func() time.Time)
 			return 1
 		}
 		base = aws.String(creds.Endpoint)
-		*apiID, *stage = cmpOr(*apiID, creds.APIID), cmpOr(*stage, creds.Stage)
+		*apiID, *stage = cmp.Or(*apiID, creds.APIID), cmp.Or(*stage, creds.Stage)
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, "")))
 		if *region == "" {
 			opts = append(opts, config.WithRegion(localaws.Region))
@@ -129,13 +130,6 @@ func usageCommand(args []string, stdout, stderr io.Writer, now func() time.Time)
 	}
 	printUsage(stdout, report)
 	return 0
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // readUsage reads the usage of every client on a usage plan of the stage,
