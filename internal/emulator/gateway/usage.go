@@ -41,9 +41,9 @@ type usage struct {
 	keys  atomic.Pointer[map[string]APIKey] // by key value
 
 	mu      sync.Mutex
-	buckets map[string]*bucket        // by key id, or key id + " " + route
-	quotas  map[string]*quotaCount    // by key id
-	daily   map[string]map[string]int // requests let through, by key id, then UTC day (2006-01-02)
+	buckets map[string]*bucket       // by key id, or key id + " " + route
+	quotas  map[string]*quotaCount   // by key id
+	daily   map[string]map[int64]int // requests let through, by key id, then UTC day (dayOf)
 }
 
 type quotaCount struct {
@@ -53,7 +53,7 @@ type quotaCount struct {
 }
 
 func newUsage(set plans.Set) *usage {
-	u := &usage{plans: set, buckets: map[string]*bucket{}, quotas: map[string]*quotaCount{}, daily: map[string]map[string]int{}}
+	u := &usage{plans: set, buckets: map[string]*bucket{}, quotas: map[string]*quotaCount{}, daily: map[string]map[int64]int{}}
 	u.keys.Store(&map[string]APIKey{})
 	return u
 }
@@ -117,11 +117,10 @@ func (g *Gateway) limit(x *exchange, value string, now time.Time) bool {
 		}
 		c.used++
 	}
-	day := now.UTC().Format(time.DateOnly)
 	if u.daily[key.ID] == nil {
-		u.daily[key.ID] = map[string]int{}
+		u.daily[key.ID] = map[int64]int{}
 	}
-	u.daily[key.ID][day]++
+	u.daily[key.ID][dayOf(now)]++
 	return true
 }
 
@@ -159,13 +158,13 @@ func (g *Gateway) Usage(plan string, start, end time.Time) map[string]KeyUsage {
 		}
 		ku := KeyUsage{Client: k.Client, Plan: plan}
 		for d := start.UTC().Truncate(24 * time.Hour); !d.After(end); d = d.AddDate(0, 0, 1) {
-			day := DayUsage{Day: d.Format(time.DateOnly), Used: u.daily[k.ID][d.Format(time.DateOnly)], Remaining: -1}
+			day := DayUsage{Day: d.Format(time.DateOnly), Used: u.daily[k.ID][dayOf(d)], Remaining: -1}
 			if q := p.Quota; q != nil {
 				// What the period holding d has used, up to d's end.
 				from, _ := q.Period.Window(d)
 				used := 0
 				for e := from; !e.After(d); e = e.AddDate(0, 0, 1) {
-					used += u.daily[k.ID][e.Format(time.DateOnly)]
+					used += u.daily[k.ID][dayOf(e)]
 				}
 				day.Remaining = max(q.Limit-used, 0)
 			}
@@ -174,4 +173,14 @@ func (g *Gateway) Usage(plan string, start, end time.Time) map[string]KeyUsage {
 		out[k.ID] = ku
 	}
 	return out
+}
+
+// dayOf is t's UTC day, as days since 1970-01-01: a request's count is
+// kept by it without formatting a date on the request path.
+func dayOf(t time.Time) int64 {
+	d := t.Unix() / 86400
+	if t.Unix() < 0 && t.Unix()%86400 != 0 {
+		d-- // floor for instants before 1970
+	}
+	return d
 }
