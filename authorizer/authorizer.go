@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"tollgate/internal/httptoken"
@@ -123,6 +124,11 @@ type Authorizer struct {
 	// lines for it.
 	decisions *decisionLog
 
+	// function is the function's name, the metrics' dimension, and
+	// decided is set by the environment's first decision (ColdStarts).
+	function string
+	decided  atomic.Bool
+
 	// invoked, once StartExtension registered the extension, is sent to
 	// (without blocking) after each decision: the extension refreshes
 	// keys once the invocation is answered.
@@ -182,11 +188,12 @@ func newAuthorizer(cfg Config, h hooks) (*Authorizer, error) {
 		match = (*keyTable).match
 	}
 	a := &Authorizer{
-		header: header,
-		format: format,
-		now:    now,
-		since:  since,
-		match:  match,
+		function: function,
+		header:   header,
+		format:   format,
+		now:      now,
+		since:    since,
+		match:    match,
 		store: newKeyStore(func(ctx context.Context) (*keyTable, error) { return loadKeys(ctx, cfg.Source, format) },
 			function, ttl, maxStale, fetchTimeout, now, log),
 	}
@@ -194,6 +201,7 @@ func newAuthorizer(cfg Config, h hooks) (*Authorizer, error) {
 		if a.jwt, err = newJWTVerifier(*cfg.JWT, fetchTimeout, now, log); err != nil {
 			return nil, err
 		}
+		a.jwt.jwks.function = function
 	}
 	for _, f := range []EventFormat{FormatToken, FormatRequest, FormatHTTP} {
 		a.logs[f] = log.With(slog.String("format", f.String()))

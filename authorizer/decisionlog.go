@@ -2,6 +2,7 @@ package authorizer
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"strconv"
@@ -71,18 +72,58 @@ func (l *decisionLog) flush() {
 	l.mu.Unlock()
 	_, _ = l.w.Write(out)
 	l.mu.Lock()
-	if l.spare == nil && cap(out) <= 1<<20 {
+	// The buffer is kept for the next lines unless it grew past 4 MiB
+	// (some 8,000 lines of about 500 bytes, with their metrics): one
+	// that is dropped at each flush is grown again from nothing.
+	if l.spare == nil && cap(out) <= 4<<20 {
 		l.spare = out[:0]
 	}
 	l.mu.Unlock()
 }
 
+// lineMetrics are the metrics a decision line carries besides Decisions
+// (metrics.go): the function they are of, whether the decision is the
+// environment's first, and the age of its keys, when they were read.
+type lineMetrics struct {
+	function string
+	cold     bool
+	ageKnown bool
+	age      int64 // seconds
+}
+
+// refusal reports whether an outcome is a refusal, whose metric has the
+// reason as a dimension too (an error's reason is its text, unbounded).
+func refusal(outcome string) bool { return outcome == outcomeDeny || outcome == outcomeUnauthorized }
+
+// decisionAttrs are a decision line's attributes after its format:
+// outcome, principal, reason, requestId, duration, and its metrics in
+// CloudWatch's embedded metric format (function, Decisions, ColdStarts on
+// a cold start, KeyringAge when known, and the "_aws" directive).
+func decisionAttrs(t time.Time, d *decision, requestID string, dur time.Duration, m lineMetrics) []slog.Attr {
+	attrs := []slog.Attr{
+		slog.String("outcome", d.outcome),
+		slog.String("principal", d.principal),
+		slog.String("reason", d.reason),
+		slog.String("requestId", requestID),
+		slog.Duration("duration", dur),
+		slog.String("function", m.function),
+		slog.Int(MetricDecisions, 1),
+	}
+	if m.cold {
+		attrs = append(attrs, slog.Int(MetricColdStarts, 1))
+	}
+	if m.ageKnown {
+		attrs = append(attrs, slog.Int64(MetricKeyringAge, m.age))
+	}
+	return append(attrs, slog.Any("_aws", json.RawMessage(appendDecisionEMF(nil, t, refusal(d.outcome), m.cold, m.ageKnown))))
+}
+
 // decisionLine appends the decision's JSON line as slog.JSONHandler writes
 // a record of message "decision" at level with the attributes format (when
-// set), outcome, principal, reason, requestId and duration; ok is false
-// when a string needs escaping, which the caller leaves to the handler.
-func decisionLine(buf []byte, t time.Time, level slog.Level, format string, d *decision, requestID string, dur time.Duration) ([]byte, bool) {
-	for _, s := range []string{format, d.outcome, d.principal, d.reason, requestID} {
+// set) and decisionAttrs; ok is false when a string needs escaping, which
+// the caller leaves to the handler.
+func decisionLine(buf []byte, t time.Time, level slog.Level, format string, d *decision, requestID string, dur time.Duration, m lineMetrics) ([]byte, bool) {
+	for _, s := range []string{format, d.outcome, d.principal, d.reason, requestID, m.function} {
 		if !plainJSON(s) {
 			return buf, false
 		}
@@ -110,6 +151,18 @@ func decisionLine(buf []byte, t time.Time, level slog.Level, format string, d *d
 	buf = append(buf, requestID...)
 	buf = append(buf, `","duration":`...)
 	buf = strconv.AppendInt(buf, int64(dur), 10)
+	buf = append(buf, `,"function":"`...)
+	buf = append(buf, m.function...)
+	buf = append(buf, `","Decisions":1`...)
+	if m.cold {
+		buf = append(buf, `,"ColdStarts":1`...)
+	}
+	if m.ageKnown {
+		buf = append(buf, `,"KeyringAge":`...)
+		buf = strconv.AppendInt(buf, m.age, 10)
+	}
+	buf = append(buf, `,"_aws":`...)
+	buf = appendDecisionEMF(buf, t, refusal(d.outcome), m.cold, m.ageKnown)
 	return append(buf, "}\n"...), true
 }
 
@@ -128,6 +181,10 @@ func plainJSON(s string) bool {
 // one and the line is plain, else through the handler.
 func (a *Authorizer) logDecision(ctx context.Context, h slog.Handler, level slog.Level, start time.Time, d *decision, requestID string) {
 	dur := a.since(start)
+	m := lineMetrics{function: a.function, cold: !a.decided.Load() && !a.decided.Swap(true)}
+	if st := a.store.state.Load(); st != nil && !st.gone {
+		m.ageKnown, m.age = true, int64(start.Sub(st.loadedAt)/time.Second)
+	}
 	if a.decisions != nil {
 		var ok bool
 		format := ""
@@ -136,7 +193,7 @@ func (a *Authorizer) logDecision(ctx context.Context, h slog.Handler, level slog
 		}
 		a.decisions.add(func(buf []byte) []byte {
 			var out []byte
-			if out, ok = decisionLine(buf, start, level, format, d, requestID, dur); ok {
+			if out, ok = decisionLine(buf, start, level, format, d, requestID, dur, m); ok {
 				return out
 			}
 			return buf
@@ -148,11 +205,6 @@ func (a *Authorizer) logDecision(ctx context.Context, h slog.Handler, level slog
 		a.decisions.flush()
 	}
 	r := slog.NewRecord(start, level, "decision", 0)
-	r.AddAttrs(
-		slog.String("outcome", d.outcome),
-		slog.String("principal", d.principal),
-		slog.String("reason", d.reason),
-		slog.String("requestId", requestID),
-		slog.Duration("duration", dur))
+	r.AddAttrs(decisionAttrs(start, d, requestID, dur, m)...)
 	_ = h.Handle(ctx, r) // a log that cannot be written must not change the answer
 }

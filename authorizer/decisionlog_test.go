@@ -12,15 +12,14 @@ import (
 
 // slogLine is the line slog's JSON handler writes for a decision record,
 // as Invoke wrote it before the decision log.
-func slogLine(t time.Time, level slog.Level, format string, d *decision, requestID string, dur time.Duration) []byte {
+func slogLine(t time.Time, level slog.Level, format string, d *decision, requestID string, dur time.Duration, m lineMetrics) []byte {
 	var buf bytes.Buffer
 	var h slog.Handler = slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})
 	if format != "" {
 		h = h.WithAttrs([]slog.Attr{slog.String("format", format)})
 	}
 	r := slog.NewRecord(t, level, "decision", 0)
-	r.AddAttrs(slog.String("outcome", d.outcome), slog.String("principal", d.principal),
-		slog.String("reason", d.reason), slog.String("requestId", requestID), slog.Duration("duration", dur))
+	r.AddAttrs(decisionAttrs(t, d, requestID, dur, m)...)
 	_ = h.Handle(context.Background(), r)
 	return buf.Bytes()
 }
@@ -29,20 +28,21 @@ func slogLine(t time.Time, level slog.Level, format string, d *decision, request
 // line slog's JSON handler writes for the same record; a string it cannot
 // write as it is goes to the handler instead (ok false).
 func FuzzDecisionLine(f *testing.F) {
-	f.Add(int64(1796200000123456789), int64(8), "TOKEN", "allow", "mobile-app", "", "c0ffee-1", int64(1234))
-	f.Add(int64(0), int64(0), "", "error", "", "malformed event: not JSON", "", int64(-5))
-	f.Add(int64(1796200000000000000), int64(4), "HTTP", "unauthorized", "a\"b", "x\\y\n", "\u2028", int64(0))
-	f.Add(int64(-62135596800000000), int64(0), "REQUEST", "deny", "é", "<&>", "\x00", int64(1<<62))
-	f.Fuzz(func(t *testing.T, ns, lvl int64, format, outcome, principal, reason, requestID string, dur int64) {
+	f.Add(int64(1796200000123456789), int64(8), "TOKEN", "allow", "mobile-app", "", "c0ffee-1", int64(1234), "tollgate-dev-authorizer", uint8(3), int64(42))
+	f.Add(int64(0), int64(0), "", "error", "", "malformed event: not JSON", "", int64(-5), "", uint8(0), int64(0))
+	f.Add(int64(1796200000000000000), int64(4), "HTTP", "unauthorized", "a\"b", "x\\y\n", "\u2028", int64(0), "fn", uint8(1), int64(-1))
+	f.Add(int64(-62135596800000000), int64(0), "REQUEST", "deny", "é", "<&>", "\x00", int64(1<<62), "f\"n", uint8(2), int64(1<<40))
+	f.Fuzz(func(t *testing.T, ns, lvl int64, format, outcome, principal, reason, requestID string, dur int64, function string, flags uint8, age int64) {
 		tm := time.Unix(0, ns).UTC()
 		level := []slog.Level{slog.LevelInfo, slog.LevelError, slog.LevelWarn, slog.LevelDebug}[uint64(lvl)%4]
 		d := &decision{outcome: outcome, principal: principal, reason: reason}
-		got, ok := decisionLine([]byte("prefix"), tm, level, format, d, requestID, time.Duration(dur))
+		m := lineMetrics{function: function, cold: flags&1 != 0, ageKnown: flags&2 != 0, age: age}
+		got, ok := decisionLine([]byte("prefix"), tm, level, format, d, requestID, time.Duration(dur), m)
 		if !ok {
 			if string(got) != "prefix" {
 				t.Fatalf("a refused line changed the buffer: %q", got)
 			}
-			for _, s := range []string{format, outcome, principal, reason, requestID} {
+			for _, s := range []string{format, outcome, principal, reason, requestID, function} {
 				if !plainJSON(s) {
 					return
 				}
@@ -52,7 +52,7 @@ func FuzzDecisionLine(f *testing.F) {
 			}
 			return
 		}
-		want := slogLine(tm, level, format, d, requestID, time.Duration(dur))
+		want := slogLine(tm, level, format, d, requestID, time.Duration(dur), m)
 		if !bytes.Equal(got[len("prefix"):], want) {
 			t.Fatalf("decisionLine =\n%s\nslog writes\n%s", got[len("prefix"):], want)
 		}

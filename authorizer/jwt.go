@@ -104,6 +104,8 @@ func newJWTVerifier(cfg JWTConfig, fetchTimeout time.Duration, now func() time.T
 		noneErr:      ErrNoJWKS,
 		what:         "JWKS",
 		msgFailed:    "JWKS refresh failed",
+		metricLoaded: MetricJWKSRefreshes,
+		metricFailed: MetricJWKSRefreshFailures,
 		loaded:       func(s *jwkSet) slog.Attr { return slog.Int("jwks", len(s.kids)) },
 	}
 	return v, nil

@@ -46,6 +46,9 @@ func newKeyStore(load func(context.Context) (*keyTable, error), function string,
 		noneErr:      ErrNoKeys,
 		what:         "keys",
 		msgFailed:    "key refresh failed",
+		function:     function,
+		metricLoaded: MetricKeyRefreshes,
+		metricFailed: MetricKeyRefreshFailures,
 		loaded:       func(t *keyTable) slog.Attr { return slog.Int("keys", len(t.entries)) },
 		gone: func(ctx context.Context, err error, now time.Time) bool {
 			switch {
@@ -128,7 +131,11 @@ type refresher[T any] struct {
 	noneErr      error  // wrapped by every error get returns (ErrNoKeys, ErrNoJWKS)
 	what         string // what is held, in messages: "keys", "JWKS"
 	msgFailed    string // the warning a failed refresh logs
-	loaded       func(T) slog.Attr
+	// function, metricLoaded and metricFailed: the metric a refresh's
+	// line carries, by function (metrics.go).
+	function                   string
+	metricLoaded, metricFailed string
+	loaded                     func(T) slog.Attr
 	// gone reports (and logs) a failed load whose error is an answer
 	// that nothing may be served, rather than an outage; nil: none is.
 	gone func(ctx context.Context, err error, now time.Time) bool
@@ -333,7 +340,7 @@ func (s *refresher[T]) fetch(run *fetchRun) {
 		run.outcome = fetchLoaded
 		s.state.Store(&snapshot[T]{value: value, loadedAt: run.started})
 		s.failures, s.lastErr, s.notBefore = 0, nil, time.Time{}
-		s.log.LogAttrs(ctx, slog.LevelInfo, s.what+" loaded", s.loaded(value))
+		s.log.LogAttrs(ctx, slog.LevelInfo, s.what+" loaded", append([]slog.Attr{s.loaded(value)}, s.metric(now, s.metricLoaded)...)...)
 		return
 	case s.gone != nil && s.gone(ctx, err, now):
 		run.outcome = fetchGone
@@ -344,11 +351,21 @@ func (s *refresher[T]) fetch(run *fetchRun) {
 		if st := s.state.Load(); st != nil && !st.gone {
 			attrs = append(attrs, slog.Duration(s.what+"Age", now.Sub(st.loadedAt)), slog.Duration("maxStale", s.maxStale))
 		}
-		s.log.LogAttrs(ctx, slog.LevelWarn, s.msgFailed, attrs...)
+		s.log.LogAttrs(ctx, slog.LevelWarn, s.msgFailed, append(attrs, s.metric(now, s.metricFailed)...)...)
 	}
 	s.failures++
 	s.lastErr = err
 	s.notBefore = now.Add(backoff(s.failures))
+}
+
+// metric is a refresh line's metric name, in CloudWatch's embedded metric
+// format: its function, the count 1 and the directive; none without a
+// name.
+func (s *refresher[T]) metric(now time.Time, name string) []slog.Attr {
+	if name == "" {
+		return nil
+	}
+	return []slog.Attr{slog.String("function", s.function), slog.Int(name, 1), slog.Any("_aws", emfDirective(now, name))}
 }
 
 // timedOut reports whether a fetch's error is a timeout: its own deadline,
