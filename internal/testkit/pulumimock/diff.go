@@ -56,7 +56,7 @@ func index(m *Mocks) map[string]Resource {
 
 // replaces reports whether going from o to r replaces the resource.
 func replaces(o, r Resource) bool {
-	props := Provider[r.Type].Replace
+	props := append(slices.Clone(Provider[r.Type].Replace), r.RPC.GetReplaceOnChanges()...)
 	if slices.Contains(props, "*") {
 		props = slices.Collect(maps.Keys(r.Inputs))
 		for k := range o.Inputs {

@@ -156,6 +156,9 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	if err := rules.Check(r.Inputs); err != nil {
 		return "", nil, fmt.Errorf("%s %s: %w", args.TypeToken, args.Name, err)
 	}
+	if err := rules.CheckOptions(args.RegisterRPC.GetReplaceOnChanges()); err != nil {
+		return "", nil, fmt.Errorf("%s %s: %w", args.TypeToken, args.Name, err)
+	}
 	out := args.Inputs.Copy()
 	set := func(k string, v any) { out[resource.PropertyKey(k)] = resource.NewPropertyValue(v) }
 	if a := rules.Autoname; a != nil {
@@ -177,6 +180,12 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		set("arn", id)
 	case "aws:cloudwatch/logGroup:LogGroup":
 		set("arn", "arn:aws:logs:"+Region+":"+Account+":log-group:"+r.Str("name"))
+	case "aws:sns/topic:Topic":
+		id = "arn:aws:sns:" + Region + ":" + Account + ":" + r.Str("name")
+		set("arn", id)
+	case "aws:cloudwatch/metricAlarm:MetricAlarm":
+		id = r.Str("name")
+		set("arn", "arn:aws:cloudwatch:"+Region+":"+Account+":alarm:"+id)
 	case "aws:iam/role:Role":
 		// The provider's id of a role is its name
 		// (tf internal/service/iam/role.go: d.SetId(roleName)).

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -60,6 +61,14 @@ type TypeRules struct {
 	// same value, is refused.
 	Exclusive       string
 	ExclusiveSource string
+	// Whole are checks of several inputs together.
+	Whole []WholeRule
+	// NoOpUpdate are the inputs whose change the provider accepts and
+	// never applies (an update that does nothing), and NoOpUpdateSource
+	// where that comes from: the program must replace the resource on
+	// them (pulumi.ReplaceOnChanges), or a change would never reach AWS.
+	NoOpUpdate       []string
+	NoOpUpdateSource string
 }
 
 // randomSuffix is the 7 characters the mocks' autonaming appends: derived
@@ -116,6 +125,22 @@ func (t TypeRules) Check(inputs map[string]any) error {
 			if err := r.Check(v); err != nil {
 				return fmt.Errorf("%s: %v (%s)", r.Prop, err, r.Source)
 			}
+		}
+	}
+	for _, w := range t.Whole {
+		if err := w.Check(inputs); err != nil {
+			return fmt.Errorf("%s: %v (%s)", w.Name, err, w.Source)
+		}
+	}
+	return nil
+}
+
+// CheckOptions refuses a resource whose options leave an input the
+// provider never updates without a replacement.
+func (t TypeRules) CheckOptions(replaceOnChanges []string) error {
+	for _, p := range t.NoOpUpdate {
+		if !slices.Contains(replaceOnChanges, p) && !slices.Contains(replaceOnChanges, "*") {
+			return fmt.Errorf("a change of %s would never be applied: the provider's update does nothing (%s); replace on it (pulumi.ReplaceOnChanges)", p, t.NoOpUpdateSource)
 		}
 	}
 	return nil
