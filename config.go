@@ -123,6 +123,16 @@ var settings = []setting{
 		return nil
 	}},
 	{"accountLogsRole", func(c *stackConfig, v string) (err error) { c.Args.AccountLogsRole, err = boolean(v); return err }},
+	{"monitoring", func(c *stackConfig, v string) error {
+		on, err := boolean(v)
+		c.Args.Monitoring.Off = !on
+		return err
+	}},
+	{"alarmEmail", func(c *stackConfig, v string) error { c.Args.Monitoring.AlarmEmail = strings.TrimSpace(v); return nil }},
+	{"alarmTopicArn", func(c *stackConfig, v string) error {
+		c.Args.Monitoring.AlarmTopicARN = strings.TrimSpace(v)
+		return nil
+	}},
 	{"tags", func(c *stackConfig, v string) error { return decodeJSON(v, &c.Tags) }},
 }
 

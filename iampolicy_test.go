@@ -22,7 +22,7 @@ func TestDeployerPolicyCoversThePlans(t *testing.T) {
 	for _, extra := range []map[string]string{
 		nil,
 		{"tollgate:apiType": "http", "tollgate:plans": "{}", "tollgate:defaultPlan": ""},
-		{"tollgate:authorizerReservedConcurrency": "10", "tollgate:throttleRateLimit": "20"},
+		{"tollgate:authorizerReservedConcurrency": "10", "tollgate:throttleRateLimit": "20", "tollgate:alarmEmail": "ops@example.com"},
 	} {
 		cfg := devStack(t)
 		maps.Copy(cfg, extra)

@@ -57,6 +57,7 @@ func program(ctx *pulumi.Context, buildDir string) (pulumi.Map, error) {
 		"apiKeys":   a.APIKeys,
 		"revokeNow": a.RevokeNow,
 		"usage":     a.Usage,
+		"dashboard": a.Dashboard,
 		"curl":      a.Curl,
 		"openapi":   a.Document,
 		// Read back at the next update (deployedGenerations).

@@ -138,6 +138,23 @@ type Args struct {
 	// destroy, since other stacks may log through them. Leave it unset
 	// when the account's settings name a role of your own.
 	AccountLogsRole bool
+	// Monitoring is the dashboard, alarms, Contributor Insights rules and
+	// saved queries the stack runs the API with (monitoring.go); on unless
+	// Monitoring.Off.
+	Monitoring Monitoring
+}
+
+// Monitoring is how the stack watches its API.
+type Monitoring struct {
+	// Off leaves out the dashboard, the alarms, the access log's metric
+	// filters, the Contributor Insights rules and the saved queries.
+	Off bool
+	// AlarmEmail, when set, is subscribed to the alarms' topic (it must
+	// confirm the subscription from the mail SNS sends).
+	AlarmEmail string
+	// AlarmTopicARN, when set, is an SNS topic of your own the alarms
+	// are sent to; the stack then makes no topic.
+	AlarmTopicARN string
 }
 
 // Rotation is one client's rotation counter and the end of the grace of
@@ -223,6 +240,9 @@ func (a Args) Validate() error {
 		// guarded method requires one, and API Gateway would answer it
 		// 403.
 		return configErr("plans and jwt together: a caller with a JWT has no API key of a plan, and with plans every guarded route requires one (API Gateway would answer it 403 Forbidden); limit JWT callers with route throttles, or leave plans out")
+	}
+	if err := a.Monitoring.validate(&a.Definition); err != nil {
+		return err
 	}
 	if a.Archives != nil {
 		for _, name := range slices.Sorted(maps.Keys(a.Definition.Functions)) {

@@ -51,6 +51,9 @@ type API struct {
 	// Usage is the command that prints each client's usage of its plan
 	// (cmd/tollkeys usage, with this stack's names); "" without plans.
 	Usage pulumi.StringOutput
+	// Dashboard is the CloudWatch console's address of the stack's
+	// dashboard; "" with monitoring off.
+	Dashboard pulumi.StringOutput
 	// Document is the REST API's OpenAPI document, as deployed: the
 	// Definition's (api.Definition.Document) with the functions' invoke
 	// ARNs.
@@ -130,6 +133,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if args.Definition.IsHTTP() {
 		steps = d.httpSteps()
 	}
+	a.Dashboard = pulumi.String("").ToStringOutput()
+	steps = append(steps, d.monitoring)
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, err
@@ -145,6 +150,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"curl":           a.Curl,
 		"revokeNow":      a.RevokeNow,
 		"usage":          a.Usage,
+		"dashboard":      a.Dashboard,
 		"openapi":        a.Document,
 	})
 }

@@ -152,6 +152,45 @@ var DeployerNeeds = map[string]Need{
 		"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"},
 		Resources: []string{secretARN},
 		Source:    tfSource + "secretsmanager/secret_version.go (PutSecretValue, GetSecretValue, UpdateSecretVersionStage on delete)"},
+	// Monitoring (deploy/monitoring.go). Resource types and condition
+	// keys: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsns.html,
+	// list_amazoncloudwatch.html and list_amazoncloudwatchlogs.html.
+	"aws:sns/topic:Topic": {Actions: []string{
+		"sns:CreateTopic", "sns:DeleteTopic", "sns:GetTopicAttributes", "sns:ListTagsForResource",
+		"sns:SetTopicAttributes", "sns:TagResource", "sns:UntagResource"},
+		Resources: []string{"arn:${Partition}:sns:${Region}:${Account}:${Name}-*"},
+		Source:    tfSource + "sns/topic.go (CreateTopic, GetTopicAttributes, SetTopicAttributes, DeleteTopic)"},
+	"aws:sns/topicSubscription:TopicSubscription": {Actions: []string{
+		"sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Subscribe", "sns:Unsubscribe"},
+		Resources: []string{"arn:${Partition}:sns:${Region}:${Account}:${Name}-*"},
+		Source:    tfSource + "sns/topic_subscription.go (Subscribe, GetSubscriptionAttributes, SetSubscriptionAttributes, Unsubscribe)"},
+	"aws:cloudwatch/dashboard:Dashboard": {Actions: []string{
+		"cloudwatch:DeleteDashboards", "cloudwatch:GetDashboard", "cloudwatch:PutDashboard"},
+		Resources: []string{"arn:${Partition}:cloudwatch::${Account}:dashboard/${Name}"},
+		Source:    tfSource + "cloudwatch/dashboard.go (PutDashboard, GetDashboard, DeleteDashboards)"},
+	"aws:cloudwatch/metricAlarm:MetricAlarm": {Actions: []string{
+		"cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource",
+		"cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:UntagResource"},
+		Resources: []string{"arn:${Partition}:cloudwatch:${Region}:${Account}:alarm:${Name}-*"},
+		Source:    tfSource + "cloudwatch/metric_alarm.go (DescribeAlarms, PutMetricAlarm, DeleteAlarms)"},
+	"aws:cloudwatch/contributorInsightRule:ContributorInsightRule": {Actions: []string{
+		"cloudwatch:DeleteInsightRules", "cloudwatch:ListTagsForResource", "cloudwatch:PutInsightRule",
+		"cloudwatch:TagResource", "cloudwatch:UntagResource"},
+		Resources: []string{"arn:${Partition}:cloudwatch:${Region}:${Account}:insight-rule/${Name}-*"},
+		Source:    tfSource + "cloudwatch/contributor_insight_rule.go (PutInsightRule, DeleteInsightRules)"},
+	// DescribeInsightRules lists every rule: it has no resource type.
+	"aws:cloudwatch/contributorInsightRule:ContributorInsightRule#describe": {Actions: []string{"cloudwatch:DescribeInsightRules"},
+		Resources: []string{"*"},
+		Source:    tfSource + "cloudwatch/contributor_insight_rule.go (findContributorInsightRules: DescribeInsightRules)"},
+	"aws:cloudwatch/logMetricFilter:LogMetricFilter": {Actions: []string{
+		"logs:DeleteMetricFilter", "logs:DescribeMetricFilters", "logs:PutMetricFilter"},
+		Resources: []string{"arn:${Partition}:logs:${Region}:${Account}:log-group:/aws/apigateway/${Name}/*"},
+		Source:    tfSource + "logs/metric_filter.go (PutMetricFilter, DescribeMetricFilters, DeleteMetricFilter)"},
+	// A saved query is no resource IAM can name.
+	"aws:cloudwatch/queryDefinition:QueryDefinition": {Actions: []string{
+		"logs:DeleteQueryDefinition", "logs:DescribeQueryDefinitions", "logs:PutQueryDefinition"},
+		Resources: []string{"*"},
+		Source:    tfSource + "logs/query_definition.go (PutQueryDefinition, DescribeQueryDefinitions, DeleteQueryDefinition)"},
 	// The provider itself asks STS who it is; GetCallerIdentity needs no
 	// permission (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
 	"pulumi:providers:aws": {Source: "https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html"},
@@ -237,10 +276,26 @@ func DeployerPolicy(scope PolicyScope) ([]byte, error) {
 			}
 		}
 	}
+	// Then statements alike in resources and condition are one, with
+	// both action lists.
+	var final []statement
+	byResources := map[string]int{}
+	for _, s := range out {
+		same, err := json.Marshal([]any{s.Resource, s.Condition})
+		if err != nil {
+			return nil, err
+		}
+		if i, ok := byResources[string(same)]; ok {
+			final[i].Action = slices.Compact(slices.Sorted(slices.Values(append(final[i].Action, s.Action...))))
+			continue
+		}
+		byResources[string(same)] = len(final)
+		final = append(final, s)
+	}
 	return json.MarshalIndent(struct {
 		Version   string
 		Statement []statement
-	}{"2012-10-17", out}, "", "  ")
+	}{"2012-10-17", final}, "", "  ")
 }
 
 // sid is a statement id from a DeployerNeeds key: IAM allows letters and
