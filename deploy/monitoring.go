@@ -13,6 +13,7 @@ import (
 
 	"tollgate/api"
 	"tollgate/authorizer"
+	"tollgate/internal/lastuse"
 )
 
 // Monitoring: what the stack sets up so that it can be run.
@@ -249,13 +250,6 @@ const (
 	QueryRefusals = "refusals by reason"
 )
 
-// LastUseQuery is the Logs Insights query of each client's last request
-// and request count in the access log, principalKey its principal's key:
-// the saved query and tollkeys last-used run it.
-func LastUseQuery(principalKey string) string {
-	return fmt.Sprintf("fields @timestamp, %[1]s\n| filter ispresent(%[1]s) and %[1]s != \"-\" and %[1]s != \"\"\n| stats max(@timestamp) as lastUsed, count(*) as requests by %[1]s\n| sort lastUsed desc", principalKey)
-}
-
 // refusalsQuery counts the authorizer's refusals by outcome and reason,
 // from its decision lines.
 const refusalsQuery = "filter msg = \"decision\" and (outcome = \"deny\" or outcome = \"unauthorized\")\n| stats count(*) as refusals by outcome, reason\n| sort refusals desc"
@@ -265,7 +259,7 @@ func (d *deployer) savedQueries() error {
 		name, query string
 		group       pulumi.StringOutput
 	}{
-		{QueryLastUse, LastUseQuery(accessKey(d.def(), varPrincipal)), d.accessLogs.Name},
+		{QueryLastUse, lastuse.Query(accessKey(d.def(), varPrincipal)), d.accessLogs.Name},
 		{QueryRefusals, refusalsQuery, d.logGroups[d.def().Authorizer.Function].Name},
 	}
 	for _, q := range queries {

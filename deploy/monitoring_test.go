@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"tollgate/api"
+	"tollgate/internal/lastuse"
 	"tollgate/internal/testkit/pulumimock"
 )
 
@@ -125,7 +126,7 @@ func TestContributorRules(t *testing.T) {
 		}
 	}
 	q := m.Named(t, typeQuery, "tollgate-dev-last-use-per-client")
-	if q.Str("name") != "tollgate/tollgate-dev/last use per client" || q.Str("queryString") != LastUseQuery("principalId") {
+	if q.Str("name") != "tollgate/tollgate-dev/last use per client" || q.Str("queryString") != lastuse.Query("principalId") {
 		t.Errorf("last use query %q: %q", q.Str("name"), q.Str("queryString"))
 	}
 }

@@ -13,6 +13,8 @@
 //	go run ./cmd/tollkeys refresh -api-id ID -stage STAGE -function NAME [-region R] [-endpoint URL]
 //	go run ./cmd/tollkeys usage   -api-id ID -stage STAGE [-region R] [-days 7] [-json]
 //	go run ./cmd/tollkeys usage   -local [-credentials FILE] [-days 7] [-json]
+//	go run ./cmd/tollkeys last-used -log-group GROUP [-region R] [-days 30] [-keyring FILE] [-json]
+//	go run ./cmd/tollkeys last-used -local [-access-log FILE] [-days 30] [-keyring FILE] [-json]
 //
 // rotate gives the client a new key and keeps its current one as a
 // previous key until now + grace (0 ends it at once); previous keys whose
@@ -51,14 +53,24 @@
 // run's (go run ./cmd/local -stack NAME), through its control endpoint;
 // -json prints the same for scripts.
 //
+// last-used prints, for each client that called in the last -days, its
+// last request and its request count, from the stage's access log: on
+// AWS with a Logs Insights query on -log-group (the deploy's
+// /aws/apigateway/STACK/STAGE/access; it needs logs:StartQuery and
+// logs:GetQueryResults), locally from the run's .tollgate/access.log.
+// With -keyring, the keyring's clients that made no request are listed
+// too, as "none in the period": a key to remove without breaking anyone.
+// -principal-key and -time-key name the access log's keys when api.yaml's
+// accessLog renames them.
+//
 // scan prints file:line for each tollgate key (authorizer.KeyPattern with a
 // valid checksum) it finds, never the key: use it in CI or a pre-commit
 // hook. It exits 1 if it found any.
 //
 // This command is a launcher (tollgate/internal/launch): `go run` compiles
 // it in seconds; it says that it builds tollkeys
-// (cmd/tollkeys/internal/tollkeys, which imports the AWS SDK for refresh
-// and usage:
+// (cmd/tollkeys/internal/tollkeys, which imports the AWS SDK for refresh,
+// usage and last-used:
 // a minute or more the first time on a small machine), how long that
 // takes, and becomes it.
 package main

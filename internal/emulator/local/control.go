@@ -30,7 +30,10 @@ import (
 //     configuration does on Lambda, so warm authorizers load the keys
 //     again. The configuration itself is not changed here;
 //   - with a stack's plans, the usage plan calls of `tollkeys usage`
-//     (usage.go).
+//     (usage.go);
+//   - tollgate's own GET MetricsPath: the sums of the functions' embedded
+//     metrics, the authorizer's decisions by outcome and reason among
+//     them (observe.go).
 //
 // With a local issuer (Config.JWTLocal) it also serves the issuer's JWKS
 // at /.well-known/jwks.json, to anyone, as an issuer does.
@@ -88,6 +91,7 @@ func (m *Main) control() http.Handler {
 		})
 	}
 	m.usageAPI(mux)
+	mux.HandleFunc("GET "+MetricsPath, m.metrics.serveHTTP)
 	mux.HandleFunc("GET /2015-03-31/functions/{name}/configuration", config)
 	mux.HandleFunc("PUT /2015-03-31/functions/{name}/configuration", config)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -150,6 +150,11 @@ type Main struct {
 	stop        context.CancelFunc // ends the watches (keyring file, -watch)
 	bg          context.Context    // the watches' context, ended by Close
 
+	// accessLog is the access log's file, metrics the sums of the
+	// functions' embedded metrics (observe.go).
+	accessLog *accessLogFile
+	metrics   metricSums
+
 	mu     sync.Mutex                     // guards pools and closed
 	pools  map[*lambdalocal.Pool]struct{} // every pool started and not yet closed
 	closed bool
@@ -209,6 +214,9 @@ func Start(ctx context.Context, cfg Config) (_ *Main, err error) {
 	}
 	if err := m.writeControlCredentials(cfg.StateDir, def.Stage); err != nil {
 		return fail(fmt.Errorf("control endpoint credentials: %w", err))
+	}
+	if err := m.observe(); err != nil {
+		return fail(err)
 	}
 	if m.authEnv, err = m.secrets(ctx, cfg, def); err != nil {
 		return fail(err)
@@ -348,6 +356,9 @@ func (m *Main) Close() error {
 		if err := s.Shutdown(ctx); err != nil {
 			errs = append(errs, s.Close())
 		}
+	}
+	if m.accessLog != nil {
+		errs = append(errs, m.accessLog.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -26,7 +26,7 @@ func main() {
 
 // usage is printed for -h and for a wrong command line.
 const usage = `usage: tollkeys COMMAND [flags] FILE
-commands: new, rotate, remove, disable, enable, digest, check, scan, refresh, usage
+commands: new, rotate, remove, disable, enable, digest, check, scan, refresh, usage, last-used
 (go doc tollgate/cmd/tollkeys for the details)
 `
 
@@ -45,6 +45,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() ti
 		return refreshCommand(args[1:], stdout, stderr, now)
 	case "usage":
 		return usageCommand(args[1:], stdout, stderr, now)
+	case "last-used":
+		return lastUsedCommand(args[1:], stdout, stderr, now)
 	}
 	fs := flag.NewFlagSet("tollkeys "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -294,6 +294,30 @@ func followLimits(t *testing.T, s limitsSteps, root, bins string) string {
 	if err := json.Unmarshal(asJSON.Bytes(), &r); err != nil || len(r.Clients) != 2 {
 		t.Errorf("-json: %v %s", err, asJSON.String())
 	}
+	// The same run's access log tells each client's last use (issue 31).
+	var lastUsed bytes.Buffer
+	if code := run([]string{"last-used", "-local", "-json"}, nil, &lastUsed, &stderr, time.Now); code != 0 {
+		t.Fatalf("tollkeys last-used -local: %d %s", code, stderr.String())
+	}
+	var lu lastUsedReport
+	ok := 0
+	for _, c := range s.curls {
+		if c.status == http.StatusOK {
+			ok++
+		}
+	}
+	var seen int64
+	if err := json.Unmarshal(lastUsed.Bytes(), &lu); err == nil {
+		for _, c := range lu.Clients {
+			seen += c.Requests
+			if c.LastRequest == nil || time.Since(*c.LastRequest) > time.Hour {
+				t.Errorf("last-used: %s last %v", c.Client, c.LastRequest)
+			}
+		}
+	}
+	if seen < int64(ok) || len(lu.Clients) == 0 {
+		t.Errorf("last-used counts %d requests of %d answered 200: %s", seen, ok, lastUsed.String())
+	}
 	return stdout.String()
 }
 
