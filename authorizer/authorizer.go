@@ -47,6 +47,11 @@ type Config struct {
 	// AWS_LAMBDA_FUNCTION_NAME Lambda sets, else "authorizer".
 	Function string
 
+	// NoMetrics leaves the metrics (metrics.go) out of the log lines:
+	// no custom metric is billed, and the dashboard and alarms have none
+	// of the authorizer's to show.
+	NoMetrics bool
+
 	// TokenHeader is the header REQUEST and HTTP API events are read from,
 	// looked up ignoring case; default "Authorization". TOKEN events carry
 	// the value of the header API Gateway was told to read.
@@ -124,9 +129,11 @@ type Authorizer struct {
 	// lines for it.
 	decisions *decisionLog
 
-	// function is the function's name, the metrics' dimension, and
-	// decided is set by the environment's first decision (ColdStarts).
+	// function is the function's name, the metrics' dimension; metrics
+	// is whether lines carry metrics (not Config.NoMetrics); decided is
+	// set by the environment's first decision (ColdStarts).
 	function string
+	metrics  bool
 	decided  atomic.Bool
 
 	// invoked, once StartExtension registered the extension, is sent to
@@ -189,19 +196,24 @@ func newAuthorizer(cfg Config, h hooks) (*Authorizer, error) {
 	}
 	a := &Authorizer{
 		function: function,
+		metrics:  !cfg.NoMetrics,
 		header:   header,
 		format:   format,
 		now:      now,
 		since:    since,
 		match:    match,
 		store: newKeyStore(func(ctx context.Context) (*keyTable, error) { return loadKeys(ctx, cfg.Source, format) },
-			function, ttl, maxStale, fetchTimeout, now, log),
+			function, !cfg.NoMetrics, ttl, maxStale, fetchTimeout, now, log),
 	}
 	if cfg.JWT != nil {
 		if a.jwt, err = newJWTVerifier(*cfg.JWT, fetchTimeout, now, log); err != nil {
 			return nil, err
 		}
-		a.jwt.jwks.function = function
+		if !cfg.NoMetrics {
+			a.jwt.jwks.function = function
+		} else {
+			a.jwt.jwks.metricLoaded, a.jwt.jwks.metricFailed = "", ""
+		}
 	}
 	for _, f := range []EventFormat{FormatToken, FormatRequest, FormatHTTP} {
 		a.logs[f] = log.With(slog.String("format", f.String()))

@@ -85,6 +85,7 @@ func (l *decisionLog) flush() {
 // (metrics.go): the function they are of, whether the decision is the
 // environment's first, and the age of its keys, when they were read.
 type lineMetrics struct {
+	on       bool // without it, the line carries no metric (Config.NoMetrics)
 	function string
 	cold     bool
 	ageKnown bool
@@ -106,9 +107,11 @@ func decisionAttrs(t time.Time, d *decision, requestID string, dur time.Duration
 		slog.String("reason", d.reason),
 		slog.String("requestId", requestID),
 		slog.Duration("duration", dur),
-		slog.String("function", m.function),
-		slog.Int(MetricDecisions, 1),
 	}
+	if !m.on {
+		return attrs
+	}
+	attrs = append(attrs, slog.String("function", m.function), slog.Int(MetricDecisions, 1))
 	if m.cold {
 		attrs = append(attrs, slog.Int(MetricColdStarts, 1))
 	}
@@ -151,6 +154,9 @@ func decisionLine(buf []byte, t time.Time, level slog.Level, format string, d *d
 	buf = append(buf, requestID...)
 	buf = append(buf, `","duration":`...)
 	buf = strconv.AppendInt(buf, int64(dur), 10)
+	if !m.on {
+		return append(buf, "}\n"...), true
+	}
 	buf = append(buf, `,"function":"`...)
 	buf = append(buf, m.function...)
 	buf = append(buf, `","Decisions":1`...)
@@ -181,8 +187,8 @@ func plainJSON(s string) bool {
 // one and the line is plain, else through the handler.
 func (a *Authorizer) logDecision(ctx context.Context, h slog.Handler, level slog.Level, start time.Time, d *decision, requestID string) {
 	dur := a.since(start)
-	m := lineMetrics{function: a.function, cold: !a.decided.Load() && !a.decided.Swap(true)}
-	if st := a.store.state.Load(); st != nil && !st.gone {
+	m := lineMetrics{on: a.metrics, function: a.function, cold: !a.decided.Load() && !a.decided.Swap(true)}
+	if st := a.store.state.Load(); m.on && st != nil && !st.gone {
 		m.ageKnown, m.age = true, int64(start.Sub(st.loadedAt)/time.Second)
 	}
 	if a.decisions != nil {

@@ -32,11 +32,12 @@ func FuzzDecisionLine(f *testing.F) {
 	f.Add(int64(0), int64(0), "", "error", "", "malformed event: not JSON", "", int64(-5), "", uint8(0), int64(0))
 	f.Add(int64(1796200000000000000), int64(4), "HTTP", "unauthorized", "a\"b", "x\\y\n", "\u2028", int64(0), "fn", uint8(1), int64(-1))
 	f.Add(int64(-62135596800000000), int64(0), "REQUEST", "deny", "é", "<&>", "\x00", int64(1<<62), "f\"n", uint8(2), int64(1<<40))
+	f.Add(int64(1796200000123456789), int64(0), "TOKEN", "deny", "mobile-app", "route not allowed", "r", int64(7), "fn", uint8(4|1), int64(3))
 	f.Fuzz(func(t *testing.T, ns, lvl int64, format, outcome, principal, reason, requestID string, dur int64, function string, flags uint8, age int64) {
 		tm := time.Unix(0, ns).UTC()
 		level := []slog.Level{slog.LevelInfo, slog.LevelError, slog.LevelWarn, slog.LevelDebug}[uint64(lvl)%4]
 		d := &decision{outcome: outcome, principal: principal, reason: reason}
-		m := lineMetrics{function: function, cold: flags&1 != 0, ageKnown: flags&2 != 0, age: age}
+		m := lineMetrics{on: flags&4 == 0, function: function, cold: flags&1 != 0, ageKnown: flags&2 != 0, age: age}
 		got, ok := decisionLine([]byte("prefix"), tm, level, format, d, requestID, time.Duration(dur), m)
 		if !ok {
 			if string(got) != "prefix" {

@@ -23,6 +23,7 @@ const (
 	EnvKeyMaxStale  = "TOLLGATE_KEY_MAX_STALE" // Config.MaxStale, a Go duration
 	EnvFetchTimeout = "TOLLGATE_FETCH_TIMEOUT" // Config.FetchTimeout, a Go duration
 	EnvLogLevel     = "TOLLGATE_LOG_LEVEL"     // debug, info, warn or error
+	EnvMetrics      = "TOLLGATE_METRICS"       // on (the default) or off: Config.NoMetrics
 )
 
 // Env is the environment a deploy or a local run gives the authorizer
@@ -63,6 +64,13 @@ func FromEnv(getenv func(string) string) (secretID string, cfg Config, err error
 		if *d.dst, err = time.ParseDuration(v); err != nil || *d.dst <= 0 {
 			return "", Config{}, fmt.Errorf("authorizer: %s=%q: want a positive duration such as 5m", d.name, v)
 		}
+	}
+	switch v := strings.TrimSpace(getenv(EnvMetrics)); v {
+	case "", "on":
+	case "off":
+		cfg.NoMetrics = true
+	default:
+		return "", Config{}, fmt.Errorf("authorizer: %s=%q: want on or off", EnvMetrics, v)
 	}
 	level := slog.LevelInfo
 	if v := strings.TrimSpace(getenv(EnvLogLevel)); v != "" {

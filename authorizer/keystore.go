@@ -35,8 +35,8 @@ type snapshot[T any] struct {
 type keyStore = refresher[*keyTable]
 
 // newKeyStore returns the refresher of the keyring read by load.
-func newKeyStore(load func(context.Context) (*keyTable, error), function string, ttl, maxStale, fetchTimeout time.Duration, now func() time.Time, log *slog.Logger) *keyStore {
-	return &keyStore{
+func newKeyStore(load func(context.Context) (*keyTable, error), function string, metrics bool, ttl, maxStale, fetchTimeout time.Duration, now func() time.Time, log *slog.Logger) *keyStore {
+	s := &keyStore{
 		load:         load,
 		ttl:          ttl,
 		maxStale:     maxStale,
@@ -66,16 +66,21 @@ func newKeyStore(load func(context.Context) (*keyTable, error), function string,
 				// it lasts) logs an error carrying the KeyringInvalid
 				// metric in CloudWatch's embedded metric format, for an
 				// alarm.
-				log.LogAttrs(ctx, slog.LevelError, msgKeyringInvalid,
-					slog.String("error", err.Error()),
-					slog.Int(metricKeyringInvalid, 1),
-					slog.String("function", function),
-					slog.Any("_aws", emfDirective(now, metricKeyringInvalid)))
+				attrs := []slog.Attr{slog.String("error", err.Error())}
+				if metrics {
+					attrs = append(attrs, slog.Int(metricKeyringInvalid, 1), slog.String("function", function),
+						slog.Any("_aws", emfDirective(now, metricKeyringInvalid)))
+				}
+				log.LogAttrs(ctx, slog.LevelError, msgKeyringInvalid, attrs...)
 				return true
 			}
 			return false
 		},
 	}
+	if !metrics {
+		s.metricLoaded, s.metricFailed = "", ""
+	}
+	return s
 }
 
 // RefreshMargin is the age from which keys (and a JWKS) of TTL ttl are

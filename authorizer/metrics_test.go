@@ -106,3 +106,44 @@ func TestRefreshFailureMetrics(t *testing.T) {
 		t.Error("a key reached a log line")
 	}
 }
+
+// With metrics off (TOLLGATE_METRICS=off, as the deploy sets it with
+// monitoring off), no line carries a metric, through either encoder, and
+// a failed refresh and an invalid keyring carry none either.
+func TestNoMetrics(t *testing.T) {
+	_, cfg, err := FromEnv(func(k string) string {
+		return map[string]string{EnvSecretID: "s", EnvMetrics: "off"}[k]
+	})
+	if err != nil || !cfg.NoMetrics {
+		t.Fatalf("FromEnv: %v, NoMetrics %v", err, cfg.NoMetrics)
+	}
+	if _, _, err := FromEnv(func(k string) string { return map[string]string{EnvSecretID: "s", EnvMetrics: "maybe"}[k] }); err == nil || !strings.Contains(err.Error(), EnvMetrics) {
+		t.Errorf("TOLLGATE_METRICS=maybe: %v", err)
+	}
+	for _, viaLog := range []bool{true, false} {
+		out := &syncBuffer{}
+		cfg := Config{Function: "f", NoMetrics: true, Logger: slog.New(slog.NewJSONHandler(out, nil))}
+		if viaLog {
+			cfg.DecisionLog = out
+		}
+		src := testStages(t)
+		a, _ := newTestAuthorizer(t, cfg, src)
+		ctx := context.Background()
+		if err := a.Load(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, token := range []string{"Bearer " + mobileKey, "Bearer " + unknownKey} {
+			_, _ = a.Invoke(ctx, tokenEvent(token, testARN))
+		}
+		bad := &stages{values: map[string][]byte{StageCurrent: []byte(`{"keys":[{"id":"x","key":"tgsecret99"}]}`)}}
+		b, _ := newTestAuthorizer(t, Config{Function: "f", NoMetrics: true, Logger: slog.New(slog.NewJSONHandler(out, nil))}, bad)
+		_ = b.Load(ctx)
+		got := out.String()
+		if strings.Contains(got, "_aws") || strings.Contains(got, `"Decisions"`) || strings.Count(got, `"msg":"decision"`) != 2 {
+			t.Errorf("viaLog %v: metrics with NoMetrics:\n%s", viaLog, got)
+		}
+		if len(metricValues(t, got)) != 0 {
+			t.Errorf("viaLog %v: metric values %v", viaLog, metricValues(t, got))
+		}
+	}
+}

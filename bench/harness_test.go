@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -354,6 +355,13 @@ func deciders(tb testing.TB, keys int) (*endpoint, []kind) {
 	if err := quiet.Load(ctx); err != nil {
 		tb.Fatal(err)
 	}
+	// The same as tg, its lines without their metrics (issue 31).
+	envNoMetrics := maps.Clone(env)
+	envNoMetrics[authorizer.EnvMetrics] = "off"
+	noMetrics := newDeployedTollgate(tb, envNoMetrics, logPipe(tb))
+	if err := noMetrics.Load(ctx); err != nil {
+		tb.Fatal(err)
+	}
 	idiomatic, err := peers.NewIdiomatic(ctx, ep.secretID)
 	if err != nil {
 		tb.Fatal(err)
@@ -363,8 +371,8 @@ func deciders(tb testing.TB, keys int) (*endpoint, []kind) {
 		tb.Fatal(err)
 	}
 	return ep, []kind{
-		{"TOKEN", "token", []subject{{"tollgate", tg}, {"tollgate-nolog", quiet}, {"idiomatic", lambda.NewHandler(idiomatic.Token)}, {"seed", lambda.NewHandler(seed.Token)}}},
-		{"REQUEST", "request", []subject{{"tollgate", tg}, {"tollgate-nolog", quiet}, {"idiomatic", lambda.NewHandler(idiomatic.Request)}}},
-		{"HTTP", "http-v2", []subject{{"tollgate", tg}, {"tollgate-nolog", quiet}, {"idiomatic", lambda.NewHandler(idiomatic.HTTP)}}},
+		{"TOKEN", "token", []subject{{"tollgate", tg}, {"tollgate-nometrics", noMetrics}, {"tollgate-nolog", quiet}, {"idiomatic", lambda.NewHandler(idiomatic.Token)}, {"seed", lambda.NewHandler(seed.Token)}}},
+		{"REQUEST", "request", []subject{{"tollgate", tg}, {"tollgate-nometrics", noMetrics}, {"tollgate-nolog", quiet}, {"idiomatic", lambda.NewHandler(idiomatic.Request)}}},
+		{"HTTP", "http-v2", []subject{{"tollgate", tg}, {"tollgate-nometrics", noMetrics}, {"tollgate-nolog", quiet}, {"idiomatic", lambda.NewHandler(idiomatic.HTTP)}}},
 	}
 }

@@ -157,6 +157,11 @@ func (d *deployer) functions() error {
 				env[k] = pulumi.String(v)
 			}
 			env[authorizer.EnvSecretID] = d.api.Secret.Arn
+			if d.args.Monitoring.Off {
+				// No dashboard or alarm reads the metrics: none is
+				// billed (README, Running it).
+				env[authorizer.EnvMetrics] = pulumi.String("off")
+			}
 			if !d.args.Plans.Empty() {
 				env[EnvUsagePlan] = pulumi.String("1")
 			}

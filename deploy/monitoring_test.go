@@ -167,6 +167,10 @@ func TestMonitoringSettings(t *testing.T) {
 	if url := await[string](t, a.Dashboard.ToStringOutput()); url != "" {
 		t.Errorf("dashboard output %q with monitoring off", url)
 	}
+	env := m.Named(t, "aws:lambda/function:Function", "tollgate-dev-authorizer").Obj("environment")["variables"].(map[string]any)
+	if env["TOLLGATE_METRICS"] != "off" {
+		t.Errorf("monitoring off: the authorizer's environment %v, want its metrics off", env)
+	}
 }
 
 // Monitoring settings AWS or the access log cannot serve stop the deploy
