@@ -59,6 +59,11 @@
 // which keys the change meant to end); the invalid keyring is logged as an
 // error carrying the KeyringInvalid metric at every refresh.
 //
+// Its log lines carry its metrics in CloudWatch's embedded metric format
+// (Metrics, metrics.go): decisions by outcome and refusal reason, cold
+// starts, the keyring's age, key and JWKS refreshes and their failures;
+// none by client. Config.NoMetrics (TOLLGATE_METRICS=off) leaves them out.
+//
 // The longest time a key meant to be gone is still accepted, before API
 // Gateway's result cache adds its TTL: an expired or rotated-out key, not
 // past its instant; a removed or disabled key, Config.TTL after the change

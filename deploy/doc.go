@@ -75,6 +75,17 @@
 //     keys' usageKey in the keyring, and the API's key source AUTHORIZER.
 //     Moving a client to another plan replaces its key's association and
 //     nothing else (usagePlans).
+//   - Unless Args.Monitoring.Off (monitoring.go, alarms.go, dashboard.go;
+//     docs/running-it.md): a dashboard named as the component, five alarms
+//     (authorizer errors, an invalid keyring, stale keys, a 5xx rate, an
+//     anomalous rise of refusals) sent to an SNS topic of the stack (an
+//     email subscribed, Monitoring.AlarmEmail) or Monitoring.AlarmTopicARN,
+//     two metric filters on the access log (Throttled, QuotaExceeded),
+//     two Contributor Insights rules (top principals, top refused IPs),
+//     replaced rather than updated since the provider never updates one,
+//     and two saved Logs Insights queries (last use per client, refusals
+//     by reason). Off, the authorizer's metrics are off too
+//     (TOLLGATE_METRICS=off). The Dashboard output is its console address.
 //
 // New checks Args (Args.Validate) and its name (CheckName: every derived
 // name must fit the provider's limits) and builds the functions before it

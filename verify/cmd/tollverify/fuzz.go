@@ -28,6 +28,8 @@ var fuzzTargets = []struct{ pkg, name, what string }{
 	{"./authorizer", "FuzzDecisionLine", "the decision line, byte for byte slog's JSON"},
 	{"./authorizer", "FuzzInvokeDeadline", "the extension's events, as encoding/json reads them"},
 	{"./plans", "FuzzParsePlans", "the plans setting: plans or an error, never a panic"},
+	{"./internal/emf", "FuzzParse", "embedded metric lines: metrics or an error, as CloudWatch extracts them"},
+	{"./internal/lastuse", "FuzzRead", "access log lines: a client's requests within the period, never more than its lines"},
 }
 
 var execsRE = regexp.MustCompile(`execs: (\d+)`)
