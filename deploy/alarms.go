@@ -95,7 +95,6 @@ const alarmPeriod = 60
 func (d *deployer) alarmSpecs() []alarm {
 	ttl := d.keyTTL()
 	errs := d.authorizerMetric(authorizer.MetricDecisions, [2]string{"outcome", "error"})
-	lambdaErrs := lambdaMetric(d.authorizerFunction(), "Errors")
 	invalid := d.authorizerMetric(authorizer.MetricKeyringInvalid)
 	age := d.authorizerMetric(authorizer.MetricKeyringAge)
 	fivexx := d.apiMetric("5XXError", "5xx")
@@ -103,13 +102,17 @@ func (d *deployer) alarmSpecs() []alarm {
 	refused := d.authorizerMetric(authorizer.MetricDecisions, [2]string{"outcome", "unauthorized"})
 	return []alarm{{
 		what:        "authorizer-errors",
-		description: "The authorizer could not decide (it refused, failing closed) or failed, in each of 3 minutes: callers with good keys are refused. Read its log's error lines.",
-		queries: []query{
-			{id: "decided", metric: &errs, stat: "Sum"},
-			{id: "failed", metric: &lambdaErrs, stat: "Sum"},
-			{id: "errors", expression: "FILL(decided, 0) + FILL(failed, 0)", label: "authorizer errors", returnData: true},
-		},
-		op: "GreaterThanOrEqualToThreshold", threshold: 1, periods: 3, points: 3,
+		description: "The authorizer could not decide, and so refused, in each of 3 minutes: callers with good keys are refused. Read its log's error lines.",
+		// Its own count, not Lambda's Errors: a REST authorizer answers
+		// 401 with the error "Unauthorized"
+		// (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html),
+		// which Lambda counts as a function error
+		// (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html:
+		// Errors, "invocations that result in a function error"), so
+		// every unknown key would be one. A crash or a timeout is a 500
+		// at the stage: the 5xx-rate alarm's.
+		queries: []query{{id: "errors", metric: &errs, stat: "Sum", returnData: true}},
+		op:      "GreaterThanOrEqualToThreshold", threshold: 1, periods: 3, points: 3,
 	}, {
 		what:        "keyring-invalid",
 		description: "The authorizer read a keyring it refuses: until it is fixed, every request fails. Put the last good version back (tollkeys) or pulumi up.",

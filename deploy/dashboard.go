@@ -94,7 +94,7 @@ func (d *deployer) dashboardPanels() []panel {
 		{"Refusals by reason", []series{{label: "refusals", expression: fmt.Sprintf(`SEARCH('{%s,function,reason} MetricName="%s" function="%s"', 'Sum', 300)`,
 			authorizer.MetricNamespace, authorizer.MetricDecisions, fn)}}},
 		{"Authorizer function", []series{
-			lambda(fn, "Invocations", "Sum", "invocations"), lambda(fn, "Errors", "Sum", "errors"), lambda(fn, "Throttles", "Sum", "throttles"),
+			lambda(fn, "Invocations", "Sum", "invocations"), lambda(fn, "Errors", "Sum", "errors (a REST API's 401s among them)"), lambda(fn, "Throttles", "Sum", "throttles"),
 			ac(authorizer.MetricColdStarts, "Sum", "cold starts"),
 		}},
 		{"Authorizer duration (ms)", []series{lambda(fn, "Duration", "p50", "p50"), lambda(fn, "Duration", "p99", "p99")}},

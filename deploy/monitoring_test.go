@@ -228,3 +228,15 @@ func TestAlarmEmailUpdate(t *testing.T) {
 		t.Errorf("conflicts: %v", c)
 	}
 }
+
+// The authorizer-errors alarm counts the authorizer's own errors, never
+// Lambda's Errors of the authorizer: a REST authorizer answers every 401
+// with a function error, so an unknown key would page someone.
+func TestAuthorizerErrorsAlarmIgnoresRefusals(t *testing.T) {
+	m, _ := mustRun(t, testArgs(t))
+	al := m.Named(t, typeAlarm, "tollgate-dev-alarm-authorizer-errors")
+	b, _ := json.Marshal(al.Inputs["metricQueries"])
+	if s := string(b); strings.Contains(s, "AWS/Lambda") || !strings.Contains(s, `"outcome":"error"`) {
+		t.Errorf("authorizer-errors watches %s", s)
+	}
+}
