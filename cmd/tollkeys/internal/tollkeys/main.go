@@ -135,7 +135,10 @@ func check(path string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: %d clients, valid\n", path, len(kr.Keys))
+	if err := authorizer.CheckKeyringSize(len(b), len(kr.Keys)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %d clients, valid, %d of the secret's %d bytes\n", path, len(kr.Keys), len(b), authorizer.MaxKeyringBytes)
 	for _, k := range kr.Keys {
 		if k.Key != "" {
 			fmt.Fprintf(stdout, "client %q: a plain key; store its digest with: tollkeys digest %s\n", k.ID, path)
@@ -169,6 +172,16 @@ func edit(path string, create bool, stdout io.Writer, fn func(*authorizer.Keyrin
 	out, err := json.MarshalIndent(kr, "", "  ")
 	if err != nil {
 		return err
+	}
+	if len(out)+1 > authorizer.MaxKeyringBytes {
+		// Without the indentation more clients fit; past that, the
+		// secret cannot hold it, and AWS would refuse it at the put.
+		if out, err = json.Marshal(kr); err != nil {
+			return err
+		}
+		if err := authorizer.CheckKeyringSize(len(out)+1, len(kr.Keys)); err != nil {
+			return err
+		}
 	}
 	if err := writeFile(path, append(out, '\n')); err != nil {
 		return err

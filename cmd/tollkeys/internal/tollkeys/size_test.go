@@ -49,6 +49,21 @@ func TestNewStopsAtTheSecretsSize(t *testing.T) {
 	if err := json.Unmarshal(now, &kr); err != nil || len(kr.Keys) != n {
 		t.Errorf("%d keys kept (%v), want %d", len(kr.Keys), err, n)
 	}
+	// check says how much of the secret a keyring uses, and refuses one
+	// past it.
+	var out, errOut bytes.Buffer
+	if code := run([]string{"check", path}, nil, &out, &errOut, time.Now); code != 0 || !strings.Contains(out.String(), fmt.Sprintf("%d clients, valid, %d of the secret's 65536 bytes", n, len(now))) {
+		t.Errorf("check: %d %s %s", code, out.String(), errOut.String())
+	}
+	big := filepath.Join(t.TempDir(), "big.json")
+	if err := os.WriteFile(big, append(bytes.TrimSuffix(now, []byte("]}\n")), []byte(`,{"id":"one-too-many-with-a-long-name-to-pass-the-bound","sha256":"`+strings.Repeat("ab", 32)+`"}]}`)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	errOut.Reset()
+	if code := run([]string{"check", big}, nil, &out, &errOut, time.Now); code != 1 || !strings.Contains(errOut.String(), "secret holds") {
+		t.Errorf("check of a keyring past the bound: %d %s %s", code, out.String(), errOut.String())
+	}
 	if !errors.Is(authorizer.CheckKeyringSize(authorizer.MaxKeyringBytes+1, 1), authorizer.ErrKeyringTooLarge) || authorizer.CheckKeyringSize(authorizer.MaxKeyringBytes, 1) != nil {
 		t.Error("the bound is not 65,536 bytes")
 	}
