@@ -1,11 +1,13 @@
 package deploy
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"tollgate/api"
@@ -324,7 +326,23 @@ func (a Args) validateClients() error {
 		stand.current[c] = authorizer.Digest("current-" + c)
 		stand.previous[c] = authorizer.Digest("previous-" + c)
 	}
-	if err := a.keyring(stand).Validate(); err != nil {
+	if !a.Plans.Empty() {
+		stand.usage = map[string]string{}
+		for _, c := range a.Clients {
+			stand.usage[c] = strings.Repeat("u", usageKeyLength)
+		}
+	}
+	kr := a.keyring(stand)
+	if err := kr.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	// The secret holds it, as stored (compact JSON, keyring in secret.go):
+	// AWS would refuse a larger one only at the put, after the functions.
+	b, err := json.Marshal(kr)
+	if err != nil {
+		return err
+	}
+	if err := authorizer.CheckKeyringSize(len(b), len(kr.Keys)); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if err := a.keysPassValidationRegex(); err != nil {

@@ -116,6 +116,9 @@ func (d *deployer) keyring() error {
 			return "", err
 		}
 		b, err := json.Marshal(kr)
+		if err == nil {
+			err = authorizer.CheckKeyringSize(len(b), len(kr.Keys))
+		}
 		return string(b), err
 	})).(pulumi.StringOutput)
 
