@@ -119,7 +119,7 @@ func Open(name, path, region, account string, log *slog.Logger) (*Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("keyring file: %w", err)
 	}
-	if _, err := authorizer.ParseKeyring(b); err != nil {
+	if err := checkKeyring(b); err != nil {
 		return nil, fmt.Errorf("keyring file %s: %w", path, err)
 	}
 	s.last = b
@@ -154,7 +154,7 @@ func (s *Store) reload() {
 		return
 	}
 	s.last = b
-	if _, err := authorizer.ParseKeyring(b); err != nil {
+	if err := checkKeyring(b); err != nil {
 		s.log.Error("keyring file changed to an invalid keyring; serving the last valid version", "path", s.path, "error", err)
 		return
 	}
@@ -250,4 +250,15 @@ func apiError(w http.ResponseWriter, status int, typ, msg string) {
 	w.Header().Set("X-Amzn-ErrorType", typ)
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"__type": typ, "message": msg})
+}
+
+// checkKeyring refuses what the secret would not take: a keyring the
+// authorizer refuses, or one past the bytes a secret holds (AWS refuses
+// that put: authorizer.MaxKeyringBytes).
+func checkKeyring(b []byte) error {
+	kr, err := authorizer.ParseKeyring(b)
+	if err != nil {
+		return err
+	}
+	return authorizer.CheckKeyringSize(len(b), len(kr.Keys))
 }
