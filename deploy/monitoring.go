@@ -101,7 +101,7 @@ func (m Monitoring) validate(def *api.Definition) error {
 	}
 	for _, v := range monitoredVariables {
 		if accessKey(def, v) == "" {
-			return configErr("monitoring reads the access log's %s, which accessLog in api.yaml leaves out: add it (docs/api-yaml.md), or set monitoring to false", v)
+			return configErr("monitoring reads the access log's %s, which the Definition's AccessLog leaves out: add it (api.DefaultAccessLog has it), or turn monitoring off (Monitoring.Off; the monitoring setting false)", v)
 		}
 	}
 	return nil

@@ -60,8 +60,8 @@
 // logs:GetQueryResults), locally from the run's .tollgate/access.log.
 // With -keyring, the keyring's clients that made no request are listed
 // too, as "none in the period": a key to remove without breaking anyone.
-// -principal-key and -time-key name the access log's keys when api.yaml's
-// accessLog renames them.
+// -principal-key and -time-key name the access log's keys when a Pulumi
+// program of your own gives the Definition another AccessLog.
 //
 // scan prints file:line for each tollgate key (authorizer.KeyPattern with a
 // valid checksum) it finds, never the key: use it in CI or a pre-commit

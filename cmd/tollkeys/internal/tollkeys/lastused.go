@@ -55,7 +55,7 @@ func lastUsedCommand(args []string, stdout, stderr io.Writer, now func() time.Ti
 	group := fs.String("log-group", "", "the stage's access log group on AWS, /aws/apigateway/STACK/STAGE/access (the deploy's)")
 	region := fs.String("region", "", "AWS Region (default: the AWS configuration's)")
 	days := fs.Int("days", 30, "how many days back")
-	principalKey := fs.String("principal-key", "principalId", "the access log's key of $context.authorizer.principalId (api.yaml accessLog)")
+	principalKey := fs.String("principal-key", "principalId", "the access log's key of $context.authorizer.principalId (a Definition's AccessLog; tollgate's is principalId)")
 	timeKey := fs.String("time-key", "requestTime", "with -local: the access log's key of $context.requestTimeEpoch")
 	keyringFile := fs.String("keyring", "", "a keyring JSON file: its clients that made no request are listed too")
 	asJSON := fs.Bool("json", false, "print JSON, for scripts")
