@@ -88,11 +88,17 @@ func runMocks(t *testing.T, m *pulumimock.Mocks, stack string, cfg map[string]st
 	var mu sync.Mutex
 	values := map[string]any{}
 	var outputs pulumi.Map
+	// Each output's apply may run after RunErr returns (RunErr waits for
+	// the resources, not for applies of outputs read here): the values
+	// are read once every apply has run.
+	var applied sync.WaitGroup
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		var err error
 		outputs, err = program(ctx, filepath.Join(buildDir(), cmp.Or(cfg["tollgate:arch"], "arm64")))
 		for k, o := range outputs {
+			applied.Add(1)
 			pulumi.ToOutput(o).ApplyT(func(v any) any {
+				defer applied.Done()
 				mu.Lock()
 				values[k] = v
 				mu.Unlock()
@@ -101,6 +107,18 @@ func runMocks(t *testing.T, m *pulumimock.Mocks, stack string, cfg map[string]st
 		}
 		return err
 	}, pulumi.WithMocks("tollgate", stack, m), withConfig(cfg, secretKeys...))
+	if err == nil {
+		done := make(chan struct{})
+		go func() { applied.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the stack's outputs did not all resolve within 30s")
+		}
+	}
+	mu.Lock()
+	values = maps.Clone(values)
+	mu.Unlock()
 	secret := map[string]bool{}
 	for k, o := range outputs {
 		secret[k] = pulumi.IsSecret(pulumi.ToOutput(o))
