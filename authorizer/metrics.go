@@ -30,7 +30,7 @@ const (
 	MetricKeyringAge = "KeyringAge"
 	// MetricKeyRefreshes and MetricKeyRefreshFailures count the reads of
 	// the secret that loaded keys and those that failed (an invalid
-	// keyring is MetricKeyringInvalid too).
+	// keyring is MetricKeyringInvalid instead).
 	MetricKeyRefreshes       = "KeyRefreshes"
 	MetricKeyRefreshFailures = "KeyRefreshFailures"
 	// MetricJWKSRefreshes and MetricJWKSRefreshFailures count the JWKS
