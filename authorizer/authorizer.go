@@ -142,6 +142,14 @@ type Authorizer struct {
 	invoked chan struct{}
 }
 
+// KeyTimes are how long cfg's keys serve: its TTL and MaxStale, a zero
+// one its default (DefaultTTL; the longer of DefaultMaxStale and the TTL),
+// as New takes them. The deploy's alarms read them so too.
+func (cfg Config) KeyTimes() (ttl, maxStale time.Duration) {
+	ttl = cmp.Or(cfg.TTL, DefaultTTL)
+	return ttl, cmp.Or(cfg.MaxStale, max(DefaultMaxStale, ttl))
+}
+
 // New checks cfg and returns an Authorizer. It does not fetch the secret:
 // call Load at start, or the first request will.
 func New(cfg Config) (*Authorizer, error) { return newAuthorizer(cfg, hooks{}) }
@@ -164,16 +172,11 @@ func newAuthorizer(cfg Config, h hooks) (*Authorizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	ttl, maxStale, fetchTimeout := cfg.TTL, cfg.MaxStale, cfg.FetchTimeout
-	if ttl < 0 || maxStale < 0 || fetchTimeout < 0 {
+	if cfg.TTL < 0 || cfg.MaxStale < 0 || cfg.FetchTimeout < 0 {
 		return nil, errors.New("authorizer: TTL, MaxStale and FetchTimeout cannot be negative")
 	}
-	if ttl == 0 {
-		ttl = DefaultTTL
-	}
-	if maxStale == 0 {
-		maxStale = max(DefaultMaxStale, ttl)
-	}
+	ttl, maxStale := cfg.KeyTimes()
+	fetchTimeout := cfg.FetchTimeout
 	if maxStale < ttl {
 		return nil, fmt.Errorf("authorizer: MaxStale %s is shorter than TTL %s", maxStale, ttl)
 	}
@@ -209,11 +212,7 @@ func newAuthorizer(cfg Config, h hooks) (*Authorizer, error) {
 		if a.jwt, err = newJWTVerifier(*cfg.JWT, fetchTimeout, now, log); err != nil {
 			return nil, err
 		}
-		if !cfg.NoMetrics {
-			a.jwt.jwks.function = function
-		} else {
-			a.jwt.jwks.metricLoaded, a.jwt.jwks.metricFailed = "", ""
-		}
+		a.jwt.jwks.measure(function, !cfg.NoMetrics)
 	}
 	for _, f := range []EventFormat{FormatToken, FormatRequest, FormatHTTP} {
 		a.logs[f] = log.With(slog.String("format", f.String()))

@@ -46,7 +46,6 @@ func newKeyStore(load func(context.Context) (*keyTable, error), function string,
 		noneErr:      ErrNoKeys,
 		what:         "keys",
 		msgFailed:    "key refresh failed",
-		function:     function,
 		metricLoaded: MetricKeyRefreshes,
 		metricFailed: MetricKeyRefreshFailures,
 		loaded:       func(t *keyTable) slog.Attr { return slog.Int("keys", len(t.entries)) },
@@ -77,9 +76,7 @@ func newKeyStore(load func(context.Context) (*keyTable, error), function string,
 			return false
 		},
 	}
-	if !metrics {
-		s.metricLoaded, s.metricFailed = "", ""
-	}
+	s.measure(function, metrics)
 	return s
 }
 
@@ -361,6 +358,15 @@ func (s *refresher[T]) fetch(run *fetchRun) {
 	s.failures++
 	s.lastErr = err
 	s.notBefore = now.Add(backoff(s.failures))
+}
+
+// measure names the function a refresh's metric is of; without metrics
+// (Config.NoMetrics), a refresh's line carries none.
+func (s *refresher[T]) measure(function string, metrics bool) {
+	s.function = function
+	if !metrics {
+		s.metricLoaded, s.metricFailed = "", ""
+	}
 }
 
 // metric is a refresh line's metric name, in CloudWatch's embedded metric

@@ -93,7 +93,7 @@ const alarmPeriod = 60
 // alarmSpecs are the alarms, each for something a person must act on;
 // README "Running it" says what to do about each.
 func (d *deployer) alarmSpecs() []alarm {
-	ttl := d.keyTTL()
+	ttl, maxStale := d.keyTimes()
 	errs := d.authorizerMetric(authorizer.MetricDecisions, [2]string{"outcome", "error"})
 	invalid := d.authorizerMetric(authorizer.MetricKeyringInvalid)
 	age := d.authorizerMetric(authorizer.MetricKeyringAge)
@@ -121,7 +121,7 @@ func (d *deployer) alarmSpecs() []alarm {
 	}, {
 		what: "keyring-stale",
 		description: fmt.Sprintf("The authorizer's keys are older than %s, twice their TTL, for 3 minutes: it cannot read the secret, and refuses every request once they pass %s. Read its log's key refresh failures.",
-			2*ttl, d.keyMaxStale()),
+			2*ttl, maxStale),
 		queries: []query{{id: "age", metric: &age, stat: "Maximum", returnData: true}},
 		op:      "GreaterThanThreshold", threshold: (2 * ttl).Seconds(), periods: 3, points: 3,
 	}, {

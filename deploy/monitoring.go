@@ -274,23 +274,22 @@ func (d *deployer) savedQueries() error {
 	return nil
 }
 
-// keyTTL and keyMaxStale are the authorizer's key TTL and how long it
-// serves keys it cannot refresh, as deployed (its environment, else the
-// defaults: authorizer.Config).
-func (d *deployer) keyTTL() time.Duration {
-	return d.authorizerDuration(authorizer.EnvKeyTTL, authorizer.DefaultTTL)
-}
-
-func (d *deployer) keyMaxStale() time.Duration {
-	return d.authorizerDuration(authorizer.EnvKeyMaxStale, max(authorizer.DefaultMaxStale, d.keyTTL()))
-}
-
-func (d *deployer) authorizerDuration(env string, def time.Duration) time.Duration {
-	a := d.def()
-	if v := a.Functions[a.Authorizer.Function].Env[env]; v != "" {
-		if t, err := time.ParseDuration(v); err == nil && t > 0 {
-			return t
+// keyTimes are the authorizer's key TTL and how long it serves keys it
+// cannot refresh, as deployed: its environment read as the function reads
+// it (authorizer.FromEnv, Config.KeyTimes), with a stand-in secret id. A
+// setting the function would refuse (it would not start) leaves the
+// defaults.
+func (d *deployer) keyTimes() (ttl, maxStale time.Duration) {
+	def := d.def()
+	env := def.Functions[def.Authorizer.Function].Env
+	_, cfg, err := authorizer.FromEnv(func(k string) string {
+		if k == authorizer.EnvSecretID {
+			return "stand-in"
 		}
+		return env[k]
+	})
+	if err != nil {
+		cfg = authorizer.Config{}
 	}
-	return def
+	return cfg.KeyTimes()
 }
