@@ -123,7 +123,8 @@ func (d *deployer) dashboardBody(region, apiID string, alarms []string) (string,
 		"markdown": fmt.Sprintf("# tollgate %s\nThe stage %s, its authorizer and its functions. What each alarm means and what to do: tollgate's README, *Running it*. Who calls: the Contributor Insights rules %s-top-principals and %s-top-refused-ips; last use per client: the saved query tollgate/%s/%s.",
 			d.name, d.def().Stage, d.name, d.name, d.name, QueryLastUse),
 	}}}
-	for i, p := range d.dashboardPanels() {
+	panels := d.dashboardPanels()
+	for i, p := range panels {
 		var rows [][]any
 		for _, s := range p.series {
 			rows = append(rows, s.row(apiID))
@@ -132,7 +133,7 @@ func (d *deployer) dashboardBody(region, apiID string, alarms []string) (string,
 			"title": p.title, "region": region, "view": "timeSeries", "stacked": false, "period": 60, "metrics": rows,
 		}})
 	}
-	n := len(d.dashboardPanels())
+	n := len(panels)
 	widgets = append(widgets, widget{Type: "alarm", X: (n % 3) * w, Y: 2 + (n/3)*h, Width: w, Height: h, Properties: map[string]any{
 		"title": "Alarms", "alarms": slices.Sorted(slices.Values(alarms)),
 	}})

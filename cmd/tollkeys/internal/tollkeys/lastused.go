@@ -99,9 +99,7 @@ func lastUsedCommand(args []string, stdout, stderr io.Writer, now func() time.Ti
 	}
 	report.Clients = sortedClients(clients)
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(report)
+		printJSON(stdout, report)
 		return 0
 	}
 	printLastUsed(stdout, report, to)

@@ -94,7 +94,13 @@ func TestLastUsedLocal(t *testing.T) {
 		b, _ := json.Marshal(map[string]string{"principalId": p, "requestTime": strconv.FormatInt(at.UnixMilli(), 10), "status": "200"})
 		return string(b) + "\n"
 	}
-	log := filepath.Join(dir, "access.log")
+	// The local run's access log and the one rotated before it, where
+	// -local reads them.
+	state := filepath.Join(dir, ".tollgate")
+	if err := os.Mkdir(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(state, "access.log")
 	if err := os.WriteFile(log+".1", []byte(line("reports", now.Add(-72*time.Hour))), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -106,14 +112,6 @@ func TestLastUsedLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Chdir(dir)
-	if err := os.Mkdir(".tollgate", 0o700); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"access.log", "access.log.1"} {
-		if err := os.Rename(filepath.Join(dir, f), filepath.Join(dir, ".tollgate", f)); err != nil {
-			t.Fatal(err)
-		}
-	}
 	var out, errOut bytes.Buffer
 	if code := run([]string{"last-used", "-local", "-keyring", kr, "-json"}, nil, &out, &errOut, func() time.Time { return now }); code != 0 {
 		t.Fatalf("%d %s", code, errOut.String())

@@ -123,13 +123,18 @@ func usageCommand(args []string, stdout, stderr io.Writer, now func() time.Time)
 		return 1
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(report)
+		printJSON(stdout, report)
 		return 0
 	}
 	printUsage(stdout, report)
 	return 0
+}
+
+// printJSON prints a report for scripts (-json), indented.
+func printJSON(w io.Writer, report any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(report)
 }
 
 // readUsage reads the usage of every client on a usage plan of the stage,
