@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"tollgate/internal/emf"
 )
 
 // slogLine is the line slog's JSON handler writes for a decision record,
@@ -56,6 +57,24 @@ func FuzzDecisionLine(f *testing.F) {
 		want := slogLine(tm, level, format, d, requestID, time.Duration(dur), m)
 		if !bytes.Equal(got[len("prefix"):], want) {
 			t.Fatalf("decisionLine =\n%s\nslog writes\n%s", got[len("prefix"):], want)
+		}
+		// The metrics' promise (docs/running-it.md): no dimension names a
+		// client, and only a refusal's reason is one, never an error's
+		// text; CloudWatch extracts the line as written.
+		values, err := emf.Parse(bytes.TrimSpace(want))
+		if err != nil {
+			t.Fatalf("%v: %s", err, want)
+		}
+		for _, v := range values {
+			if _, ok := v.Dimensions["principal"]; ok {
+				t.Fatalf("a metric by principal: %s", want)
+			}
+			if _, ok := v.Dimensions["reason"]; ok && !refusal(outcome) {
+				t.Fatalf("a metric by the reason of outcome %q: %s", outcome, want)
+			}
+		}
+		if !m.on && len(values) != 0 {
+			t.Fatalf("metrics off, yet %d values: %s", len(values), want)
 		}
 	})
 }
