@@ -32,6 +32,10 @@ type fakeRuntime struct {
 	posts    chan runtimePost
 	nexts    chan string // the snapshot at each call of next
 	snapshot func() string
+	// closing ends every call of next still waiting, at cleanup: a loop
+	// may ask again after the connections are closed, and Close waits
+	// for every handler.
+	closing chan struct{}
 
 	mu                sync.Mutex
 	waiting, maxWaits int // calls of next waiting now, and most at once
@@ -53,7 +57,8 @@ type runtimePost struct {
 }
 
 func newFakeRuntime(t *testing.T, snapshot func() string) *fakeRuntime {
-	f := &fakeRuntime{events: make(chan fakeEvent, 64), posts: make(chan runtimePost, 64), nexts: make(chan string, 64), snapshot: snapshot}
+	f := &fakeRuntime{events: make(chan fakeEvent, 64), posts: make(chan runtimePost, 64), nexts: make(chan string, 64), snapshot: snapshot,
+		closing: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+runtimeInvocationPath+"next", func(w http.ResponseWriter, r *http.Request) {
 		f.nexts <- f.snapshot()
@@ -74,6 +79,8 @@ func newFakeRuntime(t *testing.T, snapshot func() string) *fakeRuntime {
 			w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:authorizer")
 			_, _ = w.Write(ev.payload)
 		case <-r.Context().Done():
+		case <-f.closing:
+			w.WriteHeader(http.StatusInternalServerError)
 		}
 	})
 	mux.HandleFunc("POST "+runtimeInvocationPath+"{id}/{kind}", func(w http.ResponseWriter, r *http.Request) {
@@ -88,6 +95,7 @@ func newFakeRuntime(t *testing.T, snapshot func() string) *fakeRuntime {
 	})
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(func() {
+		close(f.closing)
 		f.srv.CloseClientConnections()
 		f.srv.Close()
 	})
