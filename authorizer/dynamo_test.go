@@ -1,0 +1,125 @@
+package authorizer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"tollgate/internal/testkit/motoserver"
+)
+
+// Issue 32 (in progress): a keyring's keys as table items, written with
+// the SDK and read back by digest with the authorizer's own GetItem, as
+// DynamoDB (moto) answers: each key found with what the keyring holds for
+// it, a rotated-out key with its grace, an unknown digest not found, no
+// key byte in the table.
+func TestKeyItemsRoundTripThroughDynamoDB(t *testing.T) {
+	moto := motoserver.Start(t)
+	ctx := context.Background()
+	sdk := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", ""), RetryMaxAttempts: 1})
+	table := "tollgate-dev-keys"
+	if _, err := sdk.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("sha256"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("sha256"), KeyType: types.KeyTypeHash}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	until := time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
+	expires := time.Date(2098, 6, 30, 0, 0, 0, 0, time.UTC)
+	kr := Keyring{Keys: []Key{
+		{ID: "mobile", SHA256: Digest(mobileKey), Previous: []PreviousKey{{SHA256: Digest("the key mobile had before, 0123456789abcdef"), Until: until}}},
+		{ID: "orders", Key: ordersKey, Routes: []string{"POST /orders", "GET /orders/*"}, Expires: &expires, UsageKey: strings.Repeat("u", 40)},
+		{ID: "gone", SHA256: Digest("a key of a disabled client, 0123456789"), Disabled: true},
+	}}
+	items, err := KeyItems(kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 4 {
+		t.Fatalf("%d items, want 4 (three keys and a previous one)", len(items))
+	}
+	for _, it := range items {
+		b, _ := jsonItem(it)
+		if strings.Contains(b, ordersKey) {
+			t.Fatal("a key reached an item")
+		}
+		if _, err := sdk.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: sdkItem(t, it)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := NewDynamoDBClient(moto.URL, "us-east-1", aws.Credentials{AccessKeyID: "testing", SecretAccessKey: "testing"}, &http.Client{Timeout: 10 * time.Second})
+	for _, want := range items {
+		got, ok, err := c.GetKeyItem(ctx, table, want.SHA256)
+		if err != nil || !ok {
+			t.Fatalf("%s: %v %v", want.ID, ok, err)
+		}
+		if got.ID != want.ID || strings.Join(got.Routes, ",") != strings.Join(want.Routes, ",") || !got.Until.Equal(want.Until) ||
+			!got.Expires.Equal(want.Expires) || got.Disabled != want.Disabled || got.UsageKey != want.UsageKey {
+			t.Errorf("read %+v, wrote %+v", got, want)
+		}
+	}
+	if _, ok, err := c.GetKeyItem(ctx, table, Digest(unknownKey)); ok || err != nil {
+		t.Errorf("an unknown digest: found %v, %v", ok, err)
+	}
+	var ae *apiError
+	if _, _, err := c.GetKeyItem(ctx, "no-such-table", Digest(mobileKey)); !errors.As(err, &ae) || ae.Code != "ResourceNotFoundException" {
+		t.Errorf("a missing table: %v", err)
+	}
+}
+
+// An item of another shape is refused, naming the attribute only.
+func TestKeyItemOfRefusesOtherShapes(t *testing.T) {
+	secret := "tgk_" + strings.Repeat("s", 38)
+	for name, item := range map[string]map[string]attr{
+		"no id":          {"sha256": str("ab")},
+		"id not string":  {"sha256": str("ab"), "id": {BOOL: new(bool)}},
+		"bad expires":    {"sha256": str("ab"), "id": str("x"), "expires": str(secret)},
+		"route not text": {"sha256": str("ab"), "id": str("x"), "routes": {L: []attr{{BOOL: new(bool)}}}},
+		"disabled text":  {"sha256": str("ab"), "id": str("x"), "disabled": str("yes")},
+	} {
+		if _, err := keyItemOf(item); !errors.Is(err, errBadItem) || strings.Contains(err.Error(), secret) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func jsonItem(k KeyItem) (string, error) {
+	b, err := json.Marshal(k.Item())
+	return string(b), err
+}
+
+// sdkItem is the item as the SDK writes it.
+func sdkItem(t *testing.T, k KeyItem) map[string]types.AttributeValue {
+	t.Helper()
+	out := map[string]types.AttributeValue{}
+	for name, a := range k.Item() {
+		out[name] = sdkAttr(a)
+	}
+	return out
+}
+
+func sdkAttr(a attr) types.AttributeValue {
+	switch {
+	case a.S != nil:
+		return &types.AttributeValueMemberS{Value: *a.S}
+	case a.BOOL != nil:
+		return &types.AttributeValueMemberBOOL{Value: *a.BOOL}
+	}
+	var l []types.AttributeValue
+	for _, e := range a.L {
+		l = append(l, sdkAttr(e))
+	}
+	return &types.AttributeValueMemberL{Value: l}
+}
