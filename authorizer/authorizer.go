@@ -80,6 +80,11 @@ type Config struct {
 	// long (or until its own deadline) before it fails closed.
 	FetchTimeout time.Duration
 
+	// KeyTable, when set, looks keys up in a DynamoDB table (KeyItem), by
+	// digest, beside or instead of the keyring of Source (issue 32, in
+	// progress; tablestore.go).
+	KeyTable *KeyTable
+
 	// JWT, when set, accepts JWTs from an identity provider beside the
 	// keys: a bearer token that is a JWT is verified against the issuer's
 	// JWKS, which is fetched with FetchTimeout and kept like the keys
@@ -129,6 +134,10 @@ type Authorizer struct {
 	// lines for it.
 	decisions *decisionLog
 
+	// table, with Config.KeyTable, is where keys the keyring lacks are
+	// looked up.
+	table *tableStore
+
 	// function is the function's name, the metrics' dimension; metrics
 	// is whether lines carry metrics (not Config.NoMetrics); decided is
 	// set by the environment's first decision (ColdStarts).
@@ -155,8 +164,8 @@ func (cfg Config) KeyTimes() (ttl, maxStale time.Duration) {
 func New(cfg Config) (*Authorizer, error) { return newAuthorizer(cfg, hooks{}) }
 
 func newAuthorizer(cfg Config, h hooks) (*Authorizer, error) {
-	if cfg.Source == nil {
-		return nil, errors.New("authorizer: Config.Source is required")
+	if cfg.Source == nil && cfg.KeyTable == nil {
+		return nil, errors.New("authorizer: Config.Source or Config.KeyTable is required")
 	}
 	function := cmp.Or(cfg.Function, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), "authorizer")
 	header := cfg.TokenHeader
@@ -205,7 +214,12 @@ func newAuthorizer(cfg Config, h hooks) (*Authorizer, error) {
 		now:      now,
 		since:    since,
 		match:    match,
-		store: newKeyStore(func(ctx context.Context) (*keyTable, error) { return loadKeys(ctx, cfg.Source, format) },
+		store: newKeyStore(func(ctx context.Context) (*keyTable, error) {
+			if cfg.Source == nil {
+				return &keyTable{}, nil // every key is the table's
+			}
+			return loadKeys(ctx, cfg.Source, format)
+		},
 			function, !cfg.NoMetrics, ttl, maxStale, fetchTimeout, now, log),
 	}
 	if cfg.JWT != nil {
@@ -213,6 +227,12 @@ func newAuthorizer(cfg Config, h hooks) (*Authorizer, error) {
 			return nil, err
 		}
 		a.jwt.jwks.measure(function, !cfg.NoMetrics)
+	}
+	if t := cfg.KeyTable; t != nil {
+		if t.Name == "" || t.Client == nil {
+			return nil, errors.New("authorizer: KeyTable needs its Name and Client")
+		}
+		a.table = newTableStore(t.Client, t.Name, ttl, cmp.Or(t.NegativeTTL, DefaultNegativeTTL), cmp.Or(t.MaxCached, DefaultMaxCached), now)
 	}
 	for _, f := range []EventFormat{FormatToken, FormatRequest, FormatHTTP} {
 		a.logs[f] = log.With(slog.String("format", f.String()))
@@ -379,6 +399,15 @@ func (a *Authorizer) decide(ctx context.Context, payload []byte, now time.Time) 
 		return refuse(reasonMistypedKey)
 	}
 	e, ok := a.match(table, token)
+	if !ok && a.table != nil {
+		lctx, cancel := context.WithTimeout(ctx, a.store.fetchTimeout)
+		e, err = a.table.lookup(lctx, token)
+		cancel()
+		if err != nil {
+			return fail(fmt.Errorf("key table: %w", err)) // fails closed
+		}
+		ok = e != nil
+	}
 	if !ok {
 		return refuse(reasonUnknownKey)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -122,4 +123,68 @@ func sdkAttr(a attr) types.AttributeValue {
 		l = append(l, sdkAttr(e))
 	}
 	return &types.AttributeValueMemberL{Value: l}
+}
+
+// keyTableOn makes a table of kr's keys on moto.
+func keyTableOn(t *testing.T, moto *motoserver.Server, table string, kr Keyring) *DynamoDBClient {
+	t.Helper()
+	ctx := context.Background()
+	sdk := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", ""), RetryMaxAttempts: 1})
+	if _, err := sdk.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("sha256"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("sha256"), KeyType: types.KeyTypeHash}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	items, err := KeyItems(kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if _, err := sdk.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: sdkItem(t, it)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return NewDynamoDBClient(moto.URL, "us-east-1", aws.Credentials{AccessKeyID: "testing", SecretAccessKey: "testing"}, &http.Client{Timeout: 10 * time.Second})
+}
+
+// Issue 32 (in progress): an authorizer with a key table and no keyring
+// decides from the table as from a keyring: a key allowed with its
+// principal, a limited key denied off its routes, an unknown key 401, and
+// a table it cannot read an error (it fails closed); no key is logged.
+func TestAuthorizerDecidesFromTheTable(t *testing.T) {
+	moto := motoserver.Start(t)
+	kr := Keyring{Keys: []Key{
+		{ID: "mobile-app", SHA256: Digest(mobileKey)},
+		{ID: "orders-bot", SHA256: Digest(ordersKey), Routes: []string{"POST /orders"}},
+	}}
+	client := keyTableOn(t, moto, "keys", kr)
+	logs := &logBuffer{}
+	a, err := New(Config{KeyTable: &KeyTable{Name: "keys", Client: client}, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	out, err := a.Invoke(ctx, tokenEvent("Bearer "+mobileKey, testARN))
+	if err != nil || decodeAnswer(t, out).PrincipalID != "mobile-app" || !decodeAnswer(t, out).allows(testARN) {
+		t.Fatalf("mobile: %s %v", out, err)
+	}
+	out, err = a.Invoke(ctx, tokenEvent("Bearer "+ordersKey, testARN))
+	if err != nil || decodeAnswer(t, out).allows(testARN) {
+		t.Errorf("orders on GET /hello: %s %v, want a deny", out, err)
+	}
+	if _, err := a.Invoke(ctx, tokenEvent("Bearer "+unknownKey, testARN)); !errors.Is(err, ErrUnauthorized) {
+		t.Errorf("unknown key: %v, want 401", err)
+	}
+	broken, err := New(Config{KeyTable: &KeyTable{Name: "no-such-table", Client: client}, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := broken.Invoke(ctx, tokenEvent("Bearer "+mobileKey, testARN)); err == nil || errors.Is(err, ErrUnauthorized) {
+		t.Errorf("a table it cannot read: %s %v, want an error", out, err)
+	}
+	assertNoKeysLogged(t, logs.String())
 }

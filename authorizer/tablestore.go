@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// The table store (issue 32, in progress; not yet what an Authorizer
-// reads): a presented key is looked up by its digest in a DynamoDB table
+// The table store (issue 32, in progress: Config.KeyTable; not yet in
+// FromEnv, the deploy or tollkeys): a presented key is looked up by its digest in a DynamoDB table
 // (KeyItem, DynamoDBClient.GetKeyItem), one GetItem on a miss, and the
 // answer, found or not, kept for a bounded time in a bounded cache.
 //
@@ -27,6 +27,26 @@ import (
 // read per negativeTTL; distinct guesses cost one read each, at most the
 // stage's throttle (requests a second) reads a second; the cache holds at
 // most maxCached digests, evicting the least recently used.
+
+// KeyTable is a DynamoDB table of keys (Config.KeyTable).
+type KeyTable struct {
+	// Name is the table's name.
+	Name string
+	// Client reads it.
+	Client *DynamoDBClient
+	// NegativeTTL is how long a key the table lacks is remembered as
+	// unknown; default DefaultNegativeTTL. A found key is kept for the
+	// key TTL (Config.TTL): the revocation bound of the keyring.
+	NegativeTTL time.Duration
+	// MaxCached bounds the digests remembered; default DefaultMaxCached.
+	MaxCached int
+}
+
+// Defaults of KeyTable.
+const (
+	DefaultNegativeTTL = time.Minute
+	DefaultMaxCached   = 100_000
+)
 
 // itemGetter is the call the table store makes (DynamoDBClient).
 type itemGetter interface {
