@@ -21,14 +21,15 @@ import (
 // and the SDKs' standard endpoint overrides
 // (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html).
 const (
-	EnvAWSRegion          = "AWS_REGION"
-	EnvAWSDefaultRegion   = "AWS_DEFAULT_REGION" // when AWS_REGION is unset
-	EnvAWSAccessKeyID     = "AWS_ACCESS_KEY_ID"
-	EnvAWSSecretAccessKey = "AWS_SECRET_ACCESS_KEY"
-	EnvAWSSessionToken    = "AWS_SESSION_TOKEN"
-	EnvAWSEndpoint        = "AWS_ENDPOINT_URL_SECRETS_MANAGER"
-	EnvAWSEndpointAll     = "AWS_ENDPOINT_URL"                    // when AWS_ENDPOINT_URL_SECRETS_MANAGER is unset
-	EnvAWSIgnoreEndpoints = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" // "true" ignores both
+	EnvAWSRegion           = "AWS_REGION"
+	EnvAWSDefaultRegion    = "AWS_DEFAULT_REGION" // when AWS_REGION is unset
+	EnvAWSAccessKeyID      = "AWS_ACCESS_KEY_ID"
+	EnvAWSSecretAccessKey  = "AWS_SECRET_ACCESS_KEY"
+	EnvAWSSessionToken     = "AWS_SESSION_TOKEN"
+	EnvAWSEndpoint         = "AWS_ENDPOINT_URL_SECRETS_MANAGER"
+	EnvAWSEndpointAll      = "AWS_ENDPOINT_URL"                    // when AWS_ENDPOINT_URL_SECRETS_MANAGER is unset
+	EnvAWSEndpointDynamoDB = "AWS_ENDPOINT_URL_DYNAMODB"           // the key table's endpoint (issue 32)
+	EnvAWSIgnoreEndpoints  = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" // "true" ignores both
 )
 
 // Retries of the client SecretsManagerFromEnv returns. An attempt that
@@ -136,6 +137,35 @@ func NewFromEnv(getenv func(string) string) (*Authorizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.Source = SecretsManager(client, secretID)
+	if secretID != "" {
+		cfg.Source = SecretsManager(client, secretID)
+	}
+	if cfg.KeyTable != nil {
+		if cfg.KeyTable.Client, err = dynamoDBFromEnv(client, getenv); err != nil {
+			return nil, err
+		}
+	}
 	return New(cfg)
+}
+
+// dynamoDBFromEnv is the key table's client, made as sm is (its Region,
+// credentials and transport): DynamoDB's regional endpoint
+// (https://dynamodb.REGION.SUFFIX, the partitions of regionalEndpoint), or
+// AWS_ENDPOINT_URL_DYNAMODB, else AWS_ENDPOINT_URL.
+func dynamoDBFromEnv(sm *SecretsManagerClient, getenv func(string) string) (*DynamoDBClient, error) {
+	endpoint := strings.Replace(regionalEndpoint(sm.region), "https://secretsmanager.", "https://dynamodb.", 1)
+	if !strings.EqualFold(getenv(EnvAWSIgnoreEndpoints), "true") {
+		name, v := EnvAWSEndpointDynamoDB, getenv(EnvAWSEndpointDynamoDB)
+		if v == "" {
+			name, v = EnvAWSEndpointAll, getenv(EnvAWSEndpointAll)
+		}
+		if v != "" {
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return nil, fmt.Errorf("authorizer: %s=%q: want an http or https URL", name, v)
+			}
+			endpoint = v
+		}
+	}
+	return &DynamoDBClient{endpoint: endpoint, region: sm.region, creds: sm.creds, signer: sm.signer, http: sm.http, now: sm.now}, nil
 }

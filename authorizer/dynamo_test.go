@@ -188,3 +188,26 @@ func TestAuthorizerDecidesFromTheTable(t *testing.T) {
 	}
 	assertNoKeysLogged(t, logs.String())
 }
+
+// The function's environment names the table: NewFromEnv reads keys from
+// it, at AWS_ENDPOINT_URL_DYNAMODB, with no secret at all.
+func TestNewFromEnvReadsTheTable(t *testing.T) {
+	moto := motoserver.Start(t)
+	keyTableOn(t, moto, "env-keys", Keyring{Keys: []Key{{ID: "mobile-app", SHA256: Digest(mobileKey)}}})
+	env := map[string]string{
+		EnvKeyTable: "env-keys", "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+		"AWS_ENDPOINT_URL_DYNAMODB": moto.URL,
+	}
+	a, err := NewFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := a.Invoke(context.Background(), tokenEvent("Bearer "+mobileKey, testARN))
+	if err != nil || decodeAnswer(t, out).PrincipalID != "mobile-app" {
+		t.Fatalf("%s %v", out, err)
+	}
+	delete(env, EnvKeyTable)
+	if _, err := NewFromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), EnvKeyTable) {
+		t.Errorf("neither a secret nor a table: %v", err)
+	}
+}

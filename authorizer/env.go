@@ -24,6 +24,7 @@ const (
 	EnvFetchTimeout = "TOLLGATE_FETCH_TIMEOUT" // Config.FetchTimeout, a Go duration
 	EnvLogLevel     = "TOLLGATE_LOG_LEVEL"     // debug, info, warn or error
 	EnvMetrics      = "TOLLGATE_METRICS"       // on (the default) or off: Config.NoMetrics
+	EnvKeyTable     = "TOLLGATE_KEY_TABLE"     // a DynamoDB table of keys: Config.KeyTable (issue 32, in progress)
 )
 
 // Env is the environment a deploy or a local run gives the authorizer
@@ -41,8 +42,12 @@ func Env(secretID, tokenHeader string) map[string]string {
 // error that names it.
 func FromEnv(getenv func(string) string) (secretID string, cfg Config, err error) {
 	secretID = strings.TrimSpace(getenv(EnvSecretID))
-	if secretID == "" {
-		return "", Config{}, fmt.Errorf("authorizer: %s is required", EnvSecretID)
+	if table := strings.TrimSpace(getenv(EnvKeyTable)); table != "" {
+		// Its Client is NewFromEnv's to make.
+		cfg.KeyTable = &KeyTable{Name: table}
+	}
+	if secretID == "" && cfg.KeyTable == nil {
+		return "", Config{}, fmt.Errorf("authorizer: %s (or %s) is required", EnvSecretID, EnvKeyTable)
 	}
 	cfg.TokenHeader = strings.TrimSpace(getenv(EnvTokenHeader))
 	cfg.Scheme = strings.TrimSpace(getenv(EnvTokenScheme))

@@ -13,6 +13,7 @@
 //	TOLLGATE_FETCH_TIMEOUT   3s                        bound on one fetch of the secret
 //	TOLLGATE_LOG_LEVEL       info                      debug, info, warn or error
 //	TOLLGATE_METRICS         on                        off leaves the CloudWatch embedded metrics out of the log lines (authorizer.Metrics)
+//	TOLLGATE_KEY_TABLE       (none)                    a DynamoDB table of keys by digest, beside or instead of the secret (in progress: not deployed yet)
 //	TOLLGATE_JWT             (none: keys only)         JWT settings, a JSON object (docs/jwts.md): JWTs accepted beside keys
 //	TOLLGATE_TLS_ROOTS       aws                       roots Secrets Manager's certificate is verified with: aws (Amazon Trust Services', embedded, then the system's), system, or a PEM bundle's path
 //
