@@ -16,11 +16,11 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
-// The DynamoDB key store (issue 32, in progress): a table keyed by the
-// digest of each key, one item per key, for key sets past what one secret
-// holds (MaxKeyringBytes). This file has the item's shape and the one
-// call the authorizer makes of the table, GetItem; the authorizer does
-// not read a table yet.
+// The DynamoDB key store: a table keyed by the digest of each key, one
+// item per key, for key sets past what one secret holds
+// (MaxKeyringBytes). This file has the item's shape and the client of
+// the table; the authorizer makes one call of it, GetItem (tablestore.go),
+// and tollkeys the others (internal/keytable).
 
 // KeyItem is the table's item for one key: the key's digest (the
 // partition key, attribute "sha256", lower-case hex) and what the keyring
@@ -34,6 +34,9 @@ type KeyItem struct {
 	Expires  time.Time
 	Until    time.Time
 	Disabled bool
+	// Stack, when set, is the Pulumi stack whose settings made the item
+	// (a client of tollgate:clients): tollkeys leaves it to the stack.
+	Stack string
 }
 
 // KeyItems are the items of a keyring: one per key, a client's current
@@ -62,38 +65,41 @@ func KeyItems(kr Keyring) ([]KeyItem, error) {
 	return out, nil
 }
 
-// attr is a DynamoDB attribute value, of the types a KeyItem uses
+// Attr is a DynamoDB attribute value, of the types a KeyItem uses
 // (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_AttributeValue.html).
-type attr struct {
+type Attr struct {
 	S    *string `json:"S,omitempty"`
-	L    []attr  `json:"L,omitempty"`
+	L    []Attr  `json:"L,omitempty"`
 	BOOL *bool   `json:"BOOL,omitempty"`
 }
 
-func str(s string) attr { return attr{S: &s} }
+func Str(s string) Attr { return Attr{S: &s} }
 
 // Item is k as DynamoDB's JSON protocol writes an item.
-func (k KeyItem) Item() map[string]attr {
-	item := map[string]attr{"sha256": str(k.SHA256), "id": str(k.ID)}
+func (k KeyItem) Item() map[string]Attr {
+	item := map[string]Attr{"sha256": Str(k.SHA256), "id": Str(k.ID)}
 	if len(k.Routes) > 0 {
-		var l []attr
+		var l []Attr
 		for _, r := range k.Routes {
-			l = append(l, str(r))
+			l = append(l, Str(r))
 		}
-		item["routes"] = attr{L: l}
+		item["routes"] = Attr{L: l}
 	}
 	if k.UsageKey != "" {
-		item["usageKey"] = str(k.UsageKey)
+		item["usageKey"] = Str(k.UsageKey)
 	}
 	if !k.Expires.IsZero() {
-		item["expires"] = str(k.Expires.UTC().Format(time.RFC3339))
+		item["expires"] = Str(k.Expires.UTC().Format(time.RFC3339))
 	}
 	if !k.Until.IsZero() {
-		item["until"] = str(k.Until.UTC().Format(time.RFC3339))
+		item["until"] = Str(k.Until.UTC().Format(time.RFC3339))
+	}
+	if k.Stack != "" {
+		item["stack"] = Str(k.Stack)
 	}
 	if k.Disabled {
 		t := true
-		item["disabled"] = attr{BOOL: &t}
+		item["disabled"] = Attr{BOOL: &t}
 	}
 	return item
 }
@@ -103,7 +109,7 @@ var errBadItem = errors.New("key item unreadable")
 
 // keyItemOf reads an item; an item of another shape is an error that
 // names the attribute, never a value.
-func keyItemOf(item map[string]attr) (KeyItem, error) {
+func KeyItemOf(item map[string]Attr) (KeyItem, error) {
 	s := func(name string, required bool) (string, error) {
 		a, ok := item[name]
 		switch {
@@ -123,6 +129,9 @@ func keyItemOf(item map[string]attr) (KeyItem, error) {
 		return k, err
 	}
 	if k.UsageKey, err = s("usageKey", false); err != nil {
+		return k, err
+	}
+	if k.Stack, err = s("stack", false); err != nil {
 		return k, err
 	}
 	for _, t := range []struct {
@@ -179,53 +188,80 @@ func NewDynamoDBClient(endpoint, region string, creds aws.Credentials, hc *http.
 	return &DynamoDBClient{endpoint: endpoint, region: region, creds: creds, signer: v4.NewSigner(), http: hc, now: time.Now}
 }
 
-// maxItemAnswer bounds an answer read: an item is at most 400 KB
+// maxDynamoAnswer bounds an answer read: an item is at most 400 KB, a
+// Query or Scan page at most 1 MB of items, a BatchGetItem 16 MB
 // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html).
-const maxItemAnswer = 1 << 20
+const maxDynamoAnswer = 16 << 20
 
 // GetKeyItem reads the item of a digest (lower-case hex) from table, with
 // an eventually consistent read; ok is false when there is none.
 // (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_GetItem.html:
 // an answer without Item when no item has the key.)
 func (c *DynamoDBClient) GetKeyItem(ctx context.Context, table, digest string) (KeyItem, bool, error) {
-	body, err := json.Marshal(map[string]any{"TableName": table, "Key": map[string]attr{"sha256": str(digest)}})
-	if err != nil {
-		return KeyItem{}, false, err
-	}
-	sum := sha256.Sum256(body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
-	if err != nil {
-		return KeyItem{}, false, err
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-	req.Header.Set("X-Amz-Target", "DynamoDB_20120810.GetItem")
-	if err := c.signer.SignHTTP(ctx, c.creds, req, hex.EncodeToString(sum[:]), "dynamodb", c.region, c.now()); err != nil {
-		return KeyItem{}, false, err
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return KeyItem{}, false, fmt.Errorf("dynamodb GetItem: %w", err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxItemAnswer))
-	if err != nil {
-		return KeyItem{}, false, fmt.Errorf("dynamodb GetItem: reading the answer: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return KeyItem{}, false, &apiError{Status: resp.StatusCode, Code: errorCode(resp.Header.Get("X-Amzn-ErrorType"), raw)}
-	}
 	var out struct {
-		Item map[string]attr
+		Item map[string]Attr
 	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return KeyItem{}, false, fmt.Errorf("dynamodb GetItem: decoding the answer: %w", err)
+	if err := c.Call(ctx, "GetItem", map[string]any{"TableName": table, "Key": map[string]Attr{"sha256": Str(digest)}}, &out); err != nil {
+		return KeyItem{}, false, err
 	}
 	if out.Item == nil {
 		return KeyItem{}, false, nil
 	}
-	k, err := keyItemOf(out.Item)
+	k, err := KeyItemOf(out.Item)
 	if err == nil && k.SHA256 != digest {
 		err = fmt.Errorf("%w: the item answered is another key's", errBadItem)
 	}
 	return k, err == nil, err
+}
+
+// Call makes one DynamoDB call, op (GetItem, PutItem, …), with in as its
+// JSON body, decoding the answer into out (nil: not decoded). An error
+// answer is an error naming the operation and AWS's code
+// (ResourceNotFoundException, ConditionalCheckFailedException, …): see
+// IsCode. tollkeys and the tests make the table's other calls with it.
+func (c *DynamoDBClient) Call(ctx context.Context, op string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
+	if err := c.signer.SignHTTP(ctx, c.creds, req, hex.EncodeToString(sum[:]), "dynamodb", c.region, c.now()); err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("dynamodb %s: %w", op, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxDynamoAnswer))
+	if err != nil {
+		return fmt.Errorf("dynamodb %s: reading the answer: %w", op, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var msg struct {
+			Message  string `json:"message"`
+			MessageU string `json:"Message"`
+		}
+		_ = json.Unmarshal(raw, &msg)
+		return &apiError{Service: "DynamoDB", Op: op, Status: resp.StatusCode, Code: errorCode(resp.Header.Get("X-Amzn-ErrorType"), raw), Message: msg.Message + msg.MessageU}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("dynamodb %s: decoding the answer: %w", op, err)
+	}
+	return nil
+}
+
+// IsCode says whether err is an AWS error answer with code.
+func IsCode(err error, code string) bool {
+	var ae *apiError
+	return errors.As(err, &ae) && ae.Code == code
 }

@@ -11,9 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"tollgate/internal/testkit/motoserver"
 )
@@ -26,17 +23,8 @@ import (
 func TestKeyItemsRoundTripThroughDynamoDB(t *testing.T) {
 	moto := motoserver.Start(t)
 	ctx := context.Background()
-	sdk := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", ""), RetryMaxAttempts: 1})
 	table := "tollgate-dev-keys"
-	if _, err := sdk.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("sha256"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("sha256"), KeyType: types.KeyTypeHash}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	c := emptyKeyTable(t, moto, table)
 	until := time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
 	expires := time.Date(2098, 6, 30, 0, 0, 0, 0, time.UTC)
 	kr := Keyring{Keys: []Key{
@@ -56,11 +44,10 @@ func TestKeyItemsRoundTripThroughDynamoDB(t *testing.T) {
 		if strings.Contains(b, ordersKey) {
 			t.Fatal("a key reached an item")
 		}
-		if _, err := sdk.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: sdkItem(t, it)}); err != nil {
+		if err := c.Call(ctx, "PutItem", map[string]any{"TableName": table, "Item": it.Item()}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	c := NewDynamoDBClient(moto.URL, "us-east-1", aws.Credentials{AccessKeyID: "testing", SecretAccessKey: "testing"}, &http.Client{Timeout: 10 * time.Second})
 	for _, want := range items {
 		got, ok, err := c.GetKeyItem(ctx, table, want.SHA256)
 		if err != nil || !ok {
@@ -83,14 +70,14 @@ func TestKeyItemsRoundTripThroughDynamoDB(t *testing.T) {
 // An item of another shape is refused, naming the attribute only.
 func TestKeyItemOfRefusesOtherShapes(t *testing.T) {
 	secret := "tgk_" + strings.Repeat("s", 38)
-	for name, item := range map[string]map[string]attr{
-		"no id":          {"sha256": str("ab")},
-		"id not string":  {"sha256": str("ab"), "id": {BOOL: new(bool)}},
-		"bad expires":    {"sha256": str("ab"), "id": str("x"), "expires": str(secret)},
-		"route not text": {"sha256": str("ab"), "id": str("x"), "routes": {L: []attr{{BOOL: new(bool)}}}},
-		"disabled text":  {"sha256": str("ab"), "id": str("x"), "disabled": str("yes")},
+	for name, item := range map[string]map[string]Attr{
+		"no id":          {"sha256": Str("ab")},
+		"id not string":  {"sha256": Str("ab"), "id": {BOOL: new(bool)}},
+		"bad expires":    {"sha256": Str("ab"), "id": Str("x"), "expires": Str(secret)},
+		"route not text": {"sha256": Str("ab"), "id": Str("x"), "routes": {L: []Attr{{BOOL: new(bool)}}}},
+		"disabled text":  {"sha256": Str("ab"), "id": Str("x"), "disabled": Str("yes")},
 	} {
-		if _, err := keyItemOf(item); !errors.Is(err, errBadItem) || strings.Contains(err.Error(), secret) {
+		if _, err := KeyItemOf(item); !errors.Is(err, errBadItem) || strings.Contains(err.Error(), secret) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -101,54 +88,36 @@ func jsonItem(k KeyItem) (string, error) {
 	return string(b), err
 }
 
-// sdkItem is the item as the SDK writes it.
-func sdkItem(t *testing.T, k KeyItem) map[string]types.AttributeValue {
+// emptyKeyTable creates table on moto, with the deployed table's key
+// (internal/keytable.Create, which this package's tests cannot import,
+// adds its index), and returns a client of it.
+func emptyKeyTable(t *testing.T, moto *motoserver.Server, table string) *DynamoDBClient {
 	t.Helper()
-	out := map[string]types.AttributeValue{}
-	for name, a := range k.Item() {
-		out[name] = sdkAttr(a)
+	c := NewDynamoDBClient(moto.URL, "us-east-1", aws.Credentials{AccessKeyID: "testing", SecretAccessKey: "testing"}, &http.Client{Timeout: 10 * time.Second})
+	if err := c.Call(context.Background(), "CreateTable", map[string]any{
+		"TableName": table, "BillingMode": "PAY_PER_REQUEST",
+		"AttributeDefinitions": []map[string]string{{"AttributeName": "sha256", "AttributeType": "S"}},
+		"KeySchema":            []map[string]string{{"AttributeName": "sha256", "KeyType": "HASH"}},
+	}, nil); err != nil {
+		t.Fatal(err)
 	}
-	return out
-}
-
-func sdkAttr(a attr) types.AttributeValue {
-	switch {
-	case a.S != nil:
-		return &types.AttributeValueMemberS{Value: *a.S}
-	case a.BOOL != nil:
-		return &types.AttributeValueMemberBOOL{Value: *a.BOOL}
-	}
-	var l []types.AttributeValue
-	for _, e := range a.L {
-		l = append(l, sdkAttr(e))
-	}
-	return &types.AttributeValueMemberL{Value: l}
+	return c
 }
 
 // keyTableOn makes a table of kr's keys on moto.
 func keyTableOn(t *testing.T, moto *motoserver.Server, table string, kr Keyring) *DynamoDBClient {
 	t.Helper()
-	ctx := context.Background()
-	sdk := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", ""), RetryMaxAttempts: 1})
-	if _, err := sdk.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("sha256"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("sha256"), KeyType: types.KeyTypeHash}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	c := emptyKeyTable(t, moto, table)
 	items, err := KeyItems(kr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, it := range items {
-		if _, err := sdk.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: sdkItem(t, it)}); err != nil {
+		if err := c.Call(context.Background(), "PutItem", map[string]any{"TableName": table, "Item": it.Item()}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return NewDynamoDBClient(moto.URL, "us-east-1", aws.Credentials{AccessKeyID: "testing", SecretAccessKey: "testing"}, &http.Client{Timeout: 10 * time.Second})
+	return c
 }
 
 // Issue 32 (in progress): an authorizer with a key table and no keyring

@@ -2,6 +2,7 @@ package authorizer
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -90,10 +91,14 @@ var retryableCodes = map[string]bool{
 type apiError struct {
 	Code, Message string
 	Status        int
+	// Service and Op name the call; empty: Secrets Manager's
+	// GetSecretValue.
+	Service, Op string
 }
 
 func (e *apiError) Error() string {
-	return fmt.Sprintf("operation error Secrets Manager: GetSecretValue: https response error StatusCode: %d, %s: %s", e.Status, e.Code, e.Message)
+	service, op := cmp.Or(e.Service, "Secrets Manager"), cmp.Or(e.Op, "GetSecretValue")
+	return fmt.Sprintf("operation error %s: %s: https response error StatusCode: %d, %s: %s", service, op, e.Status, e.Code, e.Message)
 }
 
 func (e *apiError) retryable() bool {
