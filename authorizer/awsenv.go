@@ -153,7 +153,7 @@ func NewFromEnv(getenv func(string) string) (*Authorizer, error) {
 // (https://dynamodb.REGION.SUFFIX, the partitions of regionalEndpoint), or
 // AWS_ENDPOINT_URL_DYNAMODB, else AWS_ENDPOINT_URL.
 func dynamoDBFromEnv(sm *SecretsManagerClient, getenv func(string) string) (*DynamoDBClient, error) {
-	endpoint := strings.Replace(regionalEndpoint(sm.region), "https://secretsmanager.", "https://dynamodb.", 1)
+	endpoint := DynamoDBEndpoint(sm.region)
 	if !strings.EqualFold(getenv(EnvAWSIgnoreEndpoints), "true") {
 		name, v := EnvAWSEndpointDynamoDB, getenv(EnvAWSEndpointDynamoDB)
 		if v == "" {
@@ -168,4 +168,10 @@ func dynamoDBFromEnv(sm *SecretsManagerClient, getenv func(string) string) (*Dyn
 		}
 	}
 	return &DynamoDBClient{endpoint: endpoint, region: sm.region, creds: sm.creds, signer: sm.signer, http: sm.http, now: sm.now}, nil
+}
+
+// DynamoDBEndpoint is DynamoDB's endpoint in region: https://dynamodb.REGION.SUFFIX,
+// with the suffix of the region's partition (regionalEndpoint's).
+func DynamoDBEndpoint(region string) string {
+	return strings.Replace(regionalEndpoint(region), "https://secretsmanager.", "https://dynamodb.", 1)
 }

@@ -1,12 +1,15 @@
-// Command tollkeys manages a tollgate keyring file: the document the
-// authorizer reads from the secret, which holds digests of keys, never the
-// keys. A new key is printed once, on standard output, and never again.
+// Command tollkeys manages a tollgate keyring file (the document the
+// authorizer reads from the secret) or a key table (dynamodb:TABLE, the
+// DynamoDB key store for key sets past one secret: docs/keys.md), both of
+// which hold digests of keys, never the keys. A new key is printed once,
+// on standard output, and never again.
 //
 //	go run ./cmd/tollkeys new     -id ID [-routes 'GET /a,POST /b'] [-expires 2027-06-30T00:00:00Z] FILE
 //	go run ./cmd/tollkeys rotate  -id ID [-grace 24h] FILE
 //	go run ./cmd/tollkeys remove  -id ID FILE
 //	go run ./cmd/tollkeys disable -id ID FILE
 //	go run ./cmd/tollkeys enable  -id ID FILE
+//	go run ./cmd/tollkeys list    FILE       # the clients, by id: state, routes, expiry, keys in grace
 //	go run ./cmd/tollkeys digest  FILE       # replace plain keys by their digests
 //	go run ./cmd/tollkeys check   FILE       # validate, as the authorizer does
 //	go run ./cmd/tollkeys scan    [FILE...]  # find tollgate keys in text (stdin without FILE)
@@ -15,6 +18,21 @@
 //	go run ./cmd/tollkeys usage   -local [-credentials FILE] [-days 7] [-json]
 //	go run ./cmd/tollkeys last-used -log-group GROUP [-region R] [-days 30] [-keyring FILE] [-json]
 //	go run ./cmd/tollkeys last-used -local [-access-log FILE] [-days 30] [-keyring FILE] [-json]
+//
+// new, rotate, remove, disable, enable and list work the same on a key
+// table, named dynamodb:TABLE where FILE is (the stack output keyTable),
+// with two more commands:
+//
+//	go run ./cmd/tollkeys import -from FILE dynamodb:TABLE   # a keyring's clients into the table
+//	go run ./cmd/tollkeys export -to FILE dynamodb:TABLE     # the table's clients as a new keyring file
+//
+// A table is reached with the AWS configuration's Region and credentials
+// (-region; AWS_PROFILE and the AWS_* variables), at -endpoint, else
+// AWS_ENDPOINT_URL_DYNAMODB, else DynamoDB's endpoint in the Region. Each
+// change of a client is one conditional transaction of its items; a client
+// the stack's settings made (tollgate:clients) is left to the stack.
+// import leaves a client the table holds with the same keys as it is, and
+// refuses, writing nothing, one it holds with other keys.
 //
 // rotate gives the client a new key and keeps its current one as a
 // previous key until now + grace (0 ends it at once); previous keys whose

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"tollgate/authorizer"
@@ -121,7 +122,7 @@ func sortItems(items []authorizer.KeyItem) {
 	slices.SortStableFunc(items, func(a, b authorizer.KeyItem) int {
 		switch {
 		case a.ID != b.ID:
-			return cmpString(a.ID, b.ID)
+			return strings.Compare(a.ID, b.ID)
 		case a.Until.IsZero() != b.Until.IsZero():
 			if a.Until.IsZero() {
 				return -1
@@ -130,16 +131,6 @@ func sortItems(items []authorizer.KeyItem) {
 		}
 		return a.Until.Compare(b.Until)
 	})
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // MaxTransaction is the most items one change may touch: a

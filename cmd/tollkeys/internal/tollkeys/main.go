@@ -5,6 +5,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -25,10 +26,18 @@ func main() {
 }
 
 // usage is printed for -h and for a wrong command line.
-const usage = `usage: tollkeys COMMAND [flags] FILE
-commands: new, rotate, remove, disable, enable, digest, check, scan, refresh, usage, last-used
+const usage = `usage: tollkeys COMMAND [flags] FILE|dynamodb:TABLE
+commands: new, rotate, remove, disable, enable, list, import, export, digest, check, scan, refresh, usage, last-used
 (go doc tollgate/cmd/tollkeys for the details)
 `
+
+// commandFlags are the flags of the commands that change keys.
+type commandFlags struct {
+	id, routes, expires string
+	grace               time.Duration
+	endpoint, region    string
+	from, to            string
+}
 
 // run is the command; it returns the exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() time.Time) int {
@@ -50,10 +59,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() ti
 	}
 	fs := flag.NewFlagSet("tollkeys "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	id := fs.String("id", "", "the client's id")
-	routes := fs.String("routes", "", "new: comma-separated routes the key is limited to, like 'GET /orders/*,POST /orders'")
-	expires := fs.String("expires", "", "new: when the key stops, RFC 3339")
-	grace := fs.Duration("grace", 0, "rotate: how long the replaced key, and at most any older one, keeps working")
+	var f commandFlags
+	fs.StringVar(&f.id, "id", "", "the client's id")
+	fs.StringVar(&f.routes, "routes", "", "new: comma-separated routes the key is limited to, like 'GET /orders/*,POST /orders'")
+	fs.StringVar(&f.expires, "expires", "", "new: when the key stops, RFC 3339")
+	fs.DurationVar(&f.grace, "grace", 0, "rotate: how long the replaced key, and at most any older one, keeps working")
+	fs.StringVar(&f.endpoint, "endpoint", "", "dynamodb:TABLE: DynamoDB's endpoint (default AWS_ENDPOINT_URL_DYNAMODB, else the Region's)")
+	fs.StringVar(&f.region, "region", "", "dynamodb:TABLE: AWS Region (default: the AWS configuration's)")
+	fs.StringVar(&f.from, "from", "", "import: the keyring file to import")
+	fs.StringVar(&f.to, "to", "", "export: the keyring file to write")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -69,20 +83,25 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() ti
 	}
 	path := fs.Arg(0)
 	err := func() error {
+		if f.grace < 0 {
+			return errors.New("-grace cannot be negative")
+		}
+		if _, ok := tableName(path); ok {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			return tableCommand(ctx, cmd, path, f, stdout, now())
+		}
 		switch cmd {
 		case "new":
-			k, err := newEntry(*id, *routes, *expires)
+			k, err := newEntry(f.id, f.routes, f.expires)
 			if err != nil {
 				return err
 			}
 			return edit(path, true, stdout, func(kr *authorizer.Keyring) (string, error) { return add(kr, k) })
 		case "rotate":
-			if *grace < 0 {
-				return errors.New("-grace cannot be negative")
-			}
-			return edit(path, false, stdout, func(kr *authorizer.Keyring) (string, error) { return rotate(kr, *id, *grace, now()) })
+			return edit(path, false, stdout, func(kr *authorizer.Keyring) (string, error) { return rotate(kr, f.id, f.grace, now()) })
 		case "remove", "disable", "enable":
-			return edit(path, false, stdout, func(kr *authorizer.Keyring) (string, error) { return "", change(kr, cmd, *id) })
+			return edit(path, false, stdout, func(kr *authorizer.Keyring) (string, error) { return "", change(kr, cmd, f.id) })
 		case "digest":
 			return edit(path, false, stdout, func(kr *authorizer.Keyring) (string, error) {
 				*kr = kr.ToDigests()
@@ -90,6 +109,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() ti
 			})
 		case "check":
 			return check(path, stdout)
+		case "list":
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			kr, err := authorizer.ParseKeyring(b)
+			if err != nil {
+				return err
+			}
+			printList(stdout, kr, now())
+			return nil
+		case "import", "export":
+			return fmt.Errorf("%s works on a key table (%sTABLE), not on a keyring file", cmd, TablePrefix)
 		}
 		fmt.Fprint(stderr, usage)
 		return errUsage
