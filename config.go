@@ -81,6 +81,15 @@ var settings = []setting{
 	{"rotations", func(c *stackConfig, v string) error { return decodeJSON(v, &c.Args.Rotations) }},
 	{"recoveryWindowInDays", func(c *stackConfig, v string) error { return integer(v, &c.Args.RecoveryWindowInDays) }},
 	{"kmsKeyArn", func(c *stackConfig, v string) error { c.Args.KMSKeyARN = v; return nil }},
+	{"keyStore", func(c *stackConfig, v string) error {
+		c.Args.KeyStore = deploy.KeyStore(strings.TrimSpace(v))
+		return nil
+	}},
+	{"keyTableDeletionProtection", func(c *stackConfig, v string) error {
+		on, err := boolean(v)
+		c.Args.KeyTableUnprotected = !on
+		return err
+	}},
 	{"authorizerType", func(c *stackConfig, v string) error {
 		c.Args.Definition.Authorizer.Type = api.AuthorizerType(v)
 		return nil
@@ -166,6 +175,7 @@ func defaultConfig() stackConfig {
 			Arch:             deploy.DefaultArch,
 			Clients:          []string{"default"},
 			LogRetentionDays: deploy.DefaultLogRetentionDays,
+			KeyStore:         deploy.SecretStore,
 			Throttle:         deploy.Throttle{RateLimit: deploy.DefaultRateLimit, BurstLimit: deploy.DefaultBurstLimit},
 			AccountLogsRole:  true,
 		},

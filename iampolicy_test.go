@@ -13,7 +13,7 @@ import (
 // The deploying identity's policy (go run ./cmd/iampolicy) covers every
 // resource type and invoke of the dev stack's plans, REST and HTTP, and
 // of a stack with every optional resource (a usage plan, reserved
-// concurrency); and it lists no type the program never registers.
+// concurrency, the key table); and it lists no type the program never registers.
 func TestDeployerPolicyCoversThePlans(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds both functions")
@@ -23,6 +23,7 @@ func TestDeployerPolicyCoversThePlans(t *testing.T) {
 		nil,
 		{"tollgate:apiType": "http", "tollgate:plans": "{}", "tollgate:defaultPlan": ""},
 		{"tollgate:authorizerReservedConcurrency": "10", "tollgate:throttleRateLimit": "20", "tollgate:alarmEmail": "ops@example.com"},
+		{"tollgate:keyStore": "dynamodb"},
 	} {
 		cfg := devStack(t)
 		maps.Copy(cfg, extra)

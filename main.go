@@ -54,6 +54,7 @@ func program(ctx *pulumi.Context, buildDir string) (pulumi.Map, error) {
 		"url":       a.URL,
 		"routeUrls": a.RouteURLs,
 		"secretArn": a.SecretARN,
+		"keyTable":  a.KeyTableName,
 		"apiKeys":   a.APIKeys,
 		"revokeNow": a.RevokeNow,
 		"usage":     a.Usage,

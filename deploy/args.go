@@ -45,6 +45,15 @@ func (a Arch) goarch() (string, error) {
 	return "", configErr("architecture %q: want arm64 or x86_64", a)
 }
 
+// KeyStore is where a stack keeps its keys.
+type KeyStore string
+
+// The key stores.
+const (
+	SecretStore KeyStore = "secret"
+	TableStore  KeyStore = "dynamodb"
+)
+
 // Defaults for the zero values of Args.
 const (
 	DefaultArch             = ARM64
@@ -112,7 +121,17 @@ type Args struct {
 	// restored: 0 (deleted at once, so destroy and up can follow each
 	// other) or 7 to 30.
 	RecoveryWindowInDays int
-	// KMSKeyARN is the customer managed KMS key that encrypts the secret;
+	// KeyStore is where the authorizer reads the keys: SecretStore (the
+	// default, one secret holding the keyring) or TableStore (a DynamoDB
+	// table, for key sets past what one secret holds: keytable.go).
+	KeyStore KeyStore
+	// KeyTableUnprotected turns the key table's deletion protection off,
+	// so that pulumi destroy (or a move back to the secret) can delete
+	// it; with protection on (the default), DynamoDB refuses to delete
+	// the table and its keys.
+	KeyTableUnprotected bool
+	// KMSKeyARN is the customer managed KMS key that encrypts the secret
+	// (or the key table);
 	// empty means Secrets Manager's AWS managed key. The authorizer may
 	// then decrypt with this key, through Secrets Manager only.
 	KMSKeyARN string
@@ -183,6 +202,9 @@ func (a Args) withDefaults() Args {
 	if a.Arch == "" {
 		a.Arch = DefaultArch
 	}
+	if a.KeyStore == "" {
+		a.KeyStore = SecretStore
+	}
 	if a.LogRetentionDays == 0 {
 		a.LogRetentionDays = DefaultLogRetentionDays
 	}
@@ -205,6 +227,9 @@ func (a Args) Validate() error {
 	}
 	if _, err := a.Arch.goarch(); err != nil {
 		return err
+	}
+	if a.KeyStore != SecretStore && a.KeyStore != TableStore {
+		return configErr("key store %q: want %q or %q", a.KeyStore, SecretStore, TableStore)
 	}
 	if err := a.validateClients(); err != nil {
 		return err
@@ -335,6 +360,9 @@ func (a Args) validateClients() error {
 	kr := a.keyring(stand)
 	if err := kr.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if a.KeyStore == TableStore {
+		return a.keysPassValidationRegex() // an item per key: no keyring size
 	}
 	// The secret holds it, as stored (compact JSON, keyring in secret.go):
 	// AWS would refuse a larger one only at the put, after the functions.

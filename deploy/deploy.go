@@ -11,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigatewayv2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dynamodb"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -34,8 +35,12 @@ type API struct {
 	URL pulumi.StringOutput
 	// RouteURLs are the URL of each route, by route ("GET /hello").
 	RouteURLs pulumi.StringMapOutput
-	// SecretARN is the ARN of the secret holding the keyring.
+	// SecretARN is the ARN of the secret holding the keyring; "" with
+	// the key table.
 	SecretARN pulumi.StringOutput
+	// KeyTableName is the key table's name (keyStore: dynamodb), the
+	// table tollkeys changes as dynamodb:NAME; "" with the secret.
+	KeyTableName pulumi.StringOutput
 	// APIKeys are the clients' keys, by client: a secret.
 	APIKeys pulumi.StringMapOutput
 	// KeyGenerations are the generations of the clients' generated keys,
@@ -66,7 +71,10 @@ type API struct {
 	HTTPAPI   *apigatewayv2.Api
 	HTTPStage *apigatewayv2.Stage
 	Functions map[string]*lambda.Function
-	Secret    *secretsmanager.Secret
+	// Secret holds the keyring (SecretStore); KeyTable the keys
+	// (TableStore). The other is nil.
+	Secret   *secretsmanager.Secret
+	KeyTable *dynamodb.Table
 }
 
 var componentName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,50}$`)
@@ -145,6 +153,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"url":            a.URL,
 		"routeUrls":      a.RouteURLs,
 		"secretArn":      a.SecretARN,
+		"keyTable":       a.KeyTableName,
 		"apiKeys":        a.APIKeys,
 		"keyGenerations": a.KeyGenerations,
 		"curl":           a.Curl,
@@ -164,7 +173,8 @@ type deployer struct {
 	parent pulumi.ResourceOption
 
 	keys           pulumi.StringMap // by client
-	keyringVersion *secretsmanager.SecretVersion
+	keyringVersion *secretsmanager.SecretVersion // SecretStore
+	keyItems       []*dynamodb.TableItem         // TableStore
 	usageKeys      map[string]pulumi.StringOutput  // by client, with a usage plan
 	logGroups      map[string]*cloudwatch.LogGroup // by function
 	accessLogs     *cloudwatch.LogGroup

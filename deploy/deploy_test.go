@@ -691,6 +691,7 @@ func TestBadArgsCreateNothing(t *testing.T) {
 		{"no clients", func(a *Args) { a.Clients = nil }, "no clients"},
 		{"bad regex", func(a *Args) { a.Definition.Authorizer.ValidationRegex = "^Bearer (" }, "validation regex"},
 		{"unknown arch", func(a *Args) { a.Arch = "riscv64" }, `architecture "riscv64"`},
+		{"unknown key store", func(a *Args) { a.KeyStore = "redis" }, `key store "redis": want "secret" or "dynamodb"`},
 		{"bad stage name", func(a *Args) { a.Definition.Stage = "dev stage" }, `stage "dev stage"`},
 		{"digest not hex", func(a *Args) { a.KeyDigests = map[string]string{"mobile": "short"} }, "sha256 is not 64 hex digits"},
 		{"digest for an unknown client", func(a *Args) { a.KeyDigests = map[string]string{"web": authorizer.Digest("k")} }, `"web"`},

@@ -112,7 +112,7 @@ func (d *deployer) functions() error {
 		}
 		inputs := []any{d.logGroups[fn].Arn}
 		if isAuthorizer {
-			inputs = append(inputs, d.api.Secret.Arn)
+			inputs = append(inputs, d.keyStoreARN())
 		}
 		policy := pulumi.All(inputs...).ApplyT(func(vs []any) string {
 			p := policyDocument{Version: "2012-10-17", Statement: []Statement{{
@@ -121,14 +121,7 @@ func (d *deployer) functions() error {
 				Resource: []string{vs[0].(string) + ":*"},
 			}}}
 			if isAuthorizer {
-				p.Statement = append(p.Statement, Statement{
-					Effect:   "Allow",
-					Action:   []string{"secretsmanager:GetSecretValue"},
-					Resource: []string{vs[1].(string)},
-				})
-				if k := d.args.KMSKeyARN; k != "" {
-					p.Statement = append(p.Statement, kmsDecrypt(k))
-				}
+				p.Statement = append(p.Statement, d.keyStoreRead(vs[1].(string))...)
 			}
 			return p.String()
 		}).(pulumi.StringOutput)
@@ -156,7 +149,12 @@ func (d *deployer) functions() error {
 			for k, v := range authorizer.Env("", def.Authorizer.TokenHeader()) {
 				env[k] = pulumi.String(v)
 			}
-			env[authorizer.EnvSecretID] = d.api.Secret.Arn
+			if d.api.KeyTable != nil {
+				delete(env, authorizer.EnvSecretID)
+				env[authorizer.EnvKeyTable] = d.api.KeyTable.Name
+			} else {
+				env[authorizer.EnvSecretID] = d.api.Secret.Arn
+			}
 			if d.args.Monitoring.Off {
 				// No dashboard or alarm reads the metrics: none is
 				// billed (README, Running it).
@@ -192,7 +190,7 @@ func (d *deployer) functions() error {
 		// instances) only once the keyring it will read is in place.
 		deps := []pulumi.Resource{rolePolicy}
 		if isAuthorizer {
-			deps = append(deps, d.keyringVersion)
+			deps = append(deps, d.keyStoreWritten()...)
 		}
 		function, err := lambda.NewFunction(d.ctx, d.child(fn), fnArgs, d.parent, pulumi.DependsOn(deps))
 		if err != nil {
@@ -212,9 +210,9 @@ func (d *deployer) functions() error {
 // a key TTL. The deployment waits for the function (deployment).
 const EnvUsagePlan = "TOLLGATE_USAGE_PLAN"
 
-// kmsDecrypt lets a role decrypt with key, only when Secrets Manager in
-// the key's Region asks.
-func kmsDecrypt(key string) Statement {
+// kmsDecrypt lets a role decrypt with key, only when service
+// (secretsmanager, dynamodb) in the key's Region asks.
+func kmsDecrypt(key, service string, actions ...string) Statement {
 	parts := strings.Split(key, ":") // arn:PARTITION:kms:REGION:ACCOUNT:key/ID
 	suffix := "amazonaws.com"
 	if parts[1] == "aws-cn" {
@@ -222,8 +220,8 @@ func kmsDecrypt(key string) Statement {
 	}
 	return Statement{
 		Effect:    "Allow",
-		Action:    []string{"kms:Decrypt"},
+		Action:    append([]string{"kms:Decrypt"}, actions...),
 		Resource:  []string{key},
-		Condition: map[string]map[string]string{"StringEquals": {"kms:ViaService": "secretsmanager." + parts[3] + "." + suffix}},
+		Condition: map[string]map[string]string{"StringEquals": {"kms:ViaService": service + "." + parts[3] + "." + suffix}},
 	}
 }

@@ -370,7 +370,13 @@ func (d *deployer) outputs() {
 		}
 		return urls
 	}).(pulumi.StringMapOutput)
-	a.SecretARN = a.Secret.Arn
+	a.SecretARN, a.KeyTableName = pulumi.String("").ToStringOutput(), pulumi.String("").ToStringOutput()
+	if a.Secret != nil {
+		a.SecretARN = a.Secret.Arn
+	}
+	if a.KeyTable != nil {
+		a.KeyTableName = a.KeyTable.Name
+	}
 	a.APIKeys = pulumi.ToSecret(d.keys.ToStringMapOutput()).(pulumi.StringMapOutput)
 	a.KeyGenerations = pulumi.IntMap{}
 	for _, c := range d.args.Clients {

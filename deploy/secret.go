@@ -16,7 +16,7 @@ import (
 // it replaced (nil before the first rotation).
 func (d *deployer) generatedKey(c string) (key, current pulumi.StringOutput, previous *pulumi.StringOutput, err error) {
 	g := d.args.generation(c)
-	slots := [2]pulumi.StringOutput{}
+	var slots [2]pulumi.StringOutput
 	for s := range 2 {
 		last := g - (g-s+2)%2 // the last generation ≤ g of parity s
 		if last < 0 {
@@ -58,6 +58,49 @@ func digestOf(key pulumi.StringOutput) pulumi.StringOutput {
 	return pulumi.Unsecret(key.ApplyT(authorizer.Digest)).(pulumi.StringOutput)
 }
 
+// keyOutputs are the digests of the clients' keys, current and previous,
+// and their usage keys, by client (keyMaterial once known).
+type keyOutputs struct {
+	current, previous, usage pulumi.StringMap
+}
+
+// keyMaterial creates the clients' generated keys (d.keys) and, with a
+// usage plan, their usage keys.
+func (d *deployer) keyMaterial() (keyOutputs, error) {
+	d.keys = pulumi.StringMap{}
+	d.usageKeys = map[string]pulumi.StringOutput{}
+	m := keyOutputs{current: pulumi.StringMap{}, previous: pulumi.StringMap{}, usage: pulumi.StringMap{}}
+	for _, c := range d.args.Clients {
+		if d.args.KeyDigests[c] != "" {
+			continue
+		}
+		key, cur, prev, err := d.generatedKey(c)
+		if err != nil {
+			return m, err
+		}
+		d.keys[c], m.current[c] = key, cur
+		if prev != nil {
+			m.previous[c] = *prev
+		}
+	}
+	if !d.args.Plans.Empty() {
+		// Usage keys do not rotate: they name the client on the usage
+		// plan, not its key.
+		for _, c := range d.args.Clients {
+			pw, err := random.NewRandomPassword(d.ctx, d.child("usage-key-"+c), &random.RandomPasswordArgs{
+				Length:  pulumi.Int(usageKeyLength),
+				Special: pulumi.Bool(false),
+			}, d.parent)
+			if err != nil {
+				return m, err
+			}
+			d.usageKeys[c] = pw.Result
+			m.usage[c] = pw.Result
+		}
+	}
+	return m, nil
+}
+
 // usageKeyLength is the length of generated API Gateway API key values.
 const usageKeyLength = 40
 
@@ -75,39 +118,14 @@ const usageKeyLength = 40
 // is read, so the version resource needs no retention: the grace is in the
 // keyring.
 func (d *deployer) keyring() error {
-	d.keys = pulumi.StringMap{}
-	d.usageKeys = map[string]pulumi.StringOutput{}
-	current, previous := pulumi.StringMap{}, pulumi.StringMap{}
-	for _, c := range d.args.Clients {
-		if d.args.KeyDigests[c] != "" {
-			continue
-		}
-		key, cur, prev, err := d.generatedKey(c)
-		if err != nil {
-			return err
-		}
-		d.keys[c], current[c] = key, cur
-		if prev != nil {
-			previous[c] = *prev
-		}
+	m, err := d.keyMaterial()
+	if err != nil {
+		return err
 	}
-	usageKeys := pulumi.StringMap{}
-	if !d.args.Plans.Empty() {
-		// Usage keys do not rotate: they name the client on the usage
-		// plan, not its key.
-		for _, c := range d.args.Clients {
-			pw, err := random.NewRandomPassword(d.ctx, d.child("usage-key-"+c), &random.RandomPasswordArgs{
-				Length:  pulumi.Int(usageKeyLength),
-				Special: pulumi.Bool(false),
-			}, d.parent)
-			if err != nil {
-				return err
-			}
-			d.usageKeys[c] = pw.Result
-			usageKeys[c] = pw.Result
-		}
+	if d.args.KeyStore == TableStore {
+		return d.keyTable(m)
 	}
-
+	current, previous, usageKeys := m.current, m.previous, m.usage
 	keyring := pulumi.ToSecret(pulumi.All(current, previous, usageKeys).ApplyT(func(vs []any) (string, error) {
 		kr := d.args.keyring(keyMaterial{
 			current: vs[0].(map[string]string), previous: vs[1].(map[string]string), usage: vs[2].(map[string]string),

@@ -47,6 +47,8 @@ const (
 	logsRole  = "arn:${Partition}:iam::${Account}:role/" + AccountLogsRoleName
 	secretARN = "arn:${Partition}:secretsmanager:${Region}:${Account}:secret:${Name}-*"
 	tfSource  = "hashicorp/terraform-provider-aws internal/service/"
+	// deploy.KeyTableName.
+	keyTableARN = "arn:${Partition}:dynamodb:${Region}:${Account}:table/${Name}-keys"
 )
 
 // API Gateway's control plane authorizes by HTTP method and resource path
@@ -152,6 +154,18 @@ var DeployerNeeds = map[string]Need{
 		"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"},
 		Resources: []string{secretARN},
 		Source:    tfSource + "secretsmanager/secret_version.go (PutSecretValue, GetSecretValue, UpdateSecretVersionStage on delete)"},
+	// The key table (keyStore: dynamodb, deploy/keytable.go), named
+	// ${Name}-keys: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html.
+	"aws:dynamodb/table:Table": {Actions: []string{
+		"dynamodb:CreateTable", "dynamodb:DeleteTable", "dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTable",
+		"dynamodb:DescribeTimeToLive", "dynamodb:ListTagsOfResource", "dynamodb:TagResource", "dynamodb:UntagResource",
+		"dynamodb:UpdateContinuousBackups", "dynamodb:UpdateTable"},
+		Resources: []string{keyTableARN},
+		Source:    tfSource + "dynamodb/table.go (CreateTable, DescribeTable, UpdateTable for deletion protection, UpdateContinuousBackups and DescribeContinuousBackups for point-in-time recovery, DescribeTimeToLive, tags, DeleteTable)"},
+	"aws:dynamodb/tableItem:TableItem": {Actions: []string{
+		"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+		Resources: []string{keyTableARN},
+		Source:    tfSource + "dynamodb/table_item.go (PutItem, GetItem, UpdateItem, DeleteItem)"},
 	// Monitoring (deploy/monitoring.go). Resource types and condition
 	// keys: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsns.html,
 	// list_amazoncloudwatch.html and list_amazoncloudwatchlogs.html.

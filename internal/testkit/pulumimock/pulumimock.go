@@ -178,6 +178,11 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		// Secrets Manager appends '-' and 6 random characters to the name.
 		id = "arn:aws:secretsmanager:" + Region + ":" + Account + ":secret:" + r.Str("name") + "-AbCdEf"
 		set("arn", id)
+	case "aws:dynamodb/table:Table":
+		// The provider's id of a table is its name
+		// (tf internal/service/dynamodb/table.go: d.SetId(tableName)).
+		id = r.Str("name")
+		set("arn", "arn:aws:dynamodb:"+Region+":"+Account+":table/"+id)
 	case "aws:cloudwatch/logGroup:LogGroup":
 		set("arn", "arn:aws:logs:"+Region+":"+Account+":log-group:"+r.Str("name"))
 	case "aws:sns/topic:Topic":
