@@ -81,8 +81,8 @@ type Config struct {
 	FetchTimeout time.Duration
 
 	// KeyTable, when set, looks keys up in a DynamoDB table (KeyItem), by
-	// digest, beside or instead of the keyring of Source (issue 32, in
-	// progress; tablestore.go).
+	// digest, beside or instead of the keyring of Source (tablestore.go):
+	// the key store of a stack with keyStore: dynamodb.
 	KeyTable *KeyTable
 
 	// JWT, when set, accepts JWTs from an identity provider beside the

@@ -28,7 +28,7 @@ const (
 	EnvAWSSessionToken     = "AWS_SESSION_TOKEN"
 	EnvAWSEndpoint         = "AWS_ENDPOINT_URL_SECRETS_MANAGER"
 	EnvAWSEndpointAll      = "AWS_ENDPOINT_URL"                    // when AWS_ENDPOINT_URL_SECRETS_MANAGER is unset
-	EnvAWSEndpointDynamoDB = "AWS_ENDPOINT_URL_DYNAMODB"           // the key table's endpoint (issue 32)
+	EnvAWSEndpointDynamoDB = "AWS_ENDPOINT_URL_DYNAMODB"           // the key table's endpoint
 	EnvAWSIgnoreEndpoints  = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" // "true" ignores both
 )
 

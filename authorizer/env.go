@@ -24,7 +24,8 @@ const (
 	EnvFetchTimeout = "TOLLGATE_FETCH_TIMEOUT" // Config.FetchTimeout, a Go duration
 	EnvLogLevel     = "TOLLGATE_LOG_LEVEL"     // debug, info, warn or error
 	EnvMetrics      = "TOLLGATE_METRICS"       // on (the default) or off: Config.NoMetrics
-	EnvKeyTable     = "TOLLGATE_KEY_TABLE"     // a DynamoDB table of keys: Config.KeyTable (issue 32, in progress)
+	EnvKeyTable     = "TOLLGATE_KEY_TABLE"     // a DynamoDB table of keys: Config.KeyTable
+	EnvNegativeTTL  = "TOLLGATE_NEGATIVE_TTL"  // KeyTable.NegativeTTL, a Go duration
 )
 
 // Env is the environment a deploy or a local run gives the authorizer
@@ -54,6 +55,7 @@ func FromEnv(getenv func(string) string) (secretID string, cfg Config, err error
 	if getenv(envSecretStages) != "" {
 		return "", Config{}, fmt.Errorf("authorizer: %s is no longer read: keys come from the AWSCURRENT version only, and a rotated key's grace is its \"previous\" entry in the keyring; unset it", envSecretStages)
 	}
+	var negativeTTL time.Duration
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
@@ -61,6 +63,7 @@ func FromEnv(getenv func(string) string) (secretID string, cfg Config, err error
 		{EnvKeyTTL, &cfg.TTL},
 		{EnvKeyMaxStale, &cfg.MaxStale},
 		{EnvFetchTimeout, &cfg.FetchTimeout},
+		{EnvNegativeTTL, &negativeTTL},
 	} {
 		v := strings.TrimSpace(getenv(d.name))
 		if v == "" {
@@ -69,6 +72,12 @@ func FromEnv(getenv func(string) string) (secretID string, cfg Config, err error
 		if *d.dst, err = time.ParseDuration(v); err != nil || *d.dst <= 0 {
 			return "", Config{}, fmt.Errorf("authorizer: %s=%q: want a positive duration such as 5m", d.name, v)
 		}
+	}
+	if negativeTTL > 0 {
+		if cfg.KeyTable == nil {
+			return "", Config{}, fmt.Errorf("authorizer: %s is a key table's setting: set %s too, or unset it", EnvNegativeTTL, EnvKeyTable)
+		}
+		cfg.KeyTable.NegativeTTL = negativeTTL
 	}
 	switch v := strings.TrimSpace(getenv(EnvMetrics)); v {
 	case "", "on":

@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// The table store (issue 32, in progress: Config.KeyTable; not yet in
-// FromEnv, the deploy or tollkeys): a presented key is looked up by its digest in a DynamoDB table
+// The table store (Config.KeyTable, TOLLGATE_KEY_TABLE; a stack's with
+// keyStore: dynamodb; tollkeys changes it as dynamodb:TABLE): a presented
+// key the keyring lacks is looked up by its digest in a DynamoDB table
 // (KeyItem, DynamoDBClient.GetKeyItem), one GetItem on a miss, and the
 // answer, found or not, kept for a bounded time in a bounded cache.
 //
@@ -27,6 +28,12 @@ import (
 // read per negativeTTL; distinct guesses cost one read each, at most the
 // stage's throttle (requests a second) reads a second; the cache holds at
 // most maxCached digests, evicting the least recently used.
+// TestTableStoreRemovalBound holds both over generated schedules.
+//
+// Revocation: a found key is kept for the key TTL, so a key removed or
+// disabled in the table is refused within the key TTL (plus the result
+// cache's TTL), the keyring's bound; a lookup that fails is not cached
+// and fails closed.
 
 // KeyTable is a DynamoDB table of keys (Config.KeyTable).
 type KeyTable struct {

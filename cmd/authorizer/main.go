@@ -5,7 +5,7 @@
 // It is configured by environment variables:
 //
 //	variable                 default                   meaning
-//	TOLLGATE_SECRET_ID       (required)                Secrets Manager secret name or ARN holding the keyring
+//	TOLLGATE_SECRET_ID       (required, or the table)  Secrets Manager secret name or ARN holding the keyring
 //	TOLLGATE_TOKEN_HEADER    Authorization             header read from REQUEST and HTTP API events (any case)
 //	TOLLGATE_TOKEN_SCHEME    Bearer                    scheme before the key; "none" takes the raw header value
 //	TOLLGATE_KEY_TTL         5m                        longest time keys are used after the fetch that read them; refreshed from a fifth of it
@@ -13,7 +13,8 @@
 //	TOLLGATE_FETCH_TIMEOUT   3s                        bound on one fetch of the secret
 //	TOLLGATE_LOG_LEVEL       info                      debug, info, warn or error
 //	TOLLGATE_METRICS         on                        off leaves the CloudWatch embedded metrics out of the log lines (authorizer.Metrics)
-//	TOLLGATE_KEY_TABLE       (none)                    a DynamoDB table of keys by digest, beside or instead of the secret (in progress: not deployed yet)
+//	TOLLGATE_KEY_TABLE       (none)                    a DynamoDB table of keys by digest, beside or instead of the secret (keyStore: dynamodb)
+//	TOLLGATE_NEGATIVE_TTL    1m                        with a key table: how long a key the table lacks is remembered as unknown
 //	TOLLGATE_JWT             (none: keys only)         JWT settings, a JSON object (docs/jwts.md): JWTs accepted beside keys
 //	TOLLGATE_TLS_ROOTS       aws                       roots Secrets Manager's certificate is verified with: aws (Amazon Trust Services', embedded, then the system's), system, or a PEM bundle's path
 //

@@ -21,7 +21,7 @@ func TestEnvTable(t *testing.T) {
 		rows = append(rows, m[1])
 	}
 	want := []string{authorizer.EnvSecretID, authorizer.EnvTokenHeader, authorizer.EnvTokenScheme,
-		authorizer.EnvKeyTTL, authorizer.EnvKeyMaxStale, authorizer.EnvFetchTimeout, authorizer.EnvLogLevel, authorizer.EnvMetrics, authorizer.EnvKeyTable, authorizer.EnvJWT, authorizer.EnvTLSRoots}
+		authorizer.EnvKeyTTL, authorizer.EnvKeyMaxStale, authorizer.EnvFetchTimeout, authorizer.EnvLogLevel, authorizer.EnvMetrics, authorizer.EnvKeyTable, authorizer.EnvNegativeTTL, authorizer.EnvJWT, authorizer.EnvTLSRoots}
 	if !slices.Equal(rows, want) {
 		t.Errorf("the table's rows are %q, want %q", rows, want)
 	}

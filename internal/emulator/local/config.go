@@ -123,6 +123,15 @@ func fill(cfg *Config) error {
 	if cfg.Watch && cfg.BinDir != "" {
 		return errors.New("watching rebuilds the functions from source; it cannot be used with prebuilt binaries")
 	}
+	if cfg.KeyTable != "" && (cfg.SecretsEndpoint != "" || cfg.KeysFile != "" || cfg.Stack != nil || cfg.StackName != "") {
+		return errors.New("a key table holds the keys: it cannot be used with a keys file, a secrets endpoint or a stack's keyring")
+	}
+	if cfg.KeyTable != "" && cfg.KeyTableEndpoint == "" {
+		return fmt.Errorf("key table %q: give its endpoint (-dynamodb-endpoint URL, such as moto's or DynamoDB Local's, or %q)", cfg.KeyTable, awsEndpoint)
+	}
+	if e := cfg.KeyTableEndpoint; e != "" && e != awsEndpoint && !strings.HasPrefix(e, "http://") && !strings.HasPrefix(e, "https://") {
+		return fmt.Errorf("dynamodb endpoint %q: want %q or an http(s) URL", e, awsEndpoint)
+	}
 	if cfg.SecretsEndpoint != "" && cfg.KeysFile != "" {
 		return errors.New("a keys file is served by the local Secrets Manager endpoint; it cannot be used with another endpoint")
 	}

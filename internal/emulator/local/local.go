@@ -90,6 +90,12 @@ type Config struct {
 	SecretsEndpoint string
 	// SecretID is the secret's name or ARN; default DefaultSecretID.
 	SecretID string
+	// KeyTable, when set, is where the authorizer reads keys instead: a
+	// DynamoDB key table (keyStore: dynamodb) at KeyTableEndpoint, the URL
+	// of a DynamoDB-compatible endpoint (moto, DynamoDB Local) or
+	// awsEndpoint for AWS. A table the endpoint lacks is created, and an
+	// empty one given a development key (keytable.go).
+	KeyTable, KeyTableEndpoint string
 	// Region is the AWS region; default AWS_REGION, else us-east-1.
 	Region string
 	// JWT, when set, is the authorizer's JWT settings

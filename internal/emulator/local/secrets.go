@@ -24,6 +24,9 @@ import (
 // them with: only from its environment, as on Lambda
 // (authorizer.SecretsManagerFromEnv).
 func (m *Main) secrets(ctx context.Context, cfg Config, def api.Definition) (map[string]string, error) {
+	if cfg.KeyTable != "" {
+		return m.keyTable(ctx, cfg, def)
+	}
 	env := authorizer.Env(cfg.SecretID, def.Authorizer.TokenHeader())
 	if cfg.SecretsEndpoint != "" {
 		m.keyHint = fmt.Sprintf("Protected routes take a key of the secret %q; set one first:\n\n    export TOLLGATE_KEY=<a key of that keyring>\n", cfg.SecretID)
@@ -79,13 +82,7 @@ func (m *Main) secrets(ctx context.Context, cfg Config, def api.Definition) (map
 		env[authorizer.EnvAWSAccessKeyID], env[authorizer.EnvAWSSecretAccessKey] = id, secret
 	default:
 		env[authorizer.EnvAWSEndpoint] = cfg.SecretsEndpoint
-		env[authorizer.EnvAWSAccessKeyID], env[authorizer.EnvAWSSecretAccessKey] = "tollgate-local", "tollgate-local"
-		if id, secret := cfg.Getenv(authorizer.EnvAWSAccessKeyID), cfg.Getenv(authorizer.EnvAWSSecretAccessKey); id != "" && secret != "" {
-			env[authorizer.EnvAWSAccessKeyID], env[authorizer.EnvAWSSecretAccessKey] = id, secret
-			if tok := cfg.Getenv(authorizer.EnvAWSSessionToken); tok != "" {
-				env[authorizer.EnvAWSSessionToken] = tok
-			}
-		}
+		passCredentials(cfg, env)
 	}
 	if cfg.KeyTTL > 0 {
 		env[authorizer.EnvKeyTTL] = cfg.KeyTTL.String()
@@ -102,6 +99,18 @@ func (m *Main) secrets(ctx context.Context, cfg Config, def api.Definition) (map
 		delete(env, authorizer.EnvTokenHeader)
 	}
 	return env, nil
+}
+
+// passCredentials gives the authorizer the AWS_* credentials of the
+// environment, else stand-ins an emulator accepts.
+func passCredentials(cfg Config, env map[string]string) {
+	env[authorizer.EnvAWSAccessKeyID], env[authorizer.EnvAWSSecretAccessKey] = "tollgate-local", "tollgate-local"
+	if id, secret := cfg.Getenv(authorizer.EnvAWSAccessKeyID), cfg.Getenv(authorizer.EnvAWSSecretAccessKey); id != "" && secret != "" {
+		env[authorizer.EnvAWSAccessKeyID], env[authorizer.EnvAWSSecretAccessKey] = id, secret
+		if tok := cfg.Getenv(authorizer.EnvAWSSessionToken); tok != "" {
+			env[authorizer.EnvAWSSessionToken] = tok
+		}
+	}
 }
 
 // httpRouteWarnings names the keys of a keyring that an HTTP API refuses

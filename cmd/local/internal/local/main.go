@@ -87,8 +87,21 @@ func parseFlags(args []string, stderr io.Writer) (cfg local.Config, openapi bool
 	jwtSettings := fs.String("jwt", "", `JWT settings accepted beside keys, a JSON object or a file holding one, like {"issuer":…,"jwksUrl":…,"audiences":[…]}`)
 	fs.StringVar(&cfg.StackName, "stack", "", "limit clients by this Pulumi stack's plans (Pulumi.STACK.yaml: clients, plans, defaultPlan), with a generated key for each of its clients")
 	fs.BoolVar(&cfg.JWTLocal, "jwt-local", false, "serve a local JWT issuer (mint tokens with: go run ./cmd/local mint -sub NAME) and accept its tokens")
+	keyStore := fs.String("keystore", "secret", `where the authorizer reads keys: secret (the keyring file, served as a secret) or dynamodb (a key table, at -dynamodb-endpoint)`)
+	fs.StringVar(&cfg.KeyTableEndpoint, "dynamodb-endpoint", "", `with -keystore dynamodb: a DynamoDB-compatible endpoint URL (moto_server, DynamoDB Local), or "aws" for AWS`)
+	keyTable := fs.String("key-table", "tollgate-local-keys", "with -keystore dynamodb: the key table's name (a stack's is its keyTable output)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, false, err
+	}
+	switch *keyStore {
+	case "secret":
+		if cfg.KeyTableEndpoint != "" {
+			return cfg, false, errors.New("-dynamodb-endpoint: give -keystore dynamodb too")
+		}
+	case "dynamodb":
+		cfg.KeyTable = *keyTable
+	default:
+		return cfg, false, fmt.Errorf("-keystore %q: want secret or dynamodb", *keyStore)
 	}
 	if fs.NArg() > 0 {
 		return cfg, false, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
