@@ -10,8 +10,8 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigateway"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigatewayv2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dynamodb"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -172,9 +172,9 @@ type deployer struct {
 	api    *API
 	parent pulumi.ResourceOption
 
-	keys           pulumi.StringMap // by client
-	keyringVersion *secretsmanager.SecretVersion // SecretStore
-	keyItems       []*dynamodb.TableItem         // TableStore
+	keys           pulumi.StringMap                // by client
+	keyringVersion *secretsmanager.SecretVersion   // SecretStore
+	keyItems       []*dynamodb.TableItem           // TableStore
 	usageKeys      map[string]pulumi.StringOutput  // by client, with a usage plan
 	logGroups      map[string]*cloudwatch.LogGroup // by function
 	accessLogs     *cloudwatch.LogGroup
