@@ -124,7 +124,7 @@ func write(w io.Writer, set *results.Set, sizes []results.Result, command string
 	fmt.Fprintf(w, "Measured %s with `%s` on %s/%s, %s, %d CPUs, %s. Medians of each figure's runs; ratios are peer/tollgate from the same run.\n\n",
 		time.Now().UTC().Format("2006-01-02"), command, set.Config["goos"], set.Config["goarch"], set.Config["cpu"], runtime.NumCPU(), goVersion)
 	rows := results.Summarize(append(set.Results, sizes...))
-	impls := results.Impls(rows, "tollgate", []string{"tollgate-nometrics", "tollgate-nolog", "idiomatic", "seed", "hello", "python"})
+	impls := results.Impls(rows, "tollgate", []string{"tollgate-table", "tollgate-nometrics", "tollgate-nolog", "idiomatic", "seed", "hello", "python"})
 	results.Table(w, rows, impls)
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Targets:")
