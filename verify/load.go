@@ -37,8 +37,9 @@ type LoadResult struct {
 }
 
 // Load sends requests to base from concurrency workers for duration (and
-// at most maxRequests in all, if that is not 0), each worker going through
-// targets in turn from its own starting point, over keep-alive
+// at most maxRequests in all, if that is not 0), the workers taking
+// targets in turn (the n-th request sent is targets[n % len(targets)], so
+// that maxRequests = len(targets) sends each once), over keep-alive
 // connections, and checks every answer.
 func Load(ctx context.Context, base string, targets []Target, concurrency int, duration time.Duration, maxRequests int) LoadResult {
 	ctx, cancel := context.WithTimeout(ctx, duration)
@@ -49,21 +50,25 @@ func Load(ctx context.Context, base string, targets []Target, concurrency int, d
 	workers := make([]loadWorker, concurrency)
 	var mu sync.Mutex
 	sent := 0
-	take := func() bool {
+	take := func() (int, bool) {
 		mu.Lock()
 		defer mu.Unlock()
 		if maxRequests > 0 && sent >= maxRequests {
-			return false
+			return 0, false
 		}
 		sent++
-		return true
+		return sent - 1, true
 	}
 	var wg sync.WaitGroup
 	began := time.Now()
 	for w := range workers {
 		wg.Go(func() {
 			me := &workers[w]
-			for i := w; ctx.Err() == nil && take(); i++ {
+			for ctx.Err() == nil {
+				i, ok := take()
+				if !ok {
+					break
+				}
 				tg := targets[i%len(targets)]
 				req, err := http.NewRequestWithContext(ctx, tg.Method, base+tg.Path, strings.NewReader(map[bool]string{true: "{}"}[tg.Method == "POST"]))
 				if err != nil {

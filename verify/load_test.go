@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 )
@@ -49,5 +50,32 @@ func TestLoadIsBoundedInTime(t *testing.T) {
 	r := Load(context.Background(), srv.URL, []Target{{Name: "x", Method: "GET", Path: "/", Status: 200}}, 4, 200*time.Millisecond, 0)
 	if r.Requests == 0 || r.Errors != 0 || r.Wrong != 0 {
 		t.Errorf("Load = %+v", r)
+	}
+}
+
+// With maxRequests the number of targets, each target is sent once,
+// whatever the concurrency: a load of distinct keys reaches every key.
+func TestLoadSendsEachTargetOnce(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.Header.Get("Authorization")]++
+		mu.Unlock()
+		w.WriteHeader(401)
+	}))
+	defer srv.Close()
+	var targets []Target
+	for i := range 500 {
+		targets = append(targets, Target{Name: "k", Method: "GET", Path: "/", Token: fmt.Sprint("Bearer ", i), Status: 401})
+	}
+	r := Load(context.Background(), srv.URL, targets, 16, time.Minute, len(targets))
+	if r.Requests != 500 || r.Wrong != 0 || len(seen) != 500 {
+		t.Fatalf("%d requests, %d wrong, %d distinct tokens; want each of 500 once", r.Requests, r.Wrong, len(seen))
+	}
+	for tok, n := range seen {
+		if n != 1 {
+			t.Errorf("%s sent %d times", tok, n)
+		}
 	}
 }

@@ -72,7 +72,8 @@ func load(ctx context.Context, root string, o options, b *strings.Builder) bool 
 	ok := true
 	var memory, notes []string
 	for _, p := range []struct{ name, ttl string }{{"cached (result TTL 5m)", "5m"}, {"uncached (TTL 0)", "0"}} {
-		r, mem, lines, leaks, err := loadOnce(ctx, root, bin, keys, p.ttl, targets, []string{full, scoped, unknown}, o)
+		r, mem, lines, leaks, err := loadOnce(ctx, root, bin, []string{"-keys", keys, "-ttl", p.ttl}, keys+"."+p.ttl+".log",
+			workerPlan{Targets: targets, Concurrency: o.loadConcurrency, Duration: o.loadDuration}, []string{full, scoped, unknown})
 		if err != nil {
 			fmt.Fprintf(b, "| %s | %v |\n", p.name, err)
 			ok = false
@@ -170,21 +171,21 @@ func (m memoryRun) report(name string, d time.Duration) (rows []string, verdict 
 
 func megabytes(n int64) string { return fmt.Sprintf("%.0f", float64(n)/(1<<20)) }
 
-// loadOnce runs the gateway with result TTL ttl, loads it from a worker
-// process, and returns the load's result, the memory of the gateway's
-// tree over it, and the gateway's log lines scanned and the secrets found
-// in them. It is long because the gateway, its log, the memory sampler and
-// the worker are started and stopped together, in one place.
-func loadOnce(ctx context.Context, root, bin, keys, ttl string, targets []verify.Target, secrets []string, o options) (verify.LoadResult, memoryRun, int, []leakscan.Leak, error) {
+// loadOnce runs the gateway with args (besides its address), logging to
+// logPath, loads it from a worker process with plan (its URL filled in),
+// and returns the load's result, the memory of the gateway's tree over
+// it, and the gateway's log lines scanned and the secrets found in them.
+// It is long because the gateway, its log, the memory sampler and the
+// worker are started and stopped together, in one place.
+func loadOnce(ctx context.Context, root, bin string, args []string, logPath string, plan workerPlan, secrets []string) (verify.LoadResult, memoryRun, int, []leakscan.Leak, error) {
 	var mem memoryRun
 	var r verify.LoadResult
-	logPath := keys + "." + ttl + ".log"
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return r, mem, 0, nil, err
 	}
 	defer func() { _ = logf.Close() }()
-	gw := exec.CommandContext(ctx, bin, "-addr", "127.0.0.1:0", "-keys", keys, "-ttl", ttl)
+	gw := exec.CommandContext(ctx, bin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
 	gw.Dir = root // it builds the functions from the checkout
 	gw.Stderr = logf
 	stdout, _ := gw.StdoutPipe()
@@ -230,13 +231,14 @@ func loadOnce(ctx context.Context, root, bin, keys, ttl string, targets []verify
 			}
 		}
 	}()
-	plan, _ := json.Marshal(workerPlan{URL: url, Targets: targets, Concurrency: o.loadConcurrency, Duration: o.loadDuration})
+	plan.URL = url
+	planJSON, _ := json.Marshal(plan)
 	self, err := os.Executable()
 	if err != nil {
 		return r, mem, 0, nil, err
 	}
 	worker := exec.CommandContext(ctx, self, "-load-worker")
-	worker.Stdin = bytes.NewReader(plan)
+	worker.Stdin = bytes.NewReader(planJSON)
 	worker.Stderr = os.Stderr
 	out, werr := worker.Output()
 	close(stopSampling)
@@ -293,6 +295,10 @@ type workerPlan struct {
 	Targets     []verify.Target `json:"targets"`
 	Concurrency int             `json:"concurrency"`
 	Duration    time.Duration   `json:"duration"`
+	// MaxRequests, when not 0, ends the load after that many requests,
+	// and then no warm-up precedes it: MaxRequests = len(Targets) sends
+	// each target once (verify.Load).
+	MaxRequests int `json:"maxRequests,omitempty"`
 }
 
 func loadWorker(in io.Reader, out io.Writer) error {
@@ -300,8 +306,10 @@ func loadWorker(in io.Reader, out io.Writer) error {
 	if err := json.NewDecoder(in).Decode(&p); err != nil {
 		return err
 	}
-	// Warm up: one of each, so the run measures a started gateway.
-	verify.Load(context.Background(), p.URL, p.Targets, 1, time.Minute, len(p.Targets))
-	r := verify.Load(context.Background(), p.URL, p.Targets, p.Concurrency, p.Duration, 0)
+	if p.MaxRequests == 0 {
+		// Warm up: one of each, so the run measures a started gateway.
+		verify.Load(context.Background(), p.URL, p.Targets, 1, time.Minute, len(p.Targets))
+	}
+	r := verify.Load(context.Background(), p.URL, p.Targets, p.Concurrency, p.Duration, p.MaxRequests)
 	return json.NewEncoder(out).Encode(r)
 }

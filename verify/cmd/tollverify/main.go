@@ -2,7 +2,8 @@
 // test with many measurements in several processes, every fuzz target for
 // a bounded time, the bad-input and fault tests, and the local gateway with
 // the real binaries under load from a second process, with every log line
-// scanned for keys. See the verify package for what each step shows.
+// scanned for keys, and with a key table of 100,000 keys, each sent once.
+// See the verify package for what each step shows.
 //
 //	go run ./verify/cmd/tollverify           # everything, about 15 minutes
 //	go run ./verify/cmd/tollverify -update   # and write the figures into VERIFY.md
@@ -45,7 +46,7 @@ func main() {
 		return
 	}
 	var o options
-	steps := flag.String("steps", "timing,fuzz,invariants,tests,load", "steps to run, comma-separated")
+	steps := flag.String("steps", "timing,fuzz,invariants,tests,load,keytable", "steps to run, comma-separated")
 	flag.IntVar(&o.timingSamples, "timing-samples", 500_000, "measurements per pair in each timing process")
 	flag.IntVar(&o.timingProcesses, "timing-processes", 5, "timing processes; a leak must show in most")
 	flag.DurationVar(&o.fuzzTime, "fuzztime", 20*time.Second, "time for each fuzz target")
@@ -88,7 +89,7 @@ func run(ctx context.Context, o options) (string, bool) {
 		name string
 		fn   func(context.Context, string, options, *strings.Builder) bool
 	}{
-		{"timing", timing}, {"fuzz", fuzz}, {"invariants", invariantsStep}, {"tests", tests}, {"load", load},
+		{"timing", timing}, {"fuzz", fuzz}, {"invariants", invariantsStep}, {"tests", tests}, {"load", load}, {"keytable", keyTableStep},
 	} {
 		if !o.steps[step.name] {
 			continue
