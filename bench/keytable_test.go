@@ -15,9 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"tollgate/authorizer"
+	"tollgate/internal/emulator/lambdalocal"
 	"tollgate/internal/emulator/localaws"
 	"tollgate/internal/emulator/localddb"
-	"tollgate/internal/emulator/lambdalocal"
 )
 
 // The key stores side by side (issue 32): a key table of TableKeys keys
