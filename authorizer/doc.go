@@ -59,6 +59,16 @@
 // which keys the change meant to end); the invalid keyring is logged as an
 // error carrying the KeyringInvalid metric at every refresh.
 //
+// For key sets past one secret (MaxKeyringBytes: some 675 clients), the
+// keys can live in a DynamoDB table instead, one item per key (KeyItem),
+// with Config.KeyTable (TOLLGATE_KEY_TABLE): a key the keyring lacks is
+// looked up by its digest, one GetItem, and the answer kept for the key
+// TTL (found) or KeyTable.NegativeTTL (not), in a cache of at most
+// KeyTable.MaxCached keys; a failed lookup fails closed and is not kept.
+// Every rule of the keyring holds of the table's keys
+// (TestInvariantTableAnswersAsTheKeyring), and a key removed from the
+// table is refused within the key TTL (TestTableStoreRemovalBound).
+//
 // Its log lines carry its metrics in CloudWatch's embedded metric format
 // (Metrics, metrics.go): decisions by outcome and refusal reason, cold
 // starts, the keyring's age, key and JWKS refreshes and their failures;

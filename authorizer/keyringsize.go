@@ -26,6 +26,7 @@ func CheckKeyringSize(size, clients int) error {
 	per := size / max(clients, 1)
 	return fmt.Errorf("%w: %d clients make %d bytes, past the %d bytes a Secrets Manager secret holds (AWS would refuse it): "+
 		"at about %d bytes a client, some %d fit; remove clients you no longer serve (tollkeys last-used finds them), "+
-		"routes they do not need, or rotated keys whose grace can end",
+		"routes they do not need, or rotated keys whose grace can end; or keep the keys in a DynamoDB key table, "+
+		"which holds any number (keyStore: dynamodb; tollkeys import moves a keyring there: docs/keys.md, Which key store)",
 		ErrKeyringTooLarge, clients, size, MaxKeyringBytes, per, MaxKeyringBytes/max(per, 1))
 }
