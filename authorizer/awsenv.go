@@ -106,22 +106,11 @@ func SecretsManagerFromEnv(getenv func(string) string) (*SecretsManagerClient, e
 		http:     &http.Client{Transport: t},
 		now:      time.Now,
 	}
-	if !strings.EqualFold(getenv(EnvAWSIgnoreEndpoints), "true") {
-		name, endpoint := EnvAWSEndpoint, getenv(EnvAWSEndpoint)
-		if endpoint == "" {
-			name, endpoint = EnvAWSEndpointAll, getenv(EnvAWSEndpointAll)
-		}
-		if endpoint != "" {
-			u, err := url.Parse(endpoint)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return nil, fmt.Errorf("authorizer: %s=%q: want an http or https URL", name, endpoint)
-			}
-			if u.Path == "" {
-				u.Path = "/"
-			}
-			c.endpoint = u.String()
-		}
+	endpoint, err := endpointOverride(getenv, EnvAWSEndpoint)
+	if err != nil {
+		return nil, err
 	}
+	c.endpoint = cmp.Or(endpoint, c.endpoint)
 	return c, nil
 }
 
@@ -153,20 +142,11 @@ func NewFromEnv(getenv func(string) string) (*Authorizer, error) {
 // (https://dynamodb.REGION.SUFFIX, the partitions of regionalEndpoint), or
 // AWS_ENDPOINT_URL_DYNAMODB, else AWS_ENDPOINT_URL.
 func dynamoDBFromEnv(sm *SecretsManagerClient, getenv func(string) string) (*DynamoDBClient, error) {
-	endpoint := DynamoDBEndpoint(sm.region)
-	if !strings.EqualFold(getenv(EnvAWSIgnoreEndpoints), "true") {
-		name, v := EnvAWSEndpointDynamoDB, getenv(EnvAWSEndpointDynamoDB)
-		if v == "" {
-			name, v = EnvAWSEndpointAll, getenv(EnvAWSEndpointAll)
-		}
-		if v != "" {
-			u, err := url.Parse(v)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return nil, fmt.Errorf("authorizer: %s=%q: want an http or https URL", name, v)
-			}
-			endpoint = v
-		}
+	endpoint, err := endpointOverride(getenv, EnvAWSEndpointDynamoDB)
+	if err != nil {
+		return nil, err
 	}
+	endpoint = cmp.Or(endpoint, DynamoDBEndpoint(sm.region))
 	return &DynamoDBClient{endpoint: endpoint, region: sm.region, creds: sm.creds, signer: sm.signer, http: sm.http, now: sm.now}, nil
 }
 
@@ -174,4 +154,29 @@ func dynamoDBFromEnv(sm *SecretsManagerClient, getenv func(string) string) (*Dyn
 // with the suffix of the region's partition (regionalEndpoint's).
 func DynamoDBEndpoint(region string) string {
 	return strings.Replace(regionalEndpoint(region), "https://secretsmanager.", "https://dynamodb.", 1)
+}
+
+// endpointOverride is the endpoint the SDKs' variables give a service:
+// its own variable (serviceVar), else AWS_ENDPOINT_URL, as a URL with a
+// path; "" when neither is set, or AWS_IGNORE_CONFIGURED_ENDPOINT_URLS
+// is true.
+func endpointOverride(getenv func(string) string, serviceVar string) (string, error) {
+	if strings.EqualFold(getenv(EnvAWSIgnoreEndpoints), "true") {
+		return "", nil
+	}
+	name, v := serviceVar, getenv(serviceVar)
+	if v == "" {
+		name, v = EnvAWSEndpointAll, getenv(EnvAWSEndpointAll)
+	}
+	if v == "" {
+		return "", nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("authorizer: %s=%q: want an http or https URL", name, v)
+	}
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	return u.String(), nil
 }

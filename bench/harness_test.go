@@ -201,6 +201,13 @@ func newTollgate(tb testing.TB, env map[string]string, log io.Writer) *authorize
 		tb.Fatal(err)
 	}
 	cfg.Source = authorizer.SecretsManager(client, secretID)
+	return newLogging(tb, cfg, log)
+}
+
+// newLogging is the authorizer of cfg, logging to log as cmd/authorizer
+// logs to its standard output.
+func newLogging(tb testing.TB, cfg authorizer.Config, log io.Writer) *authorizer.Authorizer {
+	tb.Helper()
 	cfg.Logger = slog.New(slog.NewJSONHandler(log, nil))
 	cfg.DecisionLog = log
 	a, err := authorizer.New(cfg)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -95,14 +94,7 @@ func newTableTollgate(tb testing.TB, t *keyTable, maxCached int, fresh bool) *au
 	cfg.KeyTable.Client = authorizer.NewDynamoDBClient(t.url, localaws.Region, aws.Credentials{AccessKeyID: "AKIDBENCH", SecretAccessKey: "bench"},
 		&http.Client{Transport: &http.Transport{DisableKeepAlives: fresh}})
 	cfg.KeyTable.MaxCached = maxCached
-	log := logPipe(tb)
-	cfg.Logger = slog.New(slog.NewJSONHandler(log, nil))
-	cfg.DecisionLog = log
-	a, err := authorizer.New(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return a
+	return newLogging(tb, cfg, logPipe(tb))
 }
 
 // largestKeyring is the keyring of as many clients (digests, 11-character

@@ -17,9 +17,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"tollgate/authorizer"
 )
@@ -30,6 +33,12 @@ const (
 	IDIndex = "by-id"
 	IDAttr  = "id"
 )
+
+// Local is a client of a DynamoDB emulator at url (moto_server,
+// localddb), which takes any credentials: stand-ins.
+func Local(url string) *authorizer.DynamoDBClient {
+	return authorizer.NewDynamoDBClient(url, "us-east-1", aws.Credentials{AccessKeyID: "testing", SecretAccessKey: "testing"}, &http.Client{Timeout: 10 * time.Second})
+}
 
 // Create creates table on demand capacity with its index, and waits until
 // it is ACTIVE. For tests and the local run: the deploy creates the

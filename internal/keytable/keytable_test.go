@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"tollgate/authorizer"
 	"tollgate/internal/testkit/motoserver"
@@ -18,7 +15,7 @@ import (
 func onMoto(t *testing.T, table string) *authorizer.DynamoDBClient {
 	t.Helper()
 	moto := motoserver.Start(t)
-	c := authorizer.NewDynamoDBClient(moto.URL, "us-east-1", aws.Credentials{AccessKeyID: "testing", SecretAccessKey: "testing"}, &http.Client{Timeout: 10 * time.Second})
+	c := Local(moto.URL)
 	if err := Create(context.Background(), c, table); err != nil {
 		t.Fatal(err)
 	}

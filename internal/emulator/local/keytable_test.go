@@ -3,12 +3,9 @@ package local
 import (
 	"bytes"
 	"context"
-	"net/http"
 	"regexp"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"tollgate/authorizer"
 	"tollgate/internal/keytable"
@@ -38,7 +35,7 @@ func TestLocalKeyTable(t *testing.T) {
 	}
 	want(t, send(t, m, "GET", "/hello", "Bearer "+dev[1], ""), 200, "local-dev", "")
 
-	c := authorizer.NewDynamoDBClient(moto.URL, "us-east-1", aws.Credentials{AccessKeyID: "tollgate-local", SecretAccessKey: "tollgate-local"}, &http.Client{Timeout: 10 * time.Second})
+	c := keytable.Local(moto.URL)
 	want(t, send(t, m, "GET", "/hello", "Bearer "+mobileKey, ""), 401, "UNAUTHORIZED", "Unauthorized")
 	items, err := authorizer.KeyItems(authorizer.Keyring{Keys: []authorizer.Key{
 		{ID: "mobile-app", SHA256: authorizer.Digest(mobileKey)},

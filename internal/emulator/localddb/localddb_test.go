@@ -3,12 +3,9 @@ package localddb
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"tollgate/authorizer"
 	"tollgate/internal/keytable"
@@ -40,7 +37,7 @@ func TestAnswersAsMoto(t *testing.T) {
 	ctx := context.Background()
 	var got []outcome
 	for _, url := range []string{moto.URL, local.URL} {
-		c := authorizer.NewDynamoDBClient(url, "us-east-1", aws.Credentials{AccessKeyID: "testing", SecretAccessKey: "testing"}, &http.Client{Timeout: 10 * time.Second})
+		c := keytable.Local(url)
 		if err := keytable.Create(ctx, c, "keys"); err != nil {
 			t.Fatalf("%s: %v", url, err)
 		}

@@ -110,11 +110,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() ti
 		case "check":
 			return check(path, stdout)
 		case "list":
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			kr, err := authorizer.ParseKeyring(b)
+			kr, _, err := readKeyringFile(path)
 			if err != nil {
 				return err
 			}
@@ -156,14 +152,20 @@ func newEntry(id, routes, expires string) (authorizer.Key, error) {
 	return k, nil
 }
 
+// readKeyringFile reads and validates the keyring file at path.
+func readKeyringFile(path string) (authorizer.Keyring, []byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return authorizer.Keyring{}, nil, err
+	}
+	kr, err := authorizer.ParseKeyring(b)
+	return kr, b, err
+}
+
 // check validates the keyring at path and names the clients whose keys
 // are stored in plain.
 func check(path string, stdout io.Writer) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	kr, err := authorizer.ParseKeyring(b)
+	kr, b, err := readKeyringFile(path)
 	if err != nil {
 		return err
 	}

@@ -4,14 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"tollgate/authorizer"
 	"tollgate/internal/keytable"
@@ -31,7 +27,7 @@ func tableOnMoto(t *testing.T) (string, *authorizer.DynamoDBClient) {
 	} {
 		t.Setenv(k, v)
 	}
-	c := authorizer.NewDynamoDBClient(moto.URL, "us-east-1", aws.Credentials{AccessKeyID: "testing", SecretAccessKey: "testing"}, &http.Client{Timeout: 10 * time.Second})
+	c := keytable.Local(moto.URL)
 	if err := keytable.Create(context.Background(), c, "keys"); err != nil {
 		t.Fatal(err)
 	}
