@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"tollgate/authorizer"
@@ -49,14 +50,23 @@ func openTable(ctx context.Context, table, endpoint, region string) (*keyTable, 
 	if err != nil {
 		return nil, fmt.Errorf("AWS configuration: %w", err)
 	}
+	// An emulator (moto_server, DynamoDB Local) takes any Region and
+	// credentials: without AWS configuration, stand-ins do.
+	emulated := firstNonEmpty(endpoint, os.Getenv(authorizer.EnvAWSEndpointDynamoDB), os.Getenv(authorizer.EnvAWSEndpointAll))
+	if cfg.Region == "" && emulated != "" {
+		cfg.Region = "us-east-1"
+	}
 	if cfg.Region == "" {
 		return nil, errors.New("no AWS Region: set AWS_REGION, or give -region")
 	}
 	creds, err := cfg.Credentials.Retrieve(ctx)
-	if err != nil {
+	switch {
+	case err != nil && emulated != "":
+		creds = aws.Credentials{AccessKeyID: "tollgate-local", SecretAccessKey: "tollgate-local"}
+	case err != nil:
 		return nil, fmt.Errorf("AWS credentials: %w", err)
 	}
-	endpoint = firstNonEmpty(endpoint, os.Getenv(authorizer.EnvAWSEndpointDynamoDB), os.Getenv(authorizer.EnvAWSEndpointAll), authorizer.DynamoDBEndpoint(cfg.Region))
+	endpoint = firstNonEmpty(emulated, authorizer.DynamoDBEndpoint(cfg.Region))
 	if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("endpoint %q: want an http or https URL", endpoint)
 	}

@@ -170,3 +170,27 @@ func TestImportExport(t *testing.T) {
 		t.Error("a refused import wrote a client")
 	}
 }
+
+// On a fresh machine, with no AWS configuration at all, tollkeys still
+// reaches an emulator named by -endpoint (the local run's walkthrough,
+// docs/running-locally.md), and says what is missing for AWS itself.
+func TestTableWithoutAWSConfiguration(t *testing.T) {
+	moto := motoserver.Start(t)
+	if err := keytable.Create(context.Background(), keytable.Local(moto.URL), "keys"); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(t.TempDir(), "none")
+	for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_CONFIG_FILE", empty)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", empty)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	code, out, errOut := tollkeys(t, "", "new", "-id", "reports", "-endpoint", moto.URL, TablePrefix+"keys")
+	if code != 0 || !authorizer.CheckKey(strings.TrimSpace(out)) {
+		t.Fatalf("new on an emulator: exit %d, %q, %s", code, out, errOut)
+	}
+	if code, _, errOut := tollkeys(t, "", "list", TablePrefix+"keys"); code != 1 || !strings.Contains(errOut, "Region") {
+		t.Errorf("AWS itself without a Region: exit %d, %s", code, errOut)
+	}
+}
