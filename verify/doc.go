@@ -38,6 +38,10 @@
 //     tree grows by whole processes up to the functions' bound; memory has
 //     stopped growing when, over the second half, neither the gateway nor
 //     the instances alive throughout grew by more than 10 %.
+//   - A key table: cmd/local -keystore dynamodb reading a table of
+//     100,000 keys (internal/emulator/localddb), every key sent once
+//     (Load with as many requests as targets) with 1,000 unknown ones,
+//     the result cache off: each request a GetItem, none answered wrongly.
 //
 // The quick test run (go test -race ./...) runs the same timing test with
 // fewer measurements, every fuzz target's seed corpus, every invariant

@@ -23,6 +23,8 @@ var invariants = []struct{ pkg, test, promise string }{
 		"a key an issuer publishes is accepted within 10 s, whatever made-up kids others send"},
 	{"./authorizer", "TestInvariantSteadyTrafficNeverWaits",
 		"with the extension, an environment invoked at least every TTL less the refresh margin never waits for a refresh"},
+	{"./authorizer", "TestInvariantTableAnswersAsTheKeyring",
+		"a key table answers every request as the keyring holding the same keys does: route limits, expiry, grace, disabled clients, unknown and malformed keys"},
 	{"./internal/emulator/gateway", "TestInvariantPlanLimits",
 		"a key on a usage plan never passes its quota in a period, nor its burst plus its rate over any span, and its quota resets at the period's end"},
 }
