@@ -400,9 +400,7 @@ func (a *Authorizer) decide(ctx context.Context, payload []byte, now time.Time) 
 	}
 	e, ok := a.match(table, token)
 	if !ok && a.table != nil {
-		lctx, cancel := context.WithTimeout(ctx, a.store.fetchTimeout)
-		e, err = a.table.lookup(lctx, token)
-		cancel()
+		e, err = a.table.lookup(ctx, token, a.store.fetchTimeout)
 		if err != nil {
 			return fail(fmt.Errorf("key table: %w", err)) // fails closed
 		}

@@ -92,7 +92,9 @@ func newTableStore(get itemGetter, table string, ttl, negativeTTL time.Duration,
 // none. An error (the table unreachable, an item the authorizer cannot
 // read) is never cached: the caller fails closed, and the next request
 // asks again.
-func (s *tableStore) lookup(ctx context.Context, token []byte) (*entry, error) {
+//
+// timeout bounds the read; a cached answer makes no context or timer.
+func (s *tableStore) lookup(ctx context.Context, token []byte, timeout time.Duration) (*entry, error) {
 	d := sha256.Sum256(token)
 	now := s.now()
 	s.mu.Lock()
@@ -110,7 +112,9 @@ func (s *tableStore) lookup(ctx context.Context, token []byte) (*entry, error) {
 	}
 	s.mu.Unlock()
 
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	item, found, err := s.get.GetKeyItem(ctx, s.table, hex.EncodeToString(d[:]))
+	cancel()
 	if err != nil {
 		return nil, err
 	}

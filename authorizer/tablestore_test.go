@@ -68,7 +68,7 @@ func TestTableStoreKeepsTheKeyringsRules(t *testing.T) {
 		{"grace cut 0123456789abcdefghijklmnopqr", "mobile", versionPrevious, reasonKeyExpired, false},
 		{"disabled 0123456789abcdefghijklmnopqrs", "gone", versionCurrent, reasonKeyDisabled, false},
 	} {
-		e, err := s.lookup(context.Background(), []byte(tc.token))
+		e, err := s.lookup(context.Background(), []byte(tc.token), time.Second)
 		if err != nil || e == nil {
 			t.Fatalf("%s: %v %v", tc.id, e, err)
 		}
@@ -76,19 +76,19 @@ func TestTableStoreKeepsTheKeyringsRules(t *testing.T) {
 			t.Errorf("%s: id %s version %s refusal %q limited %v", tc.token[:12], e.id, e.version, e.usableAt(now), e.limit != nil)
 		}
 	}
-	if e, err := s.lookup(context.Background(), []byte(unknownKey)); e != nil || err != nil {
+	if e, err := s.lookup(context.Background(), []byte(unknownKey), time.Second); e != nil || err != nil {
 		t.Errorf("an unknown key: %v %v", e, err)
 	}
 	// An item of another shape, and a table that does not answer, are
 	// errors (the caller fails closed), never cached.
 	f.put("bad item 0123456789abcdefghijklmnopqrs", KeyItem{ID: "tgk_not an id"})
-	if _, err := s.lookup(context.Background(), []byte("bad item 0123456789abcdefghijklmnopqrs")); err == nil {
+	if _, err := s.lookup(context.Background(), []byte("bad item 0123456789abcdefghijklmnopqrs"), time.Second); err == nil {
 		t.Error("an item with an id the keyring refuses was used")
 	}
 	f.err = errors.New("throttled")
 	calls := f.calls
 	for range 2 {
-		if e, err := s.lookup(context.Background(), []byte("never asked 0123456789abcdefghijklmno")); e != nil || err == nil {
+		if e, err := s.lookup(context.Background(), []byte("never asked 0123456789abcdefghijklmno"), time.Second); e != nil || err == nil {
 			t.Errorf("a failed read: %v %v", e, err)
 		}
 	}
@@ -122,7 +122,7 @@ func TestTableStoreRemovalBound(t *testing.T) {
 				f.remove(k)
 				removed[k] = clock
 			}
-			e, err := s.lookup(context.Background(), []byte(k))
+			e, err := s.lookup(context.Background(), []byte(k), time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,15 +139,15 @@ func TestTableStoreRemovalBound(t *testing.T) {
 	f := &fakeTable{items: map[string]KeyItem{}}
 	s := newTableStore(f, "t", ttl, negTTL, 1000, func() time.Time { return clock })
 	for range 10 {
-		_, _ = s.lookup(context.Background(), []byte(unknownKey))
+		_, _ = s.lookup(context.Background(), []byte(unknownKey), time.Second)
 	}
 	if f.calls != 1 {
 		t.Errorf("a guess repeated within the negative TTL: %d reads, want 1", f.calls)
 	}
 	clock = clock.Add(negTTL)
-	_, _ = s.lookup(context.Background(), []byte(unknownKey))
+	_, _ = s.lookup(context.Background(), []byte(unknownKey), time.Second)
 	for i := range 50 {
-		_, _ = s.lookup(context.Background(), fmt.Appendf(nil, "guess %d 0123456789abcdefghijklmnopqrstu", i))
+		_, _ = s.lookup(context.Background(), fmt.Appendf(nil, "guess %d 0123456789abcdefghijklmnopqrstu", i), time.Second)
 	}
 	if f.calls != 52 {
 		t.Errorf("%d reads for a repeated guess after its negative TTL and 50 distinct ones, want 52", f.calls)

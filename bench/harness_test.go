@@ -163,7 +163,12 @@ func logPipe(tb testing.TB) io.Writer {
 // (authorizer.DeferDecisionLog).
 func newDeployedTollgate(tb testing.TB, env map[string]string, log io.Writer) *authorizer.Authorizer {
 	tb.Helper()
-	a := newTollgate(tb, env, log)
+	return deployed(tb, newTollgate(tb, env, log))
+}
+
+// deployed makes a's decision lines written off the request path, as
+// newDeployedTollgate's.
+func deployed(tb testing.TB, a *authorizer.Authorizer) *authorizer.Authorizer {
 	flush := a.DeferDecisionLog()
 	done := make(chan struct{})
 	stopped := make(chan struct{})

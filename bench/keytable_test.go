@@ -143,11 +143,11 @@ func BenchmarkKeyStore(b *testing.B) {
 		warm(b, a, [][]byte{event(b, "token", true)}, nil)
 	})
 	b.Run("Warm/TOKEN/cached/tollgate-table", func(b *testing.B) {
-		warm(b, newTableTollgate(b, table, 0, false), [][]byte{event(b, "token", true)}, table.ddb)
+		warm(b, deployed(b, newTableTollgate(b, table, 0, false)), [][]byte{event(b, "token", true)}, table.ddb)
 	})
 	// The keyring has no uncached case: every key is in memory.
 	b.Run("Warm/TOKEN/uncached/tollgate-table", func(b *testing.B) {
-		warm(b, newTableTollgate(b, table, 1, false), tokenEvents(b, table.keys[:1024]), table.ddb)
+		warm(b, deployed(b, newTableTollgate(b, table, 1, false)), tokenEvents(b, table.keys[:1024]), table.ddb)
 	})
 	// Cold: a new connection for each fresh authorizer.
 	epCold := serveKeyring(b, doc, false)
