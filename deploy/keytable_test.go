@@ -231,7 +231,7 @@ func TestMoveBetweenStores(t *testing.T) {
 			t.Errorf("%s: conflicts %v", step.name, c)
 		}
 		if got := pulumimock.Undeletable(step.from, diff); !slices.Equal(got, step.undeletable) {
-			t.Errorf("%s: undeletable %v, want %v", step.name, got, step.undeletable)
+			t.Errorf("%s: undeletable %v, want %v (%s)", step.name, got, step.undeletable, pulumimock.SrcDeletionProtection)
 		}
 	}
 	// Turning protection off is an update of the table, nothing else.

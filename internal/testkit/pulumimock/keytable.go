@@ -18,8 +18,9 @@ const (
 	// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateTable.html:
 	// TableName, 3 to 255 of [a-zA-Z0-9_.-].
 	srcTableName = "https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateTable.html: TableName, pattern [a-zA-Z0-9_.-]+, 3 to 255"
-	// A protected table cannot be deleted.
-	srcDeletionProtection = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithTables.Basics.html#WorkingWithTables.Basics.DeletionProtection"
+	// SrcDeletionProtection is why a protected table cannot be deleted
+	// (Undeletable).
+	SrcDeletionProtection = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithTables.Basics.html#WorkingWithTables.Basics.DeletionProtection"
 )
 
 func init() {
@@ -124,7 +125,7 @@ func attributeValue(v any) error {
 		case "L":
 			l, ok := inner.([]any)
 			if !ok {
-				return fmt.Errorf("L holds %v, not a list", inner)
+				return fmt.Errorf("a list attribute (L) holds %v", inner)
 			}
 			for _, e := range l {
 				if err := attributeValue(e); err != nil {
@@ -181,7 +182,7 @@ func itemHoldsKey(in map[string]any) error {
 
 // Undeletable are the resources (by "type name") of m that AWS refuses
 // to delete: a DynamoDB table with deletion protection on
-// (srcDeletionProtection), among those changes deletes or replaces, or
+// (SrcDeletionProtection), among those changes deletes or replaces, or
 // every resource of m when changes is nil (pulumi destroy).
 func Undeletable(m *Mocks, changes map[string]Change) []string {
 	var out []string
