@@ -15,8 +15,8 @@ import (
 	"tollgate/internal/testkit/motoserver"
 )
 
-// Issue 32 (in progress): a keyring's keys as table items, written with
-// the SDK and read back by digest with the authorizer's own GetItem, as
+// Issue 32: a keyring's keys as table items, written with
+// PutItem and read back by digest with the authorizer's own GetItem, as
 // DynamoDB (moto) answers: each key found with what the keyring holds for
 // it, a rotated-out key with its grace, an unknown digest not found, no
 // key byte in the table.
@@ -120,7 +120,7 @@ func keyTableOn(t *testing.T, moto *motoserver.Server, table string, kr Keyring)
 	return c
 }
 
-// Issue 32 (in progress): an authorizer with a key table and no keyring
+// Issue 32: an authorizer with a key table and no keyring
 // decides from the table as from a keyring: a key allowed with its
 // principal, a limited key denied off its routes, an unknown key 401, and
 // a table it cannot read an error (it fails closed); no key is logged.

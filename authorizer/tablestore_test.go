@@ -42,7 +42,7 @@ func (f *fakeTable) remove(key string) {
 	delete(f.items, Digest(key))
 }
 
-// Issue 32 (in progress): a key looked up in the table keeps what the
+// Issue 32: a key looked up in the table keeps what the
 // keyring promises of it: its routes, its expiry, a rotated-out key's
 // grace (which the client's expiry also ends), a disabled client.
 func TestTableStoreKeepsTheKeyringsRules(t *testing.T) {
