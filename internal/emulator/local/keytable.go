@@ -16,8 +16,8 @@ import (
 // keyTable sets the authorizer up to read keys from cfg.KeyTable, as a
 // stack with keyStore: dynamodb does: TOLLGATE_KEY_TABLE, no secret, the
 // endpoint in AWS_ENDPOINT_URL_DYNAMODB. It creates the table if the
-// endpoint has none (not on AWS, where the deploy creates it), and gives
-// an empty table one development key, printed once.
+// endpoint has none, and gives an empty table one development key,
+// printed once; a table on AWS (the deploy's) it only reads.
 func (m *Main) keyTable(ctx context.Context, cfg Config, def api.Definition) (map[string]string, error) {
 	env := authorizer.Env("", def.Authorizer.TokenHeader())
 	env[authorizer.EnvSecretID] = ""
@@ -70,7 +70,7 @@ func (m *Main) keyTable(ctx context.Context, cfg Config, def api.Definition) (ma
 	if cfg.KeyTableEndpoint == awsEndpoint {
 		manage = fmt.Sprintf("go run ./cmd/tollkeys new -id NAME -region %s dynamodb:%s", cfg.Region, cfg.KeyTable)
 	}
-	if page.Count > 0 {
+	if page.Count > 0 || cfg.KeyTableEndpoint == awsEndpoint { // a real table is never written to
 		m.keyHint = fmt.Sprintf("Protected routes take a key of the table %q; give a client one with\n\n    %s\n\nand set it:\n\n    export TOLLGATE_KEY=<its key>\n", cfg.KeyTable, manage)
 		return env, nil
 	}
