@@ -9,6 +9,7 @@ import (
 
 	"tollgate/authorizer"
 	"tollgate/internal/testkit/pulumimock"
+	"tollgate/plans"
 )
 
 const (
@@ -247,4 +248,23 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// An HTTP API keeps its keys in the table the same way, with usage plans
+// on a REST API the stack's clients' items carry their usage keys.
+func TestKeyTableWithHTTPAPIAndPlans(t *testing.T) {
+	h := httpArgs(t)
+	h.KeyStore = TableStore
+	m, _ := mustRun(t, h)
+	if len(m.Of(tTableItem)) != len(h.Clients) || len(m.Of(tSecret)) != 0 {
+		t.Errorf("HTTP API: %d items for %d clients, %d secrets", len(m.Of(tTableItem)), len(h.Clients), len(m.Of(tSecret)))
+	}
+	r := tableArgs(t)
+	r.Plans = onePlan(plans.Plan{})
+	m, _ = mustRun(t, r)
+	for _, it := range tableKeys(t, m) {
+		if len(it.UsageKey) != usageKeyLength {
+			t.Errorf("client %s's item has usage key %q, want its plan's API key", it.ID, it.UsageKey)
+		}
+	}
 }
