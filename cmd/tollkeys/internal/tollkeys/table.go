@@ -221,14 +221,17 @@ func (t *keyTable) importKeyring(ctx context.Context, from string, stdout io.Wri
 	for _, it := range have {
 		held[it.ID] = append(held[it.ID], it.SHA256)
 	}
-	want := map[string][]string{}
+	byID := map[string][]authorizer.KeyItem{}
 	for _, it := range items {
-		want[it.ID] = append(want[it.ID], it.SHA256)
+		byID[it.ID] = append(byID[it.ID], it)
 	}
 	var put []authorizer.KeyItem
 	same := 0
 	for _, k := range kr.Keys {
-		h, w := held[k.ID], want[k.ID]
+		h, w := held[k.ID], []string(nil)
+		for _, it := range byID[k.ID] {
+			w = append(w, it.SHA256)
+		}
 		slices.Sort(h)
 		slices.Sort(w)
 		switch {
@@ -239,11 +242,7 @@ func (t *keyTable) importKeyring(ctx context.Context, from string, stdout io.Wri
 		default:
 			return fmt.Errorf("client %q is in the table with other keys: nothing imported (tollkeys remove -id %s %s%s first, to replace it)", k.ID, k.ID, TablePrefix, t.name)
 		}
-		for _, it := range items {
-			if it.ID == k.ID {
-				put = append(put, it)
-			}
-		}
+		put = append(put, byID[k.ID]...)
 	}
 	if err := keytable.Put(ctx, t.c, t.name, put); err != nil {
 		return err
