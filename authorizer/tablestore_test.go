@@ -2,9 +2,11 @@ package authorizer
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -98,12 +100,15 @@ func TestTableStoreKeepsTheKeyringsRules(t *testing.T) {
 }
 
 // No key removed from the table is served past the store's TTL after its
-// removal, whatever the schedule of lookups (seeded, generated): the
-// revocation bound of the keyring, kept by the table. A guess repeated
-// costs one read per negative TTL, distinct guesses one read each, and
-// the cache never holds more than its bound.
+// removal, whatever the schedule of lookups, removals and guesses (seeded,
+// generated): the revocation bound of the keyring, kept by the table. The
+// reads over the same schedules: a lookup whose answer is cached and
+// fresh reads nothing, any other reads once; without eviction a key is
+// read again only once its answer expired, a guess at most once per
+// negative TTL; and the cache never holds more than its bound.
 func TestTableStoreRemovalBound(t *testing.T) {
 	const ttl, negTTL = 5 * time.Minute, time.Minute
+	guesses := []string{unknownKey, "a guess 0123456789abcdefghijklmnopqrstu", "another guess 0123456789abcdefghijklmno"}
 	for seed := range uint64(200) {
 		rng := rand.New(rand.NewPCG(seed, 32))
 		start := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
@@ -113,24 +118,62 @@ func TestTableStoreRemovalBound(t *testing.T) {
 		for i, k := range keys {
 			f.put(k, KeyItem{ID: fmt.Sprint("c", i)})
 		}
-		s := newTableStore(f, "t", ttl, negTTL, 2, func() time.Time { return clock })
+		tokens := append(slices.Clone(keys), guesses...)
+		now := func() time.Time { return clock }
+		// s evicts (it keeps 2); roomy keeps everything, so that its
+		// reads are the bound itself.
+		s := newTableStore(f, "t", ttl, negTTL, 2, now)
+		roomyTable := &fakeTable{items: f.items}
+		roomy := newTableStore(roomyTable, "t", ttl, negTTL, 1000, now)
 		removed := map[string]time.Time{}
-		for range 60 {
+		type read struct {
+			at    time.Time
+			found bool
+		}
+		lastRead := map[string]read{}
+		for range 80 {
 			clock = clock.Add(time.Duration(rng.IntN(int(3 * time.Minute))))
-			k := keys[rng.IntN(len(keys))]
-			if _, gone := removed[k]; !gone && rng.IntN(8) == 0 {
+			k := tokens[rng.IntN(len(tokens))]
+			if _, gone := removed[k]; !gone && slices.Contains(keys, k) && rng.IntN(8) == 0 {
 				f.remove(k)
 				removed[k] = clock
 			}
+			// A fresh answer in the cache is never read again; anything
+			// else is read once.
+			fresh := false
+			if el, ok := s.cache[sha256.Sum256([]byte(k))]; ok {
+				c := el.Value.(*cachedKey)
+				fresh = clock.Sub(c.at) < map[bool]time.Duration{true: ttl, false: negTTL}[c.e != nil]
+			}
+			calls := f.calls
 			e, err := s.lookup(context.Background(), []byte(k), time.Second)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if want := map[bool]int{true: 0, false: 1}[fresh]; f.calls-calls != want {
+				t.Fatalf("seed %d: %d reads for a lookup whose answer was cached fresh: %v, want %d", seed, f.calls-calls, fresh, want)
 			}
 			if at, gone := removed[k]; gone && e != nil && clock.Sub(at) >= ttl {
 				t.Fatalf("seed %d: key removed at %v still served at %v", seed, at, clock)
 			}
 			if s.lru.Len() > 2 || len(s.cache) > 2 {
 				t.Fatalf("seed %d: %d cached, past the bound 2", seed, s.lru.Len())
+			}
+			// Without eviction, a key is read again only once its answer
+			// has expired: a guess at most once per negative TTL.
+			calls = roomyTable.calls
+			e, err = roomy.lookup(context.Background(), []byte(k), time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if roomyTable.calls > calls {
+				if last, ok := lastRead[k]; ok {
+					bound := map[bool]time.Duration{true: ttl, false: negTTL}[last.found]
+					if clock.Sub(last.at) < bound {
+						t.Fatalf("seed %d: read again %v after the last read, within %v", seed, clock.Sub(last.at), bound)
+					}
+				}
+				lastRead[k] = read{clock, e != nil}
 			}
 		}
 	}
