@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -52,7 +53,7 @@ func openTable(ctx context.Context, table, endpoint, region string) (*keyTable, 
 	}
 	// An emulator (moto_server, DynamoDB Local) takes any Region and
 	// credentials: without AWS configuration, stand-ins do.
-	emulated := firstNonEmpty(endpoint, os.Getenv(authorizer.EnvAWSEndpointDynamoDB), os.Getenv(authorizer.EnvAWSEndpointAll))
+	emulated := cmp.Or(endpoint, os.Getenv(authorizer.EnvAWSEndpointDynamoDB), os.Getenv(authorizer.EnvAWSEndpointAll))
 	if cfg.Region == "" && emulated != "" {
 		cfg.Region = "us-east-1"
 	}
@@ -66,20 +67,11 @@ func openTable(ctx context.Context, table, endpoint, region string) (*keyTable, 
 	case err != nil:
 		return nil, fmt.Errorf("AWS credentials: %w", err)
 	}
-	endpoint = firstNonEmpty(emulated, authorizer.DynamoDBEndpoint(cfg.Region))
+	endpoint = cmp.Or(emulated, authorizer.DynamoDBEndpoint(cfg.Region))
 	if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("endpoint %q: want an http or https URL", endpoint)
 	}
 	return &keyTable{c: authorizer.NewDynamoDBClient(endpoint, cfg.Region, creds, &http.Client{Timeout: 30 * time.Second}), name: table}, nil
-}
-
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // client reads client id's items as a keyring of that client alone
