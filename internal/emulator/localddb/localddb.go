@@ -99,8 +99,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.batchWrite(w, req)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if op == "PutItem" || op == "DeleteItem" {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	} else { // reads do not wait for each other: the load's GetItems
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+	}
 	t, ok := s.tables[req.TableName]
 	if !ok {
 		fail(w, http.StatusBadRequest, "ResourceNotFoundException", "Requested resource not found")
